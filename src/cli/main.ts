@@ -1,0 +1,67 @@
+/**
+ * The commander program: global options, command registration, and the one
+ * place that calls process.exit.
+ */
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { CustodyError } from '../core/errors.js';
+import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { commandExitCode } from './action.js';
+import { renderError, errorLine, errorJson } from './run.js';
+import { registerAll } from './commands/index.js';
+
+const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+export const VERSION = pkg.version;
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('custody')
+    .description('Chain of custody for digital evidence: hash, seal, hand over and verify, offline.')
+    .version(VERSION, '--version', 'print the version')
+    .option('--home <dir>', 'where ledger.db and keys/ live (env CUSTODY_HOME, default ~/.custody)')
+    .option('--json', 'print one JSON document on stdout')
+    .option('--quiet', 'no progress output')
+    .option('--no-color', 'no colours (NO_COLOR is honoured too)')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({
+      // Commander's own error text is replaced by our one-line `custody:` form in main().
+      outputError: () => {},
+    })
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ custody demo\n  $ custody hash image.dd\n  $ custody seal image.dd --case 2026-041 --out case.tar\n  $ custody verify case.tar --trust examiner.pub\n\nExit codes: 0 done/verified, 1 evidence does not verify, 2 usage, 3 runtime failure.',
+    );
+  registerAll(program);
+  return program;
+}
+
+function usageFromCommander(e: CommanderError): CustodyError {
+  const message = e.message.replace(/^error: /, '');
+  return new CustodyError('USAGE', message, { hint: 'see custody --help' });
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  let code = EXIT_OK;
+  try {
+    await program.parseAsync(argv);
+    code = commandExitCode();
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) {
+        code = EXIT_OK; // --help, --version
+      } else {
+        const err = usageFromCommander(e);
+        if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, error: errorJson(err) })}\n`);
+        else process.stderr.write(`${errorLine(err)}\n`);
+        code = EXIT_USAGE;
+      }
+    } else {
+      code = renderError(undefined, e);
+    }
+  }
+  // Let stdout drain before exiting (pipes may be asynchronous); worker threads must not keep us alive.
+  process.stdout.write('', () => process.exit(code));
+}

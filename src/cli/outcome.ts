@@ -1,0 +1,23 @@
+/**
+ * What a command handler returns. The runner (src/cli/run.ts) prints it as
+ * text or as one JSON document and turns it into the exit code, so handlers
+ * never print their result or exit themselves.
+ */
+import type { CustodyError } from '../core/errors.js';
+
+export interface Outcome {
+  /** Fields of the JSON document (`{"ok":…, ...data}`). */
+  data: Record<string, unknown>;
+  /** Lines for people, printed on stdout without --json. */
+  text: string[];
+  /**
+   * A failure that still carries data (e.g. a verify verdict): printed as
+   * `custody: <message>` on stderr (or in the JSON `error` field) and mapped
+   * to its exit code. Without it the command succeeded (exit 0).
+   */
+  error?: CustodyError;
+}
+
+export function outcome(data: Record<string, unknown>, text: string | string[] = []): Outcome {
+  return { data, text: Array.isArray(text) ? text : [text] };
+}

@@ -1,0 +1,55 @@
+/**
+ * Runs one command handler and renders its outcome. The only place that
+ * decides what reaches stdout/stderr for a result or an error.
+ */
+import { CustodyError, isCustodyError } from '../core/errors.js';
+import type { CliContext } from './context.js';
+import { exitCodeFor, EXIT_OK, EXIT_RUNTIME } from './exit-codes.js';
+import type { Outcome } from './outcome.js';
+
+export function errorJson(e: CustodyError): Record<string, unknown> {
+  const err: Record<string, unknown> = { code: e.code, message: e.message };
+  if (e.hint !== undefined) err.hint = e.hint;
+  if (e.member !== undefined) err.member = e.member;
+  if (e.item !== undefined) err.item = e.item;
+  if (e.range !== undefined) err.range = e.range;
+  return err;
+}
+
+export function errorLine(e: CustodyError): string {
+  return `custody: ${e.message}${e.hint ? ` (${e.hint})` : ''}`;
+}
+
+/** Anything that is not a CustodyError is a bug or an unexpected runtime failure: exit 3, one line. */
+export function asCustodyError(e: unknown): CustodyError {
+  if (isCustodyError(e)) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  const errno = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (errno === 'ENOSPC') return new CustodyError('IO_ERROR', `disk full: ${msg}`, { cause: e });
+  if (typeof errno === 'string' && errno.startsWith('E')) return new CustodyError('IO_ERROR', msg, { cause: e });
+  return new CustodyError('INTERNAL', `internal error: ${msg}`, { cause: e });
+}
+
+export function render(ctx: CliContext, result: Outcome): number {
+  const { error } = result;
+  if (ctx.opts.json) {
+    const doc: Record<string, unknown> = { ok: error === undefined, ...result.data };
+    if (error) doc.error = errorJson(error);
+    process.stdout.write(`${JSON.stringify(doc)}\n`);
+  } else {
+    for (const line of result.text) process.stdout.write(`${line}\n`);
+    if (error) process.stderr.write(`${errorLine(error)}\n`);
+  }
+  return error ? exitCodeFor(error.code) : EXIT_OK;
+}
+
+export function renderError(ctx: CliContext | undefined, e: unknown): number {
+  const err = asCustodyError(e);
+  if (process.env.CUSTODY_DEBUG && err.code === 'INTERNAL') console.error(e);
+  if (ctx?.opts.json) {
+    process.stdout.write(`${JSON.stringify({ ok: false, error: errorJson(err) })}\n`);
+  } else {
+    process.stderr.write(`${errorLine(err)}\n`);
+  }
+  return err ? exitCodeFor(err.code) : EXIT_RUNTIME;
+}
