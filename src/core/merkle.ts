@@ -1,0 +1,39 @@
+/**
+ * RFC 6962 (Certificate Transparency) Merkle tree over piece digests. The
+ * 0x00/0x01 prefixes separate leaves from inner nodes so that an inner node
+ * can never be passed off as a leaf (second-preimage attack on plain trees).
+ */
+import { createHash } from 'node:crypto';
+
+function sha256(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+}
+
+const LEAF = Uint8Array.of(0x00);
+const NODE = Uint8Array.of(0x01);
+
+/** Largest power of two strictly less than n (n ≥ 2). */
+function splitPoint(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+function root(leaves: Uint8Array[], lo: number, hi: number): Uint8Array {
+  const n = hi - lo;
+  if (n === 1) return sha256(LEAF, leaves[lo]!);
+  const k = splitPoint(n);
+  return sha256(NODE, root(leaves, lo, lo + k), root(leaves, lo + k, hi));
+}
+
+/** Merkle tree hash of the list; each leaf is the SHA-256 digest of one piece. Empty list: SHA-256(""). */
+export function merkleRoot(leafDigests: Uint8Array[]): Uint8Array {
+  if (leafDigests.length === 0) return sha256();
+  return root(leafDigests, 0, leafDigests.length);
+}
+
+export function merkleRootHex(leafHex: string[]): string {
+  return Buffer.from(merkleRoot(leafHex.map((h) => Buffer.from(h, 'hex')))).toString('hex');
+}
