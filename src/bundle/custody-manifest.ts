@@ -1,0 +1,183 @@
+/**
+ * custody/manifest.json: what the evidence is (case, items, source device
+ * metadata), every file's size, times, hashes and Merkle root, the sealer and
+ * the tool. Parsed from untrusted bytes with a duplicate-key-rejecting JSON
+ * parser and validated field by field: a report or a court form reads these
+ * fields, so an unexpected shape must fail verification, not render.
+ */
+import { CustodyError } from '../core/errors.js';
+import { parseStrictJson } from '../custody/strict-json.js';
+import { BUNDLE_VERSION, CUSTODY_MANIFEST_JSON, isValidId, parsePayloadPath } from './layout.js';
+import { DIGEST_HEX_LENGTH } from './manifests.js';
+
+export interface ManifestSealer {
+  name: string;
+  org?: string;
+  role?: string;
+  keyid: string;
+  fingerprint: string;
+  publicKey: string; // base64 of the raw 32-byte key
+}
+
+export interface ManifestItem {
+  id: string;
+  kind: 'file' | 'directory';
+  /** The path the examiner sealed, as given on the command line (resolved). */
+  source: string;
+  description?: string;
+  /** Free key=value facts: make, model, serial, acquisition tool, … */
+  meta: Record<string, string>;
+  /** Empty folders inside a directory item (BagIt manifests list files only; extract recreates these). */
+  emptyDirectories: string[];
+}
+
+export interface ManifestFile {
+  path: string; // data/<item>/<path>
+  item: string;
+  size: number;
+  mtime: string; // ISO 8601
+  hashes: Record<string, string>;
+  pieces?: { count: number; merkleRoot: string };
+}
+
+export interface CustodyManifest {
+  custodyBundleVersion: number;
+  bundleName: string;
+  case: { id: string; title?: string; authority?: string };
+  sealedAt: string;
+  tool: { name: string; version: string };
+  algorithms: string[];
+  pieceSize: number;
+  sealer: ManifestSealer;
+  items: ManifestItem[];
+  files: ManifestFile[];
+}
+
+export function custodyManifestBytes(m: CustodyManifest): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(m, null, 2)}\n`);
+}
+
+class Shape {
+  constructor(readonly where: string) {}
+  fail(msg: string): never {
+    throw new CustodyError('MALFORMED_BUNDLE', `${CUSTODY_MANIFEST_JSON}: ${this.where} ${msg}`, { member: CUSTODY_MANIFEST_JSON });
+  }
+  obj(v: unknown, required: string[], optional: string[] = []): Record<string, unknown> {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail('is not an object');
+    const o = v as Record<string, unknown>;
+    for (const k of required) if (!(k in o)) this.fail(`lacks "${k}"`);
+    for (const k of Object.keys(o)) if (!required.includes(k) && !optional.includes(k)) this.fail(`has an unexpected field "${k}"`);
+    return o;
+  }
+  at(sub: string): Shape {
+    return new Shape(`${this.where}.${sub}`);
+  }
+}
+
+function str(s: Shape, v: unknown): string {
+  if (typeof v !== 'string') s.fail('is not a string');
+  return v as string;
+}
+function count(s: Shape, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) s.fail('is not a non-negative integer');
+  return v as number;
+}
+function hex(s: Shape, v: unknown, len: number): string {
+  const h = str(s, v);
+  if (h.length !== len || !/^[0-9a-f]+$/.test(h)) s.fail(`is not ${len} lowercase hex digits`);
+  return h;
+}
+function optStr(s: Shape, o: Record<string, unknown>, k: string, into: Record<string, unknown>): void {
+  if (k in o) into[k] = str(s.at(k), o[k]);
+}
+function arr(s: Shape, v: unknown): unknown[] {
+  if (!Array.isArray(v)) s.fail('is not an array');
+  return v as unknown[];
+}
+
+export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
+  let doc: unknown;
+  try {
+    doc = parseStrictJson(bytes);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new CustodyError('MALFORMED_BUNDLE', `${CUSTODY_MANIFEST_JSON}: not valid JSON (${why})`, { member: CUSTODY_MANIFEST_JSON });
+  }
+  const top = new Shape('document');
+  const o = top.obj(doc, ['custodyBundleVersion', 'bundleName', 'case', 'sealedAt', 'tool', 'algorithms', 'pieceSize', 'sealer', 'items', 'files']);
+  if (o.custodyBundleVersion !== BUNDLE_VERSION) top.at('custodyBundleVersion').fail(`is not ${BUNDLE_VERSION}`);
+  const cs = top.at('case');
+  const co = cs.obj(o.case, ['id'], ['title', 'authority']);
+  const kase: CustodyManifest['case'] = { id: str(cs.at('id'), co.id) };
+  optStr(cs, co, 'title', kase);
+  optStr(cs, co, 'authority', kase);
+  const ts = top.at('tool');
+  const to = ts.obj(o.tool, ['name', 'version']);
+  const algorithms = arr(top.at('algorithms'), o.algorithms).map((a) => str(top.at('algorithms'), a));
+  for (const a of algorithms) if (DIGEST_HEX_LENGTH[a] === undefined) top.at('algorithms').fail(`lists unknown algorithm ${a}`);
+  const ss = top.at('sealer');
+  const so = ss.obj(o.sealer, ['name', 'keyid', 'fingerprint', 'publicKey'], ['org', 'role']);
+  const sealer: ManifestSealer = {
+    name: str(ss.at('name'), so.name),
+    keyid: hex(ss.at('keyid'), so.keyid, 16),
+    fingerprint: hex(ss.at('fingerprint'), so.fingerprint, 64),
+    publicKey: str(ss.at('publicKey'), so.publicKey),
+  };
+  optStr(ss, so, 'org', sealer as unknown as Record<string, unknown>);
+  optStr(ss, so, 'role', sealer as unknown as Record<string, unknown>);
+
+  const itemIds = new Set<string>();
+  const items = arr(top.at('items'), o.items).map((v, i): ManifestItem => {
+    const s = top.at(`items[${i}]`);
+    const io = s.obj(v, ['id', 'kind', 'source', 'meta', 'emptyDirectories'], ['description']);
+    const id = str(s.at('id'), io.id);
+    if (!isValidId(id)) s.at('id').fail('is not a valid item id');
+    if (itemIds.has(id)) s.at('id').fail(`repeats item id ${id}`);
+    itemIds.add(id);
+    if (io.kind !== 'file' && io.kind !== 'directory') s.at('kind').fail('is not "file" or "directory"');
+    const mo = s.at('meta').obj(io.meta, [], Object.keys((io.meta ?? {}) as object));
+    const meta: Record<string, string> = {};
+    for (const [k, mv] of Object.entries(mo)) meta[k] = str(s.at(`meta.${k}`), mv);
+    const emptyDirectories = arr(s.at('emptyDirectories'), io.emptyDirectories).map((d) => {
+      const p = str(s.at('emptyDirectories'), d);
+      parsePayloadPath(`data/${id}/${p}`, 'MALFORMED_BUNDLE'); // same name rules as files: extract creates these
+      return p;
+    });
+    const item: ManifestItem = { id, kind: io.kind as ManifestItem['kind'], source: str(s.at('source'), io.source), meta, emptyDirectories };
+    if ('description' in io) item.description = str(s.at('description'), io.description);
+    return item;
+  });
+
+  const files = arr(top.at('files'), o.files).map((v, i): ManifestFile => {
+    const s = top.at(`files[${i}]`);
+    const fo = s.obj(v, ['path', 'item', 'size', 'mtime', 'hashes'], ['pieces']);
+    const path = str(s.at('path'), fo.path);
+    const item = str(s.at('item'), fo.item);
+    if (parsePayloadPath(path, 'MALFORMED_BUNDLE').item !== item) s.at('item').fail(`does not match the path ${path}`);
+    if (!itemIds.has(item)) s.at('item').fail(`names an item ${item} that is not in items`);
+    const hs = s.at('hashes');
+    const ho = hs.obj(fo.hashes, algorithms);
+    const hashes: Record<string, string> = {};
+    for (const a of algorithms) hashes[a] = hex(hs.at(a), ho[a], DIGEST_HEX_LENGTH[a]!);
+    const f: ManifestFile = { path, item, size: count(s.at('size'), fo.size), mtime: str(s.at('mtime'), fo.mtime), hashes };
+    if ('pieces' in fo) {
+      const ps = s.at('pieces');
+      const po = ps.obj(fo.pieces, ['count', 'merkleRoot']);
+      f.pieces = { count: count(ps.at('count'), po.count), merkleRoot: hex(ps.at('merkleRoot'), po.merkleRoot, 64) };
+    }
+    return f;
+  });
+
+  return {
+    custodyBundleVersion: BUNDLE_VERSION,
+    bundleName: str(top.at('bundleName'), o.bundleName),
+    case: kase,
+    sealedAt: str(top.at('sealedAt'), o.sealedAt),
+    tool: { name: str(ts.at('name'), to.name), version: str(ts.at('version'), to.version) },
+    algorithms,
+    pieceSize: count(top.at('pieceSize'), o.pieceSize),
+    sealer,
+    items,
+    files,
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * Bundle layout v1 (DESIGN §3): member names, their order, and the naming
+ * rules for the bag root, item ids and payload paths.
+ *
+ * The same rules are applied by seal (to refuse evidence whose names a strict
+ * reader would later refuse) and by verify/extract (to refuse hostile names
+ * that slipped past — a bundle is untrusted input, and a name is what decides
+ * where extract writes).
+ */
+import { CustodyError, type ErrorCode } from '../core/errors.js';
+
+export const BUNDLE_VERSION = 1;
+
+export const BAGIT_TXT = 'bagit.txt';
+export const BAG_INFO_TXT = 'bag-info.txt';
+export const CUSTODY_MANIFEST_JSON = 'custody/manifest.json';
+export const PIECES_TXT = 'custody/pieces-sha256.txt';
+export const SEALER_PEM = 'custody/sealer.pem';
+export const SEALER_MINISIGN_PUB = 'custody/sealer.minisign.pub';
+export const VERIFY_TXT = 'VERIFY.txt';
+export const TAGMANIFEST = 'tagmanifest-sha256.txt';
+export const TAGMANIFEST_SIG = 'tagmanifest-sha256.txt.sig';
+export const TAGMANIFEST_MINISIG = 'tagmanifest-sha256.txt.minisig';
+export const CHAIN_DIR = 'custody/chain/';
+
+export function manifestName(algo: string): string {
+  return `manifest-${algo}.txt`;
+}
+
+/**
+ * The tag files the tagmanifest lists, in member order (after the payload).
+ * The tagmanifest cannot list itself, nor the signatures over it, nor the
+ * chain records (they are appended later and carry their own signatures).
+ */
+export function tagFilesInOrder(algos: readonly string[]): string[] {
+  return [
+    BAGIT_TXT,
+    BAG_INFO_TXT,
+    ...algos.map(manifestName),
+    CUSTODY_MANIFEST_JSON,
+    PIECES_TXT,
+    SEALER_PEM,
+    SEALER_MINISIGN_PUB,
+    VERIFY_TXT,
+  ];
+}
+
+/** Tag members after the payload, in order, up to the chain records. */
+export function membersAfterPayload(algos: readonly string[]): string[] {
+  return [
+    ...algos.map(manifestName),
+    CUSTODY_MANIFEST_JSON,
+    PIECES_TXT,
+    SEALER_PEM,
+    SEALER_MINISIGN_PUB,
+    VERIFY_TXT,
+    TAGMANIFEST,
+    TAGMANIFEST_SIG,
+    TAGMANIFEST_MINISIG,
+  ];
+}
+
+const CHAIN_MEMBER = /^custody\/chain\/(\d{4})-(seal|transfer|receive)\.dsse\.json$/;
+
+export function parseChainMemberName(rel: string): { seq: number; action: string } | undefined {
+  const m = CHAIN_MEMBER.exec(rel);
+  return m ? { seq: Number(m[1]), action: m[2]! } : undefined;
+}
+
+/** Item ids and the bag root name: one safe path component, portable across file systems. */
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function isValidId(id: string): boolean {
+  return ID.test(id) && !id.endsWith('.');
+}
+
+export function assertItemId(id: string, code: ErrorCode = 'USAGE'): void {
+  if (!isValidId(id)) {
+    throw new CustodyError(code, `invalid item id ${JSON.stringify(id)}: use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  }
+}
+
+/** Turns a file name into an item id (the default for `--item`). */
+export function itemIdFromName(name: string): string {
+  let id = name.normalize('NFC').replace(/[^A-Za-z0-9._-]+/g, '_');
+  id = id.replace(/^[^A-Za-z0-9]+/, '').replace(/\.+$/, '').slice(0, 64).replace(/\.+$/, '');
+  return isValidId(id) ? id : 'item';
+}
+
+/** The bag root (`<name>/` inside the tar), from the output file name. */
+export function bagNameFromOut(outBasename: string): string {
+  return itemIdFromName(outBasename.replace(/\.tar$/i, '')) || 'bundle';
+}
+
+/**
+ * Why a path component is refused, or undefined when it is fine. Guards:
+ * `.`/`..` (path traversal), `/` and `\` (separators on some system),
+ * control characters (CR/LF break manifest lines; others hide in terminals),
+ * names that are not NFC (two spellings of one name collide on macOS).
+ */
+export function componentProblem(c: string): string | undefined {
+  if (c.length === 0) return 'an empty path component';
+  if (c === '.' || c === '..') return `a '${c}' path component`;
+  if (c.includes('/') || c.includes('\\')) return 'a slash or backslash in a name';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(c)) return 'a control character in a name';
+  if (c !== c.normalize('NFC')) return 'a name that is not in Unicode NFC';
+  if (Buffer.byteLength(c) > 255) return 'a name longer than 255 bytes';
+  return undefined;
+}
+
+/**
+ * Checks `data/<item>/<path>` (relative to the bag root) and returns the item
+ * id and the path inside the item.
+ */
+export function parsePayloadPath(rel: string, code: ErrorCode = 'UNSAFE_BUNDLE'): { item: string; path: string } {
+  const parts = rel.split('/');
+  if (parts.length < 3 || parts[0] !== 'data') {
+    throw new CustodyError(code, `payload member ${rel} is not data/<item>/<path>`, { member: rel });
+  }
+  const item = parts[1]!;
+  if (!isValidId(item)) throw new CustodyError(code, `payload member ${rel} has an invalid item id`, { member: rel });
+  for (const c of parts.slice(2)) {
+    const p = componentProblem(c);
+    if (p) throw new CustodyError(code, `payload member ${rel} has ${p}`, { member: rel, item });
+  }
+  return { item, path: parts.slice(2).join('/') };
+}
+
+/**
+ * A key that two names share when a case-insensitive or normalising file
+ * system would make them one file (the strict tar reader refuses such pairs,
+ * so seal refuses them up front).
+ */
+export function collisionKey(name: string): string {
+  return name.normalize('NFC').toLowerCase().normalize('NFC');
+}
+
+/** Byte-order comparison of UTF-8 names, so member order does not depend on locale. */
+export function compareNames(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
