@@ -84,6 +84,11 @@ CREATE TRIGGER records_no_update BEFORE UPDATE ON records
 BEGIN SELECT RAISE(ABORT, 'custody records are append-only: UPDATE refused'); END;
 CREATE TRIGGER records_no_delete BEFORE DELETE ON records
 BEGIN SELECT RAISE(ABORT, 'custody records are append-only: DELETE refused'); END;
+-- INSERT OR REPLACE deletes the old row WITHOUT firing delete triggers (unless
+-- recursive_triggers is on), so an insert over an existing row is refused too.
+CREATE TRIGGER records_no_replace BEFORE INSERT ON records
+WHEN EXISTS (SELECT 1 FROM records WHERE bundle_digest = NEW.bundle_digest AND seq = NEW.seq)
+BEGIN SELECT RAISE(ABORT, 'custody records are append-only: REPLACE refused'); END;
 
 -- The current trust set is a plain table, so "is this key trusted?" is one
 -- lookup with no tombstones a query could forget to filter (forgetting would
@@ -113,6 +118,9 @@ CREATE TABLE trust_events (
 
 CREATE TRIGGER trusted_keys_no_update BEFORE UPDATE ON trusted_keys
 BEGIN SELECT RAISE(ABORT, 'trusted keys are not edited in place: remove and add again'); END;
+CREATE TRIGGER trusted_keys_no_replace BEFORE INSERT ON trusted_keys
+WHEN EXISTS (SELECT 1 FROM trusted_keys WHERE fingerprint = NEW.fingerprint)
+BEGIN SELECT RAISE(ABORT, 'trusted keys are not edited in place: remove and add again'); END;
 CREATE TRIGGER trusted_keys_log_add AFTER INSERT ON trusted_keys
 BEGIN
   INSERT INTO trust_events (event, fingerprint, public_key, name, label, at)
@@ -127,6 +135,9 @@ CREATE TRIGGER trust_events_no_update BEFORE UPDATE ON trust_events
 BEGIN SELECT RAISE(ABORT, 'the trust history is append-only: UPDATE refused'); END;
 CREATE TRIGGER trust_events_no_delete BEFORE DELETE ON trust_events
 BEGIN SELECT RAISE(ABORT, 'the trust history is append-only: DELETE refused'); END;
+CREATE TRIGGER trust_events_no_replace BEFORE INSERT ON trust_events
+WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM trust_events WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'the trust history is append-only: REPLACE refused'); END;
 `;
 
 /** Index i holds the SQL that takes the schema from version i to i+1. */
