@@ -1,0 +1,102 @@
+/**
+ * Ed25519 with the strict rules of DESIGN §4: RFC 8032 verification
+ * (`zip215: false`), S < L, and no weak public keys.
+ *
+ * Threats: a small-order or mixed-order public key lets one signature verify
+ * for many messages (or a forger pick a key that "verifies" anything with the
+ * (identity, 0) signature — OpenSSL accepted that here); a non-canonical
+ * encoding gives one key two spellings, so a key id or a trust check could be
+ * dodged; S >= L makes signatures malleable.
+ */
+import { createHash } from 'node:crypto';
+import * as ed from '@noble/ed25519';
+import { CustodyError } from '../core/errors.js';
+
+// @noble/ed25519 needs a synchronous SHA-512; OpenSSL's is fast and always present.
+ed.hashes.sha512 = (message: Uint8Array) => new Uint8Array(createHash('sha512').update(message).digest());
+
+/** The group order L (RFC 8032 §5.1). */
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+export function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
+  if (seed.length !== 32) throw new CustodyError('BAD_KEY', 'an Ed25519 secret key (seed) is 32 bytes');
+  return ed.getPublicKey(seed);
+}
+
+export function signEd25519(seed: Uint8Array, message: Uint8Array): Uint8Array {
+  if (seed.length !== 32) throw new CustodyError('BAD_KEY', 'an Ed25519 secret key (seed) is 32 bytes');
+  return ed.sign(message, seed);
+}
+
+function littleEndianToBigInt(bytes: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]!);
+  return n;
+}
+
+/**
+ * Why a 32-byte public key is unacceptable, or null when it is a canonical
+ * encoding of a point in the prime-order subgroup other than the identity.
+ */
+export function weakKeyReason(pub: Uint8Array): string | null {
+  if (!(pub instanceof Uint8Array) || pub.length !== 32) return 'an Ed25519 public key is 32 bytes';
+  let point: ed.Point;
+  try {
+    // zip215=false: y must be < p and x = 0 must not carry a sign bit.
+    point = ed.Point.fromBytes(pub, false);
+  } catch {
+    return 'the public key is not a canonical encoding of a curve point';
+  }
+  // Belt and braces: the one canonical encoding re-encodes to the same bytes.
+  const again = point.toBytes();
+  if (again.length !== 32 || again.some((b, i) => b !== pub[i])) {
+    return 'the public key is not a canonical encoding of a curve point';
+  }
+  if (point.isSmallOrder()) return 'the public key is a point of small order';
+  if (!point.isTorsionFree()) return 'the public key is a point of mixed order (it has a torsion component)';
+  return null;
+}
+
+/**
+ * Throws when a key is weak. A key the user gave us (made, imported,
+ * trusted) is a usage error (BAD_KEY, exit 2); one met inside evidence means
+ * the evidence does not verify (WEAK_KEY, exit 1).
+ */
+export function assertStrongPublicKey(pub: Uint8Array, source: 'user' | 'evidence', what = 'public key'): void {
+  const reason = weakKeyReason(pub);
+  if (reason === null) return;
+  const message = `refusing ${what}: ${reason.replace(/^the public key /, 'it ')}`;
+  throw new CustodyError(source === 'user' ? 'BAD_KEY' : 'WEAK_KEY', message);
+}
+
+/** RFC 8032 strict verification; anything malformed or weak is simply `false`. */
+export function verifyEd25519(sig: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (!(sig instanceof Uint8Array) || sig.length !== 64) return false;
+  if (weakKeyReason(publicKey) !== null) return false;
+  // S must be reduced (RFC 8032 §5.1.7); checked here rather than trusting the library's path.
+  if (littleEndianToBigInt(sig.subarray(32, 64)) >= L) return false;
+  try {
+    return ed.verify(sig, message, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+function sha256(bytes: Uint8Array): Buffer {
+  return createHash('sha256').update(bytes).digest();
+}
+
+/** First 16 hex digits of SHA-256 of the raw 32-byte key (DESIGN §4). */
+export function keyId(pub: Uint8Array): string {
+  return sha256(pub).toString('hex').slice(0, 16);
+}
+
+/** All 64 hex digits of SHA-256 of the raw 32-byte key (DESIGN §4). */
+export function fingerprint(pub: Uint8Array): string {
+  return sha256(pub).toString('hex');
+}
+
+/** A fingerprint in groups of four, easier to read aloud when confirming it out of band. */
+export function groupedFingerprint(fp: string): string {
+  return fp.replace(/(.{4})(?=.)/g, '$1 ');
+}

@@ -1,0 +1,184 @@
+/**
+ * A JSON parser for untrusted documents (records, envelopes, key files).
+ *
+ * Threat: JSON.parse keeps the LAST of duplicate keys while other parsers keep
+ * the first, so a signed document could say two things at once ("by" one
+ * person to a verifier, another to a reader). We refuse duplicate keys, a
+ * byte-order mark, invalid UTF-8, lone surrogates and absurd nesting; a key
+ * named `__proto__` becomes a plain own property, never a prototype.
+ */
+import { CustodyError, type ErrorCode } from '../core/errors.js';
+
+const MAX_DEPTH = 64;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+class Parser {
+  private i = 0;
+  constructor(
+    private readonly s: string,
+    private readonly code: ErrorCode,
+    private readonly what: string,
+  ) {}
+
+  fail(reason: string): never {
+    throw new CustodyError(this.code, `${this.what} is not valid JSON: ${reason} at offset ${this.i}`);
+  }
+
+  ws(): void {
+    while (this.i < this.s.length) {
+      const c = this.s.charCodeAt(this.i);
+      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) this.i++;
+      else break;
+    }
+  }
+
+  document(): unknown {
+    this.ws();
+    const v = this.value(0);
+    this.ws();
+    if (this.i !== this.s.length) this.fail('unexpected data after the value');
+    return v;
+  }
+
+  value(depth: number): unknown {
+    if (depth > MAX_DEPTH) this.fail('nesting too deep');
+    const c = this.s[this.i];
+    if (c === '{') return this.object(depth);
+    if (c === '[') return this.array(depth);
+    if (c === '"') return this.string();
+    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number();
+    for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const) {
+      if (this.s.startsWith(word, this.i)) {
+        this.i += word.length;
+        return v;
+      }
+    }
+    return this.fail(c === undefined ? 'unexpected end' : `unexpected character ${JSON.stringify(c)}`);
+  }
+
+  object(depth: number): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const seen = new Set<string>();
+    this.i++; // {
+    this.ws();
+    if (this.s[this.i] === '}') {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      this.ws();
+      if (this.s[this.i] !== '"') this.fail('expected a string key');
+      const key = this.string();
+      if (seen.has(key)) this.fail(`duplicate key ${JSON.stringify(key)}`);
+      seen.add(key);
+      this.ws();
+      if (this.s[this.i] !== ':') this.fail("expected ':'");
+      this.i++;
+      this.ws();
+      const v = this.value(depth + 1);
+      Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+      this.ws();
+      const c = this.s[this.i++];
+      if (c === '}') return out;
+      if (c !== ',') this.fail("expected ',' or '}'");
+    }
+  }
+
+  array(depth: number): unknown[] {
+    const out: unknown[] = [];
+    this.i++; // [
+    this.ws();
+    if (this.s[this.i] === ']') {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      this.ws();
+      out.push(this.value(depth + 1));
+      this.ws();
+      const c = this.s[this.i++];
+      if (c === ']') return out;
+      if (c !== ',') this.fail("expected ',' or ']'");
+    }
+  }
+
+  string(): string {
+    this.i++; // opening quote
+    let out = '';
+    for (;;) {
+      const c = this.s.charCodeAt(this.i);
+      if (Number.isNaN(c)) this.fail('unterminated string');
+      if (c === 0x22) {
+        this.i++;
+        break;
+      }
+      if (c < 0x20) this.fail('control character in a string');
+      if (c === 0x5c) {
+        const e = this.s[this.i + 1];
+        const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+        if (e !== undefined && simple[e] !== undefined) {
+          out += simple[e];
+          this.i += 2;
+        } else if (e === 'u') {
+          const hex = this.s.slice(this.i + 2, this.i + 6);
+          if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail('bad \\u escape');
+          out += String.fromCharCode(parseInt(hex, 16));
+          this.i += 6;
+        } else {
+          this.fail('bad escape');
+        }
+      } else {
+        out += this.s[this.i];
+        this.i++;
+      }
+    }
+    // Lone surrogates cannot be encoded back to UTF-8: one string, two meanings.
+    if (LONE_SURROGATE.test(out)) this.fail('lone surrogate in a string');
+    return out;
+  }
+
+  number(): number {
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.s.slice(this.i, this.i + 400));
+    if (!m) this.fail('bad number');
+    this.i += m[0].length;
+    const n = Number(m[0]);
+    if (!Number.isFinite(n)) this.fail('number out of range');
+    return n;
+  }
+}
+
+/**
+ * Parses untrusted JSON strictly. `code` is the error code to throw
+ * (MALFORMED_BUNDLE for evidence, BAD_KEY for key files, …).
+ */
+export function parseStrictJson(
+  input: Uint8Array | string,
+  what = 'document',
+  code: ErrorCode = 'MALFORMED_BUNDLE',
+): unknown {
+  let text: string;
+  if (typeof input === 'string') {
+    text = input;
+  } else {
+    try {
+      // ignoreBOM keeps a BOM in the text, where the parser refuses it.
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(input);
+    } catch {
+      throw new CustodyError(code, `${what} is not valid UTF-8`);
+    }
+  }
+  return new Parser(text, code, what).document();
+}
+
+/** A plain JSON object (not an array, not null) or throws. */
+export function asObject(v: unknown, what: string, code: ErrorCode = 'MALFORMED_BUNDLE'): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CustodyError(code, `${what} is not a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+/** Refuses keys outside `allowed` (a signed document must not smuggle fields a reader might act on). */
+export function onlyKeys(obj: Record<string, unknown>, allowed: readonly string[], what: string, code: ErrorCode): void {
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) throw new CustodyError(code, `${what} has an unknown field ${JSON.stringify(k)}`);
+  }
+}
