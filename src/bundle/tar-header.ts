@@ -1,0 +1,341 @@
+/**
+ * The 512-byte ustar header, encoded and strictly decoded by hand.
+ *
+ * Why not tar-stream's header codec: its decoder is lenient by design
+ * (garbage in numeric fields parses to something, bytes after a name's NUL
+ * are ignored, unknown formats can be let through) and its encoder refuses
+ * non-ASCII names. A strict reader must see the raw bytes, so both sides
+ * live here, and the writer and the reader share one definition.
+ *
+ * Layout (POSIX.1-1988 ustar): name 0/100, mode 100/8, uid 108/8, gid 116/8,
+ * size 124/12, mtime 136/12, chksum 148/8, typeflag 156, linkname 157/100,
+ * magic 257/6, version 263/2, uname 265/32, gname 297/32, devmajor 329/8,
+ * devminor 337/8, prefix 345/155, pad 500/12.
+ */
+import { CustodyError } from '../core/errors.js';
+
+export const BLOCK = 512;
+/** Two zero blocks end a tar archive. */
+export const END_OF_ARCHIVE: Uint8Array = new Uint8Array(2 * BLOCK);
+/** Largest member size we accept: beyond this a JS number loses integers. */
+export const MAX_MEMBER_SIZE = Number.MAX_SAFE_INTEGER;
+/** Local pax headers are a few names long; a huge one is an attack on memory. */
+export const MAX_PAX_SIZE = 1 << 20;
+/** Names Python's tarfile also gives its pax headers; nothing extracts them. */
+export const PAX_HEADER_NAME = '././@PaxHeader';
+
+const OCTAL_SIZE_LIMIT = 8 ** 11; // 11 octal digits: 8 GiB
+const enc = new TextEncoder();
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function paddingFor(size: number): number {
+  return (BLOCK - (size % BLOCK)) % BLOCK;
+}
+
+export interface HeaderFields {
+  name: string;
+  size: number;
+  type: 'file' | 'dir';
+  mode?: number;
+  /** Seconds since the epoch; DESIGN §3 wants 0 (file times live in the manifest). */
+  mtime?: number;
+}
+
+function putString(buf: Uint8Array, bytes: Uint8Array, off: number): void {
+  buf.set(bytes, off);
+}
+
+function putOctal(buf: Uint8Array, value: number, off: number, len: number): void {
+  // len-1 zero-padded octal digits and a NUL, as GNU tar writes them.
+  const s = value.toString(8).padStart(len - 1, '0');
+  if (s.length > len - 1) throw new CustodyError('INTERNAL', `numeric field overflow (${value})`);
+  putString(buf, enc.encode(s), off);
+  buf[off + len - 1] = 0;
+}
+
+/** Sizes of 8 GiB and more: GNU base-256 (0x80, then big-endian), read by GNU tar, bsdtar and Python. */
+function putSize(buf: Uint8Array, size: number): void {
+  if (size < OCTAL_SIZE_LIMIT) return putOctal(buf, size, 124, 12);
+  buf[124] = 0x80;
+  let v = BigInt(size);
+  for (let i = 135; i > 124; i--) {
+    buf[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+}
+
+function checksum(block: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
+  return sum;
+}
+
+function utf8Prefix(bytes: Uint8Array, max: number): Uint8Array {
+  // Cut at a character boundary so the truncated ustar name still decodes.
+  let end = Math.min(max, bytes.length);
+  while (end > 0 && end < bytes.length && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end);
+}
+
+function paxRecord(key: string, value: string): Uint8Array {
+  const body = enc.encode(` ${key}=${value}\n`);
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len++;
+  return enc.encode(`${len} ${key}=${value}\n`);
+}
+
+function rawHeader(nameBytes: Uint8Array, prefixBytes: Uint8Array, size: number, typeflag: string, mode: number, mtime: number): Uint8Array {
+  const b = new Uint8Array(BLOCK);
+  putString(b, nameBytes, 0);
+  putOctal(b, mode, 100, 8);
+  putOctal(b, 0, 108, 8);
+  putOctal(b, 0, 116, 8);
+  putSize(b, size);
+  putOctal(b, mtime, 136, 12);
+  b[156] = typeflag.charCodeAt(0);
+  putString(b, enc.encode('ustar\u000000'), 257);
+  putOctal(b, 0, 329, 8);
+  putOctal(b, 0, 337, 8);
+  putString(b, prefixBytes, 345);
+  const sum = checksum(b).toString(8).padStart(6, '0');
+  putString(b, enc.encode(`${sum}\u0000 `), 148);
+  return b;
+}
+
+/**
+ * Encodes the header(s) of one member: 512 bytes, or — for a name that fits
+ * neither the name field nor a ustar prefix/name split — a local pax header
+ * ('x', `path` record) followed by the ustar header (1536+ bytes). The name
+ * is not checked here (see tar-names.ts); a directory gets its trailing '/'.
+ */
+export function encodeHeader(h: HeaderFields): Uint8Array {
+  const mode = h.mode ?? (h.type === 'dir' ? 0o755 : 0o644);
+  const mtime = h.mtime ?? 0;
+  if (!Number.isSafeInteger(h.size) || h.size < 0) throw new CustodyError('INTERNAL', `bad member size ${h.size}`);
+  if (h.type === 'dir' && h.size !== 0) throw new CustodyError('INTERNAL', 'a directory has no data');
+  if (!Number.isInteger(mtime) || mtime < 0 || mtime >= OCTAL_SIZE_LIMIT) throw new CustodyError('INTERNAL', `bad mtime ${mtime}`);
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new CustodyError('INTERNAL', `bad mode ${mode}`);
+  const name = h.type === 'dir' && !h.name.endsWith('/') ? `${h.name}/` : h.name;
+  const typeflag = h.type === 'dir' ? '5' : '0';
+  const bytes = enc.encode(name);
+  if (bytes.length <= 100) return rawHeader(bytes, new Uint8Array(0), h.size, typeflag, mode, mtime);
+  // ustar split: prefix (<= 155 bytes) '/' name (<= 100 bytes, not empty); shortest prefix wins.
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== 0x2f) continue;
+    if (i > 155) break;
+    const rest = bytes.length - i - 1;
+    if (rest > 0 && rest <= 100) return rawHeader(bytes.subarray(i + 1), bytes.subarray(0, i), h.size, typeflag, mode, mtime);
+  }
+  const pax = paxRecord('path', name);
+  const out = new Uint8Array(BLOCK + pax.length + paddingFor(pax.length) + BLOCK);
+  out.set(rawHeader(enc.encode(PAX_HEADER_NAME), new Uint8Array(0), pax.length, 'x', 0o644, mtime), 0);
+  out.set(pax, BLOCK);
+  out.set(rawHeader(utf8Prefix(bytes, 100), new Uint8Array(0), h.size, typeflag, mode, mtime), out.length - BLOCK);
+  return out;
+}
+
+// ---------------------------------------------------------------- decoding
+
+export interface DecodedHeader {
+  /** prefix '/' name, raw bytes (what the pax `path` rule compares against). */
+  nameBytes: Uint8Array;
+  typeflag: string;
+  size: number;
+  mode: number;
+  mtime: number;
+  format: 'ustar' | 'gnu';
+}
+
+function bad(rule: string, offset: number, member?: string): CustodyError {
+  const where = member === undefined ? '' : ` (member ${JSON.stringify(member)})`;
+  return new CustodyError('UNSAFE_BUNDLE', `unsafe tar header at offset ${offset}${where}: ${rule}`, {
+    ...(member === undefined ? {} : { member }),
+    range: [offset, offset + BLOCK],
+  });
+}
+
+export function isZeroBlock(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+/** A NUL-terminated string field: every byte after the first NUL must be NUL too (no hidden bytes). */
+function field(b: Uint8Array, off: number, len: number, what: string, at: number): Uint8Array {
+  const f = b.subarray(off, off + len);
+  const nul = f.indexOf(0);
+  if (nul >= 0 && !isZeroBlock(f.subarray(nul))) throw bad(`bytes after the NUL terminator of the ${what} field`, at);
+  return nul >= 0 ? f.subarray(0, nul) : f;
+}
+
+/**
+ * A numeric field: optional leading spaces, octal digits, then only NULs or
+ * spaces; or GNU base-256 (first byte 0x80). Empty fields are allowed only
+ * where GNU tar leaves them empty (devmajor/devminor).
+ */
+function numeric(b: Uint8Array, off: number, len: number, what: string, at: number, allowEmpty = false): number {
+  const f = b.subarray(off, off + len);
+  if (f[0] === 0x80) {
+    let v = 0n;
+    for (let i = 1; i < len; i++) v = (v << 8n) | BigInt(f[i]!);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw bad(`absurd ${what} (base-256 value too large)`, at);
+    return Number(v);
+  }
+  if (f[0] === 0xff) throw bad(`negative ${what} (base-256)`, at);
+  let i = 0;
+  while (i < len && f[i] === 0x20) i++;
+  let v = 0;
+  let digits = 0;
+  while (i < len && f[i]! >= 0x30 && f[i]! <= 0x37) {
+    v = v * 8 + (f[i]! - 0x30);
+    digits++;
+    i++;
+  }
+  for (; i < len; i++) if (f[i] !== 0 && f[i] !== 0x20) throw bad(`${what} field is not a valid octal number`, at);
+  if (digits === 0 && !allowEmpty) throw bad(`${what} field is empty`, at);
+  return v;
+}
+
+/**
+ * Decodes one non-zero header block, refusing anything malformed. The
+ * caller resolves the name (pax `path`) and applies the type rules.
+ */
+export function decodeHeader(b: Uint8Array, at: number): DecodedHeader {
+  const stored = numeric(b, 148, 8, 'checksum', at);
+  if (stored !== checksum(b)) throw bad('header checksum mismatch (corrupted or forged header)', at);
+  const magic = String.fromCharCode(...b.subarray(257, 265));
+  let format: 'ustar' | 'gnu';
+  if (magic === 'ustar\u000000') format = 'ustar';
+  else if (magic === 'ustar  \u0000') format = 'gnu';
+  else throw bad('header magic is neither ustar nor GNU', at);
+  const name = field(b, 0, 100, 'name', at);
+  field(b, 157, 100, 'linkname', at);
+  field(b, 265, 32, 'uname', at);
+  field(b, 297, 32, 'gname', at);
+  const mode = numeric(b, 100, 8, 'mode', at);
+  numeric(b, 108, 8, 'uid', at);
+  numeric(b, 116, 8, 'gid', at);
+  const size = numeric(b, 124, 12, 'size', at);
+  const mtime = numeric(b, 136, 12, 'mtime', at);
+  numeric(b, 329, 8, 'devmajor', at, true);
+  numeric(b, 337, 8, 'devminor', at, true);
+  let nameBytes: Uint8Array = name;
+  if (format === 'ustar') {
+    const prefix = field(b, 345, 155, 'prefix', at);
+    if (!isZeroBlock(b.subarray(500))) throw bad('non-zero bytes in the header padding', at);
+    if (prefix.length > 0) {
+      nameBytes = new Uint8Array(prefix.length + 1 + name.length);
+      nameBytes.set(prefix, 0);
+      nameBytes[prefix.length] = 0x2f;
+      nameBytes.set(name, prefix.length + 1);
+    }
+  } else if (!isZeroBlock(b.subarray(345))) {
+    // GNU incremental/sparse/multi-volume fields: not supported, not ignored.
+    throw bad('GNU extension fields (sparse, incremental or multi-volume) are not supported', at);
+  }
+  if (b[157] !== 0 && b[156] !== 0x31 && b[156] !== 0x32) throw bad('link name on a member that is not a link', at);
+  return { nameBytes: nameBytes.slice(), typeflag: String.fromCharCode(b[156]!), size, mode, mtime, format };
+}
+
+export function decodeName(bytes: Uint8Array, at: number): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw bad('name is not valid UTF-8', at);
+  }
+}
+
+const PAX_ALLOWED = new Set(['path', 'size', 'mtime', 'atime', 'ctime', 'uid', 'gid', 'uname', 'gname']);
+
+/**
+ * Parses a local pax header's records ("<len> <key>=<value>\n") strictly.
+ * Only keys whose meaning we model are accepted: others (GNU.sparse.* makes
+ * a sparse file, SCHILY.xattr.* carries ACLs and security labels,
+ * hdrcharset changes how names decode, linkpath makes a link) would change
+ * what a member is while a lenient reader silently ignored them.
+ */
+export function parsePax(data: Uint8Array, at: number): Map<string, string> {
+  const out = new Map<string, string>();
+  let i = 0;
+  while (i < data.length) {
+    const sp = data.indexOf(0x20, i);
+    const lenText = sp < 0 ? '' : String.fromCharCode(...data.subarray(i, sp));
+    if (!/^[1-9][0-9]{0,6}$/.test(lenText)) throw bad('malformed pax record length', at);
+    const end = i + Number(lenText);
+    if (end > data.length || data[end - 1] !== 0x0a) throw bad('malformed pax record (length disagrees with the data)', at);
+    let text: string;
+    try {
+      text = utf8.decode(data.subarray(sp + 1, end - 1));
+    } catch {
+      throw bad('pax record is not valid UTF-8', at);
+    }
+    const eq = text.indexOf('=');
+    if (eq <= 0) throw bad('malformed pax record (no key)', at);
+    const key = text.slice(0, eq);
+    const value = text.slice(eq + 1);
+    if (key === 'linkpath') throw bad('pax linkpath (links are not allowed)', at);
+    if (!PAX_ALLOWED.has(key)) throw bad(`pax key ${JSON.stringify(key)} is not supported`, at);
+    if (out.has(key)) throw bad(`duplicate pax key ${JSON.stringify(key)}`, at);
+    if (key === 'size' && !/^(0|[1-9][0-9]*)$/.test(value)) throw bad('pax size is not a decimal number', at);
+    if (/time$/.test(key) && !/^-?[0-9]+(\.[0-9]+)?$/.test(value)) throw bad(`pax ${key} is not a number`, at);
+    out.set(key, value);
+    i = end;
+  }
+  return out;
+}
+
+export interface ResolvedHeader {
+  name: string;
+  type: 'file' | 'dir';
+  size: number;
+  mode: number;
+  mtime: number;
+}
+
+const TYPE_RULES: Record<string, string> = {
+  '1': 'hard link',
+  '2': 'symbolic link',
+  '3': 'character device',
+  '4': 'block device',
+  '6': 'FIFO',
+  '7': 'contiguous file',
+  g: 'global pax header (it would change how every later member is read)',
+  L: 'GNU long name',
+  K: 'GNU long link name',
+  S: 'GNU sparse file',
+  D: 'GNU dump directory',
+  M: 'GNU multi-volume continuation',
+  V: 'volume label',
+  N: 'GNU old long name',
+};
+
+/**
+ * Applies the member rules to a decoded ustar header and the local pax
+ * records before it (if any): type, size, and pax `path`/`size` agreement.
+ * Returns the raw name (a directory keeps its '/'; tar-names checks it).
+ */
+export function resolveHeader(h: DecodedHeader, pax: Map<string, string> | undefined, at: number): ResolvedHeader {
+  const ustarName = decodeName(h.nameBytes, at);
+  let name = ustarName;
+  const path = pax?.get('path');
+  if (path !== undefined) {
+    // The ustar name must be a truncation of the pax path: a header that
+    // says one thing to old tools and another to pax-aware ones is refused.
+    const pb = enc.encode(path);
+    const nb = h.nameBytes;
+    if (nb.length > pb.length || !pb.subarray(0, nb.length).every((x, k) => x === nb[k])) {
+      throw bad(`pax path ${JSON.stringify(path)} disagrees with the ustar name ${JSON.stringify(ustarName)}`, at, path);
+    }
+    name = path;
+  }
+  let type: 'file' | 'dir';
+  if (h.typeflag === '0' || h.typeflag === '\u0000') type = 'file';
+  else if (h.typeflag === '5') type = 'dir';
+  else throw bad(`${TYPE_RULES[h.typeflag] ?? `unknown member type ${JSON.stringify(h.typeflag)}`} is not allowed`, at, name);
+  const paxSize = pax?.get('size');
+  if (paxSize !== undefined && Number(paxSize) !== h.size) {
+    throw bad(`pax size ${paxSize} disagrees with the ustar size ${h.size}`, at, name);
+  }
+  if (h.size > MAX_MEMBER_SIZE) throw bad('absurd size', at, name);
+  if (type === 'dir' && h.size !== 0) throw bad('directory with a non-zero size', at, name);
+  return { name, type, size: h.size, mode: h.mode, mtime: h.mtime };
+}

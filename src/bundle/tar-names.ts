@@ -1,0 +1,88 @@
+/**
+ * Member-name rules shared by the tar writer (so we never write what our own
+ * reader refuses) and the strict reader (a bundle is untrusted input: the
+ * name decides where `extract` writes, and a second member with "the same"
+ * name could shadow the one that was verified).
+ */
+import { CustodyError } from '../core/errors.js';
+
+function unsafe(name: string, rule: string): CustodyError {
+  return new CustodyError('UNSAFE_BUNDLE', `unsafe tar member ${JSON.stringify(name)}: ${rule}`, { member: name });
+}
+
+// C0 controls and DEL: a newline in a name would forge extra lines in the
+// BagIt manifests; NUL truncates names in C tools.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Checks one member name and returns it without the trailing '/' a
+ * directory carries in tar. Throws UNSAFE_BUNDLE naming the rule broken.
+ */
+export function checkMemberName(raw: string, type: 'file' | 'dir'): string {
+  if (raw === '') throw unsafe(raw, 'empty name');
+  if (raw.startsWith('/')) throw unsafe(raw, 'absolute name (path traversal)');
+  if (/^[A-Za-z]:/.test(raw)) throw unsafe(raw, 'drive-letter name (absolute on Windows)');
+  if (raw.includes('\\')) throw unsafe(raw, 'backslash in name (a path separator on Windows)');
+  if (CONTROL.test(raw)) throw unsafe(raw, 'control character in name');
+  if (raw.normalize('NFC') !== raw) throw unsafe(raw, 'name is not in Unicode NFC');
+  let name = raw;
+  if (name.endsWith('/')) {
+    if (type !== 'dir') throw unsafe(raw, "regular file whose name ends with '/'");
+    name = name.slice(0, -1);
+  }
+  for (const part of name.split('/')) {
+    if (part === '') throw unsafe(raw, "empty path component ('//' or a bare '/')");
+    if (part === '.') throw unsafe(raw, "'.' path component");
+    if (part === '..') throw unsafe(raw, "'..' path component (path traversal)");
+  }
+  return name;
+}
+
+/**
+ * Folds a name the way case-insensitive, normalising file systems (APFS,
+ * NTFS, exFAT) may: two members that fold alike would land on one file.
+ * Upper- then lower-casing approximates Unicode full case folding (ß → ss,
+ * ſ → s).
+ */
+export function foldName(name: string): string {
+  return name.normalize('NFC').toUpperCase().toLowerCase().normalize('NFC');
+}
+
+/**
+ * Refuses duplicates (exact, or after NFC + case folding) and members that
+ * would be created inside something that is a regular file.
+ */
+export class NameTracker {
+  private readonly seen = new Map<string, string>();
+  private readonly files = new Set<string>();
+  private readonly parents = new Set<string>();
+
+  add(name: string, type: 'file' | 'dir'): void {
+    const key = foldName(name);
+    const earlier = this.seen.get(key);
+    if (earlier !== undefined) {
+      throw unsafe(
+        name,
+        earlier === name
+          ? 'duplicate name'
+          : `duplicate name: same as ${JSON.stringify(earlier)} after Unicode normalisation and case folding`,
+      );
+    }
+    if (type === 'file' && this.parents.has(key)) {
+      throw unsafe(name, 'regular file with the same name as a directory holding earlier members');
+    }
+    const parts = key.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('/');
+      if (this.files.has(parent)) throw unsafe(name, `inside ${JSON.stringify(parent)}, which is a regular file`);
+      this.parents.add(parent);
+    }
+    this.seen.set(key, name);
+    if (type === 'file') this.files.add(key);
+  }
+
+  has(name: string): boolean {
+    return this.seen.has(foldName(name));
+  }
+}
