@@ -1,0 +1,73 @@
+/**
+ * Progress for long reads (a 2 TB image takes an hour): bytes done, rate and
+ * ETA on stderr, only when ctx.showProgress (a terminal, not --quiet/--json),
+ * so pipelines and JSON consumers never see it. The engine only reports bytes.
+ */
+import cliProgress from 'cli-progress';
+import type { CliContext } from './context.js';
+
+export interface Progress {
+  update(bytesDone: number): void;
+  stop(): void;
+}
+
+const NOOP: Progress = { update() {}, stop() {} };
+
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+function humanTime(s: number): string {
+  if (!Number.isFinite(s) || s < 0) return '--:--';
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = Math.floor(s % 60);
+  const mm = String(m).padStart(2, '0');
+  const ss = String(sec).padStart(2, '0');
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** The text of one progress line (exported for tests). */
+export function progressLine(label: string, done: number, total: number | undefined, elapsedMs: number, bar = ''): string {
+  const rate = elapsedMs > 0 ? (done / elapsedMs) * 1000 : 0;
+  const rateText = `${humanBytes(rate)}/s`;
+  if (total === undefined) return `${label} ${humanBytes(done)}  ${rateText}`;
+  const pct = total > 0 ? Math.min(100, (done / total) * 100) : 100;
+  const eta = rate > 0 ? (total - done) / rate : Number.NaN;
+  return `${label} ${bar}${bar ? ' ' : ''}${pct.toFixed(1)}%  ${humanBytes(done)}/${humanBytes(total)}  ${rateText}  ETA ${humanTime(eta)}`;
+}
+
+export function makeProgress(ctx: CliContext, label: string, total: number | undefined): Progress {
+  if (!ctx.showProgress) return NOOP;
+  const started = Date.now();
+  const bar = new cliProgress.SingleBar({
+    stream: process.stderr,
+    fps: 5,
+    hideCursor: true,
+    clearOnComplete: true,
+    barsize: 24,
+    format: (options, params) => {
+      const size = options.barsize ?? 24;
+      const filled = Math.round(params.progress * size);
+      const drawn = total === undefined ? '' : '█'.repeat(filled) + '░'.repeat(size - filled);
+      return progressLine(label, params.value, total, Date.now() - started, drawn);
+    },
+  });
+  bar.start(total ?? 0, 0);
+  return {
+    update(bytesDone: number) {
+      if (total === undefined) bar.setTotal(bytesDone);
+      bar.update(bytesDone);
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}

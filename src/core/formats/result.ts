@@ -1,0 +1,18 @@
+/** The result of hashing one input, as every output format sees it. */
+import type { Algo } from '../algorithms.js';
+import type { PieceDigests } from '../engine.js';
+
+export interface FileHash {
+  /** The path as the user gave it (`-` for stdin); for --split, the first segment. */
+  path: string;
+  size: number;
+  digests: Partial<Record<Algo, string>>;
+  pieces?: PieceDigests;
+  /** --split: every segment, in order, hashed as one logical image. */
+  segments?: string[];
+}
+
+/** A line-oriented format cannot hold a path with a line break or other control characters unescaped. */
+export function hasControlChars(s: string): boolean {
+  return /[\u0000-\u001f\u007f]/.test(s);
+}
