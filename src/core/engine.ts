@@ -184,7 +184,8 @@ export class HashEngine {
     if (this.broken) this.reset();
     while (this.workers.length < count) {
       const state: WorkerState = {
-        worker: new Worker(workerPath(), { workerData: { slots: this.buffers } }),
+        // execArgv []: flags meant for the parent (--input-type, --eval …) would stop a worker from starting.
+        worker: new Worker(workerPath(), { workerData: { slots: this.buffers }, execArgv: [] }),
       };
       state.worker.unref();
       state.worker.on('message', (m: FromWorker) => this.onMessage(state, m));
