@@ -64,14 +64,14 @@ export function signerFromSeed(seed: Uint8Array, naming: Naming): Signer {
 }
 
 /** The `.pub` file: what a person hands to others so they can trust or name them. */
-export function publicKeyFile(identity: Identity, created: string): string {
+export function publicKeyFile(identity: Identity, created?: string): string {
   const doc: Record<string, unknown> = { type: PUBLIC_KEY_FILE_TYPE, version: 1, name: identity.name };
   if (identity.org !== undefined) doc.org = identity.org;
   if (identity.role !== undefined) doc.role = identity.role;
   doc.keyid = identity.keyid;
   doc.fingerprint = identity.fingerprint;
   doc.publicKey = toBase64(identity.publicKey);
-  doc.created = created;
+  if (created !== undefined) doc.created = created;
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 

@@ -1,17 +1,106 @@
+/**
+ * `custody trust add|list|remove`: the keys whose seals this examiner or
+ * authority accepts (DESIGN §2, §4). Stored in the ledger's trusted-keys
+ * table. Trust comes from the fingerprint confirmed out of band, never from
+ * the file itself, so `add` prints the fingerprint and says so.
+ */
 import type { Command } from 'commander';
 import { CustodyError } from '../../core/errors.js';
+import { groupedFingerprint } from '../../custody/ed25519.js';
+import { checkLabel, makeIdentity } from '../../custody/identity.js';
+import { readPublicKeyAny } from '../../custody/public-key-formats.js';
+import { withLedger, type TrustedKey } from '../../ledger/index.js';
 import { action } from '../action.js';
+import type { CliContext } from '../context.js';
+import { readKeyishFile } from '../keys.js';
+import { outcome } from '../outcome.js';
+import { table } from './case.js';
 
-// Placeholder until the command lands: registered so that help lists it.
+function trustedJson(k: TrustedKey): Record<string, unknown> {
+  return {
+    fingerprint: k.fingerprint,
+    keyid: k.keyid,
+    name: k.name,
+    org: k.org ?? null,
+    role: k.role ?? null,
+    label: k.label ?? null,
+    publicKey: Buffer.from(k.publicKey).toString('base64'),
+    addedAt: k.addedAt,
+  };
+}
+
+function addTrust(ctx: CliContext, file: string, opts: { name?: string }) {
+  const read = readPublicKeyAny(readKeyishFile(file));
+  const label = opts.name === undefined ? undefined : checkLabel(opts.name, '--name', 'USAGE');
+  if (!read.naming && label === undefined) {
+    throw new CustodyError('USAGE', `${file} carries no name`, { hint: 'give --name <label> to say whose key it is' });
+  }
+  const id = makeIdentity(read.publicKey, read.naming ?? { name: label! });
+  const input = {
+    publicKey: id.publicKey,
+    fingerprint: id.fingerprint,
+    keyid: id.keyid,
+    name: id.name,
+    ...(id.org !== undefined ? { org: id.org } : {}),
+    ...(id.role !== undefined ? { role: id.role } : {}),
+    ...(label !== undefined ? { label } : {}),
+  };
+  const { added } = withLedger(ctx.opts.home, (ledger) => ledger.addTrustedKey(input));
+  const who = [id.name, id.org, id.role].filter(Boolean).join(', ');
+  const text = [
+    `${added ? 'trusted' : 'already trusted'}: ${ctx.chalk.bold(who)}${label !== undefined && read.naming ? ` (label ${label})` : ''}`,
+    `key id       ${id.keyid}`,
+    `fingerprint  ${groupedFingerprint(id.fingerprint)}`,
+    ctx.chalk.yellow('Confirm this fingerprint with the key owner out of band (in person or by phone), not from the file or the bundle.'),
+  ];
+  return outcome(
+    { added, fingerprint: id.fingerprint, keyid: id.keyid, name: id.name, org: id.org ?? null, role: id.role ?? null, label: label ?? null },
+    text,
+  );
+}
+
+function listTrust(ctx: CliContext) {
+  const keys = withLedger(ctx.opts.home, (ledger) => ledger.listTrustedKeys());
+  const text =
+    keys.length === 0
+      ? ['no trusted keys (custody trust add <pubfile> after confirming its fingerprint)']
+      : table(
+          ['FINGERPRINT', 'ADDED', 'NAME'],
+          keys.map((k) => [k.fingerprint, k.addedAt.slice(0, 10), [k.name, k.org, k.role].filter(Boolean).join(', ') + (k.label ? ` [${k.label}]` : '')]),
+        );
+  return outcome({ keys: keys.map(trustedJson) }, text);
+}
+
+function removeTrust(ctx: CliContext, fp: string) {
+  const removed = withLedger(ctx.opts.home, (ledger) => ledger.removeTrustedKey(fp));
+  if (!removed) throw new CustodyError('NOT_FOUND', `no trusted key matches ${fp}`, { hint: 'custody trust list shows the fingerprints' });
+  return outcome({ removed: trustedJson(removed) }, `no longer trusted: ${removed.name} (fingerprint ${removed.fingerprint})`);
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('trust')
-    .description('(not yet implemented)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(
-      action(async () => {
-        throw new CustodyError('USAGE', 'trust is not implemented yet');
-      }),
-    );
+    .description('the keys whose seals you accept (after confirming their fingerprints out of band)')
+    .addHelpText('after', '\nExamples:\n  $ custody trust add examiner.pub\n  $ custody trust list\n  $ custody trust remove 3f2a9c0d');
+
+  cmd
+    .command('add')
+    .description('trust a public key (.pub, PEM, ssh-ed25519 or minisign); prints the fingerprint to confirm out of band')
+    .argument('<pubfile>', 'the public key file')
+    .option('--name <label>', 'a label for the key (required when the file carries no name, e.g. a PEM)')
+    .addHelpText('after', '\nExample:\n  $ custody trust add examiner.pub\n  $ custody trust add bundle/custody/sealer.pem --name "Ana Lima, Police Lab"')
+    .action(action(async (ctx: CliContext, file: string, opts: { name?: string }) => addTrust(ctx, file, opts)));
+
+  cmd
+    .command('list')
+    .description('list the trusted keys')
+    .addHelpText('after', '\nExample:\n  $ custody trust list')
+    .action(action(async (ctx: CliContext) => listTrust(ctx)));
+
+  cmd
+    .command('remove')
+    .description('stop trusting a key (the ledger keeps a history of adds and removes)')
+    .argument('<fp>', 'the fingerprint, or at least 8 of its first hex digits')
+    .addHelpText('after', '\nExample:\n  $ custody trust remove 3f2a9c0d')
+    .action(action(async (ctx: CliContext, fp: string) => removeTrust(ctx, fp)));
 }

@@ -1,0 +1,234 @@
+/**
+ * The key store on disk (<home>/keys/<keyid>.key + .pub) and how commands
+ * find keys: a file, a key id prefix or a name in <home>/keys, the trust
+ * store. The only custody-identity code that touches the file system.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CustodyError, fromSystemError } from '../core/errors.js';
+import { makeIdentity, parsePublicKeyFile, signerFromSeed, type Identity, type Signer } from '../custody/identity.js';
+import { decryptKeyFile, readKeyFileHeader } from '../custody/keyfile.js';
+import { readPublicKeyAny } from '../custody/public-key-formats.js';
+import { withLedger } from '../ledger/index.js';
+import type { CliContext } from './context.js';
+import { readPassphrase } from './passphrase.js';
+
+/** Key files are tiny; anything bigger is not one (and must not be read into memory whole). */
+const MAX_KEY_FILE = 64 * 1024;
+
+export function keysDir(ctx: CliContext): string {
+  return path.join(ctx.opts.home, 'keys');
+}
+
+/** Creates <home> and <home>/keys with mode 0700 (secret keys live there). */
+export function ensureKeysDir(ctx: CliContext): string {
+  const dir = keysDir(ctx);
+  try {
+    fs.mkdirSync(ctx.opts.home, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(dir, 0o700);
+  } catch (e) {
+    throw fromSystemError(e, dir);
+  }
+  return dir;
+}
+
+export function readKeyishFile(file: string): Uint8Array {
+  try {
+    const st = fs.statSync(file);
+    if (!st.isFile()) throw new CustodyError('USAGE', `${file} is not a file`);
+    if (st.size > MAX_KEY_FILE) throw new CustodyError('BAD_KEY', `${file} is too large to be a key file`);
+    return new Uint8Array(fs.readFileSync(file));
+  } catch (e) {
+    throw fromSystemError(e, file);
+  }
+}
+
+/**
+ * Writes a new file under a temporary name, fsyncs it and links it into
+ * place, refusing to replace an existing file (link fails if the name
+ * exists, atomically — no window where a half-written key is visible).
+ */
+export function writeNewFile(file: string, bytes: Uint8Array | string, mode: number): void {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode);
+    try {
+      fs.writeSync(fd, typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    try {
+      fs.linkSync(tmp, file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new CustodyError('EXISTS', `refusing to overwrite ${file}`);
+      throw e;
+    }
+    const dfd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(dfd);
+    } finally {
+      fs.closeSync(dfd);
+    }
+  } catch (e) {
+    throw fromSystemError(e, file);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+export interface HomeKey {
+  keyid: string;
+  identity: Identity;
+  created?: string;
+  /** undefined for a public key only */
+  encrypted?: boolean;
+  keyPath?: string;
+  pubPath?: string;
+}
+
+/** The keys in <home>/keys, from their .key headers (or .pub files when there is no .key). */
+export function listHomeKeys(ctx: CliContext): HomeKey[] {
+  const dir = keysDir(ctx);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw fromSystemError(e, dir);
+  }
+  const byId = new Map<string, HomeKey>();
+  for (const n of names) {
+    const file = path.join(dir, n);
+    if (n.startsWith('.')) continue;
+    try {
+      if (n.endsWith('.key')) {
+        const h = readKeyFileHeader(readKeyishFile(file));
+        const e = byId.get(h.identity.keyid) ?? { keyid: h.identity.keyid, identity: h.identity };
+        Object.assign(e, { identity: h.identity, created: h.created, encrypted: h.encrypted, keyPath: file });
+        byId.set(e.keyid, e);
+      } else if (n.endsWith('.pub')) {
+        const id = parsePublicKeyFile(readKeyishFile(file));
+        const e = byId.get(id.keyid) ?? { keyid: id.keyid, identity: id, ...(id.created ? { created: id.created } : {}) };
+        e.pubPath = file;
+        byId.set(e.keyid, e);
+      }
+    } catch (err) {
+      ctx.note(`custody: skipping ${file}: ${(err as Error).message}`);
+    }
+  }
+  return [...byId.values()];
+}
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** A key reference (file, key id / fingerprint prefix, or name in <home>/keys) → the key in the home store, or a file path. */
+function findKey(ctx: CliContext, ref: string): { file: string } | { home: HomeKey } {
+  if (isFile(ref)) return { file: path.resolve(ref) };
+  const lower = ref.toLowerCase();
+  const keys = listHomeKeys(ctx);
+  const byHex = /^[0-9a-f]{4,64}$/.test(lower) ? keys.filter((k) => k.identity.fingerprint.startsWith(lower)) : [];
+  const matches = byHex.length > 0 ? byHex : keys.filter((k) => k.identity.name === ref);
+  if (matches.length === 1) return { home: matches[0]! };
+  if (matches.length > 1) {
+    throw new CustodyError('USAGE', `"${ref}" matches ${matches.length} keys: ${matches.map((k) => `${k.keyid} (${k.identity.name})`).join(', ')}`, {
+      hint: 'give more digits of the key id',
+    });
+  }
+  throw new CustodyError('NOT_FOUND', `no key "${ref}": not a file, nor a key id or name in ${keysDir(ctx)}`, { hint: 'see custody key list' });
+}
+
+/** A key reference → a path (the .key when there is one, else the .pub). */
+export function resolveKeyRef(ctx: CliContext, ref: string): string {
+  const found = findKey(ctx, ref);
+  if ('file' in found) return found.file;
+  return (found.home.keyPath ?? found.home.pubPath)!;
+}
+
+/** A key reference → its identity and metadata, without a passphrase. */
+export function describeKeyRef(ctx: CliContext, ref: string): HomeKey & { file: string } {
+  const found = findKey(ctx, ref);
+  if ('home' in found) return { ...found.home, file: (found.home.keyPath ?? found.home.pubPath)! };
+  const bytes = readKeyishFile(found.file);
+  const r = readPublicKeyAny(bytes);
+  const naming = r.naming ?? { name: path.basename(found.file) };
+  const identity = makeIdentity(r.publicKey, naming);
+  const out: HomeKey & { file: string } = { keyid: identity.keyid, identity, file: found.file };
+  if (r.created !== undefined) out.created = r.created;
+  if (r.format === 'custody-key') {
+    out.encrypted = readKeyFileHeader(bytes).encrypted;
+    out.keyPath = found.file;
+  }
+  return out;
+}
+
+/**
+ * The signing key: --key, env CUSTODY_KEY, or the only key in <home>/keys;
+ * unlocked with a passphrase from --passphrase-file, CUSTODY_PASSPHRASE or a
+ * terminal prompt.
+ */
+export async function loadSigner(ctx: CliContext, opts: { key?: string | undefined; passphraseFile?: string | undefined }): Promise<Signer> {
+  let ref = opts.key ?? (process.env.CUSTODY_KEY ? process.env.CUSTODY_KEY : undefined);
+  if (ref === undefined) {
+    const secret = listHomeKeys(ctx).filter((k) => k.keyPath !== undefined);
+    if (secret.length === 0) {
+      throw new CustodyError('NOT_FOUND', `no signing key in ${keysDir(ctx)}`, { hint: 'make one with custody key new --name <name>, or give --key <file>' });
+    }
+    if (secret.length > 1) {
+      throw new CustodyError('USAGE', `${secret.length} keys in ${keysDir(ctx)}; choose one`, { hint: 'give --key <file or key id> or set CUSTODY_KEY' });
+    }
+    ref = secret[0]!.keyPath!;
+  }
+  let file = resolveKeyRef(ctx, ref);
+  if (file.endsWith('.pub')) {
+    const sibling = `${file.slice(0, -4)}.key`;
+    if (!isFile(sibling)) throw new CustodyError('USAGE', `${file} is a public key; signing needs the secret .key file`);
+    file = sibling;
+  }
+  const bytes = readKeyishFile(file);
+  const header = readKeyFileHeader(bytes);
+  const passphrase = header.encrypted ? await readPassphrase({ passphraseFile: opts.passphraseFile, purpose: 'unlock', label: file }) : null;
+  const { seed, identity } = await decryptKeyFile(bytes, passphrase, file);
+  return signerFromSeed(seed, identity);
+}
+
+/**
+ * Someone else's identity (e.g. `transfer --to`): a public key file, or a
+ * fingerprint / key id (at least 8 hex digits) of a key in <home>/keys or the
+ * trust store. `fallbackName` names a key whose file carries no name (PEM).
+ */
+export function loadIdentityRef(ctx: CliContext, ref: string, fallbackName?: string): Identity {
+  if (isFile(ref)) {
+    const r = readPublicKeyAny(readKeyishFile(ref));
+    if (!r.naming && fallbackName === undefined) {
+      throw new CustodyError('USAGE', `${ref} is a bare public key with no name`, { hint: "use the person's .pub file (custody key export --format json)" });
+    }
+    return makeIdentity(r.publicKey, r.naming ?? { name: fallbackName! });
+  }
+  const lower = ref.toLowerCase();
+  if (!/^[0-9a-f]{8,64}$/.test(lower)) {
+    throw new CustodyError('NOT_FOUND', `no such file, and not a fingerprint or key id: ${ref}`, { hint: 'give a .pub file or at least 8 hex digits of a fingerprint' });
+  }
+  const found = new Map<string, Identity>();
+  for (const k of listHomeKeys(ctx)) if (k.identity.fingerprint.startsWith(lower)) found.set(k.identity.fingerprint, k.identity);
+  withLedger(ctx.opts.home, (ledger) => {
+    for (const t of ledger.listTrustedKeys()) {
+      if (t.fingerprint.startsWith(lower) && !found.has(t.fingerprint)) {
+        found.set(t.fingerprint, makeIdentity(t.publicKey, { name: t.name, org: t.org, role: t.role }));
+      }
+    }
+  });
+  if (found.size === 1) return [...found.values()][0]!;
+  if (found.size > 1) throw new CustodyError('USAGE', `${ref} matches ${found.size} keys`, { hint: 'give more digits of the fingerprint' });
+  throw new CustodyError('NOT_FOUND', `no key with fingerprint ${ref} in ${keysDir(ctx)} or the trust store`, { hint: 'give the .pub file instead' });
+}
+
