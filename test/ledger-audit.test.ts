@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { CustodyError } from '../src/core/errors.js';
+import { publicKeyFromSeed } from '../src/custody/ed25519.js';
 import { openLedger, type Ledger, type TrustedKeyInput } from '../src/ledger/index.js';
 import { tempDir } from './helpers/cli.js';
 import { record, sealInput, sha256 } from './helpers/ledger-fixtures.js';
@@ -26,7 +27,7 @@ afterEach(() => {
 });
 
 function key(name = 'Examiner'): TrustedKeyInput {
-  const publicKey = new Uint8Array(randomBytes(32));
+  const publicKey = publicKeyFromSeed(new Uint8Array(randomBytes(32)));
   const fingerprint = sha256(publicKey);
   return { publicKey, fingerprint, keyid: fingerprint.slice(0, 16), name, org: 'BKA', role: 'examiner' };
 }
@@ -142,6 +143,18 @@ describe('trust store', () => {
     expect(errorOf(() => ledger.addTrustedKey({ ...a, publicKey: a.publicKey.subarray(0, 31) })).code).toBe('BAD_KEY');
     expect(ledger.listTrustedKeys()).toEqual([]);
     expect(ledger.trustEvents()).toEqual([]);
+  });
+
+  it('never stores a weak key (small order, non-canonical), whoever calls it', () => {
+    const identity = new Uint8Array(32);
+    identity[0] = 1; // the identity point: small order, every signature "verifies" under lax rules
+    const nonCanonical = new Uint8Array(32).fill(0xff);
+    nonCanonical[31] = 0x7f; // y = 2^255 - 1 >= p
+    for (const publicKey of [identity, nonCanonical]) {
+      const fingerprint = sha256(publicKey);
+      expect(errorOf(() => ledger.addTrustedKey({ publicKey, fingerprint, keyid: fingerprint.slice(0, 16), name: 'weak' })).code).toBe('BAD_KEY');
+    }
+    expect(ledger.listTrustedKeys()).toEqual([]);
   });
 });
 

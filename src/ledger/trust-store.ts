@@ -4,6 +4,7 @@
  * the append-only trust_events table (see schema.ts for why).
  */
 import { CustodyError } from '../core/errors.js';
+import { assertStrongPublicKey } from '../custody/ed25519.js';
 import type { Db } from './open.js';
 import type { TrustedKey, TrustedKeyInput, TrustEvent } from './types.js';
 import { assertText, sha256Hex } from './validate.js';
@@ -42,6 +43,9 @@ function checkKey(k: TrustedKeyInput): void {
   if (!(k.publicKey instanceof Uint8Array) || k.publicKey.length !== 32) {
     throw new CustodyError('BAD_KEY', 'a trusted key must be a raw 32-byte Ed25519 public key');
   }
+  // Defence in depth: `trust add` checks too, but the store itself never holds a small-order,
+  // mixed-order or non-canonical key, whichever code path adds it.
+  assertStrongPublicKey(k.publicKey, 'user', 'a key to trust');
   const fp = sha256Hex(k.publicKey);
   if (k.fingerprint !== fp) throw new CustodyError('BAD_KEY', `fingerprint ${k.fingerprint} does not match the public key (${fp})`);
   if (k.keyid !== fp.slice(0, 16)) throw new CustodyError('BAD_KEY', `key id ${k.keyid} does not match the public key`);
