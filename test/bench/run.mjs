@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: custody hash against openssl, dc3dd and hashdeep on a
+ * 1 GiB file with a warm page cache (DESIGN/issue 2 targets: ≥ 0.9× openssl
+ * md5, ≥ 3× dc3dd, ≥ 5× hashdeep, peak RSS < 150 MB). Not a test: numbers
+ * depend on the machine and on what else runs on it.
+ *
+ * Env: CUSTODY_BENCH_SIZE (bytes, default 1 GiB), CUSTODY_BENCH_FILE (use this
+ * file instead of generating one), CUSTODY_BENCH_RUNS (best of N, default 1).
+ * To time more commands (seal, verify …) add entries to COMMANDS below.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CUSTODY = [process.execPath, path.join(ROOT, 'bin', 'custody.js')];
+const SIZE = Number(process.env.CUSTODY_BENCH_SIZE ?? 1 << 30);
+const RUNS = Number(process.env.CUSTODY_BENCH_RUNS ?? 1);
+const FILE = process.env.CUSTODY_BENCH_FILE ?? path.join(os.tmpdir(), `custody-bench-${SIZE}.bin`);
+
+const has = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+
+/** Random-looking but cheap: AES-CTR keystream, so compression or dedup cannot flatter anyone. */
+function ensureFile() {
+  if (fs.existsSync(FILE) && fs.statSync(FILE).size === SIZE) return;
+  process.stderr.write(`generating ${SIZE} bytes at ${FILE} …\n`);
+  const tmp = `${FILE}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
+  const cipher = crypto.createCipheriv('aes-128-ctr', crypto.randomBytes(16), crypto.randomBytes(16));
+  const zero = Buffer.alloc(4 << 20);
+  for (let done = 0; done < SIZE; done += zero.length) fs.writeSync(fd, cipher.update(zero.subarray(0, Math.min(zero.length, SIZE - done))));
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  fs.renameSync(tmp, FILE);
+}
+
+function warmCache() {
+  const fd = fs.openSync(FILE, 'r');
+  const buf = Buffer.alloc(8 << 20);
+  while (fs.readSync(fd, buf) > 0);
+  fs.closeSync(fd);
+}
+
+/** Runs a command, returns wall seconds and peak RSS (VmHWM polled from /proc, in MB) — no /usr/bin/time needed. */
+function timeCommand(argv) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let hwm = 0;
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) hwm = Math.max(hwm, Number(m[1]));
+      } catch {}
+    }, 20);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(poll);
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code !== 0) reject(new Error(`${argv.join(' ')} exited ${code}: ${err.slice(0, 400)}`));
+      else resolve({ secs, rssMB: hwm / 1024, out });
+    });
+  });
+}
+
+const COMMANDS = [
+  { name: 'custody hash md5,sha1,sha256', argv: [...CUSTODY, 'hash', '--quiet', '--algo', 'md5,sha1,sha256', FILE] },
+  { name: 'custody hash md5,sha1,sha256 --piece 64MiB', argv: [...CUSTODY, 'hash', '--quiet', '--algo', 'md5,sha1,sha256', '--piece', '64MiB', FILE] },
+  { name: 'openssl dgst -md5', tool: 'openssl', argv: ['openssl', 'dgst', '-md5', FILE] },
+  { name: 'dc3dd md5+sha1+sha256', tool: 'dc3dd', argv: ['dc3dd', `if=${FILE}`, 'of=/dev/null', 'hash=md5', 'hash=sha1', 'hash=sha256', 'log=/dev/null'] },
+  { name: 'hashdeep -c md5,sha1,sha256', tool: 'hashdeep', argv: ['hashdeep', '-c', 'md5,sha1,sha256', FILE] },
+  // The lead adds seal/verify here once they land, e.g.:
+  // { name: 'custody seal', argv: [...CUSTODY, 'seal', FILE, '--case', 'bench', '--out', path.join(os.tmpdir(), 'bench.tar'), '--force'] },
+];
+
+async function main() {
+  ensureFile();
+  warmCache();
+  const mb = SIZE / 1e6;
+  console.log(`file ${FILE} (${(SIZE / 2 ** 20).toFixed(0)} MiB), ${os.availableParallelism()} cores, node ${process.version}, best of ${RUNS}`);
+  const results = {};
+  for (const c of COMMANDS) {
+    if (c.tool && !has(c.tool)) {
+      console.log(`${c.name.padEnd(44)} (not installed)`);
+      continue;
+    }
+    let best;
+    for (let i = 0; i < RUNS; i++) {
+      const r = await timeCommand(c.argv);
+      if (!best || r.secs < best.secs) best = r;
+    }
+    results[c.name] = best;
+    console.log(`${c.name.padEnd(44)} ${best.secs.toFixed(2).padStart(6)} s  ${(mb / best.secs).toFixed(0).padStart(5)} MB/s  peak RSS ${best.rssMB.toFixed(0)} MB`);
+  }
+  const custody = results['custody hash md5,sha1,sha256'];
+  const ratio = (name, target) => {
+    const r = results[name];
+    if (!custody || !r) return;
+    const x = r.secs / custody.secs;
+    console.log(`custody vs ${name}: ${x.toFixed(2)}× (target ≥ ${target}×) ${x >= target ? 'ok' : 'BELOW TARGET'}`);
+  };
+  ratio('openssl dgst -md5', 0.9);
+  ratio('dc3dd md5+sha1+sha256', 3);
+  ratio('hashdeep -c md5,sha1,sha256', 5);
+  if (custody) console.log(`custody peak RSS ${custody.rssMB.toFixed(0)} MB (target < 150 MB) ${custody.rssMB < 150 ? 'ok' : 'ABOVE TARGET'}`);
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e.message}`);
+  process.exit(1);
+});
