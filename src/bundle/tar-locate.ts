@@ -1,0 +1,82 @@
+/**
+ * Finds where a tar's end-of-archive marker starts without reading the
+ * member data: a header walk that seeks over data (so appending a record to
+ * a 500 GB bundle reads a few blocks per member, not 500 GB).
+ *
+ * Why not scan backwards for the last non-zero byte: a last member whose
+ * data ends in whole zero blocks would look like end-of-archive padding, and
+ * the append would overwrite evidence.
+ *
+ * It applies the strict header and name rules and checks that everything
+ * from the marker to the end of the file is zero (that tail is what an
+ * append overwrites and what recovery restores as zeros). Member data and
+ * padding are not read here: callers verify the bundle with the streaming
+ * reader before appending to it.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { CustodyError } from '../core/errors.js';
+import { BLOCK, MAX_PAX_SIZE, decodeHeader, isZeroBlock, paddingFor, parsePax, resolveHeader } from './tar-header.js';
+import { NameTracker, checkMemberName } from './tar-names.js';
+
+export async function preadAt(fh: FileHandle, length: number, position: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(length);
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await fh.read(buf, got, length - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return buf.subarray(0, got);
+}
+
+export interface LocatedEnd {
+  endOfData: number;
+  members: { name: string; type: 'file' | 'dir' }[];
+}
+
+export async function locateEndOfData(fh: FileHandle, size: number): Promise<LocatedEnd> {
+  const members: LocatedEnd['members'] = [];
+  const names = new NameTracker();
+  let pax: Map<string, string> | undefined;
+  let off = 0;
+  for (;;) {
+    const block = await preadAt(fh, BLOCK, off);
+    if (block.length < BLOCK) {
+      throw new CustodyError('MALFORMED_BUNDLE', `the bundle has no end-of-archive marker (truncated at offset ${off})`);
+    }
+    if (isZeroBlock(block)) {
+      if (pax) throw new CustodyError('UNSAFE_BUNDLE', `pax header not followed by a member (offset ${off})`);
+      await checkZeroTail(fh, off, size);
+      return { endOfData: off, members };
+    }
+    const h = decodeHeader(block, off);
+    if (h.typeflag === 'x') {
+      if (pax || h.size > MAX_PAX_SIZE) throw new CustodyError('UNSAFE_BUNDLE', `bad pax header at offset ${off}`);
+      pax = parsePax(await preadAt(fh, h.size, off + BLOCK), off);
+      off += BLOCK + h.size + paddingFor(h.size);
+      continue;
+    }
+    const r = resolveHeader(h, pax, off);
+    pax = undefined;
+    const name = checkMemberName(r.name, r.type);
+    names.add(name, r.type);
+    members.push({ name, type: r.type });
+    off += BLOCK + r.size + paddingFor(r.size);
+    if (off > size) throw new CustodyError('MALFORMED_BUNDLE', `the bundle is truncated inside member ${JSON.stringify(name)}`, { member: name });
+  }
+}
+
+async function checkZeroTail(fh: FileHandle, endOfData: number, size: number): Promise<void> {
+  if (size < endOfData + 2 * BLOCK) {
+    throw new CustodyError('MALFORMED_BUNDLE', `the bundle is truncated in its end-of-archive marker (offset ${endOfData})`);
+  }
+  for (let at = endOfData; at < size; at += 1 << 16) {
+    const chunk = await preadAt(fh, Math.min(1 << 16, size - at), at);
+    const k = chunk.findIndex((b) => b !== 0);
+    if (k >= 0) {
+      throw new CustodyError('UNSAFE_BUNDLE', `data after the end-of-archive marker at offset ${at + k} (only zero padding may follow it)`, {
+        range: [at + k, at + chunk.length],
+      });
+    }
+  }
+}
