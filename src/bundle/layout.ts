@@ -23,6 +23,18 @@ export const TAGMANIFEST_SIG = 'tagmanifest-sha256.txt.sig';
 export const TAGMANIFEST_MINISIG = 'tagmanifest-sha256.txt.minisig';
 export const CHAIN_DIR = 'custody/chain/';
 
+/**
+ * The two comment lines of tagmanifest-sha256.txt.minisig. The trusted one is
+ * signed; the untrusted one is not, so verify compares it exactly (a byte of
+ * the bundle that nothing checks would break "change any byte, verify fails").
+ */
+export function minisigComments(bagName: string, bundleDigest: string, caseId: string): { untrusted: string; trusted: string } {
+  return {
+    untrusted: `signature of custody bundle ${bagName} (tagmanifest-sha256.txt)`,
+    trusted: `custody bundle ${bagName} sha256:${bundleDigest} case ${caseId}`,
+  };
+}
+
 export function manifestName(algo: string): string {
   return `manifest-${algo}.txt`;
 }
@@ -125,15 +137,6 @@ export function parsePayloadPath(rel: string, code: ErrorCode = 'UNSAFE_BUNDLE')
     if (p) throw new CustodyError(code, `payload member ${rel} has ${p}`, { member: rel, item });
   }
   return { item, path: parts.slice(2).join('/') };
-}
-
-/**
- * A key that two names share when a case-insensitive or normalising file
- * system would make them one file (the strict tar reader refuses such pairs,
- * so seal refuses them up front).
- */
-export function collisionKey(name: string): string {
-  return name.normalize('NFC').toLowerCase().normalize('NFC');
 }
 
 /** Byte-order comparison of UTF-8 names, so member order does not depend on locale. */

@@ -1,0 +1,143 @@
+/**
+ * Turns the paths given to `custody seal` into items: a file is one item
+ * holding that file; a directory is one item holding all its files,
+ * recursively, in byte order of their NFC names (so the member order does not
+ * depend on the file system or the locale).
+ *
+ * Refused up front, with a usage error naming the path, rather than sealed
+ * into a bundle that a strict reader would later refuse or that would mean
+ * something else on the receiver's machine: symlinks, devices, FIFOs and
+ * sockets inside a directory (a symlink could pull in files from outside the
+ * item); names with control characters, backslashes or over 255 bytes; two
+ * names that become one on a case-insensitive or normalising file system.
+ *
+ * Empty directories cannot be listed in a BagIt manifest; they are kept in
+ * custody/manifest.json (`emptyDirectories`) and recreated by extract.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { CustodyError, fromSystemError } from '../core/errors.js';
+import { assertItemId, compareNames, componentProblem, itemIdFromName } from './layout.js';
+import { foldName } from './tar-names.js';
+
+export interface ItemRequest {
+  path: string;
+  id?: string;
+  description?: string;
+  meta: Record<string, string>;
+}
+
+export interface ItemFile {
+  /** Path on disk, to read. */
+  abs: string;
+  /** Path inside the item (NFC, '/'-separated). */
+  rel: string;
+  size: number;
+  mtime: Date;
+}
+
+export interface CollectedItem {
+  id: string;
+  kind: 'file' | 'directory';
+  source: string;
+  description?: string;
+  meta: Record<string, string>;
+  files: ItemFile[];
+  emptyDirectories: string[];
+}
+
+function usage(msg: string, hint?: string): CustodyError {
+  return new CustodyError('USAGE', msg, hint === undefined ? {} : { hint });
+}
+
+function nfcComponent(name: string, where: string): string {
+  const n = name.normalize('NFC');
+  const p = componentProblem(n);
+  if (p) throw usage(`cannot seal ${where}: it has ${p}`, 'rename it, or put it in an archive first');
+  return n;
+}
+
+async function walk(dir: string, relDir: string, item: CollectedItem): Promise<void> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    throw fromSystemError(e, dir);
+  }
+  const named = entries.map((d) => {
+    const abs = path.join(dir, d.name);
+    return { d, abs, name: nfcComponent(d.name, abs) };
+  });
+  named.sort((a, b) => compareNames(a.name, b.name));
+  for (const { d, abs, name } of named) {
+    const rel = relDir === '' ? name : `${relDir}/${name}`;
+    if (d.isSymbolicLink()) throw usage(`cannot seal ${abs}: symbolic links inside an item are refused`, 'copy the target in, or seal it as its own item');
+    if (d.isDirectory()) {
+      const before = item.files.length + item.emptyDirectories.length;
+      await walk(abs, rel, item);
+      if (item.files.length + item.emptyDirectories.length === before) item.emptyDirectories.push(rel);
+    } else if (d.isFile()) {
+      const st = await fs.lstat(abs).catch((e: unknown) => {
+        throw fromSystemError(e, abs);
+      });
+      item.files.push({ abs, rel, size: st.size, mtime: st.mtime });
+    } else {
+      throw usage(`cannot seal ${abs}: only regular files and directories can be sealed (not devices, FIFOs or sockets)`);
+    }
+  }
+}
+
+/** Checks that no two names of the item fold to the same name. */
+function checkCollisions(item: CollectedItem): void {
+  const seen = new Map<string, string>();
+  for (const rel of [...item.files.map((f) => f.rel), ...item.emptyDirectories]) {
+    const k = foldName(rel);
+    const other = seen.get(k);
+    if (other !== undefined) {
+      throw usage(`cannot seal item ${item.id}: ${JSON.stringify(rel)} and ${JSON.stringify(other)} would be one file on a case-insensitive or normalising file system`);
+    }
+    seen.set(k, rel);
+  }
+}
+
+export async function collectItems(requests: ItemRequest[]): Promise<CollectedItem[]> {
+  if (requests.length === 0) throw usage('nothing to seal: give at least one path');
+  const items: CollectedItem[] = [];
+  const ids = new Map<string, string>();
+  // Explicit ids first, so that a default never takes an id the user chose.
+  for (const r of requests) {
+    if (r.id === undefined) continue;
+    assertItemId(r.id);
+    const k = foldName(r.id);
+    if (ids.has(k)) throw usage(`item id ${r.id} is given twice (ids are compared ignoring case)`);
+    ids.set(k, r.id);
+  }
+  for (const r of requests) {
+    const source = path.resolve(r.path);
+    let st: import('node:fs').Stats;
+    try {
+      st = await fs.stat(source);
+    } catch (e) {
+      throw fromSystemError(e, r.path);
+    }
+    let id = r.id;
+    if (id === undefined) {
+      const base = itemIdFromName(path.basename(source));
+      id = base;
+      for (let n = 2; ids.has(foldName(id)); n++) id = `${base.slice(0, 60)}-${n}`;
+      ids.set(foldName(id), id);
+    }
+    const item: CollectedItem = { id, kind: st.isDirectory() ? 'directory' : 'file', source, meta: r.meta, files: [], emptyDirectories: [] };
+    if (r.description !== undefined) item.description = r.description;
+    if (st.isFile()) {
+      item.files.push({ abs: source, rel: nfcComponent(path.basename(source), source), size: st.size, mtime: st.mtime });
+    } else if (st.isDirectory()) {
+      await walk(source, '', item);
+    } else {
+      throw usage(`cannot seal ${r.path}: not a regular file or directory`, 'image a device first (e.g. with dc3dd) and seal the image file');
+    }
+    checkCollisions(item);
+    items.push(item);
+  }
+  return items;
+}

@@ -1,0 +1,158 @@
+/**
+ * One streaming pass over a bundle: the strict tar reader yields the members,
+ * this checks that they are exactly the members of DESIGN §3 in that order,
+ * hashes every payload member with every algorithm of bag-info.txt (and the
+ * piece SHA-256s) while it streams, and keeps the tag files (small) for the
+ * checks that follow. Evidence is never buffered: memory is flat whatever the
+ * size of the images.
+ *
+ * A member that is unexpected, missing, out of order or duplicated fails
+ * here: an attacker must not be able to add a file that extract would write
+ * but no manifest covers, or reorder members so that a check is skipped.
+ */
+import type { Algo } from '../core/algorithms.js';
+import { CustodyError } from '../core/errors.js';
+import type { HashEngine, PieceDigests } from '../core/engine.js';
+import { checkBagitTxt, parseBagInfo, type BagInfo } from './bag-info.js';
+import * as L from './layout.js';
+import { readTarStrict, type TarEntry } from './tar-reader.js';
+
+/** Where extract puts what verify reads (verify alone passes none). */
+export interface BundleSink {
+  beginPayload(rel: string, size: number): Promise<{ write(chunk: Uint8Array): Promise<void>; end(): Promise<void> }>;
+  tagFile(rel: string, bytes: Uint8Array): Promise<void>;
+}
+
+export interface PayloadSeen {
+  path: string; // data/<item>/<path>
+  item: string;
+  size: number;
+  digests: Record<string, string>;
+  pieces?: PieceDigests;
+}
+
+export interface ReadBundle {
+  bagName: string;
+  info: BagInfo;
+  payload: PayloadSeen[];
+  /** Tag files, signatures and records, by name relative to the bag root. */
+  tags: Map<string, Uint8Array>;
+  chain: { member: string; bytes: Uint8Array }[];
+  archiveSize: number;
+}
+
+export interface ReadOptions {
+  engine: HashEngine;
+  sink?: BundleSink;
+  onProgress?: (payloadDone: number, payloadTotal: number) => void;
+}
+
+/** Tag files are read whole; these caps keep a hostile bundle from exhausting memory. */
+const SMALL_TAG = 1 << 20;
+const LARGE_TAG = 64 << 20;
+const LARGE = new Set([L.CUSTODY_MANIFEST_JSON, L.PIECES_TXT]);
+
+function malformed(message: string, member?: string): CustodyError {
+  return new CustodyError('MALFORMED_BUNDLE', message, member === undefined ? {} : { member });
+}
+
+async function readWhole(e: TarEntry, rel: string): Promise<Uint8Array> {
+  const cap = LARGE.has(rel) || rel.startsWith('manifest-') ? LARGE_TAG : SMALL_TAG;
+  if (e.size > cap) throw malformed(`${rel} is ${e.size} bytes, more than the ${cap} bytes a tag file may have`, rel);
+  const out = new Uint8Array(e.size);
+  let at = 0;
+  for await (const c of e.body()) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOptions): Promise<ReadBundle> {
+  const reader = readTarStrict(source, { canonical: true });
+  const it = reader[Symbol.asyncIterator]();
+  let bagName = '';
+  const next = async (): Promise<{ entry: TarEntry; rel: string } | undefined> => {
+    const r = await it.next();
+    if (r.done) return undefined;
+    const entry = r.value;
+    if (entry.type !== 'file') throw malformed(`unexpected directory member ${entry.name} (bundles hold regular files only)`, entry.name);
+    if (bagName === '') {
+      const m = /^([^/]+)\/bagit\.txt$/.exec(entry.name);
+      if (!m || !L.isValidId(m[1]!)) throw malformed(`the first member must be <name>/bagit.txt, found ${entry.name}`, entry.name);
+      bagName = m[1]!;
+    }
+    if (!entry.name.startsWith(`${bagName}/`)) throw malformed(`member ${entry.name} is outside the bag folder ${bagName}/`, entry.name);
+    return { entry, rel: entry.name.slice(bagName.length + 1) };
+  };
+  const tags = new Map<string, Uint8Array>();
+  const expect = async (want: string): Promise<Uint8Array> => {
+    const got = await next();
+    if (!got) throw malformed(`member ${want} is missing (the bundle ends before it)`, want);
+    if (got.rel !== want) throw malformed(`unexpected member ${got.rel} where ${want} must come (members out of order, added, renamed or missing)`, got.rel);
+    const bytes = await readWhole(got.entry, want);
+    tags.set(want, bytes);
+    await opts.sink?.tagFile(want, bytes);
+    return bytes;
+  };
+
+  try {
+    checkBagitTxt(await expect(L.BAGIT_TXT));
+    const info = parseBagInfo(await expect(L.BAG_INFO_TXT));
+    const algos = info.algorithms as Algo[];
+
+    const payload: PayloadSeen[] = [];
+    let done = 0;
+    let pending = await next();
+    while (pending && pending.rel.startsWith('data/')) {
+      const { entry, rel } = pending;
+      const { item } = L.parsePayloadPath(rel);
+      const out = await opts.sink?.beginPayload(rel, entry.size);
+      const session = opts.engine.begin({ algos, pieceSize: info.pieceSize });
+      try {
+        for await (const chunk of entry.body()) {
+          await Promise.all([session.update(chunk), out?.write(chunk)]);
+          done += chunk.length;
+          opts.onProgress?.(done, info.payloadBytes);
+        }
+        await out?.end();
+        const d = await session.finish();
+        const p: PayloadSeen = { path: rel, item, size: entry.size, digests: d.digests as Record<string, string> };
+        if (d.pieces) p.pieces = d.pieces;
+        payload.push(p);
+      } catch (e) {
+        session.abort();
+        throw e;
+      }
+      pending = await next();
+    }
+
+    for (const want of L.membersAfterPayload(info.algorithms)) {
+      if (!pending) throw malformed(`member ${want} is missing (the bundle ends before it)`, want);
+      if (pending.rel !== want) {
+        const why = pending.rel.startsWith('data/') ? 'a payload member after the tag files' : 'members out of order, added, renamed or missing';
+        throw malformed(`unexpected member ${pending.rel} where ${want} must come (${why})`, pending.rel);
+      }
+      const bytes = await readWhole(pending.entry, want);
+      tags.set(want, bytes);
+      await opts.sink?.tagFile(want, bytes);
+      pending = await next();
+    }
+
+    const chain: { member: string; bytes: Uint8Array }[] = [];
+    while (pending) {
+      const named = L.parseChainMemberName(pending.rel);
+      if (!named) throw malformed(`unexpected member ${pending.rel} after the signatures (only custody/chain/NNNN-<action>.dsse.json records may follow)`, pending.rel);
+      if (named.seq !== chain.length) {
+        throw malformed(`record member ${pending.rel} out of sequence: expected number ${String(chain.length).padStart(4, '0')}`, pending.rel);
+      }
+      const bytes = await readWhole(pending.entry, pending.rel);
+      chain.push({ member: pending.rel, bytes });
+      await opts.sink?.tagFile(pending.rel, bytes);
+      pending = await next();
+    }
+    return { bagName, info, payload, tags, chain, archiveSize: reader.archiveSize ?? 0 };
+  } finally {
+    await it.return?.(undefined);
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Seal: writes a bundle v1 (DESIGN §3) into a TarWriter, reading every
+ * evidence file exactly once — each chunk is hashed (all algorithms and the
+ * piece SHA-256s, in the engine's workers) and written into the tar from the
+ * same buffer. A second read could see different bytes if the source changed
+ * underneath us, and would double the time on a 2 TB image.
+ *
+ * Then the tag files (manifests, custody/manifest.json, pieces, the sealer's
+ * public key twice, VERIFY.txt), the tagmanifest over them, its raw and
+ * minisign signatures, and the seal record naming the bundle digest.
+ */
+import { createHash } from 'node:crypto';
+import type { Algo } from '../core/algorithms.js';
+import { CustodyError } from '../core/errors.js';
+import type { HashEngine } from '../core/engine.js';
+import { hashPaths } from '../core/hash-source.js';
+import { toBase64, utf8 } from '../custody/encoding.js';
+import type { Signer } from '../custody/identity.js';
+import { minisignPublicKeyFile, minisignSign } from '../custody/minisign.js';
+import { publicKeyToSpkiPem } from '../custody/pem.js';
+import { makeRecord, partyFromIdentity, recordMemberName, type RecordPredicate } from '../custody/record.js';
+import { BAGIT_TXT_TEXT, bagInfoText } from './bag-info.js';
+import type { CollectedItem } from './collect-items.js';
+import { custodyManifestBytes, type CustodyManifest, type ManifestFile } from './custody-manifest.js';
+import * as L from './layout.js';
+import { manifestText } from './manifests.js';
+import { piecesText, type FilePieces } from './pieces.js';
+import type { TarWriter } from './tar-writer.js';
+import { verifyText } from './verify-text.js';
+
+export interface SealRequest {
+  engine: HashEngine;
+  signer: Signer;
+  items: CollectedItem[];
+  /** The bag root folder inside the tar, and the bundle name in every record. */
+  bagName: string;
+  /** The tar's file name (for VERIFY.txt). */
+  bundleFile: string;
+  caseInfo: { id: string; title?: string; authority?: string };
+  algorithms: Algo[];
+  pieceSize: number;
+  toolVersion: string;
+  location?: string;
+  note?: string;
+  now?: Date;
+  /** Bytes of evidence read so far, over the whole bundle. */
+  onProgress?: (bytesDone: number) => void;
+}
+
+export interface SealResult {
+  bagName: string;
+  bundleDigest: string;
+  manifest: CustodyManifest;
+  record: { member: string; payload: Uint8Array; envelope: Uint8Array; predicate: RecordPredicate };
+  payloadBytes: number;
+  endOfData: number;
+}
+
+const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+export function payloadMemberPath(itemId: string, rel: string): string {
+  return `data/${itemId}/${rel}`;
+}
+
+export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealResult> {
+  const now = r.now ?? new Date();
+  const root = `${r.bagName}/`;
+  const id = r.signer.identity;
+  if (!r.algorithms.includes('sha256')) throw new CustodyError('INTERNAL', 'seal needs sha256 among the algorithms');
+  const files = r.items.flatMap((item) => item.files.map((f) => ({ item, f, path: payloadMemberPath(item.id, f.rel) })));
+  const payloadBytes = files.reduce((n, x) => n + x.f.size, 0);
+
+  const tagBytes = new Map<string, Uint8Array>();
+  const addTag = async (name: string, bytes: Uint8Array) => {
+    tagBytes.set(name, bytes);
+    await tar.addFile(root + name, bytes);
+  };
+
+  await addTag(L.BAGIT_TXT, utf8(BAGIT_TXT_TEXT));
+  await addTag(
+    L.BAG_INFO_TXT,
+    utf8(
+      bagInfoText({
+        ...(id.org === undefined ? {} : { sourceOrganization: id.org }),
+        contactName: id.name,
+        caseId: r.caseInfo.id,
+        baggingDate: now.toISOString().slice(0, 10),
+        payloadBytes,
+        payloadFiles: files.length,
+        softwareAgent: `custody ${r.toolVersion}`,
+        algorithms: r.algorithms,
+        pieceSize: r.pieceSize,
+      }),
+    ),
+  );
+
+  // The evidence: one read per file, hashed and written from the same chunks.
+  const manifestFiles: ManifestFile[] = [];
+  const pieces: FilePieces[] = [];
+  let done = 0;
+  for (const { item, f, path } of files) {
+    const sink = await tar.beginFile(root + path, f.size);
+    const base = done;
+    const digest = await hashPaths(r.engine, [f.abs], { algos: r.algorithms, pieceSize: r.pieceSize }, {
+      onChunk: (chunk) => sink.write(chunk),
+      onProgress: (n) => r.onProgress?.(base + n),
+    });
+    await sink.end();
+    done += f.size;
+    const hashes: Record<string, string> = {};
+    for (const a of r.algorithms) hashes[a] = digest.digests[a]!;
+    const mf: ManifestFile = { path, item: item.id, size: f.size, mtime: f.mtime.toISOString(), hashes };
+    if (digest.pieces) {
+      mf.pieces = { count: digest.pieces.hashes.length, merkleRoot: digest.pieces.merkleRoot };
+      pieces.push({ path, size: f.size, hashes: digest.pieces.hashes });
+    }
+    manifestFiles.push(mf);
+  }
+
+  for (const a of r.algorithms) {
+    await addTag(L.manifestName(a), utf8(manifestText(manifestFiles.map((m) => ({ path: m.path, digest: m.hashes[a]! })))));
+  }
+  const sealer = {
+    name: id.name,
+    ...(id.org === undefined ? {} : { org: id.org }),
+    ...(id.role === undefined ? {} : { role: id.role }),
+    keyid: id.keyid,
+    fingerprint: id.fingerprint,
+    publicKey: toBase64(id.publicKey),
+  };
+  const manifest: CustodyManifest = {
+    custodyBundleVersion: L.BUNDLE_VERSION,
+    bundleName: r.bagName,
+    case: r.caseInfo,
+    sealedAt: now.toISOString(),
+    tool: { name: 'custody', version: r.toolVersion },
+    algorithms: r.algorithms,
+    pieceSize: r.pieceSize,
+    sealer,
+    items: r.items.map((it) => ({
+      id: it.id,
+      kind: it.kind,
+      source: it.source,
+      ...(it.description === undefined ? {} : { description: it.description }),
+      meta: it.meta,
+      emptyDirectories: it.emptyDirectories,
+    })),
+    files: manifestFiles,
+  };
+  await addTag(L.CUSTODY_MANIFEST_JSON, custodyManifestBytes(manifest));
+  await addTag(L.PIECES_TXT, utf8(piecesText(r.pieceSize, pieces)));
+  await addTag(L.SEALER_PEM, utf8(publicKeyToSpkiPem(id.publicKey)));
+  await addTag(L.SEALER_MINISIGN_PUB, utf8(minisignPublicKeyFile(id.publicKey, `custody sealer ${id.name} fingerprint ${id.fingerprint}`)));
+  const first = [...pieces].sort((a, b) => L.compareNames(a.path, b.path)).find((p) => p.hashes.length > 0);
+  await addTag(
+    L.VERIFY_TXT,
+    utf8(
+      verifyText({
+        bundleFile: r.bundleFile,
+        bagName: r.bagName,
+        caseId: r.caseInfo.id,
+        sealer,
+        algorithms: r.algorithms,
+        pieceSize: r.pieceSize,
+        ...(first ? { firstPiece: { path: first.path, size: first.size, digest: first.hashes[0]! } } : {}),
+        percentNames: manifestFiles.some((m) => m.path.includes('%')),
+      }),
+    ),
+  );
+
+  const tagmanifest = utf8(manifestText(L.tagFilesInOrder(r.algorithms).map((name) => ({ path: name, digest: sha256hex(tagBytes.get(name)!) }))));
+  const bundleDigest = sha256hex(tagmanifest);
+  await tar.addFile(root + L.TAGMANIFEST, tagmanifest);
+  await tar.addFile(root + L.TAGMANIFEST_SIG, r.signer.sign(tagmanifest));
+  const comments = L.minisigComments(r.bagName, bundleDigest, r.caseInfo.id);
+  await tar.addFile(root + L.TAGMANIFEST_MINISIG, utf8(minisignSign(r.signer, tagmanifest, comments.trusted, comments.untrusted)));
+
+  const predicate: RecordPredicate = { seq: 0, prev: null, action: 'seal', at: now.toISOString(), by: partyFromIdentity(id) };
+  if (r.caseInfo.authority !== undefined) predicate.authority = r.caseInfo.authority;
+  if (r.location !== undefined) predicate.location = r.location;
+  if (r.note !== undefined) predicate.note = r.note;
+  const rec = makeRecord(r.signer, { bundleName: r.bagName, bundleDigest, predicate });
+  const member = recordMemberName(0, 'seal');
+  await tar.addFile(root + member, rec.envelope);
+  const { endOfData } = await tar.finish();
+  return { bagName: r.bagName, bundleDigest, manifest, record: { member, ...rec, predicate }, payloadBytes, endOfData };
+}

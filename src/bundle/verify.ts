@@ -1,0 +1,300 @@
+/**
+ * verify: reads a bundle in one streaming pass (read-bundle.ts), then checks,
+ * in this order, so that the reason given is the most telling one:
+ *
+ *  1. the tagmanifest lists exactly the tag files and each digest matches;
+ *  2. custody/sealer.pem and custody/sealer.minisign.pub hold the same strong key;
+ *  3. the raw Ed25519 signature and the minisign signature over the tagmanifest;
+ *  4. the sealer is trusted (trust store or --trust), unless --allow-untrusted;
+ *  5. Payload-Oxum; every payload file against every manifest-<alg>.txt (a
+ *     mismatch names the member, the item and the piece byte range that differs);
+ *  6. custody/manifest.json agrees with bag-info and with what was computed
+ *     (sizes, hashes, piece counts, Merkle roots, sealer key);
+ *  7. custody/pieces-sha256.txt equals the piece hashes computed;
+ *  8. the custody chain (DESIGN §4, the shared checkChain).
+ *
+ * Every check runs (the verdict lists each with its result); the first
+ * failure in this order is the verdict's error. Nothing here touches the
+ * file system: the bytes come in as a stream, trust material as arguments.
+ */
+import { createHash } from 'node:crypto';
+import { CustodyError, type ErrorCode } from '../core/errors.js';
+import type { HashEngine } from '../core/engine.js';
+import { checkChain, type ChainVerdict } from '../custody/chain.js';
+import { assertStrongPublicKey, fingerprint, keyId, verifyEd25519 } from '../custody/ed25519.js';
+import { bytesEqual, toBase64 } from '../custody/encoding.js';
+import { sameKey } from '../custody/identity.js';
+import { minisignPublicKeyFromText, minisignVerify } from '../custody/minisign.js';
+import { spkiPemToPublicKey } from '../custody/pem.js';
+import { assertCaseId } from '../ledger/validate.js';
+import { decodeUtf8 } from './bag-info.js';
+import { parseCustodyManifest, type CustodyManifest } from './custody-manifest.js';
+import * as L from './layout.js';
+import { parseManifest } from './manifests.js';
+import { parsePieces, pieceRange, piecesText, type PieceLine } from './pieces.js';
+import { readBundle, type BundleSink, type ReadBundle } from './read-bundle.js';
+
+export interface VerifyOptions {
+  engine: HashEngine;
+  /** Trust store keys plus every --trust key. */
+  trusted: Uint8Array[];
+  strictTrust?: boolean;
+  allowUntrusted?: boolean;
+  /** Records kept beside a read-only bundle (--receipt), appended after the bundle's own. */
+  extraRecords?: { member: string; bytes: Uint8Array }[];
+  sink?: BundleSink;
+  onProgress?: (payloadDone: number, payloadTotal: number) => void;
+}
+
+export interface Check {
+  check: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface BundleVerdict {
+  ok: boolean;
+  bagName?: string;
+  bundleDigest?: string;
+  caseId?: string;
+  sealer?: { name?: string; keyid: string; fingerprint: string; trusted: boolean };
+  algorithms?: string[];
+  pieceSize?: number;
+  files?: number;
+  bytes?: number;
+  checks: Check[];
+  chain?: ChainVerdict;
+  manifest?: CustodyManifest;
+  /** What was read (for extract and receive); absent when the stream could not be read to the end. */
+  read?: ReadBundle;
+  error?: CustodyError;
+}
+
+const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+function fail(code: ErrorCode, message: string, details: { member?: string; item?: string; range?: [number, number] } = {}): never {
+  throw new CustodyError(code, message, details);
+}
+
+export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyOptions): Promise<BundleVerdict> {
+  const v: BundleVerdict = { ok: false, checks: [] };
+  const run = (check: string, fn: () => string): boolean => {
+    try {
+      v.checks.push({ check, ok: true, detail: fn() });
+      return true;
+    } catch (e) {
+      const err = e instanceof CustodyError ? e : new CustodyError('INTERNAL', `internal error in ${check}: ${String(e)}`, { cause: e });
+      v.checks.push({ check, ok: false, detail: err.message });
+      v.error ??= err;
+      return false;
+    }
+  };
+
+  let r: ReadBundle;
+  try {
+    r = await readBundle(source, o);
+  } catch (e) {
+    if (!(e instanceof CustodyError) || e.code === 'IO_ERROR' || e.code === 'INTERNAL') throw e;
+    v.checks.push({ check: 'bundle structure (strict tar, member order)', ok: false, detail: e.message });
+    v.error = e;
+    return v;
+  }
+  v.read = r;
+  v.bagName = r.bagName;
+  v.caseId = r.info.caseId;
+  v.algorithms = r.info.algorithms;
+  v.pieceSize = r.info.pieceSize;
+  v.files = r.payload.length;
+  v.bytes = r.payload.reduce((n, p) => n + p.size, 0);
+  v.checks.push({ check: 'bundle structure (strict tar, member order)', ok: true, detail: `${r.payload.length} payload file(s), ${r.chain.length} record(s)` });
+  const tag = (name: string) => r.tags.get(name)!;
+  const tagmanifest = tag(L.TAGMANIFEST);
+  v.bundleDigest = sha256hex(tagmanifest);
+
+  run('bag-info.txt', () => {
+    assertCaseId(r.info.caseId, 'evidence');
+    return `case ${r.info.caseId}, ${r.info.algorithms.join(',')}, piece size ${r.info.pieceSize}`;
+  });
+
+  run('tag manifest', () => {
+    const entries = parseManifest(tagmanifest, 'sha256', L.TAGMANIFEST);
+    const want = L.tagFilesInOrder(r.info.algorithms);
+    const listed = new Map(entries.map((e) => [e.path, e.digest]));
+    for (const name of want) {
+      const d = listed.get(name);
+      if (d === undefined) fail('MALFORMED_BUNDLE', `${L.TAGMANIFEST} does not list ${name}`, { member: L.TAGMANIFEST });
+      if (d !== sha256hex(tag(name))) fail('HASH_MISMATCH', `tag file ${name} does not match its SHA-256 in ${L.TAGMANIFEST}`, { member: name });
+    }
+    for (const name of listed.keys()) {
+      if (!want.includes(name)) fail('MALFORMED_BUNDLE', `${L.TAGMANIFEST} lists ${name}, which is not a tag file of this bundle`, { member: L.TAGMANIFEST });
+    }
+    return `${want.length} tag files match`;
+  });
+
+  let sealerKey: Uint8Array | undefined;
+  run('sealer key', () => {
+    let pem: Uint8Array;
+    let mini: Uint8Array;
+    try {
+      pem = spkiPemToPublicKey(decodeUtf8(tag(L.SEALER_PEM), L.SEALER_PEM));
+    } catch (e) {
+      return fail('MALFORMED_BUNDLE', `${L.SEALER_PEM}: ${(e as Error).message}`, { member: L.SEALER_PEM });
+    }
+    assertStrongPublicKey(pem, 'evidence', `sealer key in ${L.SEALER_PEM}`);
+    try {
+      mini = minisignPublicKeyFromText(decodeUtf8(tag(L.SEALER_MINISIGN_PUB), L.SEALER_MINISIGN_PUB));
+    } catch (e) {
+      return fail('MALFORMED_BUNDLE', `${L.SEALER_MINISIGN_PUB}: ${(e as Error).message}`, { member: L.SEALER_MINISIGN_PUB });
+    }
+    if (!bytesEqual(pem, mini)) fail('MALFORMED_BUNDLE', `${L.SEALER_MINISIGN_PUB} is not the key in ${L.SEALER_PEM}`, { member: L.SEALER_MINISIGN_PUB });
+    sealerKey = pem;
+    v.sealer = { keyid: keyId(pem), fingerprint: fingerprint(pem), trusted: false };
+    return `key id ${keyId(pem)}, fingerprint ${fingerprint(pem)}`;
+  });
+
+  if (sealerKey) {
+    const key = sealerKey;
+    run('Ed25519 signature over the tag manifest', () => {
+      const sig = tag(L.TAGMANIFEST_SIG);
+      if (sig.length !== 64) fail('SIGNATURE_ERROR', `${L.TAGMANIFEST_SIG} is ${sig.length} bytes, not a 64-byte Ed25519 signature`, { member: L.TAGMANIFEST_SIG });
+      if (!verifyEd25519(sig, tagmanifest, key)) fail('SIGNATURE_ERROR', `${L.TAGMANIFEST_SIG} does not verify with the sealer's key`, { member: L.TAGMANIFEST_SIG });
+      return 'valid';
+    });
+    run('minisign signature over the tag manifest', () => {
+      const text = decodeUtf8(tag(L.TAGMANIFEST_MINISIG), L.TAGMANIFEST_MINISIG);
+      if (!minisignVerify(text, tagmanifest, key)) fail('SIGNATURE_ERROR', `${L.TAGMANIFEST_MINISIG} does not verify with the sealer's key`, { member: L.TAGMANIFEST_MINISIG });
+      const c = L.minisigComments(r.bagName, v.bundleDigest!, r.info.caseId);
+      const lines = text.split('\n');
+      if (lines[2] !== `trusted comment: ${c.trusted}`) {
+        fail('SIGNATURE_ERROR', `${L.TAGMANIFEST_MINISIG}: its trusted comment does not name this bundle, digest and case`, { member: L.TAGMANIFEST_MINISIG });
+      }
+      // The untrusted comment and the line ends are not signed: compare them exactly.
+      if (lines[0] !== `untrusted comment: ${c.untrusted}` || lines.length !== 5 || lines[4] !== '' || text.includes('\r')) {
+        fail('MALFORMED_BUNDLE', `${L.TAGMANIFEST_MINISIG} is not in the form custody writes (comment or line ends changed)`, { member: L.TAGMANIFEST_MINISIG });
+      }
+      return 'valid';
+    });
+    run('sealer trusted', () => {
+      const trusted = o.trusted.some((t) => sameKey(t, key));
+      v.sealer!.trusted = trusted;
+      if (trusted) return 'in the trust store or given with --trust';
+      if (o.allowUntrusted) return 'NOT trusted (accepted with --allow-untrusted)';
+      return fail('UNTRUSTED_KEY', `the sealer's key (key id ${keyId(key)}) is not trusted`, {
+        member: L.SEALER_PEM,
+      });
+    });
+  }
+
+  // Payload against the manifests; the pieces file locates a difference.
+  let pieceLines: PieceLine[] | undefined;
+  try {
+    pieceLines = parsePieces(tag(L.PIECES_TXT));
+  } catch {
+    pieceLines = undefined; // reported by the pieces check below
+  }
+  const firstBadPiece = (p: ReadBundle['payload'][number]): [number, number] | undefined => {
+    if (!p.pieces || !pieceLines) return undefined;
+    const recorded = pieceLines.filter((l) => l.path === p.path);
+    const i = p.pieces.hashes.findIndex((h, k) => recorded[k]?.digest !== h);
+    return i < 0 ? undefined : pieceRange(r.info.pieceSize, p.size, i);
+  };
+  const payloadError = (p: ReadBundle['payload'][number], what: string): never => {
+    const range = firstBadPiece(p);
+    const where = range ? `; first differing piece: bytes ${range[0]}-${range[1]}` : '';
+    return fail('HASH_MISMATCH', `${p.path} (item ${p.item}): ${what}${where}`, { member: p.path, item: p.item, ...(range ? { range } : {}) });
+  };
+
+  run('Payload-Oxum', () => {
+    const bytes = v.bytes!;
+    if (bytes !== r.info.payloadBytes || r.payload.length !== r.info.payloadFiles) {
+      fail('SIZE_MISMATCH', `Payload-Oxum says ${r.info.payloadBytes} bytes in ${r.info.payloadFiles} files; the bundle holds ${bytes} bytes in ${r.payload.length} files`, { member: L.BAG_INFO_TXT });
+    }
+    return `${bytes}.${r.payload.length}`;
+  });
+
+  for (const algo of r.info.algorithms) {
+    const name = L.manifestName(algo);
+    run(name, () => {
+      const entries = parseManifest(tag(name), algo, name, r.payload.length === 0);
+      const listed = new Map(entries.map((e) => [e.path, e.digest]));
+      for (const p of r.payload) {
+        const d = listed.get(p.path);
+        if (d === undefined) fail('MALFORMED_BUNDLE', `payload member ${p.path} is not listed in ${name}`, { member: p.path, item: p.item });
+        if (d !== p.digests[algo]) payloadError(p, `${algo} differs from ${name}`);
+      }
+      const seen = new Set(r.payload.map((p) => p.path));
+      for (const path of listed.keys()) if (!seen.has(path)) fail('MALFORMED_BUNDLE', `${name} lists ${path}, which is not in the bundle`, { member: path });
+      return `${entries.length} file(s) match`;
+    });
+  }
+
+  run(L.CUSTODY_MANIFEST_JSON, () => {
+    const m = parseCustodyManifest(tag(L.CUSTODY_MANIFEST_JSON));
+    v.manifest = m;
+    const bad = (msg: string, extra: { member?: string; item?: string } = {}): never =>
+      fail('MALFORMED_BUNDLE', `${L.CUSTODY_MANIFEST_JSON}: ${msg}`, { member: L.CUSTODY_MANIFEST_JSON, ...extra });
+    if (m.bundleName !== r.bagName) bad(`bundleName ${m.bundleName} is not the bag folder ${r.bagName}`);
+    if (m.case.id !== r.info.caseId) bad(`case ${m.case.id} is not External-Identifier ${r.info.caseId} of bag-info.txt`);
+    if (m.algorithms.join(',') !== r.info.algorithms.join(',')) bad('algorithms differ from Custody-Algorithms of bag-info.txt');
+    if (m.pieceSize !== r.info.pieceSize) bad('pieceSize differs from Custody-Piece-Size of bag-info.txt');
+    if (sealerKey && (m.sealer.publicKey !== toBase64(sealerKey) || m.sealer.fingerprint !== fingerprint(sealerKey) || m.sealer.keyid !== keyId(sealerKey))) {
+      bad('the sealer is not the key in custody/sealer.pem');
+    }
+    if (v.sealer) v.sealer.name = m.sealer.name;
+    if (m.files.length !== r.payload.length) bad(`lists ${m.files.length} files; the bundle holds ${r.payload.length}`);
+    m.files.forEach((f, i) => {
+      const p = r.payload[i]!;
+      if (f.path !== p.path) bad(`file ${i + 1} is ${f.path}, but payload member ${i + 1} is ${p.path} (missing, added or reordered)`, { member: p.path });
+      if (f.size !== p.size) fail('SIZE_MISMATCH', `${p.path} (item ${p.item}) is ${p.size} bytes; ${L.CUSTODY_MANIFEST_JSON} says ${f.size}`, { member: p.path, item: p.item });
+      for (const a of m.algorithms) if (f.hashes[a] !== p.digests[a]) payloadError(p, `${a} differs from ${L.CUSTODY_MANIFEST_JSON}`);
+      if (r.info.pieceSize === 0) {
+        if (f.pieces !== undefined) bad(`${f.path} has pieces but the piece size is 0`, { member: p.path });
+      } else if (!f.pieces || !p.pieces || f.pieces.count !== p.pieces.hashes.length || f.pieces.merkleRoot !== p.pieces.merkleRoot) {
+        payloadError(p, `piece count or Merkle root differs from ${L.CUSTODY_MANIFEST_JSON}`);
+      }
+    });
+    return `${m.items.length} item(s), ${m.files.length} file(s) agree`;
+  });
+
+  run(L.PIECES_TXT, () => {
+    if (!pieceLines) parsePieces(tag(L.PIECES_TXT)); // throws the parse error
+    const expected = piecesText(
+      r.info.pieceSize,
+      r.payload.map((p) => ({ path: p.path, size: p.size, hashes: p.pieces?.hashes ?? [] })),
+    );
+    if (decodeUtf8(tag(L.PIECES_TXT), L.PIECES_TXT) !== expected) {
+      const want = expected.split('\n');
+      const got = decodeUtf8(tag(L.PIECES_TXT), L.PIECES_TXT).split('\n');
+      const i = want.findIndex((line, k) => got[k] !== line);
+      const line = pieceLines?.[i];
+      const where = line ? `: ${line.path} bytes ${line.range[0]}-${line.range[1]}` : '';
+      fail('HASH_MISMATCH', `${L.PIECES_TXT} differs from the pieces computed at line ${i + 1}${where}`, {
+        member: line?.path ?? L.PIECES_TXT,
+        ...(line ? { range: line.range } : {}),
+      });
+    }
+    return r.info.pieceSize === 0 ? 'pieces off' : `${pieceLines!.length} piece(s) match`;
+  });
+
+  if (sealerKey) {
+    const chain = checkChain({
+      bundleName: r.bagName,
+      bundleDigest: v.bundleDigest,
+      envelopes: [...r.chain, ...(o.extraRecords ?? [])],
+      sealerPublicKey: sealerKey,
+      trusted: o.trusted,
+      strictTrust: o.strictTrust === true,
+      allowUntrusted: o.allowUntrusted === true,
+    });
+    v.chain = chain;
+    run('custody chain', () => {
+      if (chain.error) throw chain.error;
+      const last = chain.records[chain.records.length - 1];
+      const who = chain.pendingTransfer ? `in transit to ${chain.pendingTransfer.to.name}` : `held by ${chain.custodian?.name ?? '?'}`;
+      return `${chain.records.length} record(s), last ${last?.action ?? '-'}; ${who}`;
+    });
+  }
+
+  v.ok = v.error === undefined;
+  return v;
+}
