@@ -1,17 +1,220 @@
+/** `custody seal`: items → one signed BagIt-in-tar bundle (DESIGN §2 Bundles, §3). */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { DEFAULT_ALGOS, parseAlgoList, parseSize } from '../../core/algorithms.js';
+import { HashEngine } from '../../core/engine.js';
 import { CustodyError } from '../../core/errors.js';
+import { groupedFingerprint } from '../../custody/ed25519.js';
+import { writeFileAtomically } from '../../bundle/atomic-output.js';
+import { MIN_PIECE_SIZE } from '../../bundle/bag-info.js';
+import { collectItems, type ItemRequest } from '../../bundle/collect-items.js';
+import { bagNameFromOut } from '../../bundle/layout.js';
+import { writeBundle } from '../../bundle/seal.js';
+import { TarWriter } from '../../bundle/tar-writer.js';
+import { assertCaseId, openLedger, type Ledger } from '../../ledger/index.js';
 import { action } from '../action.js';
+import type { CliContext } from '../context.js';
+import { loadSigner } from '../keys.js';
+import { VERSION } from '../main.js';
+import { outcome, type Outcome } from '../outcome.js';
+import { humanBytes, makeProgress } from '../progress.js';
 
-// Placeholder until the command lands: registered so that help lists it.
+interface SealOptions {
+  out: string;
+  case: string;
+  item: string[];
+  description: string[];
+  authority?: string;
+  location?: string;
+  note?: string;
+  meta: string[];
+  piece: string;
+  algo?: string;
+  key?: string;
+  passphraseFile?: string;
+  force?: boolean;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+const HELP = `
+Each path is one evidence item: a file, or a directory with all its files
+(symlinks, devices and FIFOs inside are refused; empty folders are kept in
+custody/manifest.json and recreated by extract). Item ids default to the file
+name; --item and --description apply to the paths in order. --meta key=value
+applies to every item, --meta <item>:key=value to one (make, model, serial,
+acquisition tool, …). sha256 is always computed (the tagmanifest and the
+stock-tool route rely on it).
+
+The bundle is written to a temporary name beside --out and renamed at the end;
+an existing --out is replaced only with --force. Prints the bundle digest
+(SHA-256 of tagmanifest-sha256.txt), which names the bundle in every custody
+record and in the ledger.
+
+Example:
+  $ custody seal disk01.dd phone-export/ --case 2026-041 --out case-2026-041.tar \\
+      --item disk01 --item phone --description "Laptop SSD image" --meta serial=S4EVNX0N`;
+
 export function register(program: Command): void {
   program
     .command('seal')
-    .description('(not yet implemented)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(
-      action(async () => {
-        throw new CustodyError('USAGE', 'seal is not implemented yet');
-      }),
+    .description('seal evidence items into a signed, self-verifying bundle (BagIt in tar)')
+    .argument('<paths...>', 'files or directories, one item each')
+    .requiredOption('--out <bundle.tar>', 'the bundle to write')
+    .requiredOption('--case <id>', 'the case id')
+    .option('--item <id>', 'item id for the next path (repeat)', collect, [])
+    .option('--description <text>', 'description of the next item (repeat)', collect, [])
+    .option('--authority <text>', 'the legal authority for the seizure')
+    .option('--location <text>', 'where the sealing takes place')
+    .option('--note <text>', 'a note in the seal record')
+    .option('--meta <key=value>', 'item metadata (repeat); <item>:key=value for one item', collect, [])
+    .option('--piece <size>', 'piece size for piece SHA-256s and Merkle roots (0 = none)', '64MiB')
+    .option('--algo <list>', `hash algorithms (default ${DEFAULT_ALGOS.join(',')}; sha256 always added)`)
+    .option('--key <file>', 'signing key (default: env CUSTODY_KEY, or the only key in <home>/keys)')
+    .option('--passphrase-file <file>', 'read the key passphrase from this file')
+    .option('--force', 'replace an existing --out')
+    .addHelpText('after', HELP)
+    .action(action(sealCommand));
+}
+
+function checkText(v: string | undefined, what: string): string | undefined {
+  if (v === undefined) return undefined;
+  // Control characters in these fields would end up on terminals and in printed reports.
+  // eslint-disable-next-line no-control-regex
+  if (v.trim() === '' || /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(v) || v.length > 4096) {
+    throw new CustodyError('USAGE', `${what} must be 1-4096 printable characters`);
+  }
+  return v;
+}
+
+function itemRequests(paths: string[], o: SealOptions): ItemRequest[] {
+  if (o.item.length > paths.length) throw new CustodyError('USAGE', `${o.item.length} --item ids for ${paths.length} path(s)`);
+  if (o.description.length > paths.length) throw new CustodyError('USAGE', `${o.description.length} --description texts for ${paths.length} path(s)`);
+  const reqs: ItemRequest[] = paths.map((p, i) => {
+    const r: ItemRequest = { path: p, meta: {} };
+    if (o.item[i] !== undefined) r.id = o.item[i];
+    const d = checkText(o.description[i], '--description');
+    if (d !== undefined) r.description = d;
+    return r;
+  });
+  for (const m of o.meta) {
+    const match = /^(?:([A-Za-z0-9][A-Za-z0-9._-]*):)?([A-Za-z][A-Za-z0-9_.-]{0,63})=(.*)$/s.exec(m);
+    if (!match) throw new CustodyError('USAGE', `--meta ${JSON.stringify(m)} is not key=value or <item>:key=value`);
+    const [, item, key, value] = match as unknown as [string, string | undefined, string, string];
+    checkText(value, `--meta ${key}`);
+    const targets = item === undefined ? reqs : reqs.filter((r, i) => (r.id ?? o.item[i]) === item);
+    if (targets.length === 0) throw new CustodyError('USAGE', `--meta ${m}: no item with id ${item} (give it with --item)`);
+    for (const t of targets) t.meta[key] = value;
+  }
+  return reqs;
+}
+
+async function sealCommand(ctx: CliContext, paths: string[], o: SealOptions): Promise<Outcome> {
+  assertCaseId(o.case);
+  const algorithms = o.algo === undefined ? [...DEFAULT_ALGOS] : parseAlgoList(o.algo);
+  if (!algorithms.includes('sha256')) algorithms.push('sha256');
+  const pieceSize = parseSize(o.piece);
+  if (pieceSize !== 0 && pieceSize < MIN_PIECE_SIZE) {
+    throw new CustodyError('USAGE', `--piece ${o.piece} is below the minimum of ${MIN_PIECE_SIZE} bytes`, { hint: '--piece 0 turns pieces off' });
+  }
+  const authority = checkText(o.authority, '--authority');
+  const location = checkText(o.location, '--location');
+  const note = checkText(o.note, '--note');
+  const out = path.resolve(o.out);
+  if (!o.force && fs.existsSync(out)) {
+    throw new CustodyError('EXISTS', `${o.out} already exists`, { hint: 'choose another --out, or add --force to replace it' });
+  }
+  const items = await collectItems(itemRequests(paths, o));
+  const signer = await loadSigner(ctx, { ...(o.key === undefined ? {} : { key: o.key }), ...(o.passphraseFile === undefined ? {} : { passphraseFile: o.passphraseFile }) });
+
+  // The ledger is a convenience: used when <home> exists (it does once a key was made there).
+  const ledger: Ledger | undefined = fs.existsSync(ctx.opts.home) ? openLedger(ctx.opts.home) : undefined;
+  try {
+    const known = ledger?.getCase(o.case);
+    const caseInfo: { id: string; title?: string; authority?: string } = { id: o.case };
+    if (known?.title !== undefined) caseInfo.title = known.title;
+    const auth = authority ?? known?.authority;
+    if (auth !== undefined) caseInfo.authority = auth;
+
+    const total = items.reduce((n, it) => n + it.files.reduce((m, f) => m + f.size, 0), 0);
+    const progress = makeProgress(ctx, 'seal', total);
+    const engine = new HashEngine();
+    let result;
+    try {
+      result = await writeFileAtomically(out, o.force === true, (fd) =>
+        writeBundle(new TarWriter(fd), {
+          engine,
+          signer,
+          items,
+          bagName: bagNameFromOut(path.basename(out)),
+          bundleFile: path.basename(out),
+          caseInfo,
+          algorithms,
+          pieceSize,
+          toolVersion: VERSION,
+          ...(location === undefined ? {} : { location }),
+          ...(note === undefined ? {} : { note }),
+          onProgress: (n) => progress.update(n),
+        }),
+      );
+    } finally {
+      progress.stop();
+      await engine.close();
+    }
+
+    ledger?.recordSeal({
+      bundleDigest: result.bundleDigest,
+      bundleName: result.bagName,
+      path: out,
+      caseId: o.case,
+      items: result.manifest.items.map((it) => ({
+        id: it.id,
+        ...(it.description === undefined ? {} : { description: it.description }),
+        details: { kind: it.kind, source: it.source, meta: it.meta },
+      })),
+      files: result.manifest.files.map((f) => ({
+        itemId: f.item,
+        path: f.path,
+        size: f.size,
+        hashes: f.hashes,
+        ...(f.pieces ? { pieceCount: f.pieces.count, merkleRoot: f.pieces.merkleRoot } : {}),
+      })),
+      record: {
+        seq: 0,
+        action: 'seal',
+        payload: result.record.payload,
+        envelope: result.record.envelope,
+        signerKeyid: signer.identity.keyid,
+        at: result.record.predicate.at,
+      },
+    });
+
+    const files = result.manifest.files.length;
+    return outcome(
+      {
+        bundle: out,
+        bundleDigest: result.bundleDigest,
+        bundleName: result.bagName,
+        case: o.case,
+        sealer: { name: signer.identity.name, keyid: signer.identity.keyid, fingerprint: signer.identity.fingerprint },
+        items: result.manifest.items.map((it) => ({ id: it.id, kind: it.kind, files: result.manifest.files.filter((f) => f.item === it.id).length })),
+        files,
+        bytes: result.payloadBytes,
+        algorithms,
+        pieceSize,
+        ledger: ledger !== undefined,
+      },
+      [
+        `sealed ${out}`,
+        `  case          ${o.case}`,
+        `  items         ${result.manifest.items.map((i) => i.id).join(', ')} (${files} file${files === 1 ? '' : 's'}, ${humanBytes(result.payloadBytes)})`,
+        `  sealer        ${signer.identity.name} (key id ${signer.identity.keyid})`,
+        `  fingerprint   ${groupedFingerprint(signer.identity.fingerprint)}`,
+        `  bundle digest ${result.bundleDigest}`,
+      ],
     );
+  } finally {
+    ledger?.close();
+  }
 }
