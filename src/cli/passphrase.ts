@@ -50,10 +50,11 @@ export function promptHidden(question: string): Promise<string> {
         else if (ch >= ' ') buf += ch;
       }
     };
-    process.stderr.write(question);
+    // Echo goes off before the prompt appears, so nothing typed after it is ever shown.
     stdin.setEncoding('utf8');
     stdin.setRawMode(true);
     stdin.resume();
+    process.stderr.write(question);
     stdin.on('data', onData);
   });
 }
