@@ -233,6 +233,21 @@ describe('loadSigner / resolveKeyRef (what seal, transfer and receive call)', ()
     expect(s2.identity.keyid).toBe(made.doc.keyid);
   });
 
+  it('through the CLI (seal): a wrong passphrase exits 2 with exactly "custody: wrong passphrase for <key>", nothing written', async () => {
+    const dir = tempDir('custody-wrongpass-');
+    const seed = new Uint8Array(32).fill(6);
+    const id = signerFromSeed(seed, { name: 'Ana' }).identity;
+    const keyFile = path.join(dir, 'ana.key');
+    fs.writeFileSync(keyFile, await encryptKeyFile(seed, id, 'right', '2026-01-01T00:00:00.000Z', { kdf: { memoryKiB: 256, iterations: 1, parallelism: 1 } }));
+    fs.writeFileSync(path.join(dir, 'evidence.bin'), 'evidence');
+    const r = runCli(['--home', path.join(dir, 'home'), 'seal', path.join(dir, 'evidence.bin'), '--case', 'c-1', '--out', path.join(dir, 'b.tar'), '--key', keyFile], {
+      env: env({ CUSTODY_PASSPHRASE: 'wrong' }),
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`custody: wrong passphrase for ${keyFile}\n`);
+    expect(fs.readdirSync(dir).sort()).toEqual(['ana.key', 'evidence.bin']);
+  });
+
   it('no key, several keys, CUSTODY_KEY', async () => {
     const home = newHome();
     await expect(loadSigner(ctxFor(home), {})).rejects.toThrow(/no signing key/);
