@@ -130,3 +130,37 @@ describe('strict tar reader: what it accepts', () => {
     }
   });
 });
+
+describe('strict tar reader: other writers', () => {
+  it('reads a GNU tar pax archive whose path needs a pax record (ustar name is a truncation of it)', async () => {
+    const dir = tempDir();
+    const deep = path.join('lp', 'a'.repeat(200), 'b'.repeat(150));
+    fs.mkdirSync(path.join(dir, deep), { recursive: true });
+    fs.writeFileSync(path.join(dir, deep, 'f.txt'), 'deep\n');
+    const out = path.join(dir, 'x.tar');
+    execFileSync('tar', ['--format=pax', '-cf', out, '-C', dir, 'lp']);
+    const r = await readAll(fs.readFileSync(out), 511);
+    const f = r.members.find((m) => m.type === 'file')!;
+    expect(f.name).toBe(`${deep}/f.txt`);
+    expect(Buffer.from(f.data!).toString()).toBe('deep\n');
+  });
+
+  it("reads what Python's tarfile writes (pax format, UTF-8 names)", async () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'py.tar');
+    execFileSync('python3', [
+      '-c',
+      `import io,sys,tarfile
+t=tarfile.open(sys.argv[1],'w',format=tarfile.PAX_FORMAT)
+for name,data in [('d/ünï.txt',b'u\\n'),('d/plain.bin',bytes(1000))]:
+    i=tarfile.TarInfo(name); i.size=len(data); t.addfile(i,io.BytesIO(data))
+t.close()`,
+      out,
+    ]);
+    const r = await readAll(fs.readFileSync(out), 100);
+    expect(r.members.map((m) => [m.name, m.size])).toEqual([
+      ['d/ünï.txt', 2],
+      ['d/plain.bin', 1000],
+    ]);
+  });
+});

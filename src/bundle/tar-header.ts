@@ -318,11 +318,13 @@ export function resolveHeader(h: DecodedHeader, pax: Map<string, string> | undef
   let name = ustarName;
   const path = pax?.get('path');
   if (path !== undefined) {
-    // The ustar name must be a truncation of the pax path: a header that
-    // says one thing to old tools and another to pax-aware ones is refused.
-    const pb = enc.encode(path);
+    // The ustar name must be a truncation of the pax path (GNU tar, us), or
+    // of its ASCII fallback with '?' for each non-ASCII character (Python's
+    // tarfile): a header that names one file to old tools and another to
+    // pax-aware ones is refused.
     const nb = h.nameBytes;
-    if (nb.length > pb.length || !pb.subarray(0, nb.length).every((x, k) => x === nb[k])) {
+    const isPrefixOf = (pb: Uint8Array) => nb.length <= pb.length && nb.every((x, k) => x === pb[k]);
+    if (!isPrefixOf(enc.encode(path)) && !isPrefixOf(enc.encode(path.replace(/[^\u0000-\u007f]/gu, '?')))) {
       throw bad(`pax path ${JSON.stringify(path)} disagrees with the ustar name ${JSON.stringify(ustarName)}`, at, path);
     }
     name = path;
