@@ -139,3 +139,25 @@ describe('key file', () => {
     expect(await codeOf(decryptKeyFile(enc(dup), null))).toBe('BAD_KEY');
   });
 });
+
+describe('key file round trip (property)', () => {
+  it('any seed, name and passphrase: opens with that passphrase only', async () => {
+    const fc = (await import('fast-check')).default;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.stringMatching(/^[A-Za-z][A-Za-z .'-]{0,30}$/),
+        fc.string({ minLength: 1, maxLength: 40 }),
+        async (s, name, pass) => {
+          const id = signerFromSeed(s, { name }).identity;
+          const file = await encryptKeyFile(s, id, pass, CREATED, { kdf: FAST });
+          const out = await decryptKeyFile(file, pass);
+          expect(out.seed).toEqual(s);
+          expect(out.identity.name).toBe(name.normalize('NFC'));
+          expect(await codeOf(decryptKeyFile(file, `${pass}x`))).toBe('WRONG_PASSPHRASE');
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+});
