@@ -18,7 +18,7 @@
  * file system: the bytes come in as a stream, trust material as arguments.
  */
 import { createHash } from 'node:crypto';
-import { CustodyError, type ErrorCode } from '../core/errors.js';
+import { CustodyError, VERIFICATION_CODES, type ErrorCode } from '../core/errors.js';
 import type { HashEngine } from '../core/engine.js';
 import { checkChain, type ChainVerdict } from '../custody/chain.js';
 import { assertStrongPublicKey, fingerprint, keyId, verifyEd25519 } from '../custody/ed25519.js';
@@ -34,14 +34,19 @@ import { parseManifest } from './manifests.js';
 import { parsePieces, pieceRange, piecesText, type PieceLine } from './pieces.js';
 import { readBundle, type BundleSink, type ReadBundle } from './read-bundle.js';
 
+export type { BundleSink, ReadBundle } from './read-bundle.js';
+
 export interface VerifyOptions {
   engine: HashEngine;
   /** Trust store keys plus every --trust key. */
   trusted: Uint8Array[];
   strictTrust?: boolean;
   allowUntrusted?: boolean;
-  /** Records kept beside a read-only bundle (--receipt), appended after the bundle's own. */
-  extraRecords?: { member: string; bytes: Uint8Array }[];
+  /**
+   * Records kept beside a read-only bundle (--receipt), appended after the
+   * bundle's own; given the number of records in the bundle (to name them).
+   */
+  extraRecords?: (chainLength: number) => { member: string; bytes: Uint8Array }[];
   sink?: BundleSink;
   onProgress?: (payloadDone: number, payloadTotal: number) => void;
 }
@@ -94,7 +99,8 @@ export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyO
   try {
     r = await readBundle(source, o);
   } catch (e) {
-    if (!(e instanceof CustodyError) || e.code === 'IO_ERROR' || e.code === 'INTERNAL') throw e;
+    // Only "the evidence does not verify" becomes a verdict; a missing file or an I/O error is not one.
+    if (!(e instanceof CustodyError) || !(VERIFICATION_CODES as readonly string[]).includes(e.code)) throw e;
     v.checks.push({ check: 'bundle structure (strict tar, member order)', ok: false, detail: e.message });
     v.error = e;
     return v;
@@ -179,8 +185,9 @@ export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyO
       v.sealer!.trusted = trusted;
       if (trusted) return 'in the trust store or given with --trust';
       if (o.allowUntrusted) return 'NOT trusted (accepted with --allow-untrusted)';
-      return fail('UNTRUSTED_KEY', `the sealer's key (key id ${keyId(key)}) is not trusted`, {
+      throw new CustodyError('UNTRUSTED_KEY', `the sealer's key (key id ${keyId(key)}, fingerprint ${fingerprint(key)}) is not trusted`, {
         member: L.SEALER_PEM,
+        hint: "confirm the fingerprint with the sealer out of band, then custody trust add <their .pub>, or pass --trust <their .pub>",
       });
     });
   }
@@ -280,7 +287,7 @@ export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyO
     const chain = checkChain({
       bundleName: r.bagName,
       bundleDigest: v.bundleDigest,
-      envelopes: [...r.chain, ...(o.extraRecords ?? [])],
+      envelopes: [...r.chain, ...(o.extraRecords?.(r.chain.length) ?? [])],
       sealerPublicKey: sealerKey,
       trusted: o.trusted,
       strictTrust: o.strictTrust === true,
