@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeHeader, encodeHeader, END_OF_ARCHIVE, paddingFor } from '../src/bundle/tar-header.js';
+import { readTarStrict } from '../src/bundle/tar-reader.js';
 import { TarWriter } from '../src/bundle/tar-writer.js';
 import { tempDir } from './helpers/cli.js';
 import { readAll } from './helpers/tar-read.js';
@@ -211,5 +212,26 @@ describe('ustar header', () => {
       expect(out).toMatch(new RegExp(`${size}.*big\\.img|big\\.img ${size}`));
       expect(out).toContain('after.txt');
     }
+    // and our strict reader, fed by the writer through a pipe (flat memory both ways)
+    const pipe = new PassThrough({ highWaterMark: 4 << 20 });
+    const writing = (async () => {
+      const w = new TarWriter(pipe);
+      const f = await w.beginFile('big.img', size);
+      const zeros = new Uint8Array(4 << 20);
+      for (let left = size; left > 0; left -= Math.min(left, zeros.length)) await f.write(zeros.subarray(0, Math.min(left, zeros.length)));
+      await f.end();
+      await w.finish();
+      pipe.end();
+    })();
+    let seen = 0;
+    const names: string[] = [];
+    for await (const e of readTarStrict(pipe, { canonical: true })) {
+      names.push(`${e.name}:${e.size}`);
+      for await (const c of e.body()) seen += c.length;
+    }
+    await writing;
+    expect(names).toEqual([`big.img:${size}`]);
+    expect(seen).toBe(size);
+    expect(process.memoryUsage().rss).toBeLessThan(400 << 20);
   }, 600_000);
 });
