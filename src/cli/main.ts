@@ -38,6 +38,8 @@ export function buildProgram(): Command {
 }
 
 function usageFromCommander(e: CommanderError): CustodyError {
+  // A command group called without a subcommand: commander has printed its help already.
+  if (e.code === 'commander.help') return new CustodyError('USAGE', 'this command needs a subcommand (listed above)');
   const message = e.message.replace(/^error: /, '');
   return new CustodyError('USAGE', message, { hint: 'see custody --help' });
 }
