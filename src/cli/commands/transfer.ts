@@ -1,17 +1,134 @@
+/** `custody transfer`: the custodian signs a hand-over record into the bundle (DESIGN §2, §4). */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { CustodyError } from '../../core/errors.js';
+import { checkRecordText, importInput, ledgerRecord, transferBundle, type TransferResult } from '../../bundle/custody-ops.js';
+import { groupedFingerprint } from '../../custody/ed25519.js';
+import { openLedger } from '../../ledger/index.js';
 import { action } from '../action.js';
+import type { CliContext } from '../context.js';
+import { loadIdentityRef, loadSigner } from '../keys.js';
+import { outcome, type Outcome } from '../outcome.js';
 
-// Placeholder until the command lands: registered so that help lists it.
+interface TransferOptions {
+  to: string;
+  reason: string;
+  authority?: string;
+  location?: string;
+  condition?: string;
+  note?: string;
+  key?: string;
+  passphraseFile?: string;
+}
+
+const HELP = `
+Only the current custodian (the sealer, or whoever last received the bundle)
+may transfer it, and only when no earlier transfer is still in transit. The
+record names the recipient (--to: their .pub file, or at least 8 hex digits of
+a fingerprint in your keys or trust store) and is appended to the bundle in
+place: the evidence is not read or rewritten, so this takes milliseconds on
+any size. An append interrupted by a crash is undone the next time custody
+touches the bundle. Refusals (exit 2) leave the bundle byte-for-byte unchanged.
+
+Example:
+  $ custody transfer case-2026-041.tar --to central-authority.pub \\
+      --reason "MLA request 2026/117" --authority "Public Prosecutor, Lyon" \\
+      --location "Lyon evidence room" --condition "sealed, intact"`;
+
 export function register(program: Command): void {
   program
     .command('transfer')
-    .description('(not yet implemented)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(
-      action(async () => {
-        throw new CustodyError('USAGE', 'transfer is not implemented yet');
-      }),
-    );
+    .description('hand custody of a bundle to someone else: appends a signed transfer record')
+    .argument('<bundle>', 'the bundle .tar')
+    .requiredOption('--to <pubfile|fingerprint>', 'the recipient: a .pub file or a fingerprint / key id prefix')
+    .requiredOption('--reason <text>', 'why custody is handed over')
+    .option('--authority <text>', 'the legal authority for the hand-over')
+    .option('--location <text>', 'where the hand-over takes place')
+    .option('--condition <text>', 'the condition of the evidence at hand-over')
+    .option('--note <text>', 'a note in the record')
+    .option('--key <file>', 'signing key (default: env CUSTODY_KEY, or the only key in <home>/keys)')
+    .option('--passphrase-file <file>', 'read the key passphrase from this file')
+    .addHelpText('after', HELP)
+    .action(action(transferCommand));
+}
+
+/** Writes the transfer to the ledger when there is a home; a ledger failure is reported, not fatal (the bundle is the record). */
+async function recordInLedger(ctx: CliContext, bundle: string, r: TransferResult): Promise<{ ok: boolean; error?: string }> {
+  if (!fs.existsSync(ctx.opts.home)) return { ok: false };
+  try {
+    const ledger = openLedger(ctx.opts.home);
+    try {
+      if (ledger.getBundle(r.chain.bundleDigest)) {
+        ledger.recordCustodyRecord({
+          bundleDigest: r.chain.bundleDigest,
+          path: bundle,
+          state: 'in transit',
+          record: ledgerRecord(r.record.envelope, r.record.predicate),
+        });
+      } else {
+        // A bundle this ledger has not seen (sealed or received elsewhere): import its whole chain.
+        const manifest = await r.chain.manifest();
+        ledger.importBundle({
+          ...importInput({ ...r.chain, caseId: r.chain.info.caseId, manifest, verdict: r.verdict }, [r.record], bundle),
+          state: 'in transit',
+        });
+      }
+    } finally {
+      ledger.close();
+    }
+    return { ok: true };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    ctx.note(`custody: warning: the transfer is in the bundle, but the ledger was not updated: ${msg}`);
+    return { ok: false, error: msg };
+  }
+}
+
+async function transferCommand(ctx: CliContext, bundleArg: string, o: TransferOptions): Promise<Outcome> {
+  const fields = {
+    reason: checkRecordText(o.reason, '--reason')!,
+    authority: checkRecordText(o.authority, '--authority'),
+    location: checkRecordText(o.location, '--location'),
+    condition: checkRecordText(o.condition, '--condition'),
+    note: checkRecordText(o.note, '--note'),
+  };
+  const bundle = path.resolve(bundleArg);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(bundle);
+  } catch {
+    throw new CustodyError('NOT_FOUND', `no such bundle: ${bundleArg}`);
+  }
+  if (!st.isFile()) throw new CustodyError('USAGE', `${bundleArg} is not a file`);
+  const to = loadIdentityRef(ctx, o.to);
+  const signer = await loadSigner(ctx, { key: o.key, passphraseFile: o.passphraseFile });
+  const r = await transferBundle(bundle, { signer, to, ...fields });
+  const ledger = await recordInLedger(ctx, bundle, r);
+  const p = r.record.predicate;
+  return outcome(
+    {
+      bundle,
+      bundleName: r.chain.bagName,
+      bundleDigest: r.chain.bundleDigest,
+      case: r.chain.info.caseId,
+      seq: p.seq,
+      member: r.record.member,
+      at: p.at,
+      from: { name: signer.identity.name, keyid: signer.identity.keyid, fingerprint: signer.identity.fingerprint },
+      to: { name: to.name, keyid: to.keyid, fingerprint: to.fingerprint },
+      ledger: ledger.ok,
+      ...(ledger.error === undefined ? {} : { ledgerError: ledger.error }),
+    },
+    [
+      `transferred ${bundle}`,
+      `  record        ${String(p.seq).padStart(4, '0')} transfer (${r.record.member})`,
+      `  from          ${signer.identity.name} (key id ${signer.identity.keyid})`,
+      `  to            ${to.name}${to.org ? `, ${to.org}` : ''} (key id ${to.keyid})`,
+      `  fingerprint   ${groupedFingerprint(to.fingerprint)}`,
+      `  at            ${p.at}`,
+      `  bundle digest ${r.chain.bundleDigest}`,
+      `in transit until ${to.name} runs custody receive`,
+    ],
+  );
 }

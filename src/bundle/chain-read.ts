@@ -1,0 +1,185 @@
+/**
+ * Reads what transfer and log need from a bundle — the bundle digest, the
+ * sealer's key, the case and the custody records — WITHOUT reading the
+ * evidence: a header walk that seeks over member data, then pread of the few
+ * small tag and record members. Appending a transfer to a 500 GB bundle
+ * reads a few kilobytes, not 500 GB.
+ *
+ * This is not a verification of the evidence (verify and receive do that).
+ * It applies the strict tar header and name rules (tar-header, tar-names),
+ * the member-order rules that matter for the chain (the bag folder first,
+ * records last and in sequence), and checks the raw signature over the
+ * tagmanifest with the key in custody/sealer.pem, so that a chain is never
+ * judged against a sealer key swapped into an otherwise intact bundle.
+ */
+import { createHash } from 'node:crypto';
+import fsp, { type FileHandle } from 'node:fs/promises';
+import { CustodyError, fromSystemError } from '../core/errors.js';
+import { verifyEd25519 } from '../custody/ed25519.js';
+import { spkiPemToPublicKey } from '../custody/pem.js';
+import { decodeUtf8, parseBagInfo, type BagInfo } from './bag-info.js';
+import { parseCustodyManifest, type CustodyManifest } from './custody-manifest.js';
+import * as L from './layout.js';
+import { parseManifest } from './manifests.js';
+import { BLOCK, MAX_PAX_SIZE, decodeHeader, isZeroBlock, paddingFor, parsePax, resolveHeader } from './tar-header.js';
+import { preadAt } from './tar-locate.js';
+import { NameTracker, checkMemberName } from './tar-names.js';
+
+export interface MemberLocation {
+  name: string;
+  type: 'file' | 'dir';
+  size: number;
+  dataOffset: number;
+}
+
+export interface BundleChain {
+  bagName: string;
+  /** lowercase hex SHA-256 of tagmanifest-sha256.txt */
+  bundleDigest: string;
+  info: BagInfo;
+  sealerPublicKey: Uint8Array;
+  /** record members in tar order, names relative to the bag root (as checkChain and verify name them) */
+  envelopes: { member: string; bytes: Uint8Array }[];
+  /** offset of the end-of-archive marker (appendMembers' expectEndOfData) */
+  endOfData: number;
+  /** reads custody/manifest.json on demand (only needed to import into a ledger) */
+  manifest(): Promise<CustodyManifest>;
+}
+
+const SMALL = 1 << 20;
+const LARGE = 64 << 20;
+
+const malformed = (message: string, member?: string): CustodyError =>
+  new CustodyError('MALFORMED_BUNDLE', message, member === undefined ? {} : { member });
+
+/** Header-only walk: every member's name, size and data offset, and where the end marker starts. */
+export async function walkHeaders(fh: FileHandle, size: number): Promise<{ members: MemberLocation[]; endOfData: number }> {
+  const members: MemberLocation[] = [];
+  const names = new NameTracker();
+  let pax: Map<string, string> | undefined;
+  let off = 0;
+  for (;;) {
+    const block = await preadAt(fh, BLOCK, off);
+    if (block.length < BLOCK) throw malformed(`the bundle has no end-of-archive marker (truncated at offset ${off})`);
+    if (isZeroBlock(block)) {
+      if (pax) throw new CustodyError('UNSAFE_BUNDLE', `pax header not followed by a member (offset ${off})`);
+      if (size < off + 2 * BLOCK) throw malformed(`the bundle is truncated in its end-of-archive marker (offset ${off})`);
+      return { members, endOfData: off };
+    }
+    const h = decodeHeader(block, off);
+    if (h.typeflag === 'x') {
+      if (pax || h.size > MAX_PAX_SIZE) throw new CustodyError('UNSAFE_BUNDLE', `bad pax header at offset ${off}`);
+      pax = parsePax(await preadAt(fh, h.size, off + BLOCK), off);
+      off += BLOCK + h.size + paddingFor(h.size);
+      continue;
+    }
+    const r = resolveHeader(h, pax, off);
+    pax = undefined;
+    const name = checkMemberName(r.name, r.type);
+    names.add(name, r.type);
+    members.push({ name, type: r.type, size: r.size, dataOffset: off + BLOCK });
+    off += BLOCK + r.size + paddingFor(r.size);
+    if (off > size) throw malformed(`the bundle is truncated inside member ${JSON.stringify(name)}`, name);
+  }
+}
+
+async function readMember(fh: FileHandle, m: MemberLocation, rel: string, cap = SMALL): Promise<Uint8Array> {
+  if (m.size > cap) throw malformed(`${rel} is ${m.size} bytes, more than the ${cap} bytes it may have`, rel);
+  const bytes = await preadAt(fh, m.size, m.dataOffset);
+  if (bytes.length !== m.size) throw malformed(`the bundle is truncated inside ${rel}`, rel);
+  return bytes;
+}
+
+const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** Reads the chain of the bundle at `bundlePath` (callers undo an interrupted append first). */
+export async function readBundleChain(bundlePath: string): Promise<BundleChain> {
+  let fh: FileHandle;
+  try {
+    fh = await fsp.open(bundlePath, 'r');
+  } catch (e) {
+    throw fromSystemError(e, bundlePath);
+  }
+  try {
+    const { size } = await fh.stat();
+    const { members, endOfData } = await walkHeaders(fh, size);
+    const first = members[0];
+    const bag = first ? /^([^/]+)\/bagit\.txt$/.exec(first.name) : null;
+    if (!first || !bag || first.type !== 'file' || !L.isValidId(bag[1]!)) {
+      throw malformed(`the first member must be <name>/bagit.txt, found ${first?.name ?? 'nothing'}`, first?.name);
+    }
+    const bagName = bag[1]!;
+    const byRel = new Map<string, MemberLocation>();
+    const envelopeMembers: { rel: string; m: MemberLocation }[] = [];
+    for (const m of members) {
+      if (!m.name.startsWith(`${bagName}/`) || m.type !== 'file') throw malformed(`unexpected member ${m.name} (outside the bag folder, or a directory)`, m.name);
+      const rel = m.name.slice(bagName.length + 1);
+      const named = L.parseChainMemberName(rel);
+      if (named) {
+        if (named.seq !== envelopeMembers.length) {
+          throw malformed(`record member ${rel} out of sequence: expected number ${String(envelopeMembers.length).padStart(4, '0')}`, rel);
+        }
+        envelopeMembers.push({ rel, m });
+      } else if (envelopeMembers.length > 0) {
+        throw malformed(`unexpected member ${rel} after the custody records (only custody/chain/NNNN-<action>.dsse.json may follow)`, rel);
+      }
+      byRel.set(rel, m);
+    }
+    const need = (rel: string): MemberLocation => {
+      const m = byRel.get(rel);
+      if (!m) throw malformed(`member ${rel} is missing`, rel);
+      return m;
+    };
+    const tagmanifest = await readMember(fh, need(L.TAGMANIFEST), L.TAGMANIFEST);
+    const listed = new Map(parseManifest(tagmanifest, 'sha256', L.TAGMANIFEST).map((e) => [e.path, e.digest]));
+    // Tag files read here must be the ones the signed tagmanifest lists (a swapped sealer key, a forged case id).
+    const tagFile = async (h: FileHandle, rel: string, cap = SMALL): Promise<Uint8Array> => {
+      const bytes = await readMember(h, need(rel), rel, cap);
+      if (listed.get(rel) !== sha256hex(bytes)) {
+        throw new CustodyError('HASH_MISMATCH', `tag file ${rel} does not match its SHA-256 in ${L.TAGMANIFEST}`, { member: rel });
+      }
+      return bytes;
+    };
+    const info = parseBagInfo(await tagFile(fh, L.BAG_INFO_TXT));
+    const pemBytes = await tagFile(fh, L.SEALER_PEM);
+    let sealerPublicKey: Uint8Array;
+    try {
+      sealerPublicKey = spkiPemToPublicKey(decodeUtf8(pemBytes, L.SEALER_PEM));
+    } catch (e) {
+      throw malformed(`${L.SEALER_PEM}: ${(e as Error).message}`, L.SEALER_PEM);
+    }
+    const sig = await readMember(fh, need(L.TAGMANIFEST_SIG), L.TAGMANIFEST_SIG);
+    if (sig.length !== 64 || !verifyEd25519(sig, tagmanifest, sealerPublicKey)) {
+      throw new CustodyError('SIGNATURE_ERROR', `${L.TAGMANIFEST_SIG} does not verify with the sealer's key`, { member: L.TAGMANIFEST_SIG });
+    }
+    const envelopes: BundleChain['envelopes'] = [];
+    for (const { rel, m } of envelopeMembers) envelopes.push({ member: rel, bytes: await readMember(fh, m, rel) });
+    need(L.CUSTODY_MANIFEST_JSON);
+    const result: BundleChain = {
+      bagName,
+      bundleDigest: sha256hex(tagmanifest),
+      info,
+      sealerPublicKey,
+      envelopes,
+      endOfData,
+      manifest: async () => {
+        // Read on demand: most callers never need it.
+        let h: FileHandle;
+        try {
+          h = await fsp.open(bundlePath, 'r');
+        } catch (e) {
+          throw fromSystemError(e, bundlePath);
+        }
+        try {
+          const bytes = await tagFile(h, L.CUSTODY_MANIFEST_JSON, LARGE);
+          return parseCustodyManifest(bytes);
+        } finally {
+          await h.close();
+        }
+      },
+    };
+    return result;
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * The library side of `custody transfer` and `custody receive`: decide
+ * whether the signing key may add the next record, build it, and (transfer)
+ * append it in place with the crash-safe appendMembers.
+ *
+ * Threats guarded against:
+ *  - someone who does not hold custody signing a hand-over (the chain would
+ *    refuse it later; we refuse it before touching the bundle: NOT_CUSTODIAN);
+ *  - a second transfer while one is in transit (two people would "hold" it);
+ *  - a local clock behind the last record: a record dated earlier than the
+ *    one before it breaks the chain for every later verifier, so it is
+ *    refused at write time with a clear message instead;
+ *  - a bundle changed between our read and our append (expectEndOfData).
+ * The chain rules themselves are B's checkChain; nothing here re-implements them.
+ */
+import { CustodyError } from '../core/errors.js';
+import { checkChain, type ChainVerdict } from '../custody/chain.js';
+import { sameKey, type Identity, type Signer } from '../custody/identity.js';
+import {
+  makeRecord,
+  partyFromIdentity,
+  recordMemberName,
+  recordTime,
+  type RecordAction,
+  type RecordPredicate,
+  type VerificationSummary,
+} from '../custody/record.js';
+import { openEnvelope } from '../custody/dsse.js';
+import type { ImportInput, RecordInput as LedgerRecordInput } from '../ledger/types.js';
+import { readBundleChain, type BundleChain } from './chain-read.js';
+import type { CustodyManifest } from './custody-manifest.js';
+import { appendMembers, recoverInterruptedAppend } from './tar-append.js';
+
+export interface RecordFields {
+  reason?: string | undefined;
+  authority?: string | undefined;
+  location?: string | undefined;
+  condition?: string | undefined;
+  note?: string | undefined;
+}
+
+export interface NewRecord {
+  seq: number;
+  action: RecordAction;
+  /** relative to the bag root, e.g. custody/chain/0001-transfer.dsse.json */
+  member: string;
+  payload: Uint8Array;
+  envelope: Uint8Array;
+  predicate: RecordPredicate;
+}
+
+const who = (id: Identity): string => `${id.name} (key id ${id.keyid})`;
+
+/** Free text that ends up in a signed record, on terminals and in printed reports. */
+export function checkRecordText(v: string | undefined, flag: string): string | undefined {
+  if (v === undefined) return undefined;
+  // eslint-disable-next-line no-control-regex
+  if (v.trim() === '' || v.length > 4096 || /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(v)) {
+    throw new CustodyError('USAGE', `${flag} must be 1-4096 printable characters`);
+  }
+  return v;
+}
+
+/** `now` as a record time, refused when it is earlier than the last record's (the chain would break). */
+export function nextRecordTime(verdict: ChainVerdict, now: Date = new Date()): string {
+  const at = recordTime(now);
+  const last = verdict.records[verdict.records.length - 1]?.predicate?.at;
+  if (last !== undefined && at < last) {
+    throw new CustodyError('USAGE', `the local clock (${at}) is earlier than the last custody record (${last}); a record may not go back in time`, {
+      hint: 'check the system clock and time zone (records are in UTC), then retry',
+    });
+  }
+  return at;
+}
+
+/** The chain must be intact before anyone adds to it (checked with allowUntrusted: trust is not the question here). */
+export function assertIntact(verdict: ChainVerdict): void {
+  if (verdict.error) throw verdict.error;
+}
+
+/** transfer: only the current custodian, with no transfer in transit, to someone else. */
+export function assertMayTransfer(verdict: ChainVerdict, signer: Signer, to: Identity): void {
+  const me = signer.identity;
+  if (verdict.pendingTransfer) {
+    const p = verdict.pendingTransfer;
+    throw new CustodyError('NOT_CUSTODIAN', `transfer ${String(p.seq).padStart(4, '0')} to ${who(p.to)} is still pending; it must be received before custody can be transferred again`, {
+      hint: `${p.to.name} runs custody receive on the bundle`,
+    });
+  }
+  const custodian = verdict.custodian;
+  if (!custodian || !sameKey(custodian, me)) {
+    throw new CustodyError('NOT_CUSTODIAN', `${who(me)} does not hold custody of this bundle; the custodian is ${custodian ? who(custodian) : 'unknown'}`, {
+      hint: 'sign with the custodian\'s key (--key)',
+    });
+  }
+  if (sameKey(to, me)) throw new CustodyError('USAGE', 'cannot transfer custody to yourself (--to names your own key)');
+}
+
+/** receive: the last record must be a transfer naming this key. */
+export function assertMayReceive(verdict: ChainVerdict, signer: Signer): void {
+  const me = signer.identity;
+  const p = verdict.pendingTransfer;
+  if (!p) {
+    const held = verdict.custodian ? `; custody is held by ${who(verdict.custodian)}` : '';
+    throw new CustodyError('NOT_CUSTODIAN', `no transfer is pending on this bundle${held}`, { hint: 'the custodian must run custody transfer --to <your .pub> first' });
+  }
+  if (!sameKey(p.to, me)) {
+    throw new CustodyError('NOT_CUSTODIAN', `transfer ${String(p.seq).padStart(4, '0')} names ${who(p.to)} as recipient, not ${who(me)}`, {
+      hint: 'receive with the key the transfer names (--key)',
+    });
+  }
+}
+
+/** Builds and signs the next record of a chain whose verdict is given. */
+export function buildNextRecord(
+  signer: Signer,
+  chain: { bagName: string; bundleDigest: string; verdict: ChainVerdict },
+  action: RecordAction,
+  at: string,
+  fields: RecordFields & { to?: Identity; verification?: VerificationSummary },
+): NewRecord {
+  const seq = chain.verdict.records.length;
+  const last = chain.verdict.records[seq - 1];
+  if (!last || last.payloadSha256 === '') throw new CustodyError('INTERNAL', 'no previous record to link to');
+  const predicate: RecordPredicate = { seq, prev: `sha256:${last.payloadSha256}`, action, at, by: partyFromIdentity(signer.identity) };
+  if (fields.to) predicate.to = partyFromIdentity(fields.to);
+  for (const k of ['reason', 'authority', 'location', 'condition', 'note'] as const) {
+    const v = fields[k];
+    if (v !== undefined) predicate[k] = v;
+  }
+  if (fields.verification) predicate.verification = fields.verification;
+  const { payload, envelope } = makeRecord(signer, { bundleName: chain.bagName, bundleDigest: chain.bundleDigest, predicate });
+  return { seq, action, member: recordMemberName(seq, action), payload, envelope, predicate };
+}
+
+/** The chain of a bundle on disk, checked without trust (trust is the receiver's business). */
+export function checkBundleChain(c: BundleChain, trusted: Uint8Array[] = []): ChainVerdict {
+  return checkChain({
+    bundleName: c.bagName,
+    bundleDigest: c.bundleDigest,
+    envelopes: c.envelopes,
+    sealerPublicKey: c.sealerPublicKey,
+    trusted,
+    strictTrust: false,
+    allowUntrusted: true,
+  });
+}
+
+export interface TransferRequest extends RecordFields {
+  signer: Signer;
+  to: Identity;
+  reason: string;
+  now?: Date;
+}
+
+export interface TransferResult {
+  chain: BundleChain;
+  verdict: ChainVerdict;
+  record: NewRecord;
+}
+
+/**
+ * Appends a transfer record to the bundle in place. Reads only headers and
+ * small members; refuses (bundle unchanged) unless the signer holds custody.
+ */
+export async function transferBundle(bundlePath: string, req: TransferRequest): Promise<TransferResult> {
+  await recoverInterruptedAppend(bundlePath);
+  const chain = await readBundleChain(bundlePath);
+  const verdict = checkBundleChain(chain);
+  assertIntact(verdict);
+  assertMayTransfer(verdict, req.signer, req.to);
+  const at = nextRecordTime(verdict, req.now);
+  const record = buildNextRecord(req.signer, { bagName: chain.bagName, bundleDigest: chain.bundleDigest, verdict }, 'transfer', at, {
+    to: req.to,
+    reason: req.reason,
+    authority: req.authority,
+    location: req.location,
+    condition: req.condition,
+    note: req.note,
+  });
+  await appendMembers(bundlePath, [{ name: `${chain.bagName}/${record.member}`, bytes: record.envelope }], { expectEndOfData: chain.endOfData });
+  return { chain, verdict, record };
+}
+
+// ---- ledger rows (the ledger stores records exactly as signed) ----
+
+/** A record of the chain as the ledger stores it: payload bytes from the (already verified) envelope. */
+export function ledgerRecord(envelope: Uint8Array, predicate: RecordPredicate): LedgerRecordInput {
+  const { payload, keyid } = openEnvelope(envelope);
+  return { seq: predicate.seq, action: predicate.action, payload, envelope, signerKeyid: keyid, at: predicate.at };
+}
+
+/** Everything a verified chain carries, for Ledger.importBundle. Records must have verified (verdict.records[i].predicate set). */
+export function importInput(
+  c: { bagName: string; bundleDigest: string; caseId: string; manifest: CustodyManifest; envelopes: { bytes: Uint8Array }[]; verdict: ChainVerdict },
+  extra: NewRecord[],
+  path?: string,
+): ImportInput {
+  const records = c.verdict.records.map((r, i) => {
+    if (!r.predicate) throw new CustodyError('INTERNAL', `record ${i} did not verify`);
+    return ledgerRecord(c.envelopes[i]!.bytes, r.predicate);
+  });
+  for (const n of extra) records.push(ledgerRecord(n.envelope, n.predicate));
+  const m = c.manifest;
+  const out: ImportInput = {
+    bundleDigest: c.bundleDigest,
+    bundleName: c.bagName,
+    caseId: c.caseId,
+    items: m.items.map((it) => ({ id: it.id, ...(it.description === undefined ? {} : { description: it.description }), details: { kind: it.kind, source: it.source, meta: it.meta } })),
+    files: m.files.map((f) => ({
+      itemId: f.item,
+      path: f.path,
+      size: f.size,
+      hashes: f.hashes,
+      ...(f.pieces ? { pieceCount: f.pieces.count, merkleRoot: f.pieces.merkleRoot } : {}),
+    })),
+    records,
+  };
+  if (m.case.title !== undefined) out.caseTitle = m.case.title;
+  if (m.case.authority !== undefined) out.caseAuthority = m.case.authority;
+  if (path !== undefined) out.path = path;
+  return out;
+}
