@@ -48,7 +48,7 @@ function identityLines(id: Identity): string[] {
   ];
 }
 
-async function storeNewKey(ctx: CliContext, seed: Uint8Array, opts: MakeOptions, from?: string) {
+export async function storeNewKey(ctx: CliContext, seed: Uint8Array, opts: MakeOptions, from?: string) {
   if (opts.passphrase === false && opts.passphraseFile !== undefined) {
     throw new CustodyError('USAGE', '--no-passphrase and --passphrase-file contradict each other');
   }

@@ -103,7 +103,7 @@ function summary(v: BundleVerdict): VerificationSummary {
   };
 }
 
-async function receiveCommand(ctx: CliContext, bundleArg: string, o: ReceiveOptions): Promise<Outcome> {
+export async function receiveCommand(ctx: CliContext, bundleArg: string, o: ReceiveOptions): Promise<Outcome> {
   if (bundleArg === '-') throw new CustodyError('USAGE', 'receive needs the bundle file (not stdin): the record is appended to it');
   const fields = {
     condition: checkRecordText(o.condition, '--condition'),

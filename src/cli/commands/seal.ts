@@ -110,7 +110,7 @@ function itemRequests(paths: string[], o: SealOptions): ItemRequest[] {
   return reqs;
 }
 
-async function sealCommand(ctx: CliContext, paths: string[], o: SealOptions): Promise<Outcome> {
+export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptions): Promise<Outcome> {
   assertCaseId(o.case);
   const algorithms = o.algo === undefined ? [...DEFAULT_ALGOS] : parseAlgoList(o.algo);
   if (!algorithms.includes('sha256')) algorithms.push('sha256');

@@ -5,11 +5,13 @@ import type { Command } from 'commander';
 import { CustodyError } from '../../core/errors.js';
 import { checkRecordText, importInput, ledgerRecord, transferBundle, type TransferResult } from '../../bundle/custody-ops.js';
 import { groupedFingerprint } from '../../custody/ed25519.js';
+import { readBundleChain } from '../../bundle/chain-read.js';
 import { openLedger } from '../../ledger/index.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { loadIdentityRef, loadSigner } from '../keys.js';
 import { outcome, type Outcome } from '../outcome.js';
+import { readReceipts } from './verify.js';
 
 interface TransferOptions {
   to: string;
@@ -20,7 +22,10 @@ interface TransferOptions {
   note?: string;
   key?: string;
   passphraseFile?: string;
+  receipt: string[];
 }
+
+const collect = (v: string, prev: string[]) => [...prev, v];
 
 const HELP = `
 Only the current custodian (the sealer, or whoever last received the bundle)
@@ -30,6 +35,8 @@ a fingerprint in your keys or trust store) and is appended to the bundle in
 place: the evidence is not read or rewritten, so this takes milliseconds on
 any size. An append interrupted by a crash is undone the next time custody
 touches the bundle. Refusals (exit 2) leave the bundle byte-for-byte unchanged.
+If you received the bundle while it was read-only (receive wrote a receipt
+file), give that file with --receipt: it goes into the bundle with the transfer.
 
 Example:
   $ custody transfer case-2026-041.tar --to central-authority.pub \\
@@ -49,6 +56,7 @@ export function register(program: Command): void {
     .option('--note <text>', 'a note in the record')
     .option('--key <file>', 'signing key (default: env CUSTODY_KEY, or the only key in <home>/keys)')
     .option('--passphrase-file <file>', 'read the key passphrase from this file')
+    .option('--receipt <file>', 'your receive record kept beside the bundle while it was read-only: appended first (repeat, in order)', collect, [])
     .addHelpText('after', HELP)
     .action(action(transferCommand));
 }
@@ -85,7 +93,7 @@ async function recordInLedger(ctx: CliContext, bundle: string, r: TransferResult
   }
 }
 
-async function transferCommand(ctx: CliContext, bundleArg: string, o: TransferOptions): Promise<Outcome> {
+export async function transferCommand(ctx: CliContext, bundleArg: string, o: TransferOptions): Promise<Outcome> {
   const fields = {
     reason: checkRecordText(o.reason, '--reason')!,
     authority: checkRecordText(o.authority, '--authority'),
@@ -103,7 +111,8 @@ async function transferCommand(ctx: CliContext, bundleArg: string, o: TransferOp
   if (!st.isFile()) throw new CustodyError('USAGE', `${bundleArg} is not a file`);
   const to = loadIdentityRef(ctx, o.to);
   const signer = await loadSigner(ctx, { key: o.key, passphraseFile: o.passphraseFile });
-  const r = await transferBundle(bundle, { signer, to, ...fields });
+  const receipts = o.receipt.length > 0 ? readReceipts(o.receipt, (await readBundleChain(bundle)).envelopes.length) : [];
+  const r = await transferBundle(bundle, { signer, to, ...fields, receipts });
   const ledger = await recordInLedger(ctx, bundle, r);
   const p = r.record.predicate;
   return outcome(

@@ -29,7 +29,7 @@ function trustedJson(k: TrustedKey): Record<string, unknown> {
   };
 }
 
-function addTrust(ctx: CliContext, file: string, opts: { name?: string }) {
+export function addTrust(ctx: CliContext, file: string, opts: { name?: string }) {
   const read = readPublicKeyAny(readKeyishFile(file));
   const label = opts.name === undefined ? undefined : checkLabel(opts.name, '--name', 'USAGE');
   if (!read.naming && label === undefined) {

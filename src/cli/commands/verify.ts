@@ -223,7 +223,7 @@ export function verdictText(ctx: CliContext, v: BundleVerdict, label: string): s
   return L;
 }
 
-async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyOptions): Promise<Outcome> {
+export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyOptions): Promise<Outcome> {
   checkTrustFlags(o);
   const src = await openBundleSource(bundle);
   const v = await runVerify(ctx, src, o);
