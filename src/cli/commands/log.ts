@@ -192,7 +192,7 @@ async function caseTimelines(ctx: CliContext, caseId: string): Promise<Timeline[
   }
 }
 
-async function logCommand(ctx: CliContext, bundle: string | undefined, o: LogOptions): Promise<Outcome> {
+export async function logCommand(ctx: CliContext, bundle: string | undefined, o: LogOptions): Promise<Outcome> {
   if ((bundle === undefined) === (o.case === undefined)) {
     throw new CustodyError('USAGE', 'give either a bundle or --case <id>', { hint: 'custody log case.tar, or custody log --case 2026-041' });
   }
