@@ -84,7 +84,9 @@ export function assertMayTransfer(verdict: ChainVerdict, signer: Signer, to: Ide
   if (verdict.pendingTransfer) {
     const p = verdict.pendingTransfer;
     throw new CustodyError('NOT_CUSTODIAN', `transfer ${String(p.seq).padStart(4, '0')} to ${who(p.to)} is still pending; it must be received before custody can be transferred again`, {
-      hint: `${p.to.name} runs custody receive on the bundle`,
+      hint: sameKey(p.to, me)
+        ? 'that is you: run custody receive first, or, if you received it while it was read-only, give the receipt file with --receipt'
+        : `${p.to.name} runs custody receive on the bundle`,
     });
   }
   const custodian = verdict.custodian;
@@ -151,6 +153,12 @@ export interface TransferRequest extends RecordFields {
   to: Identity;
   reason: string;
   now?: Date;
+  /**
+   * Receive records kept beside the bundle while it was read-only (receive
+   * --receipt-out). They are checked as the next records and appended
+   * before the transfer, in the same crash-safe append.
+   */
+  receipts?: { member: string; bytes: Uint8Array }[];
 }
 
 export interface TransferResult {
@@ -165,7 +173,9 @@ export interface TransferResult {
  */
 export async function transferBundle(bundlePath: string, req: TransferRequest): Promise<TransferResult> {
   await recoverInterruptedAppend(bundlePath);
-  const chain = await readBundleChain(bundlePath);
+  const read = await readBundleChain(bundlePath);
+  const receipts = req.receipts ?? [];
+  const chain: BundleChain = { ...read, envelopes: [...read.envelopes, ...receipts] };
   const verdict = checkBundleChain(chain);
   assertIntact(verdict);
   assertMayTransfer(verdict, req.signer, req.to);
@@ -178,7 +188,8 @@ export async function transferBundle(bundlePath: string, req: TransferRequest): 
     condition: req.condition,
     note: req.note,
   });
-  await appendMembers(bundlePath, [{ name: `${chain.bagName}/${record.member}`, bytes: record.envelope }], { expectEndOfData: chain.endOfData });
+  const members = [...receipts, { member: record.member, bytes: record.envelope }].map((m) => ({ name: `${chain.bagName}/${m.member}`, bytes: m.bytes }));
+  await appendMembers(bundlePath, members, { expectEndOfData: chain.endOfData });
   return { chain, verdict, record };
 }
 

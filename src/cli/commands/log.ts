@@ -17,7 +17,7 @@ import { readReceipts, trustedKeys } from './verify.js';
 
 interface LogOptions {
   case?: string;
-  receipt: string[];
+  receipt?: string[];
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -196,8 +196,8 @@ export async function logCommand(ctx: CliContext, bundle: string | undefined, o:
   if ((bundle === undefined) === (o.case === undefined)) {
     throw new CustodyError('USAGE', 'give either a bundle or --case <id>', { hint: 'custody log case.tar, or custody log --case 2026-041' });
   }
-  if (o.case !== undefined && o.receipt.length > 0) throw new CustodyError('USAGE', '--receipt goes with a bundle, not with --case');
-  const timelines = bundle !== undefined ? [await bundleTimeline(ctx, bundle, o.receipt)] : await caseTimelines(ctx, o.case!);
+  if (o.case !== undefined && (o.receipt?.length ?? 0) > 0) throw new CustodyError('USAGE', '--receipt goes with a bundle, not with --case');
+  const timelines = bundle !== undefined ? [await bundleTimeline(ctx, bundle, o.receipt ?? [])] : await caseTimelines(ctx, o.case!);
   const withBundle = bundle === undefined;
   const records = timelines.flatMap((t) => t.verdict.records.map((r) => recordJson(t, r, withBundle)));
   const text: string[] = [];

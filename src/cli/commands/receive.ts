@@ -31,7 +31,7 @@ interface ReceiveOptions {
   note?: string;
   key?: string;
   passphraseFile?: string;
-  trust: string[];
+  trust?: string[];
   allowUntrusted?: boolean;
   receiptOut?: string;
 }
@@ -128,7 +128,7 @@ export async function receiveCommand(ctx: CliContext, bundleArg: string, o: Rece
     }
   }
 
-  const v = await runVerify(ctx, src, { trust: o.trust, allowUntrusted: o.allowUntrusted === true, receipt: [] }, undefined, 'receive');
+  const v = await runVerify(ctx, src, { trust: o.trust ?? [], allowUntrusted: o.allowUntrusted === true, receipt: [] }, undefined, 'receive');
   if (!v.ok || !v.chain || !v.read || !v.manifest || !v.bagName || !v.bundleDigest || !v.caseId) {
     const out = outcome({ received: false, verdict: verdictJson(v) }, verdictText(ctx, v, src.label));
     out.error = v.error ?? new CustodyError('MALFORMED_BUNDLE', 'the bundle did not verify');

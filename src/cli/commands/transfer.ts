@@ -3,9 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { CustodyError } from '../../core/errors.js';
-import { checkRecordText, importInput, ledgerRecord, transferBundle, type TransferResult } from '../../bundle/custody-ops.js';
+import { checkRecordText, importInput, transferBundle, type TransferResult } from '../../bundle/custody-ops.js';
 import { groupedFingerprint } from '../../custody/ed25519.js';
 import { readBundleChain } from '../../bundle/chain-read.js';
+import { recoverInterruptedAppend } from '../../bundle/tar-append.js';
 import { openLedger } from '../../ledger/index.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
@@ -22,7 +23,7 @@ interface TransferOptions {
   note?: string;
   key?: string;
   passphraseFile?: string;
-  receipt: string[];
+  receipt?: string[];
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -67,21 +68,13 @@ async function recordInLedger(ctx: CliContext, bundle: string, r: TransferResult
   try {
     const ledger = openLedger(ctx.opts.home);
     try {
-      if (ledger.getBundle(r.chain.bundleDigest)) {
-        ledger.recordCustodyRecord({
-          bundleDigest: r.chain.bundleDigest,
-          path: bundle,
-          state: 'in transit',
-          record: ledgerRecord(r.record.envelope, r.record.predicate),
-        });
-      } else {
-        // A bundle this ledger has not seen (sealed or received elsewhere): import its whole chain.
-        const manifest = await r.chain.manifest();
-        ledger.importBundle({
-          ...importInput({ ...r.chain, caseId: r.chain.info.caseId, manifest, verdict: r.verdict }, [r.record], bundle),
-          state: 'in transit',
-        });
-      }
+      // One transaction with the whole chain: idempotent for the records the ledger holds, and it also
+      // covers a bundle sealed or received elsewhere and any --receipt records appended with this transfer.
+      const manifest = await r.chain.manifest();
+      ledger.importBundle({
+        ...importInput({ ...r.chain, caseId: r.chain.info.caseId, manifest, verdict: r.verdict }, [r.record], bundle),
+        state: 'in transit',
+      });
     } finally {
       ledger.close();
     }
@@ -111,7 +104,8 @@ export async function transferCommand(ctx: CliContext, bundleArg: string, o: Tra
   if (!st.isFile()) throw new CustodyError('USAGE', `${bundleArg} is not a file`);
   const to = loadIdentityRef(ctx, o.to);
   const signer = await loadSigner(ctx, { key: o.key, passphraseFile: o.passphraseFile });
-  const receipts = o.receipt.length > 0 ? readReceipts(o.receipt, (await readBundleChain(bundle)).envelopes.length) : [];
+  await recoverInterruptedAppend(bundle);
+  const receipts = o.receipt?.length ? readReceipts(o.receipt, (await readBundleChain(bundle)).envelopes.length) : [];
   const r = await transferBundle(bundle, { signer, to, ...fields, receipts });
   const ledger = await recordInLedger(ctx, bundle, r);
   const p = r.record.predicate;
