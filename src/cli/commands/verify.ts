@@ -8,7 +8,8 @@ import { openEnvelope } from '../../custody/dsse.js';
 import { groupedFingerprint } from '../../custody/ed25519.js';
 import { parseStrictJson } from '../../custody/strict-json.js';
 import { recordMemberName } from '../../custody/record.js';
-import { bundleReadStream, recoverInterruptedAppend } from '../../bundle/tar-append.js';
+import { recycledFileChunks } from '../../bundle/file-source.js';
+import { bundleReadStream, journalPathFor, recoverInterruptedAppend } from '../../bundle/tar-append.js';
 import { verifyBundle, type BundleSink, type BundleVerdict } from '../../bundle/verify.js';
 import { openLedger } from '../../ledger/index.js';
 import { action } from '../action.js';
@@ -132,7 +133,10 @@ export async function openBundleSource(ref: string): Promise<BundleSource> {
   }
   if (!st.isFile()) throw new CustodyError('USAGE', `${ref} is not a file`);
   await recoverInterruptedAppend(ref);
-  return { label: ref, stream: bundleReadStream(ref), size: st.size };
+  // A journal left after recovery means a read-only medium (or an append in
+  // progress elsewhere): read the bundle as it was before that append.
+  const stream = fs.existsSync(journalPathFor(ref)) ? bundleReadStream(ref) : recycledFileChunks(ref);
+  return { label: ref, stream, size: st.size };
 }
 
 /** Runs verifyBundle with receipts, trust and a progress bar. */
