@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { HashEngine } from '../src/core/engine.js';
 import { VERIFICATION_CODES } from '../src/core/errors.js';
 import { tempDir } from './helpers/cli.js';
@@ -165,4 +166,45 @@ describe('every single-byte change of a small bundle fails verify', () => {
     expect(tried).toBeGreaterThan(150);
     console.log(`flipped ${tried} positions of ${bytes.length} in ${Date.now() - t0} ms`);
   }, 600_000);
+});
+
+describe('round trip (property)', () => {
+  it('any tree of files seals, verifies and extracts back byte for byte', async () => {
+    const { directorySink, finishExtraction } = await import('../src/bundle/extract.js');
+    const { verifyBundle } = await import('../src/bundle/verify.js');
+    const { chunks } = await import('./helpers/hostile-bundle.js');
+    const name = fc.stringMatching(/^[a-zA-Z0-9éüß _.-]{1,12}$/).filter((s) => s !== '.' && s !== '..' && s.trim() === s && s.length > 0);
+    const tree = fc.uniqueArray(fc.record({ dirs: fc.array(name, { maxLength: 2 }), file: name, size: fc.integer({ min: 0, max: 3 * PIECE }) }), {
+      minLength: 1,
+      maxLength: 6,
+      selector: (f) => [...f.dirs, f.file].join('/').toLowerCase(),
+    });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(tree, fc.integer({ min: 1, max: 5000 }), async (files, chunk) => {
+        const root = path.join(dir, `prop-${run++}`);
+        const src = path.join(root, 'src');
+        const written = new Map<string, Uint8Array>();
+        for (const f of files) {
+          const rel = [...f.dirs, f.file].join('/');
+          // A file and a folder of the same name cannot both exist: skip such trees.
+          if ([...written.keys()].some((k) => k.toLowerCase().startsWith(`${rel.toLowerCase()}/`) || rel.toLowerCase().startsWith(`${k.toLowerCase()}/`))) return;
+          const data = new Uint8Array(f.size).map((_, i) => (i * 7 + f.size) & 0xff);
+          written.set(rel, data);
+        }
+        writeTree(src, Object.fromEntries(written));
+        const { bytes } = await sealFixture(engine, root, [{ path: src, id: 'tree', meta: {} }], { pieceSize: PIECE, out: 'p.tar' });
+        const out = path.join(root, 'out');
+        fs.mkdirSync(out);
+        const v = await verifyBundle(chunks(bytes, chunk), { engine, trusted: [SEALER.identity.publicKey], sink: directorySink(out) });
+        expect(v.error?.message).toBeUndefined();
+        await finishExtraction(out, v.manifest!);
+        for (const [rel, data] of written) {
+          expect(Buffer.compare(fs.readFileSync(path.join(out, 'data/tree', rel)), Buffer.from(data)), rel).toBe(0);
+        }
+        fs.rmSync(root, { recursive: true, force: true });
+      }),
+      { numRuns: 12 },
+    );
+  }, 120_000);
 });
