@@ -18,7 +18,6 @@
  * by the associated data, and the decrypted seed must derive the stored key.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { argon2id } from 'hash-wasm';
 import { CustodyError } from '../core/errors.js';
 import { publicKeyFromSeed } from './ed25519.js';
 import { bytesEqual, fromBase64Strict, toBase64, utf8 } from './encoding.js';
@@ -90,6 +89,8 @@ function normalisePassphrase(passphrase: string): Uint8Array {
 
 async function deriveKey(passphrase: string, kdf: KdfParams & { salt: Uint8Array }): Promise<Uint8Array> {
   checkKdf(kdf);
+  // Loaded on use: only passphrase-protected keys need Argon2id, and hash-wasm costs every CLI start ~0.1 s.
+  const { argon2id } = await import('hash-wasm');
   return argon2id({
     password: normalisePassphrase(passphrase),
     salt: kdf.salt,
