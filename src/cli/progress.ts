@@ -3,8 +3,12 @@
  * ETA on stderr, only when ctx.showProgress (a terminal, not --quiet/--json),
  * so pipelines and JSON consumers never see it. The engine only reports bytes.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
 import type { CliContext } from './context.js';
+
+// Loaded on first use: only a terminal shows a bar, and loading cli-progress costs every CLI start time.
+const load = createRequire(import.meta.url);
 
 export interface Progress {
   update(bytesDone: number): void;
@@ -47,6 +51,7 @@ export function progressLine(label: string, done: number, total: number | undefi
 export function makeProgress(ctx: CliContext, label: string, total: number | undefined): Progress {
   if (!ctx.showProgress) return NOOP;
   const started = Date.now();
+  const cliProgress = load('cli-progress') as typeof CliProgress;
   const bar = new cliProgress.SingleBar({
     stream: process.stderr,
     fps: 5,

@@ -9,7 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
-import { createBLAKE3, createSHA3, type IHasher } from 'hash-wasm';
+import type { IHasher } from 'hash-wasm';
 import type { Algo } from './algorithms.js';
 
 export type Job = Algo | 'pieces';
@@ -40,6 +40,8 @@ const wasmCache = new Map<string, IHasher>();
 async function wasmHasher(name: 'blake3' | 'sha3-256'): Promise<Hasher> {
   let h = wasmCache.get(name);
   if (!h) {
+    // Loaded on first use: most runs hash with node:crypto only, and every worker would pay hash-wasm's load time.
+    const { createBLAKE3, createSHA3 } = await import('hash-wasm');
     h = name === 'blake3' ? await createBLAKE3() : await createSHA3(256);
     wasmCache.set(name, h);
   }

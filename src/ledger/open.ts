@@ -6,11 +6,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { CustodyError, fromSystemError } from '../core/errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 export type Db = Database.Database;
+
+// The native module is loaded on the first open: commands that never touch a ledger (hash, --help) skip its load time.
+const load = createRequire(import.meta.url);
 
 /**
  * Two custody processes (a seal in one terminal, a trust add in another, or a
@@ -86,7 +90,8 @@ export function openDatabase(home: string): { db: Db; file: string } {
   prepareHome(home, file);
   let db: Db | undefined;
   try {
-    db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+    const BetterSqlite = load('better-sqlite3') as typeof Database;
+    db = new BetterSqlite(file, { timeout: BUSY_TIMEOUT_MS });
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // WAL: readers never block the writer and a crash mid-transaction leaves the last commit.
     const mode = db.pragma('journal_mode = WAL', { simple: true });
