@@ -69,7 +69,7 @@ beforeAll(async () => {
   sealed = path.join(dir, 'sealed.tar');
   const r = runCli(['--home', alice.home, 'seal', path.join(dir, 'evidence'), '--case', 'C-77', '--out', sealed, '--piece', '0', '--location', 'Lyon', '--json']);
   expect(r.code, r.stderr).toBe(0);
-}, 60_000);
+}, 180_000);
 
 describe('seal → transfer → receive → transfer → receive', () => {
   it('verifies and logs five records, in the bundle and in the receiver ledger', async () => {
@@ -116,7 +116,7 @@ describe('seal → transfer → receive → transfer → receive', () => {
     // Bob's ledger has what he saw: up to his transfer to Carol.
     const bobLog = runCli(['--home', bob.home, 'log', '--case', 'C-77', '--json']);
     expect((json(bobLog).records as unknown[]).length).toBe(4);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('refusals leave the bundle byte-identical', () => {
@@ -126,7 +126,7 @@ describe('refusals leave the bundle byte-identical', () => {
     pending = copyOf(sealed, 'pending.tar');
     const t = runCli(['--home', alice.home, 'transfer', pending, '--to', bob.pub, '--reason', 'r']);
     expect(t.code, t.stderr).toBe(0);
-  }, 30_000);
+  }, 180_000);
 
   it('refuses a transfer by a non-custodian, a second transfer while one is pending, and a receive by the wrong key', async () => {
     const fresh = copyOf(sealed, 'fresh.tar');
@@ -152,7 +152,7 @@ describe('refusals leave the bundle byte-identical', () => {
     expect(text.code).toBe(2);
     expect(text.stderr.trim().split('\n')).toHaveLength(1);
     expect(text.stderr).toMatch(/^custody: /);
-  }, 30_000);
+  }, 180_000);
 
   it('refuses a record dated before the last one (clock skew), and verify still passes', () => {
     const b = copyOf(sealed, 'skew.tar');
@@ -168,7 +168,7 @@ describe('refusals leave the bundle byte-identical', () => {
       expect(sha(b)).toBe(before);
       expect(runCli(['verify', b, '--trust', alice.pub]).code).toBe(0);
     });
-  }, 30_000);
+  }, 180_000);
 
   it('refuses to receive a bundle that does not verify (exit 1) or whose sealer is not trusted', async () => {
     const tampered = copyOf(pending, 'tampered.tar');
@@ -188,7 +188,7 @@ describe('refusals leave the bundle byte-identical', () => {
     expect(json(unt).error.code).toBe('UNTRUSTED_KEY');
     expect(sha(tampered)).toBe(before.t);
     expect(sha(untrusted)).toBe(before.u);
-  }, 30_000);
+  }, 180_000);
 });
 
 describe('read-only bundle: receipt beside it', () => {
@@ -243,7 +243,7 @@ describe('read-only bundle: receipt beside it', () => {
     const v = runCli(['verify', b, '--trust', alice.pub, '--json']);
     expect(v.code, v.stdout).toBe(0);
     expect(json(v).verdict.chain.records.map((x: { action: string }) => x.action)).toEqual(['seal', 'transfer', 'receive', 'transfer']);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('log', () => {
@@ -269,7 +269,7 @@ describe('log', () => {
     expect(t.stdout).toContain('0000 seal');
     expect(t.stdout).toContain('FAIL');
     expect(t.stderr).toMatch(/^custody: the signature of record 0001/);
-  }, 30_000);
+  }, 180_000);
 
   it('needs a bundle or --case, and every command has an example in its help', async () => {
     const [none, unknownCase, ...helps] = await Promise.all([
@@ -281,5 +281,5 @@ describe('log', () => {
     expect(unknownCase.code).toBe(2);
     expect(unknownCase.stderr).toMatch(/^custody: no case NOPE-1/);
     for (const h of helps) expect(h.stdout).toMatch(/Example:\n {2}\$ custody (transfer|receive|log) /);
-  }, 30_000);
+  }, 180_000);
 });

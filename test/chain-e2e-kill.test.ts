@@ -105,7 +105,7 @@ beforeAll(async () => {
   expect(s.code, s.stderr).toBe(0);
   sealedBytes = fs.readFileSync(sealed);
   engine = new HashEngine({ workers: 1 });
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await engine?.close();
@@ -208,7 +208,7 @@ describe('custody transfer killed at every step of the append', () => {
     const r = await run(['--home', bobHome, 'receive', files[1]!, '--trust', alicePub, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect((await verifiesInProcess(files[1]!)).actions).toEqual(['seal', 'transfer', 'receive']);
-  }, 120_000);
+  }, 180_000);
 
   it('a kill inside recovery is itself recovered', async () => {
     const f = copy('recover-kill');
@@ -223,7 +223,7 @@ describe('custody transfer killed at every step of the append', () => {
     const v = await run(['verify', f, '--trust', alicePub]);
     expect(v.code, v.stderr).toBe(0);
     expect(fs.readFileSync(f).equals(sealedBytes)).toBe(true);
-  }, 60_000);
+  }, 180_000);
 
   it('SIGKILL at random times: always the old bundle or the complete transfer', async () => {
     const delays = [150, 300, 450, 600, 750, 900];
@@ -237,7 +237,7 @@ describe('custody transfer killed at every step of the append', () => {
       if (state === 'old') await transferBundle(f, { signer: alice, to: bobId, reason: 'retry' });
       expect((await verifiesInProcess(f)).actions).toEqual(['seal', 'transfer']);
     }
-  }, 120_000);
+  }, 180_000);
 });
 
 describe('custody receive killed during its append', () => {
@@ -261,5 +261,5 @@ describe('custody receive killed during its append', () => {
     // And Bob, now the custodian, can hand it on.
     await transferBundle(files[0]!, { signer: bob, to: aliceId, reason: 'back' });
     expect((await verifiesInProcess(files[0]!)).actions).toEqual(['seal', 'transfer', 'receive', 'transfer']);
-  }, 120_000);
+  }, 180_000);
 });

@@ -43,7 +43,7 @@ beforeAll(async () => {
   sealed = path.join(dir, 'sealed.tar');
   const r = runCli(['--home', path.join(dir, 'Alice'), 'seal', path.join(dir, 'ev.bin'), '--case', 'T-1', '--out', sealed, '--piece', '0']);
   expect(r.code, r.stderr).toBe(0);
-}, 60_000);
+}, 180_000);
 
 let n = 0;
 function copy(): string {
