@@ -28,6 +28,13 @@ export interface TarWriterOptions {
   mtime?: number;
   /** Names already in the archive (append): duplicates of them are refused. */
   existingNames?: { name: string; type: 'file' | 'dir' }[];
+  /**
+   * For a file descriptor: start an fdatasync in the background after every
+   * this many bytes. Seal sets it so the kernel writes the bundle out while we
+   * are still hashing: the final fsync then waits for a few MiB, not for the
+   * whole image, and a multi-GiB seal does not pile up dirty pages.
+   */
+  syncEvery?: number;
 }
 
 export interface FileSink {
@@ -71,6 +78,11 @@ export class TarWriter {
   private readonly names = new NameTracker();
   private open: string | undefined;
   private finished = false;
+  private readonly syncEvery: number;
+  private sinceSync = 0;
+  private syncing: Promise<void> | undefined;
+  /** A failed background sync means written data may be lost: the next write or finish() fails with it. */
+  private syncError: unknown;
 
   constructor(
     private readonly sink: number | Writable,
@@ -78,11 +90,13 @@ export class TarWriter {
   ) {
     this.start = opts.position ?? 0;
     this.mtime = opts.mtime ?? 0;
+    this.syncEvery = opts.syncEvery ?? 0;
     for (const e of opts.existingNames ?? []) this.names.add(e.name, e.type);
   }
 
   private async write(buf: Uint8Array): Promise<void> {
     if (buf.length === 0) return;
+    if (this.syncError !== undefined) throw ioError(this.syncError);
     try {
       if (typeof this.sink === 'number') await writeFully(this.sink, buf, this.start + this.bytesWritten);
       else await writeStream(this.sink, buf);
@@ -90,6 +104,21 @@ export class TarWriter {
       throw ioError(e);
     }
     this.bytesWritten += buf.length;
+    this.sinceSync += buf.length;
+    this.backgroundSync();
+  }
+
+  private backgroundSync(): void {
+    if (typeof this.sink !== 'number' || this.syncEvery <= 0 || this.syncing || this.sinceSync < this.syncEvery) return;
+    const fd = this.sink;
+    this.sinceSync = 0;
+    this.syncing = new Promise((resolve) => {
+      fs.fdatasync(fd, (err) => {
+        if (err) this.syncError ??= err;
+        this.syncing = undefined;
+        resolve();
+      });
+    });
   }
 
   private header(name: string, type: 'file' | 'dir', size: number, opts: MemberOptions): Uint8Array {
@@ -136,6 +165,8 @@ export class TarWriter {
     if (this.open !== undefined) throw new CustodyError('INTERNAL', `member ${JSON.stringify(this.open)} was not ended`);
     const endOfData = this.start + this.bytesWritten;
     await this.write(END_OF_ARCHIVE);
+    await this.syncing;
+    if (this.syncError !== undefined) throw ioError(this.syncError);
     this.finished = true;
     return { endOfData };
   }

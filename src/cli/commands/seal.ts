@@ -143,7 +143,7 @@ export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptio
     let result;
     try {
       result = await writeFileAtomically(out, o.force === true, (fd) =>
-        writeBundle(new TarWriter(fd), {
+        writeBundle(new TarWriter(fd, { syncEvery: 64 << 20 }), {
           engine,
           signer,
           items,
