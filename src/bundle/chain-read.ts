@@ -21,16 +21,9 @@ import { decodeUtf8, parseBagInfo, type BagInfo } from './bag-info.js';
 import { parseCustodyManifest, type CustodyManifest } from './custody-manifest.js';
 import * as L from './layout.js';
 import { parseManifest } from './manifests.js';
-import { BLOCK, MAX_PAX_SIZE, decodeHeader, isZeroBlock, paddingFor, parsePax, resolveHeader } from './tar-header.js';
-import { preadAt } from './tar-locate.js';
-import { NameTracker, checkMemberName } from './tar-names.js';
+import { locateEndOfData, preadAt, type LocatedMember } from './tar-locate.js';
 
-export interface MemberLocation {
-  name: string;
-  type: 'file' | 'dir';
-  size: number;
-  dataOffset: number;
-}
+export type MemberLocation = LocatedMember;
 
 export interface BundleChain {
   bagName: string;
@@ -52,36 +45,11 @@ const LARGE = 64 << 20;
 const malformed = (message: string, member?: string): CustodyError =>
   new CustodyError('MALFORMED_BUNDLE', message, member === undefined ? {} : { member });
 
-/** Header-only walk: every member's name, size and data offset, and where the end marker starts. */
-export async function walkHeaders(fh: FileHandle, size: number): Promise<{ members: MemberLocation[]; endOfData: number }> {
-  const members: MemberLocation[] = [];
-  const names = new NameTracker();
-  let pax: Map<string, string> | undefined;
-  let off = 0;
-  for (;;) {
-    const block = await preadAt(fh, BLOCK, off);
-    if (block.length < BLOCK) throw malformed(`the bundle has no end-of-archive marker (truncated at offset ${off})`);
-    if (isZeroBlock(block)) {
-      if (pax) throw new CustodyError('UNSAFE_BUNDLE', `pax header not followed by a member (offset ${off})`);
-      if (size < off + 2 * BLOCK) throw malformed(`the bundle is truncated in its end-of-archive marker (offset ${off})`);
-      return { members, endOfData: off };
-    }
-    const h = decodeHeader(block, off);
-    if (h.typeflag === 'x') {
-      if (pax || h.size > MAX_PAX_SIZE) throw new CustodyError('UNSAFE_BUNDLE', `bad pax header at offset ${off}`);
-      pax = parsePax(await preadAt(fh, h.size, off + BLOCK), off);
-      off += BLOCK + h.size + paddingFor(h.size);
-      continue;
-    }
-    const r = resolveHeader(h, pax, off);
-    pax = undefined;
-    const name = checkMemberName(r.name, r.type);
-    names.add(name, r.type);
-    members.push({ name, type: r.type, size: r.size, dataOffset: off + BLOCK });
-    off += BLOCK + r.size + paddingFor(r.size);
-    if (off > size) throw malformed(`the bundle is truncated inside member ${JSON.stringify(name)}`, name);
-  }
-}
+/**
+ * Header-only walk: every member's name, size and data offset, and where the
+ * end marker starts (tar-locate's walk, which append uses too).
+ */
+export const walkHeaders = locateEndOfData;
 
 async function readMember(fh: FileHandle, m: MemberLocation, rel: string, cap = SMALL): Promise<Uint8Array> {
   if (m.size > cap) throw malformed(`${rel} is ${m.size} bytes, more than the ${cap} bytes it may have`, rel);

@@ -29,9 +29,17 @@ export async function preadAt(fh: FileHandle, length: number, position: number):
   return buf.subarray(0, got);
 }
 
+export interface LocatedMember {
+  name: string;
+  type: 'file' | 'dir';
+  size: number;
+  /** Offset of the member's first data byte. */
+  dataOffset: number;
+}
+
 export interface LocatedEnd {
   endOfData: number;
-  members: { name: string; type: 'file' | 'dir' }[];
+  members: LocatedMember[];
 }
 
 export async function locateEndOfData(fh: FileHandle, size: number): Promise<LocatedEnd> {
@@ -60,7 +68,7 @@ export async function locateEndOfData(fh: FileHandle, size: number): Promise<Loc
     pax = undefined;
     const name = checkMemberName(r.name, r.type);
     names.add(name, r.type);
-    members.push({ name, type: r.type });
+    members.push({ name, type: r.type, size: r.size, dataOffset: off + BLOCK });
     off += BLOCK + r.size + paddingFor(r.size);
     if (off > size) throw new CustodyError('MALFORMED_BUNDLE', `the bundle is truncated inside member ${JSON.stringify(name)}`, { member: name });
   }
