@@ -8,7 +8,7 @@
 import { CustodyError } from '../core/errors.js';
 import { parseStrictJson } from '../custody/strict-json.js';
 import { BUNDLE_VERSION, CUSTODY_MANIFEST_JSON, isValidId, parsePayloadPath } from './layout.js';
-import { DIGEST_HEX_LENGTH } from './manifests.js';
+import { digestHexLength } from './manifests.js';
 
 export interface ManifestSealer {
   name: string;
@@ -114,7 +114,7 @@ export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
   const ts = top.at('tool');
   const to = ts.obj(o.tool, ['name', 'version']);
   const algorithms = arr(top.at('algorithms'), o.algorithms).map((a) => str(top.at('algorithms'), a));
-  for (const a of algorithms) if (DIGEST_HEX_LENGTH[a] === undefined) top.at('algorithms').fail(`lists unknown algorithm ${a}`);
+  for (const a of algorithms) if (digestHexLength(a) === undefined) top.at('algorithms').fail(`lists unknown algorithm ${a}`);
   const ss = top.at('sealer');
   const so = ss.obj(o.sealer, ['name', 'keyid', 'fingerprint', 'publicKey'], ['org', 'role']);
   const sealer: ManifestSealer = {
@@ -158,7 +158,7 @@ export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
     const hs = s.at('hashes');
     const ho = hs.obj(fo.hashes, algorithms);
     const hashes: Record<string, string> = {};
-    for (const a of algorithms) hashes[a] = hex(hs.at(a), ho[a], DIGEST_HEX_LENGTH[a]!);
+    for (const a of algorithms) hashes[a] = hex(hs.at(a), ho[a], digestHexLength(a)!);
     const f: ManifestFile = { path, item, size: count(s.at('size'), fo.size), mtime: str(s.at('mtime'), fo.mtime), hashes };
     if ('pieces' in fo) {
       const ps = s.at('pieces');

@@ -9,18 +9,19 @@
  * file twice, in another order, or with a digest of the wrong length would
  * let two different byte strings mean the same thing.
  */
+import { HEX_LENGTH } from '../core/algorithms.js';
 import { CustodyError } from '../core/errors.js';
 import { decodeUtf8, strictLines } from './bag-info.js';
 import { compareNames } from './layout.js';
 
-export const DIGEST_HEX_LENGTH: Record<string, number> = {
-  md5: 32,
-  sha1: 40,
-  sha256: 64,
-  sha512: 128,
-  'sha3-256': 64,
-  blake3: 64,
-};
+/**
+ * Hex length of an algorithm's digest, or undefined for a name we do not know.
+ * Names come from the bundle (untrusted): own keys only, so `constructor` or
+ * `__proto__` is unknown, not a prototype member.
+ */
+export function digestHexLength(algo: string): number | undefined {
+  return Object.hasOwn(HEX_LENGTH, algo) ? HEX_LENGTH[algo as keyof typeof HEX_LENGTH] : undefined;
+}
 
 export interface ManifestEntry {
   path: string;
@@ -53,7 +54,7 @@ export function manifestText(entries: ManifestEntry[]): string {
  * empty payload manifest.
  */
 export function parseManifest(bytes: Uint8Array, algo: string, member: string, allowEmpty = false): ManifestEntry[] {
-  const len = DIGEST_HEX_LENGTH[algo];
+  const len = digestHexLength(algo);
   if (len === undefined) throw new CustodyError('MALFORMED_BUNDLE', `${member}: unknown algorithm ${algo}`, { member });
   const lineRe = new RegExp(`^([0-9a-f]{${len}})  (.+)$`);
   const entries: ManifestEntry[] = [];
