@@ -59,6 +59,9 @@ const CSS = `
   .verdict.ok { border-color: #1a7f37; color: #1a7f37; } .verdict.bad { border-color: #b00020; color: #b00020; }
   .ok { color: #1a7f37; font-weight: bold; } .bad { color: #b00020; font-weight: bold; }
   dl { display: grid; grid-template-columns: 14em 1fr; gap: 2px 1em; } dt { font-weight: bold; } dd { margin: 0; }
+  #timeline { table-layout: fixed; } #timeline td { overflow-wrap: anywhere; }
+  #timeline th:nth-child(1) { width: 2em; } #timeline th:nth-child(2) { width: 5.5em; } #timeline th:nth-child(3) { width: 7.5em; }
+  #timeline th:nth-child(10) { width: 6.5em; }
   .sign { margin-top: 2.5em; display: grid; grid-template-columns: 1fr 1fr; gap: 3em; }
   .sign div { border-top: 1px solid #111; padding-top: .3em; }
   @page { size: A4 landscape; margin: 14mm; }
