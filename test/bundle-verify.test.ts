@@ -140,14 +140,14 @@ describe('seal → verify', () => {
 });
 
 describe('every single-byte change of a small bundle fails verify', () => {
-  // All positions with CUSTODY_BIG_TESTS=1; otherwise a dense sample: every
+  // All positions with CUSTODY_EXHAUSTIVE_TESTS=1 (tens of minutes); otherwise a dense sample: every
   // byte that is not zero padding is covered over runs (a random phase each
   // run), and every 512-byte block is hit on every run.
   it('flips byte positions one at a time', async () => {
     const src = path.join(dir, 'tiny');
     writeTree(src, { 'a.txt': 'evidence\n' });
     const { bytes } = await sealFixture(engine, dir, [{ path: path.join(src, 'a.txt'), meta: {} }], { out: 'tiny.tar', algorithms: ['sha256'] });
-    const all = process.env.CUSTODY_BIG_TESTS === '1';
+    const all = process.env.CUSTODY_EXHAUSTIVE_TESTS === '1';
     const stride = all ? 1 : 29;
     const phase = Math.floor(Math.random() * stride);
     const passed: number[] = [];
