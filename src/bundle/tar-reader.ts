@@ -41,8 +41,11 @@ export interface TarEntry {
 export interface ReadTarOptions {
   /**
    * Refuse any header that is not byte-for-byte what our writer produces for
-   * the same name, type, size, mode and mtime. For bundles custody wrote:
-   * it makes every header byte (uid, uname, checksum spelling…) significant.
+   * the same name, type and size — with its default mode (0644 / 0755) and
+   * mtime 0, as seal and append always write. For bundles custody wrote: it
+   * makes every header byte (mode, mtime, uid, uname, checksum spelling…)
+   * significant; taking mode and mtime from the header itself would let a
+   * forger change them (and fix the checksum) without verify noticing.
    */
   canonical?: boolean;
 }
@@ -220,7 +223,7 @@ async function* entries(source: AsyncIterable<Uint8Array>, opts: ReadTarOptions,
       const name = checkMemberName(r.name, r.type);
       names.add(name, r.type);
       if (opts.canonical) {
-        const expected = encodeHeader({ name, type: r.type, size: r.size, mode: r.mode, mtime: r.mtime });
+        const expected = encodeHeader({ name, type: r.type, size: r.size });
         const actual = pax ? new Uint8Array([...pax.raw, ...block]) : block;
         if (expected.length !== actual.length || !expected.every((x, k) => x === actual[k])) {
           const start = pax?.offset ?? at;

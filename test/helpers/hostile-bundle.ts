@@ -141,6 +141,15 @@ export async function hostileBundles(good: Uint8Array, piece: number, resealedBy
       ms[i] = { name: ms[i]!.name, data: edit(ms[i]!.data) };
     });
   const prefix = good.subarray(0, endOfData);
+  const headerAt = new Map<string, number>();
+  for await (const e of readTarStrict(chunks(good, 1 << 20))) headerAt.set(e.name, e.headerOffset);
+  const patchHeader = (name: string, off: number, len: number, value: string): Uint8Array => {
+    const b = good.slice();
+    const h = b.subarray(headerAt.get(name)!, headerAt.get(name)! + 512);
+    setField(h, off, len, value);
+    fixChecksum(h);
+    return b;
+  };
   const cases: HostileBundle[] = [
     {
       id: 'flipped data byte in the second piece',
@@ -228,6 +237,9 @@ export async function hostileBundles(good: Uint8Array, piece: number, resealedBy
     { id: 'duplicate member', bytes: concat(prefix, member(`${bag}/bagit.txt`, 'BagIt-Version: 1.0\n'), END_OF_ARCHIVE), code: 'UNSAFE_BUNDLE', reason: /duplicate name/ },
     { id: 'case-folded duplicate', bytes: concat(prefix, member(`${bag}/BAGIT.TXT`, 'x'), END_OF_ARCHIVE), code: 'UNSAFE_BUNDLE', reason: /case folding/ },
     { id: 'member inside a file', bytes: concat(prefix, member(`${bag}/bagit.txt/inner`, 'x'), END_OF_ARCHIVE), code: 'UNSAFE_BUNDLE', reason: /which is a regular file/ },
+    // Header fields our writer fixes (mode 0644, mtime 0) changed with the checksum fixed: a forger's edit, not a bit flip.
+    { id: 'payload header mode changed (checksum fixed)', bytes: patchHeader(`${bag}/${dataName}`, 100, 8, '0000755\u0000'), code: 'UNSAFE_BUNDLE', reason: /not in the canonical form/ },
+    { id: 'tag file header mtime changed (checksum fixed)', bytes: patchHeader(`${bag}/bag-info.txt`, 136, 12, '14000000000\u0000'), code: 'UNSAFE_BUNDLE', reason: /not in the canonical form/ },
     { id: 'truncated bundle', bytes: good.subarray(0, good.length - 700), code: 'MALFORMED_BUNDLE', reason: /truncated|without the end-of-archive/ },
     { id: 'appended garbage', bytes: concat(good, new TextEncoder().encode('x')), code: 'UNSAFE_BUNDLE', reason: /data after the end-of-archive marker/ },
   ];
