@@ -123,6 +123,15 @@ describe('readBundleChain', () => {
     await appendMembers(f, [{ name: 'sealed/extra.txt', bytes: new Uint8Array([1]) }]);
     await expect(readBundleChain(f)).rejects.toMatchObject({ code: 'MALFORMED_BUNDLE', message: expect.stringMatching(/after the custody records/) });
   });
+
+  it('refuses custody records over the total size cap before reading them all', async () => {
+    const f = copy();
+    const { appendMembers } = await import('../src/bundle/tar-append.js');
+    const junk = new Uint8Array(1 << 20).fill(0x7b);
+    const members = Array.from({ length: 70 }, (_, i) => ({ name: `sealed/custody/chain/${String(i + 1).padStart(4, '0')}-transfer.dsse.json`, bytes: junk }));
+    await appendMembers(f, members);
+    await expect(readBundleChain(f)).rejects.toMatchObject({ code: 'MALFORMED_BUNDLE', message: expect.stringMatching(/custody records are more than 67108864 bytes in all \(at custody\/chain\/0064-/) });
+  });
 });
 
 describe('transferBundle refusals leave the bundle unchanged', () => {

@@ -121,7 +121,12 @@ export async function readBundleChain(bundlePath: string): Promise<BundleChain> 
       throw new CustodyError('SIGNATURE_ERROR', `${L.TAGMANIFEST_SIG} does not verify with the sealer's key`, { member: L.TAGMANIFEST_SIG });
     }
     const envelopes: BundleChain['envelopes'] = [];
-    for (const { rel, m } of envelopeMembers) envelopes.push({ member: rel, bytes: await readMember(fh, m, rel) });
+    let chainBytes = 0;
+    for (const { rel, m } of envelopeMembers) {
+      chainBytes += m.size;
+      if (chainBytes > L.MAX_CHAIN_BYTES) throw malformed(`the custody records are more than ${L.MAX_CHAIN_BYTES} bytes in all (at ${rel})`, rel);
+      envelopes.push({ member: rel, bytes: await readMember(fh, m, rel) });
+    }
     need(L.CUSTODY_MANIFEST_JSON);
     const result: BundleChain = {
       bagName,

@@ -22,6 +22,12 @@ export const TAGMANIFEST = 'tagmanifest-sha256.txt';
 export const TAGMANIFEST_SIG = 'tagmanifest-sha256.txt.sig';
 export const TAGMANIFEST_MINISIG = 'tagmanifest-sha256.txt.minisig';
 export const CHAIN_DIR = 'custody/chain/';
+/**
+ * All custody records of a bundle together, at most. Readers keep the records
+ * until the whole chain is checked, and names allow 10,000 of them: at 1 MiB
+ * each a hostile bundle could make verify hold 10 GB. A real record is a few KiB.
+ */
+export const MAX_CHAIN_BYTES = 64 << 20;
 
 /**
  * The two comment lines of tagmanifest-sha256.txt.minisig. The trusted one is

@@ -140,12 +140,15 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     }
 
     const chain: { member: string; bytes: Uint8Array }[] = [];
+    let chainBytes = 0;
     while (pending) {
       const named = L.parseChainMemberName(pending.rel);
       if (!named) throw malformed(`unexpected member ${pending.rel} after the signatures (only custody/chain/NNNN-<action>.dsse.json records may follow)`, pending.rel);
       if (named.seq !== chain.length) {
         throw malformed(`record member ${pending.rel} out of sequence: expected number ${String(chain.length).padStart(4, '0')}`, pending.rel);
       }
+      chainBytes += pending.entry.size;
+      if (chainBytes > L.MAX_CHAIN_BYTES) throw malformed(`the custody records are more than ${L.MAX_CHAIN_BYTES} bytes in all (at ${pending.rel})`, pending.rel);
       const bytes = await readWhole(pending.entry, pending.rel);
       chain.push({ member: pending.rel, bytes });
       await opts.sink?.tagFile(pending.rel, bytes);

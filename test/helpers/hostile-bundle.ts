@@ -240,6 +240,17 @@ export async function hostileBundles(good: Uint8Array, piece: number, resealedBy
     // Header fields our writer fixes (mode 0644, mtime 0) changed with the checksum fixed: a forger's edit, not a bit flip.
     { id: 'payload header mode changed (checksum fixed)', bytes: patchHeader(`${bag}/${dataName}`, 100, 8, '0000755\u0000'), code: 'UNSAFE_BUNDLE', reason: /not in the canonical form/ },
     { id: 'tag file header mtime changed (checksum fixed)', bytes: patchHeader(`${bag}/bag-info.txt`, 136, 12, '14000000000\u0000'), code: 'UNSAFE_BUNDLE', reason: /not in the canonical form/ },
+    {
+      // 70 junk "records" of 1 MiB each: refused once they pass the cap, not all held in memory first.
+      id: 'custody records over the size cap',
+      bytes: concat(
+        prefix,
+        ...Array.from({ length: 70 }, (_, i) => member(`${bag}/custody/chain/${String(i + 1).padStart(4, '0')}-transfer.dsse.json`, new Uint8Array(1 << 20).fill(0x7b))),
+        END_OF_ARCHIVE,
+      ),
+      code: 'MALFORMED_BUNDLE',
+      reason: /custody records are more than 67108864 bytes in all \(at custody\/chain\/0064-transfer\.dsse\.json\)/,
+    },
     { id: 'truncated bundle', bytes: good.subarray(0, good.length - 700), code: 'MALFORMED_BUNDLE', reason: /truncated|without the end-of-archive/ },
     { id: 'appended garbage', bytes: concat(good, new TextEncoder().encode('x')), code: 'UNSAFE_BUNDLE', reason: /data after the end-of-archive marker/ },
   ];
