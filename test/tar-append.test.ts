@@ -259,6 +259,21 @@ describe('journals that do not belong', () => {
     expect(fs.readFileSync(other).equals(bytes)).toBe(true);
   });
 
+  it('refuses a journal whose old size is far beyond the file (a planted journal must not make recovery fill the disk)', async () => {
+    const { file, bytes } = await makeBundle(tempDir());
+    runChild(['append', file, `${RECORD.name}=1300`], { [ABORT_ENV]: '9' });
+    const j = JSON.parse(fs.readFileSync(journalPathFor(file), 'utf8')) as { size: number; endOfData: number };
+    expect(j.size).toBe(bytes.length);
+    fs.writeFileSync(journalPathFor(file), JSON.stringify({ ...j, size: j.endOfData + (64 << 20) }));
+    await expect(collect(bundleReadStream(file))).rejects.toMatchObject({ code: 'IO_ERROR', message: /does not match/ });
+    await expect(recoverInterruptedAppend(file)).rejects.toMatchObject({ code: 'IO_ERROR', message: /does not match/ });
+    expect(fs.statSync(file).size).toBeLessThan(bytes.length + 4096);
+    // the journal as written still applies
+    fs.writeFileSync(journalPathFor(file), JSON.stringify(j));
+    expect(await recoverInterruptedAppend(file)).toBe(true);
+    expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+  });
+
   it('streams a bundle with no journal as it is', async () => {
     const { file, bytes } = await makeBundle(tempDir(), 100);
     expect((await collect(bundleReadStream(file, 333))).equals(bytes)).toBe(true);

@@ -34,6 +34,14 @@ import { encodeFileMember } from './tar-writer.js';
 
 export const JOURNAL_SUFFIX = '.custody-journal';
 const TAIL_BYTES = 1 << 16;
+/**
+ * Zeros a rollback may restore beyond the file's current size (an interrupted
+ * rollback had already truncated). Without a bound, a planted journal naming
+ * a huge old size made recovery write zeros until the disk was full, and a
+ * read-only view stream zeros for days. Bundles end in 1 KiB of zeros (GNU
+ * tar pads to 10 KiB).
+ */
+const MAX_RESTORED_ZEROS = 1 << 20;
 
 /** Test hook: SIGKILL ourselves at the n-th step of an append (kill tests). */
 export const ABORT_ENV = 'CUSTODY_TEST_APPEND_ABORT_AT';
@@ -161,6 +169,8 @@ async function assertMatches(j: Journal, fh: FileHandle, bundlePath: string): Pr
     Number.isSafeInteger(j.size) &&
     j.size! >= j.endOfData! &&
     size >= j.endOfData! &&
+    // An append never shrinks the file: a larger old size is only an interrupted rollback, which restores a short zero tail.
+    j.size! <= Math.max(size, j.endOfData! + MAX_RESTORED_ZEROS) &&
     (await tailDigest(fh, j.endOfData!)) === j.tailSha256;
   if (!ok) {
     throw new CustodyError('IO_ERROR', `${journalPathFor(bundlePath)} does not match ${bundlePath} (a stale journal from another copy?); it was not applied`, {
