@@ -73,6 +73,8 @@ describe('cases', () => {
 
   it('refuses a title with control characters (terminal escape injection)', () => {
     expect(codeOf(() => ledger.createCase({ id: 'ok', title: 'x\u001b[2Jy' }))).toBe('USAGE');
+    expect(codeOf(() => ledger.createCase({ id: 'ok', title: 'x\u009b2Jy' }))).toBe('USAGE'); // C1 CSI
+    expect(codeOf(() => ledger.createCase({ id: 'ok', title: 'x\u2028y' }))).toBe('USAGE');
     expect(ledger.listCases()).toEqual([]);
   });
 });

@@ -36,10 +36,13 @@ export function assertHex64(value: string, what: string, source: InputSource): v
   if (!/^[0-9a-f]{64}$/.test(value)) throw fail(source, `${what} is not 64 lowercase hex digits: ${JSON.stringify(value)}`);
 }
 
-/** Free text (titles, names) may be anything printable; control characters could forge terminal output. */
+/**
+ * Free text (titles, names) may be anything printable; control characters could
+ * forge terminal output (C1 too: U+009B is a one-character CSI), as in identity labels.
+ */
 export function assertText(value: string, what: string, source: InputSource, max = 4096): void {
   // eslint-disable-next-line no-control-regex
-  if (value.length === 0 || value.length > max || /[\u0000-\u001f\u007f]/.test(value)) {
+  if (value.length === 0 || value.length > max || /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(value)) {
     throw fail(source, `${what} must be 1-${max} printable characters`);
   }
 }
