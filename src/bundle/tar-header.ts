@@ -257,14 +257,16 @@ export function parsePax(data: Uint8Array, at: number): Map<string, string> {
   const out = new Map<string, string>();
   let i = 0;
   while (i < data.length) {
-    const sp = data.indexOf(0x20, i);
-    const lenText = sp < 0 ? '' : String.fromCharCode(...data.subarray(i, sp));
+    // The length has at most 7 digits: look no further for its space (spreading a
+    // hostile 1 MiB run of digits into fromCharCode overflowed the stack: exit 3, not 1).
+    const sp = data.subarray(i, i + 8).indexOf(0x20);
+    const lenText = sp < 0 ? '' : String.fromCharCode(...data.subarray(i, i + sp));
     if (!/^[1-9][0-9]{0,6}$/.test(lenText)) throw bad('malformed pax record length', at);
     const end = i + Number(lenText);
     if (end > data.length || data[end - 1] !== 0x0a) throw bad('malformed pax record (length disagrees with the data)', at);
     let text: string;
     try {
-      text = utf8.decode(data.subarray(sp + 1, end - 1));
+      text = utf8.decode(data.subarray(i + sp + 1, end - 1));
     } catch {
       throw bad('pax record is not valid UTF-8', at);
     }

@@ -116,6 +116,12 @@ export const paxDuplicateKey = () => withOk(pax([['path', 'b.txt'], ['path', 'b.
 export const paxBadRecord = () => withOk(member('././@PaxHeader', '99 path=b.txt\n', 'x'), member('b.txt', 'x'));
 export const paxNotFollowed = () => withOk(pax([['path', 'b.txt']]));
 export const paxTwice = () => withOk(pax([['path', 'b.txt']]), pax([['path', 'b.txt']]), member('b.txt', 'x'));
+/** A pax record whose length field runs for 900,000 digits before its space (once a stack overflow in the parser). */
+export const paxLongLengthField = () => {
+  const data = new Uint8Array(900_000).fill(0x31);
+  data[899_990] = 0x20;
+  return withOk(member('././@PaxHeader', data, 'x'), member('b.txt', 'x'));
+};
 export const paxAbsurdSize = () => withOk(header('././@PaxHeader', 1 << 30, 'x'));
 // ---- header fields
 export const badChecksum = () => {
@@ -199,6 +205,7 @@ export const HOSTILE_CASES: HostileCase[] = [
   { id: 'paxUnknownKey', bytes: paxUnknownKey, code: U, rule: /pax key "GNU\.sparse\.map" is not supported/ },
   { id: 'paxDuplicateKey', bytes: paxDuplicateKey, code: U, rule: /duplicate pax key/ },
   { id: 'paxBadRecord', bytes: paxBadRecord, code: U, rule: /malformed pax record/ },
+  { id: 'paxLongLengthField', bytes: paxLongLengthField, code: U, rule: /malformed pax record length/ },
   { id: 'paxNotFollowed', bytes: paxNotFollowed, code: U, rule: /pax header not followed by a member/ },
   { id: 'paxTwice', bytes: paxTwice, code: U, rule: /two pax headers/ },
   { id: 'paxAbsurdSize', bytes: paxAbsurdSize, code: U, rule: /absurd pax header size/ },
