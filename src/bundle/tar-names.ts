@@ -15,12 +15,19 @@ function unsafe(name: string, rule: string): CustodyError {
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+/** Longest member name (UTF-8 bytes) read or written. */
+export const MAX_NAME_BYTES = 4096;
+
 /**
  * Checks one member name and returns it without the trailing '/' a
  * directory carries in tar. Throws UNSAFE_BUNDLE naming the rule broken.
  */
 export function checkMemberName(raw: string, type: 'file' | 'dir'): string {
   if (raw === '') throw unsafe(raw, 'empty name');
+  // A pax path may be ~1 MiB: 400,000 components made the parent bookkeeping
+  // below quadratic (verify hung for minutes). No file system takes a path
+  // this long anyway (Linux PATH_MAX is 4096 bytes).
+  if (Buffer.byteLength(raw) > MAX_NAME_BYTES) throw unsafe(raw.slice(0, 100), `name longer than ${MAX_NAME_BYTES} bytes`);
   if (raw.startsWith('/')) throw unsafe(raw, 'absolute name (path traversal)');
   if (/^[A-Za-z]:/.test(raw)) throw unsafe(raw, 'drive-letter name (absolute on Windows)');
   if (raw.includes('\\')) throw unsafe(raw, 'backslash in name (a path separator on Windows)');

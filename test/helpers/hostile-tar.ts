@@ -122,6 +122,11 @@ export const paxLongLengthField = () => {
   data[899_990] = 0x20;
   return withOk(member('././@PaxHeader', data, 'x'), member('b.txt', 'x'));
 };
+/** A 800 KB pax path of 400,000 components (once made the name bookkeeping quadratic: verify hung). */
+export const paxDeepPath = () => {
+  const p = `${'a/'.repeat(400_000)}b.txt`;
+  return withOk(pax([['path', p]]), member(p.slice(0, 100), 'x'));
+};
 export const paxAbsurdSize = () => withOk(header('././@PaxHeader', 1 << 30, 'x'));
 // ---- header fields
 export const badChecksum = () => {
@@ -205,6 +210,7 @@ export const HOSTILE_CASES: HostileCase[] = [
   { id: 'paxUnknownKey', bytes: paxUnknownKey, code: U, rule: /pax key "GNU\.sparse\.map" is not supported/ },
   { id: 'paxDuplicateKey', bytes: paxDuplicateKey, code: U, rule: /duplicate pax key/ },
   { id: 'paxBadRecord', bytes: paxBadRecord, code: U, rule: /malformed pax record/ },
+  { id: 'paxDeepPath', bytes: paxDeepPath, code: U, rule: /name longer than 4096 bytes/ },
   { id: 'paxLongLengthField', bytes: paxLongLengthField, code: U, rule: /malformed pax record length/ },
   { id: 'paxNotFollowed', bytes: paxNotFollowed, code: U, rule: /pax header not followed by a member/ },
   { id: 'paxTwice', bytes: paxTwice, code: U, rule: /two pax headers/ },
