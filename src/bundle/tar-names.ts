@@ -17,6 +17,8 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** Longest member name (UTF-8 bytes) read or written. */
 export const MAX_NAME_BYTES = 4096;
+/** Deepest member name (path components) read or written. */
+export const MAX_NAME_DEPTH = 256;
 
 /**
  * Checks one member name and returns it without the trailing '/' a
@@ -33,6 +35,9 @@ export function checkMemberName(raw: string, type: 'file' | 'dir'): string {
   if (raw.includes('\\')) throw unsafe(raw, 'backslash in name (a path separator on Windows)');
   if (CONTROL.test(raw)) throw unsafe(raw, 'control character in name');
   if (raw.normalize('NFC') !== raw) throw unsafe(raw, 'name is not in Unicode NFC');
+  // Every folder above a member is remembered (NameTracker): a hostile 2 MB tar of
+  // 400 names 2,000 folders deep took 1.8 GB and 23 s. Real evidence trees are far shallower.
+  if (raw.split('/').length > MAX_NAME_DEPTH) throw unsafe(raw.slice(0, 100), `more than ${MAX_NAME_DEPTH} path components`);
   let name = raw;
   if (name.endsWith('/')) {
     if (type !== 'dir') throw unsafe(raw, "regular file whose name ends with '/'");
@@ -79,9 +84,9 @@ export class NameTracker {
     if (type === 'file' && this.parents.has(key)) {
       throw unsafe(name, 'regular file with the same name as a directory holding earlier members');
     }
-    const parts = key.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const parent = parts.slice(0, i).join('/');
+    // Each folder above the member, cut from the key (joining component arrays was quadratic).
+    for (let i = key.indexOf('/'); i >= 0; i = key.indexOf('/', i + 1)) {
+      const parent = key.slice(0, i);
       if (this.files.has(parent)) throw unsafe(name, `inside ${JSON.stringify(parent)}, which is a regular file`);
       this.parents.add(parent);
     }

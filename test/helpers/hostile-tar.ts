@@ -127,6 +127,14 @@ export const paxDeepPath = () => {
   const p = `${'a/'.repeat(400_000)}b.txt`;
   return withOk(pax([['path', p]]), member(p.slice(0, 100), 'x'));
 };
+/** 400 members, each 2,000 folders deep under its own root: the folder bookkeeping took 1.8 GB for these 2 MB. */
+export const manyDeepNames = () =>
+  withOk(
+    ...Array.from({ length: 400 }, (_, i) => {
+      const p = `x${i}/${'a/'.repeat(2000)}b`;
+      return concat(pax([['path', p]]), member(p.slice(0, 100), ''));
+    }),
+  );
 export const paxAbsurdSize = () => withOk(header('././@PaxHeader', 1 << 30, 'x'));
 // ---- header fields
 export const badChecksum = () => {
@@ -211,6 +219,7 @@ export const HOSTILE_CASES: HostileCase[] = [
   { id: 'paxDuplicateKey', bytes: paxDuplicateKey, code: U, rule: /duplicate pax key/ },
   { id: 'paxBadRecord', bytes: paxBadRecord, code: U, rule: /malformed pax record/ },
   { id: 'paxDeepPath', bytes: paxDeepPath, code: U, rule: /name longer than 4096 bytes/ },
+  { id: 'manyDeepNames', bytes: manyDeepNames, code: U, rule: /more than 256 path components/ },
   { id: 'paxLongLengthField', bytes: paxLongLengthField, code: U, rule: /malformed pax record length/ },
   { id: 'paxNotFollowed', bytes: paxNotFollowed, code: U, rule: /pax header not followed by a member/ },
   { id: 'paxTwice', bytes: paxTwice, code: U, rule: /two pax headers/ },
