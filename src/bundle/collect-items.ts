@@ -14,6 +14,7 @@
  * Empty directories cannot be listed in a BagIt manifest; they are kept in
  * custody/manifest.json (`emptyDirectories`) and recreated by extract.
  */
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CustodyError, fromSystemError } from '../core/errors.js';
@@ -140,4 +141,38 @@ export async function collectItems(requests: ItemRequest[]): Promise<CollectedIt
     items.push(item);
   }
   return items;
+}
+
+/**
+ * Refuses an --out that is one of the evidence files (by path or, when it
+ * exists, by inode: a hard link) or lies inside an item folder. Threat:
+ * `seal disk.dd --out disk.dd --force` would replace the only copy of the
+ * evidence with the bundle, and an --out inside a folder being sealed changes
+ * the evidence folder while it is read.
+ */
+export function assertOutsideItems(out: string, items: CollectedItem[]): void {
+  let realOut: string;
+  try {
+    realOut = path.join(fsSync.realpathSync(path.dirname(out)), path.basename(out));
+  } catch {
+    return; // the folder does not exist: the write fails later with its own error
+  }
+  const outStat = fsSync.statSync(realOut, { throwIfNoEntry: false });
+  for (const item of items) {
+    if (item.kind === 'directory') {
+      const root = fsSync.realpathSync(item.source);
+      if (realOut.startsWith(root + path.sep)) {
+        throw usage(`--out ${out} lies inside item ${item.id} (${item.source}), which is being sealed`, 'write the bundle outside the evidence');
+      }
+    }
+    for (const f of item.files) {
+      const real = fsSync.realpathSync(f.abs);
+      const same = real === realOut || (outStat !== undefined && sameInode(outStat, fsSync.statSync(real)));
+      if (same) throw usage(`--out ${out} is the evidence file ${f.abs} of item ${item.id}`, 'write the bundle to another file: sealing must never replace the evidence');
+    }
+  }
+}
+
+function sameInode(a: fsSync.Stats, b: fsSync.Stats): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
 }

@@ -8,7 +8,7 @@ import { CustodyError } from '../../core/errors.js';
 import { groupedFingerprint } from '../../custody/ed25519.js';
 import { writeFileAtomically } from '../../bundle/atomic-output.js';
 import { MIN_PIECE_SIZE } from '../../bundle/bag-info.js';
-import { collectItems, type ItemRequest } from '../../bundle/collect-items.js';
+import { assertOutsideItems, collectItems, type ItemRequest } from '../../bundle/collect-items.js';
 import { bagNameFromOut } from '../../bundle/layout.js';
 import { writeBundle } from '../../bundle/seal.js';
 import { TarWriter } from '../../bundle/tar-writer.js';
@@ -126,6 +126,7 @@ export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptio
     throw new CustodyError('EXISTS', `${o.out} already exists`, { hint: 'choose another --out, or add --force to replace it' });
   }
   const items = await collectItems(itemRequests(paths, o));
+  assertOutsideItems(out, items);
   const signer = await loadSigner(ctx, { ...(o.key === undefined ? {} : { key: o.key }), ...(o.passphraseFile === undefined ? {} : { passphraseFile: o.passphraseFile }) });
 
   // The ledger is a convenience: used when <home> exists (it does once a key was made there).
