@@ -120,6 +120,8 @@ export interface BundleSource {
   label: string;
   stream: AsyncIterable<Uint8Array>;
   size?: number;
+  /** Set when only the bundle as it was before an unrepaired interrupted append could be read. */
+  unrepairedJournal?: string;
 }
 
 /** A bundle path (after undoing an interrupted append) or stdin. */
@@ -135,8 +137,9 @@ export async function openBundleSource(ref: string): Promise<BundleSource> {
   await recoverInterruptedAppend(ref);
   // A journal left after recovery means a read-only medium (or an append in
   // progress elsewhere): read the bundle as it was before that append.
-  const stream = fs.existsSync(journalPathFor(ref)) ? bundleReadStream(ref) : recycledFileChunks(ref);
-  return { label: ref, stream, size: st.size };
+  const journal = journalPathFor(ref);
+  if (fs.existsSync(journal)) return { label: ref, stream: bundleReadStream(ref), size: st.size, unrepairedJournal: journal };
+  return { label: ref, stream: recycledFileChunks(ref), size: st.size };
 }
 
 /** Runs verifyBundle with receipts, trust and a progress bar. */
@@ -159,6 +162,15 @@ export async function runVerify(ctx: CliContext, src: BundleSource, o: TrustOpti
       },
       ...(receiptFiles.length > 0 ? { extraRecords: (chainLength: number) => readReceipts(receiptFiles, chainLength) } : {}),
     });
+    if (src.unrepairedJournal !== undefined) {
+      // Say so in every verdict: the bytes past the old end were not checked, and tar -xf would still see them
+      // (a journal planted beside a read-only copy must not hide extra members behind a bare VERIFIED).
+      v.checks.push({
+        check: 'interrupted append',
+        ok: true,
+        detail: `${src.unrepairedJournal} records an append that could not be undone here (read-only?): verified the bundle as it was before it; the bytes after that point were NOT checked. Copy the bundle and the journal to writable storage and run custody again to repair it`,
+      });
+    }
     return v;
   } finally {
     progress?.stop();
