@@ -13,8 +13,8 @@
  * judged against a sealer key swapped into an otherwise intact bundle.
  */
 import { createHash } from 'node:crypto';
-import fsp, { type FileHandle } from 'node:fs/promises';
-import { CustodyError, fromSystemError } from '../core/errors.js';
+import type { FileHandle } from 'node:fs/promises';
+import { CustodyError } from '../core/errors.js';
 import { verifyEd25519 } from '../custody/ed25519.js';
 import { spkiPemToPublicKey } from '../custody/pem.js';
 import { decodeUtf8, parseBagInfo, type BagInfo } from './bag-info.js';
@@ -22,6 +22,7 @@ import { parseCustodyManifest, type CustodyManifest } from './custody-manifest.j
 import * as L from './layout.js';
 import { parseManifest } from './manifests.js';
 import { locateEndOfData, preadAt, type LocatedMember } from './tar-locate.js';
+import { openForReading } from '../core/open-file.js';
 
 export type MemberLocation = LocatedMember;
 
@@ -62,12 +63,7 @@ const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).dige
 
 /** Reads the chain of the bundle at `bundlePath` (callers undo an interrupted append first). */
 export async function readBundleChain(bundlePath: string): Promise<BundleChain> {
-  let fh: FileHandle;
-  try {
-    fh = await fsp.open(bundlePath, 'r');
-  } catch (e) {
-    throw fromSystemError(e, bundlePath);
-  }
+  const fh = await openForReading(bundlePath);
   try {
     const { size } = await fh.stat();
     const { members, endOfData } = await walkHeaders(fh, size);
@@ -137,12 +133,7 @@ export async function readBundleChain(bundlePath: string): Promise<BundleChain> 
       endOfData,
       manifest: async () => {
         // Read on demand: most callers never need it.
-        let h: FileHandle;
-        try {
-          h = await fsp.open(bundlePath, 'r');
-        } catch (e) {
-          throw fromSystemError(e, bundlePath);
-        }
+        const h = await openForReading(bundlePath);
         try {
           const bytes = await tagFile(h, L.CUSTODY_MANIFEST_JSON, LARGE);
           return parseCustodyManifest(bytes);

@@ -8,16 +8,11 @@
  * one is requested. The strict tar reader and verify use a chunk (hash it,
  * write it, copy a tag file) before they ask for more, so this holds.
  */
-import fsp from 'node:fs/promises';
 import { fromSystemError } from '../core/errors.js';
+import { openForReading } from '../core/open-file.js';
 
 export async function* recycledFileChunks(file: string, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(file, 'r');
-  } catch (e) {
-    throw fromSystemError(e, file);
-  }
+  const fh = await openForReading(file);
   const bufs = [new Uint8Array(chunkSize), new Uint8Array(chunkSize)];
   let k = 0;
   try {

@@ -31,6 +31,7 @@ import { END_OF_ARCHIVE, encodeHeader } from './tar-header.js';
 import { locateEndOfData, preadAt } from './tar-locate.js';
 import { NameTracker, checkMemberName } from './tar-names.js';
 import { encodeFileMember } from './tar-writer.js';
+import { openForReading } from '../core/open-file.js';
 
 export const JOURNAL_SUFFIX = '.custody-journal';
 const TAIL_BYTES = 1 << 16;
@@ -357,12 +358,7 @@ export async function* bundleReadStream(bundlePath: string, chunkSize = 1 << 20)
   let dataEnd: number | undefined;
   let zeros = 0;
   if (j?.phase === 'append') {
-    let fh: FileHandle;
-    try {
-      fh = await fsp.open(bundlePath, 'r');
-    } catch (e) {
-      throw fromSystemError(e, bundlePath);
-    }
+    const fh = await openForReading(bundlePath);
     try {
       await assertMatches(j, fh, bundlePath);
     } finally {

@@ -4,9 +4,9 @@
  * so evidence is never read twice (a second read could see different bytes
  * if the source changes underneath us).
  */
-import fs from 'node:fs/promises';
 import { fromSystemError, CustodyError } from './errors.js';
 import type { HashDigest, HashEngine, HashSpec } from './engine.js';
+import { openForReading } from './open-file.js';
 
 export interface HashSourceOptions {
   /** Sees every chunk, in order, before its buffer is reused; the chunk is valid only until the promise resolves. */
@@ -26,12 +26,7 @@ export async function hashPaths(
   let done = 0;
   try {
     for (const p of paths) {
-      let fh: fs.FileHandle;
-      try {
-        fh = await fs.open(p, 'r');
-      } catch (e) {
-        throw fromSystemError(e, p);
-      }
+      const fh = await openForReading(p);
       try {
         // position null: read sequentially, so FIFOs and character devices work too.
         const read = async (target: Uint8Array): Promise<number> => {
