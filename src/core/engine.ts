@@ -19,6 +19,14 @@ export interface HashSpec {
   algos: Algo[];
   /** Bytes per piece for piece SHA-256 + Merkle root; 0/undefined = no pieces. */
   pieceSize?: number;
+  /**
+   * Hash the pieces in parallel: piece k on worker k mod n (n = all workers);
+   * each worker counts the bytes of the others' pieces without hashing them,
+   * and finish() merges the lanes back in piece order, so `pieces` is the same
+   * as without lanes. Pays off only when several pieces fit in the slot ring
+   * (a worker can run ahead by slots × slotSize bytes at most).
+   */
+  pieceLanes?: boolean;
 }
 
 export interface PieceDigests {
@@ -121,14 +129,19 @@ export class HashEngine {
     const pieceSize = spec.pieceSize ?? 0;
     if (!Number.isSafeInteger(pieceSize) || pieceSize < 0) throw new CustodyError('USAGE', `bad piece size ${pieceSize}`);
     const jobs: Job[] = [...new Set(spec.algos)];
-    if (pieceSize > 0) jobs.push('pieces');
-    if (jobs.length === 0) throw new CustodyError('USAGE', 'no hash algorithm chosen');
-    const plan = assignJobs(jobs, this.maxWorkers);
+    const lanes = spec.pieceLanes === true && pieceSize > 0 ? this.maxWorkers : 0;
+    if (pieceSize > 0 && lanes === 0) jobs.push('pieces');
+    if (jobs.length === 0 && lanes === 0) throw new CustodyError('USAGE', 'no hash algorithm chosen');
+    // With lanes every worker hashes its share of the pieces beside whatever flat algorithms it was given.
+    const flat = assignJobs(jobs, lanes > 0 ? lanes : this.maxWorkers);
+    const plan = lanes > 0 ? Array.from({ length: lanes }, (_, i): Job[] => [...(flat[i] ?? []), 'pieces']) : flat;
     this.spawn(plan.length);
     const used = this.workers.slice(0, plan.length);
-    plan.forEach((jobsOf, i) => this.send(used[i]!, { t: 'begin', jobs: jobsOf, pieceSize }));
+    plan.forEach((jobsOf, i) =>
+      this.send(used[i]!, lanes > 0 ? { t: 'begin', jobs: jobsOf, pieceSize, lane: { index: i, count: lanes } } : { t: 'begin', jobs: jobsOf, pieceSize }),
+    );
     for (const w of used) w.worker.ref(); // keep the process alive only while hashing
-    this.active = new Session(this, used, spec.algos, pieceSize);
+    this.active = new Session(this, used, spec.algos, pieceSize, lanes);
     return this.active;
   }
 
@@ -228,6 +241,20 @@ export class HashEngine {
   }
 }
 
+/** Piece k is lane k mod n, at position floor(k / n) there; every lane must hold exactly its share. */
+function mergeLanes(lanes: string[][], size: number, pieceSize: number): string[] {
+  const n = lanes.length;
+  const total = Math.ceil(size / pieceSize);
+  const out: string[] = [];
+  for (let k = 0; k < total; k++) {
+    const h = lanes[k % n]![Math.floor(k / n)];
+    if (h === undefined) throw new CustodyError('INTERNAL', `hash engine: piece ${k} missing from lane ${k % n}`);
+    out.push(h);
+  }
+  if (lanes.reduce((m, l) => m + l.length, 0) !== total) throw new CustodyError('INTERNAL', 'hash engine: piece lanes hold more pieces than the input has');
+  return out;
+}
+
 class Session implements HashSession {
   private slot = -1;
   private fill = 0;
@@ -241,6 +268,8 @@ class Session implements HashSession {
     private readonly used: WorkerState[],
     private readonly algos: Algo[],
     private readonly pieceSize: number,
+    /** Number of piece lanes (one per used worker, in order), 0 = one worker hashes all pieces. */
+    private readonly lanes = 0,
   ) {}
 
   async update(chunk: Uint8Array): Promise<void> {
@@ -276,13 +305,15 @@ class Session implements HashSession {
     this.slot = -1;
     this.done = true;
     try {
+      // Indexed by worker (= lane number), whatever order the replies come in.
       const results = await new Promise<(FromWorker & { t: 'result' })[]>((resolve, reject) => {
         this.rejectFinish = reject;
-        const out: (FromWorker & { t: 'result' })[] = [];
-        for (const w of this.used) {
+        const out: (FromWorker & { t: 'result' })[] = new Array(this.used.length);
+        let got = 0;
+        for (const [i, w] of this.used.entries()) {
           w.result = (r) => {
-            out.push(r);
-            if (out.length === this.used.length) resolve(out);
+            out[i] = r;
+            if (++got === this.used.length) resolve(out);
           };
           this.engine.send(w, { t: 'finish' });
         }
@@ -293,8 +324,9 @@ class Session implements HashSession {
       let pieceHashes: string[] | undefined;
       for (const r of results) {
         Object.assign(all, r.digests);
-        if (r.pieces) pieceHashes = r.pieces;
+        if (r.pieces && this.lanes === 0) pieceHashes = r.pieces;
       }
+      if (this.lanes > 0) pieceHashes = mergeLanes(results.map((r) => r.pieces ?? []), this.size, this.pieceSize);
       // Report algorithms in the order asked for.
       const digests: Partial<Record<Algo, string>> = {};
       for (const a of this.algos) digests[a] = all[a]!;

@@ -15,10 +15,16 @@ import type { Algo } from './algorithms.js';
 export type Job = Algo | 'pieces';
 
 export type ToWorker =
-  | { t: 'begin'; jobs: Job[]; pieceSize: number }
+  | { t: 'begin'; jobs: Job[]; pieceSize: number; lane?: PieceLane }
   | { t: 'chunk'; slot: number; len: number }
   | { t: 'finish' }
   | { t: 'abort' };
+
+/** Piece lanes: this worker hashes only the pieces k with k mod count === index (see HashSpec.pieceLanes). */
+export interface PieceLane {
+  index: number;
+  count: number;
+}
 
 export type FromWorker =
   | { t: 'done'; slot: number }
@@ -54,17 +60,26 @@ async function makeHasher(algo: Algo): Promise<Hasher> {
   return algo === 'blake3' || algo === 'sha3-256' ? wasmHasher(algo) : nodeHasher(algo);
 }
 
-/** SHA-256 of every `pieceSize` bytes of the logical stream, whatever the chunk boundaries. */
+/**
+ * SHA-256 of every `pieceSize` bytes of the logical stream, whatever the chunk
+ * boundaries. In a lane it hashes only its own pieces (k mod count === index)
+ * but counts the bytes of the others, so its cuts fall at the same offsets as
+ * a single hasher's would; `finish` returns its own pieces in order.
+ */
 class PieceHasher {
-  private current = createHash('sha256');
+  private current: ReturnType<typeof createHash> | undefined;
   private fill = 0;
+  private index = 0; // number of the piece being filled
   readonly hashes: string[] = [];
-  constructor(private readonly pieceSize: number) {}
+  constructor(
+    private readonly pieceSize: number,
+    private readonly lane: PieceLane = { index: 0, count: 1 },
+  ) {}
   update(b: Uint8Array): void {
     let off = 0;
     while (off < b.length) {
       const take = Math.min(b.length - off, this.pieceSize - this.fill);
-      this.current.update(b.subarray(off, off + take));
+      if (this.own()) (this.current ??= createHash('sha256')).update(b.subarray(off, off + take));
       this.fill += take;
       off += take;
       if (this.fill === this.pieceSize) this.cut();
@@ -74,10 +89,14 @@ class PieceHasher {
     if (this.fill > 0) this.cut(); // the last piece may be short; an empty input has no piece
     return this.hashes;
   }
+  private own(): boolean {
+    return this.index % this.lane.count === this.lane.index;
+  }
   private cut(): void {
-    this.hashes.push(this.current.digest('hex'));
-    this.current = createHash('sha256');
+    if (this.own()) this.hashes.push((this.current ?? createHash('sha256')).digest('hex'));
+    this.current = undefined;
     this.fill = 0;
+    this.index++;
   }
 }
 
@@ -90,7 +109,7 @@ async function handle(msg: ToWorker): Promise<void> {
   switch (msg.t) {
     case 'begin': {
       failed = false;
-      pieces = msg.jobs.includes('pieces') ? new PieceHasher(msg.pieceSize) : undefined;
+      pieces = msg.jobs.includes('pieces') ? new PieceHasher(msg.pieceSize, msg.lane) : undefined;
       hashers = [];
       for (const j of msg.jobs) if (j !== 'pieces') hashers.push([j, await makeHasher(j)]);
       return;
