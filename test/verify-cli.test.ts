@@ -53,17 +53,39 @@ describe('verify (CLI) on hostile bundles', () => {
     expect(r.code, r.stderr).toBe(0);
   });
 
-  it('a flipped data byte: exit 1, one line naming the file, item and byte range; JSON has them too', () => {
+  it('a flipped data byte: exit 1, one line naming the file, item and byte range; JSON has them too (default pieces mode)', () => {
     const f = hostile('flipped data byte in the second piece');
     const r = runCli(['verify', f, '--trust', pub], { env: home() });
     expect(r.code).toBe(1);
     const lines = r.stderr.trim().split('\n');
     expect(lines, r.stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(/^custody: data\/disk01\/disk\.img \(item disk01\): md5 differs .* bytes 4096-8191/);
+    expect(lines[0]).toMatch(/^custody: data\/disk01\/disk\.img \(item disk01\): piece SHA-256 differs from custody\/pieces-sha256\.txt.* bytes 4096-8191/);
     expect(r.stdout).toMatch(/^NOT VERIFIED/);
+    expect(r.stdout).toMatch(/mode +pieces/);
     const j = runCli(['--json', 'verify', f, '--trust', pub], { env: home() });
     const doc = JSON.parse(j.stdout);
     expect(doc.ok).toBe(false);
+    expect(doc.verdict.mode).toBe('pieces');
+    expect(doc.error).toMatchObject({ code: 'HASH_MISMATCH', member: 'data/disk01/disk.img', item: 'disk01', range: [4096, 8191] });
+    // The flat manifests are not recomputed in this mode: only the piece-based checks fail.
+    expect(doc.verdict.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { check: string }) => c.check)).toEqual([
+      'payload against custody/pieces-sha256.txt',
+      'custody/manifest.json',
+      'custody/pieces-sha256.txt',
+    ]);
+  });
+
+  it('a flipped data byte with --full: the md5 manifest names it first, every flat manifest fails too', () => {
+    const f = hostile('flipped data byte in the second piece');
+    const r = runCli(['verify', f, '--trust', pub, '--full'], { env: home() });
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines, r.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/^custody: data\/disk01\/disk\.img \(item disk01\): md5 differs .* bytes 4096-8191/);
+    expect(r.stdout).toMatch(/mode +full/);
+    const j = runCli(['--json', 'verify', f, '--trust', pub, '--full'], { env: home() });
+    const doc = JSON.parse(j.stdout);
+    expect(doc.verdict.mode).toBe('full');
     expect(doc.error).toMatchObject({ code: 'HASH_MISMATCH', member: 'data/disk01/disk.img', item: 'disk01', range: [4096, 8191] });
     expect(doc.verdict.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { check: string }) => c.check)).toEqual([
       'manifest-md5.txt',

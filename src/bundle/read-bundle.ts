@@ -1,8 +1,8 @@
 /**
  * One streaming pass over a bundle: the strict tar reader yields the members,
  * this checks that they are exactly the members of DESIGN §3 in that order,
- * hashes every payload member with every algorithm of bag-info.txt (and the
- * piece SHA-256s) while it streams, and keeps the tag files (small) for the
+ * hashes every payload member while it streams (full mode: every algorithm of
+ * bag-info.txt and the piece SHA-256s; pieces mode: the piece SHA-256s only), and keeps the tag files (small) for the
  * checks that follow. Evidence is never buffered: memory is flat whatever the
  * size of the images.
  *
@@ -27,12 +27,22 @@ export interface PayloadSeen {
   path: string; // data/<item>/<path>
   item: string;
   size: number;
+  /** Empty in pieces mode: the flat hashes were not computed. */
   digests: Record<string, string>;
   pieces?: PieceDigests;
 }
 
+/**
+ * full: every algorithm of bag-info.txt and the piece SHA-256s, from the same
+ * read. pieces: only the piece SHA-256s, split across all workers (bundles with
+ * a piece size of 0 are always read in full: they have nothing else to check).
+ */
+export type ReadMode = 'full' | 'pieces';
+
 export interface ReadBundle {
   bagName: string;
+  /** The mode that actually ran (pieces falls back to full when the piece size is 0). */
+  mode: ReadMode;
   info: BagInfo;
   payload: PayloadSeen[];
   /** Tag files, signatures and records, by name relative to the bag root. */
@@ -43,6 +53,8 @@ export interface ReadBundle {
 
 export interface ReadOptions {
   engine: HashEngine;
+  /** Default full. */
+  mode?: ReadMode;
   sink?: BundleSink;
   onProgress?: (payloadDone: number, payloadTotal: number) => void;
 }
@@ -100,6 +112,8 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     checkBagitTxt(await expect(L.BAGIT_TXT));
     const info = parseBagInfo(await expect(L.BAG_INFO_TXT));
     const algos = info.algorithms as Algo[];
+    const mode: ReadMode = opts.mode === 'pieces' && info.pieceSize > 0 ? 'pieces' : 'full';
+    const spec = mode === 'pieces' ? { algos: [], pieceSize: info.pieceSize, pieceLanes: true } : { algos, pieceSize: info.pieceSize };
 
     const payload: PayloadSeen[] = [];
     let done = 0;
@@ -108,7 +122,7 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
       const { entry, rel } = pending;
       const { item } = L.parsePayloadPath(rel);
       const out = await opts.sink?.beginPayload(rel, entry.size);
-      const session = opts.engine.begin({ algos, pieceSize: info.pieceSize });
+      const session = opts.engine.begin(spec);
       try {
         for await (const chunk of entry.body()) {
           await Promise.all([session.update(chunk), out?.write(chunk)]);
@@ -154,7 +168,7 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
       await opts.sink?.tagFile(pending.rel, bytes);
       pending = await next();
     }
-    return { bagName, info, payload, tags, chain, archiveSize: reader.archiveSize ?? 0 };
+    return { bagName, mode, info, payload, tags, chain, archiveSize: reader.archiveSize ?? 0 };
   } finally {
     await it.return?.(undefined);
   }

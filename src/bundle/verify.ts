@@ -8,10 +8,26 @@
  *  4. the sealer is trusted (trust store or --trust), unless --allow-untrusted;
  *  5. Payload-Oxum; every payload file against every manifest-<alg>.txt (a
  *     mismatch names the member, the item and the piece byte range that differs);
+ *     in pieces mode, every payload file against its lines of
+ *     custody/pieces-sha256.txt instead, and the manifests for consistency only;
  *  6. custody/manifest.json agrees with bag-info and with what was computed
  *     (sizes, hashes, piece counts, Merkle roots, sealer key);
  *  7. custody/pieces-sha256.txt equals the piece hashes computed;
  *  8. the custody chain (DESIGN §4, the shared checkChain).
+ *
+ * Two modes (DESIGN issue 4, "pieces make verification scale"):
+ *  - full: every flat hash (md5, sha1, sha256 …) and every piece SHA-256 is
+ *    recomputed from the data and compared.
+ *  - pieces (only when Custody-Piece-Size > 0): only the piece SHA-256s are
+ *    computed, in parallel workers. Sound because every payload byte lies in
+ *    exactly one piece (the ranges are derived from the sizes read, not taken
+ *    from the file), each piece's SHA-256 is compared with
+ *    custody/pieces-sha256.txt, and that file is bound by the tagmanifest the
+ *    sealer signed. The flat manifests are signed too but NOT recomputed: they
+ *    are checked for consistency only (each lists exactly the payload files;
+ *    custody/manifest.json's hashes equal their entries; its piece counts and
+ *    Merkle roots equal what was computed). A sealer who signed flat hashes
+ *    that do not belong to the data would go unnoticed here: --full catches it.
  *
  * Every check runs (the verdict lists each with its result); the first
  * failure in this order is the verdict's error. Nothing here touches the
@@ -32,12 +48,14 @@ import { parseCustodyManifest, type CustodyManifest } from './custody-manifest.j
 import * as L from './layout.js';
 import { parseManifest } from './manifests.js';
 import { parsePieces, pieceRange, piecesText, type PieceLine } from './pieces.js';
-import { readBundle, type BundleSink, type ReadBundle } from './read-bundle.js';
+import { readBundle, type BundleSink, type ReadBundle, type ReadMode } from './read-bundle.js';
 
-export type { BundleSink, ReadBundle } from './read-bundle.js';
+export type { BundleSink, ReadBundle, ReadMode } from './read-bundle.js';
 
 export interface VerifyOptions {
   engine: HashEngine;
+  /** full (default) or pieces; pieces falls back to full for a bundle with piece size 0. */
+  mode?: ReadMode;
   /** Trust store keys plus every --trust key. */
   trusted: Uint8Array[];
   strictTrust?: boolean;
@@ -59,6 +77,8 @@ export interface Check {
 
 export interface BundleVerdict {
   ok: boolean;
+  /** The mode that ran (absent when the bundle could not be read). */
+  mode?: ReadMode;
   bagName?: string;
   bundleDigest?: string;
   caseId?: string;
@@ -79,6 +99,15 @@ const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex'
 
 function fail(code: ErrorCode, message: string, details: { member?: string; item?: string; range?: [number, number] } = {}): never {
   throw new CustodyError(code, message, details);
+}
+
+function modeDetail(r: ReadBundle, asked: ReadMode, workers: number): string {
+  const flat = r.info.algorithms.join(', ');
+  if (r.mode === 'pieces') {
+    return `pieces (every byte against the signed piece hashes, on ${workers} worker(s); flat ${flat} not recomputed — use --full)`;
+  }
+  const why = asked === 'pieces' ? ' (the piece size is 0: no piece hashes to check against)' : '';
+  return `full (every flat hash ${flat}${r.info.pieceSize > 0 ? ' and every piece SHA-256' : ''} recomputed from the data)${why}`;
 }
 
 export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyOptions): Promise<BundleVerdict> {
@@ -106,6 +135,7 @@ export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyO
     return v;
   }
   v.read = r;
+  v.mode = r.mode;
   v.bagName = r.bagName;
   v.caseId = r.info.caseId;
   v.algorithms = r.info.algorithms;
@@ -113,6 +143,7 @@ export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyO
   v.files = r.payload.length;
   v.bytes = r.payload.reduce((n, p) => n + p.size, 0);
   v.checks.push({ check: 'bundle structure (strict tar, member order)', ok: true, detail: `${r.payload.length} payload file(s), ${r.chain.length} record(s)` });
+  v.checks.push({ check: 'mode', ok: true, detail: modeDetail(r, o.mode ?? 'full', o.engine.workerCount) });
   const tag = (name: string) => r.tags.get(name)!;
   const tagmanifest = tag(L.TAGMANIFEST);
   v.bundleDigest = sha256hex(tagmanifest);
@@ -219,6 +250,8 @@ export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyO
     return `${bytes}.${r.payload.length}`;
   });
 
+  // Flat manifests: recomputed in full mode; in pieces mode listed exactly, their digests kept for the consistency check below.
+  const flat = new Map<string, Map<string, string>>();
   for (const algo of r.info.algorithms) {
     const name = L.manifestName(algo);
     run(name, () => {
@@ -227,11 +260,39 @@ export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyO
       for (const p of r.payload) {
         const d = listed.get(p.path);
         if (d === undefined) fail('MALFORMED_BUNDLE', `payload member ${p.path} is not listed in ${name}`, { member: p.path, item: p.item });
-        if (d !== p.digests[algo]) payloadError(p, `${algo} differs from ${name}`);
+        if (r.mode === 'full' && d !== p.digests[algo]) payloadError(p, `${algo} differs from ${name}`);
       }
       const seen = new Set(r.payload.map((p) => p.path));
       for (const path of listed.keys()) if (!seen.has(path)) fail('MALFORMED_BUNDLE', `${name} lists ${path}, which is not in the bundle`, { member: path });
-      return `${entries.length} file(s) match`;
+      if (entries.length !== r.payload.length) fail('MALFORMED_BUNDLE', `${name} lists ${entries.length} lines for ${r.payload.length} payload file(s)`, { member: name });
+      flat.set(algo, listed);
+      return r.mode === 'full' ? `${entries.length} file(s) match` : `${entries.length} file(s) listed exactly (${algo} not recomputed in pieces mode)`;
+    });
+  }
+
+  if (r.mode === 'pieces') {
+    // The data check of pieces mode: every payload byte against the signed piece hashes.
+    run(`payload against ${L.PIECES_TXT}`, () => {
+      if (!pieceLines) parsePieces(tag(L.PIECES_TXT)); // throws the parse error
+      const byPath = new Map<string, PieceLine[]>();
+      for (const l of pieceLines!) {
+        const list = byPath.get(l.path);
+        if (list) list.push(l);
+        else byPath.set(l.path, [l]);
+      }
+      let n = 0;
+      for (const p of r.payload) {
+        const recorded = byPath.get(p.path) ?? [];
+        if (recorded.length === 0 && (p.pieces?.hashes.length ?? 0) > 0) {
+          fail('MALFORMED_BUNDLE', `payload member ${p.path} is not listed in ${L.PIECES_TXT}`, { member: p.path, item: p.item });
+        }
+        const computed = p.pieces?.hashes ?? [];
+        if (recorded.length !== computed.length || computed.some((h, k) => recorded[k]!.digest !== h)) {
+          payloadError(p, `piece SHA-256 differs from ${L.PIECES_TXT}`);
+        }
+        n += computed.length;
+      }
+      return `${n} piece(s) of ${r.payload.length} file(s) match (every payload byte)`;
     });
   }
 
@@ -253,14 +314,23 @@ export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyO
       const p = r.payload[i]!;
       if (f.path !== p.path) bad(`file ${i + 1} is ${f.path}, but payload member ${i + 1} is ${p.path} (missing, added or reordered)`, { member: p.path });
       if (f.size !== p.size) fail('SIZE_MISMATCH', `${p.path} (item ${p.item}) is ${p.size} bytes; ${L.CUSTODY_MANIFEST_JSON} says ${f.size}`, { member: p.path, item: p.item });
-      for (const a of m.algorithms) if (f.hashes[a] !== p.digests[a]) payloadError(p, `${a} differs from ${L.CUSTODY_MANIFEST_JSON}`);
+      for (const a of m.algorithms) {
+        if (r.mode === 'full') {
+          if (f.hashes[a] !== p.digests[a]) payloadError(p, `${a} differs from ${L.CUSTODY_MANIFEST_JSON}`);
+        } else if (f.hashes[a] !== flat.get(a)?.get(p.path)) {
+          // Both are signed; disagreeing means the sealer signed inconsistent manifests (or a manifest did not parse).
+          bad(`${a} of ${p.path} differs from ${L.manifestName(a)}`, { member: p.path, item: p.item });
+        }
+      }
       if (r.info.pieceSize === 0) {
         if (f.pieces !== undefined) bad(`${f.path} has pieces but the piece size is 0`, { member: p.path });
       } else if (!f.pieces || !p.pieces || f.pieces.count !== p.pieces.hashes.length || f.pieces.merkleRoot !== p.pieces.merkleRoot) {
         payloadError(p, `piece count or Merkle root differs from ${L.CUSTODY_MANIFEST_JSON}`);
       }
     });
-    return `${m.items.length} item(s), ${m.files.length} file(s) agree`;
+    return r.mode === 'full'
+      ? `${m.items.length} item(s), ${m.files.length} file(s) agree`
+      : `${m.items.length} item(s), ${m.files.length} file(s) agree (hashes with the manifests, piece counts and Merkle roots with the data)`;
   });
 
   run(L.PIECES_TXT, () => {

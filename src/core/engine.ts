@@ -158,6 +158,11 @@ export class HashEngine {
     return this.views[slot]!;
   }
 
+  /** How many workers a session may use (= the number of piece lanes). */
+  get workerCount(): number {
+    return this.maxWorkers;
+  }
+
   get chunkSize(): number {
     return this.slotSize;
   }

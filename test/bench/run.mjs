@@ -85,7 +85,9 @@ const COMMANDS = [
   // Seal and verify of the same file, same algorithms, 64 MiB pieces (the seal default): issue 4 targets ≤ 1.15× the hash above.
   // The old bundle is removed first: replacing it would time the kernel freeing 1 GiB of page cache, not the seal.
   { name: 'custody seal', before: () => fs.rmSync(BUNDLE, { force: true }), argv: [...CUSTODY, '--home', HOME, '--quiet', 'seal', FILE, '--case', 'bench', '--algo', 'md5,sha1,sha256', '--key', `${KEY}.key`, '--out', BUNDLE, '--force'] },
+  // Default verify: piece SHA-256s only (parallel lanes); --full also recomputes md5, sha1, sha256.
   { name: 'custody verify', argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`] },
+  { name: 'custody verify --full', argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`, '--full'] },
 ];
 
 async function main() {
@@ -121,7 +123,7 @@ async function main() {
   ratio('dc3dd md5+sha1+sha256', 3);
   ratio('hashdeep -c md5,sha1,sha256', 5);
   const pieced = results['custody hash md5,sha1,sha256 --piece 64MiB'];
-  for (const name of ['custody seal', 'custody verify']) {
+  for (const name of ['custody seal', 'custody verify', 'custody verify --full']) {
     const r = results[name];
     if (!pieced || !r) continue;
     const x = r.secs / pieced.secs;

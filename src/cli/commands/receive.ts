@@ -39,9 +39,10 @@ interface ReceiveOptions {
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 const HELP = `
-receive first verifies the WHOLE bundle exactly as custody verify does (every
-hash, the seal, the chain, and that you trust the sealer: custody trust add,
-or --trust). If anything fails, nothing is signed (exit 1). Then the last
+receive first verifies the WHOLE bundle exactly as custody verify --full does
+(every flat hash and every piece hash recomputed from the data, the seal, the
+chain, and that you trust the sealer: custody trust add, or --trust), so the
+record attests the flat hashes too. If anything fails, nothing is signed (exit 1). Then the last
 record must be a transfer naming your key (else exit 2). The receive record
 carries the verification result and the condition you found the evidence in;
 it is appended to the bundle, and everything the bundle says (case, items,

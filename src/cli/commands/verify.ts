@@ -10,7 +10,7 @@ import { parseStrictJson } from '../../custody/strict-json.js';
 import { recordMemberName } from '../../custody/record.js';
 import { recycledFileChunks } from '../../bundle/file-source.js';
 import { bundleReadStream, journalPathFor, recoverInterruptedAppend } from '../../bundle/tar-append.js';
-import { verifyBundle, type BundleSink, type BundleVerdict } from '../../bundle/verify.js';
+import { verifyBundle, type BundleSink, type BundleVerdict, type ReadMode } from '../../bundle/verify.js';
 import { openLedger } from '../../ledger/index.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
@@ -36,11 +36,11 @@ What verify checks, in one streaming pass over the tar (a file or '-' for stdin)
   - the tar is strict: regular files only, canonical headers, no links, devices,
     sparse or pax tricks, no duplicate names, nothing after the end marker;
   - the members are exactly those of bundle format v1, in order;
-  - every payload file is hashed with every algorithm of bag-info.txt and its
-    SHA-256 pieces, and compared with manifest-<alg>.txt, Payload-Oxum,
-    custody/manifest.json (sizes, hashes, piece counts, Merkle roots) and
-    custody/pieces-sha256.txt — a mismatch names the file, the item and the
-    first differing piece (byte range);
+  - every payload file is hashed while it streams and compared with
+    custody/pieces-sha256.txt, manifest-<alg>.txt, Payload-Oxum and
+    custody/manifest.json (sizes, hashes, piece counts, Merkle roots) — a
+    mismatch names the file, the item and the first differing piece (byte
+    range); see the two modes below;
   - every tag file against tagmanifest-sha256.txt, whose raw Ed25519 and
     minisign signatures must verify with the key in custody/sealer.pem;
   - that key must be trusted: in the trust store (custody trust add) or given
@@ -48,9 +48,20 @@ What verify checks, in one streaming pass over the tar (a file or '-' for stdin)
   - the custody chain (custody/chain/*.dsse.json, then any --receipt): each
     record signed by the right key, in sequence, linked to the previous one,
     about this bundle; --strict-trust also requires every signer to be trusted.
-The default already recomputes every flat hash and every piece hash from the
-data in the one read (sound on its own); --full is accepted for scripts that
-ask for it explicitly and makes the same checks.
+
+Modes (the verdict's "mode" line says which one ran):
+  default (pieces), for bundles with pieces (Custody-Piece-Size > 0): only the
+    piece SHA-256s are computed, split across all cores. Every payload byte is
+    checked against custody/pieces-sha256.txt, which the signed tag manifest
+    covers, so any changed byte fails. The flat manifests (md5, sha1, sha256 …)
+    are signed too but NOT recomputed: verify checks only that each lists
+    exactly the payload files and that custody/manifest.json agrees with them.
+  --full: also recomputes every flat hash and compares it with every
+    manifest-<alg>.txt and custody/manifest.json (as sha256sum -c would). Use it
+    to attest the flat hashes themselves (receive, extract and report always
+    verify in full).
+  A bundle sealed with --piece 0 has no piece hashes: it is always verified
+  in full.
 
 Exit: 0 verified, 1 not verified (the reason names member, item, byte range),
 2 usage (missing file, bad flags), 3 I/O error.
@@ -68,7 +79,7 @@ export function register(program: Command): void {
     .option('--allow-untrusted', 'report an untrusted sealer but do not fail on it')
     .option('--strict-trust', 'every record signer must be in the trust store, not only the sealer')
     .option('--receipt <file>', 'a custody record kept beside a read-only bundle (repeat, in order)', collect, [])
-    .option('--full', 'recompute everything (the default does already; see below)')
+    .option('--full', 'also recompute every flat hash (md5, sha1, sha256 …), not only the piece SHA-256s; see Modes below')
     .addHelpText('after', HELP)
     .action(action(verifyCommand));
 }
@@ -142,8 +153,19 @@ export async function openBundleSource(ref: string): Promise<BundleSource> {
   return { label: ref, stream: recycledFileChunks(ref), size: st.size };
 }
 
-/** Runs verifyBundle with receipts, trust and a progress bar. */
-export async function runVerify(ctx: CliContext, src: BundleSource, o: TrustOptions, sink?: BundleSink, label = 'verify'): Promise<BundleVerdict> {
+/**
+ * Runs verifyBundle with receipts, trust and a progress bar. Mode full unless
+ * a caller asks for pieces (only custody verify without --full does): a
+ * receipt, an extraction or a report attests the flat hashes too.
+ */
+export async function runVerify(
+  ctx: CliContext,
+  src: BundleSource,
+  o: TrustOptions,
+  sink?: BundleSink,
+  label = 'verify',
+  mode: ReadMode = 'full',
+): Promise<BundleVerdict> {
   checkTrustFlags(o);
   const trusted = trustedKeys(ctx, o.trust);
   const receiptFiles = o.receipt;
@@ -152,6 +174,7 @@ export async function runVerify(ctx: CliContext, src: BundleSource, o: TrustOpti
   try {
     const v = await verifyBundle(src.stream, {
       engine,
+      mode,
       trusted,
       strictTrust: o.strictTrust === true,
       allowUntrusted: o.allowUntrusted === true,
@@ -182,6 +205,7 @@ export function verdictJson(v: BundleVerdict): Record<string, unknown> {
   const chain = v.chain;
   return {
     verified: v.ok,
+    mode: v.mode,
     bundleName: v.bagName,
     bundleDigest: v.bundleDigest,
     case: v.caseId,
@@ -214,6 +238,8 @@ export function verdictText(ctx: CliContext, v: BundleVerdict, label: string): s
   const c = ctx.chalk;
   const L: string[] = [v.ok ? c.green.bold(`VERIFIED  ${label}`) : c.red.bold(`NOT VERIFIED  ${label}`)];
   if (v.bagName) L.push(`  bundle        ${v.bagName}`);
+  const mode = v.checks.find((k) => k.check === 'mode');
+  if (mode) L.push(`  mode          ${mode.detail}`);
   if (v.bundleDigest) L.push(`  bundle digest ${v.bundleDigest}`);
   if (v.caseId) L.push(`  case          ${v.caseId}`);
   if (v.sealer) {
@@ -242,7 +268,7 @@ export function verdictText(ctx: CliContext, v: BundleVerdict, label: string): s
 export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyOptions): Promise<Outcome> {
   checkTrustFlags(o);
   const src = await openBundleSource(bundle);
-  const v = await runVerify(ctx, src, o);
+  const v = await runVerify(ctx, src, o, undefined, 'verify', o.full ? 'full' : 'pieces');
   const out = outcome({ verdict: verdictJson(v) }, verdictText(ctx, v, src.label));
   if (v.error) out.error = v.error;
   return out;
