@@ -23,7 +23,7 @@ custody record (who to whom, when, where, why, under which authority, in what
 condition, signature verified or not), the bundle digest, every custodian's
 key fingerprint, and the verdict of the verification made for this report.
 
-The bundle is verified in full first (as custody verify does, with the same
+The bundle is verified in full first (as custody verify --full does, with the same
 trust options). A bundle that does NOT verify still gets its report — it says
 NOT VERIFIED and why, because whoever reads it must see the failure — and the
 command then exits 1 with the reason. The file is written under a temporary
