@@ -45,37 +45,23 @@ export function manifestName(algo: string): string {
   return `manifest-${algo}.txt`;
 }
 
+/** Tag files written after the payload and listed in the tagmanifest, in member order. */
+function tagFilesAfterPayload(algos: readonly string[]): string[] {
+  return [...algos.map(manifestName), CUSTODY_MANIFEST_JSON, PIECES_TXT, SEALER_PEM, SEALER_MINISIGN_PUB, VERIFY_TXT];
+}
+
 /**
- * The tag files the tagmanifest lists, in member order (after the payload).
+ * The tag files the tagmanifest lists, in member order.
  * The tagmanifest cannot list itself, nor the signatures over it, nor the
  * chain records (they are appended later and carry their own signatures).
  */
 export function tagFilesInOrder(algos: readonly string[]): string[] {
-  return [
-    BAGIT_TXT,
-    BAG_INFO_TXT,
-    ...algos.map(manifestName),
-    CUSTODY_MANIFEST_JSON,
-    PIECES_TXT,
-    SEALER_PEM,
-    SEALER_MINISIGN_PUB,
-    VERIFY_TXT,
-  ];
+  return [BAGIT_TXT, BAG_INFO_TXT, ...tagFilesAfterPayload(algos)];
 }
 
 /** Tag members after the payload, in order, up to the chain records. */
 export function membersAfterPayload(algos: readonly string[]): string[] {
-  return [
-    ...algos.map(manifestName),
-    CUSTODY_MANIFEST_JSON,
-    PIECES_TXT,
-    SEALER_PEM,
-    SEALER_MINISIGN_PUB,
-    VERIFY_TXT,
-    TAGMANIFEST,
-    TAGMANIFEST_SIG,
-    TAGMANIFEST_MINISIG,
-  ];
+  return [...tagFilesAfterPayload(algos), TAGMANIFEST, TAGMANIFEST_SIG, TAGMANIFEST_MINISIG];
 }
 
 const CHAIN_MEMBER = /^custody\/chain\/(\d{4})-(seal|transfer|receive)\.dsse\.json$/;
