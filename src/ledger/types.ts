@@ -132,15 +132,9 @@ export interface StoredRecord extends RecordInput {
   storedAt: string;
 }
 
-export interface StoredFile {
+export interface StoredFile extends FileInput {
   bundleDigest: string;
   caseId: string;
-  itemId: string;
-  path: string;
-  size: number;
-  hashes: Record<string, string>;
-  pieceCount?: number;
-  merkleRoot?: string;
 }
 
 export interface StoredItem {
