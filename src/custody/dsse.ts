@@ -10,7 +10,7 @@
  * has verified (see chain.ts).
  */
 import { CustodyError } from '../core/errors.js';
-import { fromBase64Strict, toBase64, utf8 } from './encoding.js';
+import { concatBytes, fromBase64Strict, toBase64, utf8 } from './encoding.js';
 import type { Signer } from './identity.js';
 import { asObject, onlyKeys, parseStrictJson } from './strict-json.js';
 
@@ -20,10 +20,7 @@ export const PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
   const type = utf8(payloadType);
   const head = utf8(`DSSEv1 ${type.length} ${payloadType} ${payload.length} `);
-  const out = new Uint8Array(head.length + payload.length);
-  out.set(head, 0);
-  out.set(payload, head.length);
-  return out;
+  return concatBytes(head, payload);
 }
 
 export interface OpenedEnvelope {

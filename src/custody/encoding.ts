@@ -42,6 +42,17 @@ export function fromHexStrict(text: unknown, what: string, code: ErrorCode, expe
   return new Uint8Array(Buffer.from(text, 'hex'));
 }
 
+/** The parts one after another, in one new array. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { CustodyError } from '../core/errors.js';
 import { keyId, verifyEd25519 } from './ed25519.js';
-import { bytesEqual, toBase64 } from './encoding.js';
+import { bytesEqual, concatBytes as concat, toBase64 } from './encoding.js';
 import type { Signer } from './identity.js';
 
 // OpenSSL's BLAKE2b-512 (unkeyed, 64-byte output: what minisign's prehash uses). It replaced
@@ -31,16 +31,6 @@ export function minisignKeyIdBytes(pub: Uint8Array): Uint8Array {
 /** Our key id upper-cased: what `minisign` prints as the key ID. */
 export function minisignKeyIdText(pub: Uint8Array): string {
   return keyId(pub).toUpperCase();
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function oneLine(text: string, what: string): string {

@@ -1,6 +1,6 @@
 /** OpenSSH `ssh-ed25519` public key lines (RFC 8709 §4), for people who already trust keys that way. */
 import { CustodyError } from '../core/errors.js';
-import { bytesEqual, fromBase64Strict, toBase64 } from './encoding.js';
+import { bytesEqual, concatBytes, fromBase64Strict, toBase64 } from './encoding.js';
 
 const ALG = new TextEncoder().encode('ssh-ed25519');
 
@@ -13,11 +13,7 @@ function sshString(bytes: Uint8Array): Uint8Array {
 
 export function publicKeyToOpenSsh(pub: Uint8Array, comment: string): string {
   if (pub.length !== 32) throw new CustodyError('BAD_KEY', 'an Ed25519 public key is 32 bytes');
-  const a = sshString(ALG);
-  const b = sshString(pub);
-  const blob = new Uint8Array(a.length + b.length);
-  blob.set(a, 0);
-  blob.set(b, a.length);
+  const blob = concatBytes(sshString(ALG), sshString(pub));
   const safeComment = comment.replace(/[\r\n]/g, ' ').trim();
   return `ssh-ed25519 ${toBase64(blob)}${safeComment ? ` ${safeComment}` : ''}\n`;
 }

@@ -6,7 +6,7 @@
  * bytes), so one key has one spelling.
  */
 import { CustodyError } from '../core/errors.js';
-import { bytesEqual, fromBase64Strict, toBase64 } from './encoding.js';
+import { bytesEqual, concatBytes as concat, fromBase64Strict, toBase64 } from './encoding.js';
 
 // RFC 8410 §4 and §7: SEQUENCE { SEQUENCE { OID 1.3.101.112 } BIT STRING (32 bytes) }
 const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
@@ -14,13 +14,6 @@ const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0
 const PKCS8_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ]);
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
 
 function wrap(label: string, der: Uint8Array): string {
   const b64 = toBase64(der).replace(/(.{64})(?=.)/g, '$1\n');
