@@ -9,12 +9,12 @@ import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { checkTrustFlags, openBundleSource, runVerify, verdictJson, verdictText, type TrustOptions } from './verify.js';
+import { collect } from '../options.js';
 
 interface ExtractOptions extends TrustOptions {
   into: string;
 }
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 const HELP = `
 Extract makes every check of custody verify in the same single read, writing

@@ -14,13 +14,13 @@ import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { readReceipts, trustedKeys } from './verify.js';
+import { collect } from '../options.js';
 
 interface LogOptions {
   case?: string;
   receipt?: string[];
 }
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 const HELP = `
 From a bundle: reads only the tar headers and the small record members (the

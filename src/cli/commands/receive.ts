@@ -24,6 +24,7 @@ import { loadSigner } from '../keys.js';
 import { VERSION } from '../main.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { openBundleSource, runVerify, verdictJson, verdictText } from './verify.js';
+import { collect } from '../options.js';
 
 interface ReceiveOptions {
   condition?: string;
@@ -36,7 +37,6 @@ interface ReceiveOptions {
   receiptOut?: string;
 }
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 const HELP = `
 receive first verifies the WHOLE bundle exactly as custody verify --full does

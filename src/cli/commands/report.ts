@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import type { Outcome } from '../outcome.js';
+import { addVerifyTrustOptions, collect } from '../options.js';
 
 export interface ReportOptions {
   html: string;
@@ -13,7 +14,6 @@ export interface ReportOptions {
   force?: boolean;
 }
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 const HELP = `
 The report is one self-contained HTML file (inline CSS, no scripts, no network)
@@ -36,15 +36,13 @@ Example:
   $ custody report case-2026-041.tar --html case-2026-041-custody.html --trust examiner.pub`;
 
 export function register(program: Command): void {
-  program
-    .command('report')
-    .description('write a printable chain-of-custody report (HTML) of a bundle, after verifying it')
-    .argument('<bundle>', 'the bundle .tar')
-    .requiredOption('--html <out.html>', 'the report file to write')
-    .option('--trust <pubfile>', 'also trust this key (a .pub/.pem file or a fingerprint; repeat)', collect, [])
-    .option('--allow-untrusted', 'report an untrusted sealer but do not fail on it')
-    .option('--strict-trust', 'every record signer must be in the trust store, not only the sealer')
-    .option('--receipt <file>', 'a custody record kept beside a read-only bundle (repeat, in order)', collect, [])
+  addVerifyTrustOptions(
+    program
+      .command('report')
+      .description('write a printable chain-of-custody report (HTML) of a bundle, after verifying it')
+      .argument('<bundle>', 'the bundle .tar')
+      .requiredOption('--html <out.html>', 'the report file to write'),
+  )
     .option('--force', 'replace an existing --html file')
     .addHelpText('after', HELP)
     .action(

@@ -19,6 +19,7 @@ import { loadSigner } from '../keys.js';
 import { VERSION } from '../main.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { humanBytes, makeProgress } from '../progress.js';
+import { collect } from '../options.js';
 
 interface SealOptions {
   out: string;
@@ -36,7 +37,6 @@ interface SealOptions {
   force?: boolean;
 }
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 const HELP = `
 Each path is one evidence item: a file, or a directory with all its files

@@ -13,6 +13,7 @@ import type { CliContext } from '../context.js';
 import { loadIdentityRef, loadSigner } from '../keys.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { readReceipts } from './verify.js';
+import { collect } from '../options.js';
 
 interface TransferOptions {
   to: string;
@@ -26,7 +27,6 @@ interface TransferOptions {
   receipt?: string[];
 }
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 const HELP = `
 Only the current custodian (the sealer, or whoever last received the bundle)

@@ -17,6 +17,7 @@ import type { CliContext } from '../context.js';
 import { loadIdentityRef } from '../keys.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { humanBytes, makeProgress, type Progress } from '../progress.js';
+import { addVerifyTrustOptions, collect } from '../options.js';
 
 export interface TrustOptions {
   trust: string[];
@@ -29,7 +30,6 @@ interface VerifyOptions extends TrustOptions {
   full?: boolean;
 }
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 const HELP = `
 What verify checks, in one streaming pass over the tar (a file or '-' for stdin):
@@ -71,14 +71,12 @@ Example:
   $ cat case-2026-041.tar | custody verify - --json`;
 
 export function register(program: Command): void {
-  program
-    .command('verify')
-    .description('verify a bundle offline: hashes, manifests, signatures, trust and the custody chain')
-    .argument('<bundle>', "the bundle .tar, or '-' to read it from stdin")
-    .option('--trust <pubfile>', 'also trust this key (a .pub/.pem file or a fingerprint; repeat)', collect, [])
-    .option('--allow-untrusted', 'report an untrusted sealer but do not fail on it')
-    .option('--strict-trust', 'every record signer must be in the trust store, not only the sealer')
-    .option('--receipt <file>', 'a custody record kept beside a read-only bundle (repeat, in order)', collect, [])
+  addVerifyTrustOptions(
+    program
+      .command('verify')
+      .description('verify a bundle offline: hashes, manifests, signatures, trust and the custody chain')
+      .argument('<bundle>', "the bundle .tar, or '-' to read it from stdin"),
+  )
     .option('--full', 'also recompute every flat hash (md5, sha1, sha256 …), not only the piece SHA-256s; see Modes below')
     .addHelpText('after', HELP)
     .action(action(verifyCommand));
