@@ -186,25 +186,31 @@ describe('custody transfer killed at every step of the append', () => {
     expect(outcomes.filter((o) => o === 'old').length).toBeGreaterThanOrEqual(k - 2);
   }, 180_000);
 
-  it('custody verify and custody transfer themselves undo the interrupted append (no in-process help)', async () => {
+  it('custody verify reads the old bundle without writing; custody transfer undoes the interrupted append (no in-process help)', async () => {
     const cases = [2, 4, 7, 10]; // lock held; journal written; mid-header/data; late data
     const files = cases.map((n) => copy(`cli-${n}`));
     const kills = await pool(cases, 2, (n) =>
       run(['--home', aliceHome, 'transfer', files[cases.indexOf(n)]!, '--to', bobPub, '--reason', 'k'], { [ABORT_ENV]: String(n) }),
     );
     for (const r of kills) expect(r.signal).toBe('SIGKILL');
-    // verify on two, transfer directly on the other two
+    // verify on two: it passes on the bundle as it was, says so, and leaves every byte as it found it
+    const before = [sha(files[0]!), sha(files[2]!)];
     const [v1, v2] = await Promise.all([run(['verify', files[0]!, '--trust', alicePub]), run(['verify', files[2]!, '--trust', alicePub])]);
     expect(v1.code, v1.stderr).toBe(0);
     expect(v2.code, v2.stderr).toBe(0);
-    expect(fs.readFileSync(files[0]!).equals(sealedBytes)).toBe(true);
-    expect(fs.readFileSync(files[2]!).equals(sealedBytes)).toBe(true);
-    const [t1, t2] = await Promise.all(
-      [files[1]!, files[3]!].map((f) => run(['--home', aliceHome, 'transfer', f, '--to', bobPub, '--reason', 'retry', '--json'])),
+    expect(v2.stdout).toMatch(/interrupted append: verified the bundle as it was before it/);
+    expect([sha(files[0]!), sha(files[2]!)]).toEqual(before);
+    expect(fs.readFileSync(files[0]!).equals(sealedBytes)).toBe(true); // killed before anything was written
+    expect(fs.readFileSync(files[2]!).equals(sealedBytes)).toBe(false); // a partial record is still there
+    // transfer repairs before it appends
+    const [t1, t2, t3] = await Promise.all(
+      [files[1]!, files[3]!, files[2]!].map((f) => run(['--home', aliceHome, 'transfer', f, '--to', bobPub, '--reason', 'retry', '--json'])),
     );
     expect(t1!.code, t1!.stderr).toBe(0);
     expect(t2!.code, t2!.stderr).toBe(0);
+    expect(t3!.code, t3!.stderr).toBe(0);
     expect(JSON.parse(t1!.stdout).seq).toBe(1);
+    expect(JSON.parse(t3!.stdout).seq).toBe(1);
     const r = await run(['--home', bobHome, 'receive', files[1]!, '--trust', alicePub, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect((await verifiesInProcess(files[1]!)).actions).toEqual(['seal', 'transfer', 'receive']);
@@ -215,13 +221,15 @@ describe('custody transfer killed at every step of the append', () => {
     expect((await run(['--home', aliceHome, 'transfer', f, '--to', bobPub, '--reason', 'k'], { [ABORT_ENV]: '9' })).signal).toBe('SIGKILL');
     const dirty = sha(f);
     for (const n of [1, 2]) {
-      const r = await run(['verify', f, '--trust', alicePub], { [RECOVER_ABORT_ENV]: String(n) });
+      // transfer recovers first (verify never writes); killed inside that recovery
+      const r = await run(['--home', aliceHome, 'transfer', f, '--to', bobPub, '--reason', 'k'], { [RECOVER_ABORT_ENV]: String(n) });
       expect(r.signal).toBe('SIGKILL');
       expect(fs.existsSync(journalPathFor(f))).toBe(true);
     }
     expect(dirty).not.toBe(sha(sealed));
     const v = await run(['verify', f, '--trust', alicePub]);
     expect(v.code, v.stderr).toBe(0);
+    await recoverInterruptedAppend(f);
     expect(fs.readFileSync(f).equals(sealedBytes)).toBe(true);
   }, 180_000);
 

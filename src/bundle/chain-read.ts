@@ -61,12 +61,15 @@ async function readMember(fh: FileHandle, m: MemberLocation, rel: string, cap = 
 
 const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-/** Reads the chain of the bundle at `bundlePath` (callers undo an interrupted append first). */
-export async function readBundleChain(bundlePath: string): Promise<BundleChain> {
+/**
+ * Reads the chain of the bundle at `bundlePath`. `endOfData`: read only the
+ * bundle as it was before an interrupted append (the journal's offset).
+ */
+export async function readBundleChain(bundlePath: string, view: { endOfData?: number } = {}): Promise<BundleChain> {
   const fh = await openForReading(bundlePath);
   try {
     const { size } = await fh.stat();
-    const { members, endOfData } = await walkHeaders(fh, size);
+    const { members, endOfData } = await walkHeaders(fh, size, view.endOfData);
     const first = members[0];
     const bag = first ? /^([^/]+)\/bagit\.txt$/.exec(first.name) : null;
     if (!first || !bag || first.type !== 'file' || !L.isValidId(bag[1]!)) {

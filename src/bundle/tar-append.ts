@@ -1,27 +1,40 @@
 /**
- * Crash-safe append of members to a bundle (DESIGN §3, issue 5): new members
+ * Crash-safe append of members to a bundle (DESIGN §3): new members
  * overwrite the old end-of-archive blocks; nothing before them is rewritten.
  *
- * Threat: an append killed at any instant (kill -9, power loss, disk full)
- * must not leave a bundle that fails verification. Protocol:
- *   1. lock: a complete journal (phase "lock": pid, host) is hard-linked
- *      into place, which fails if one exists (O_EXCL semantics, atomic, so a
- *      second appender is refused and the journal is never half-written);
- *   2. under the lock: find the end-of-data offset (header walk), then
- *      replace the journal (write temp, fsync, rename, fsync dir) with phase
- *      "append": the old size, the end-of-data offset and the SHA-256 of up
- *      to 64 KiB before it (identifies the bundle, so a journal left beside
- *      another copy is refused, not applied);
+ * Threats: (1) an append killed at any instant (kill -9, power loss, disk
+ * full) must not leave a bundle that fails verification; (2) two appenders
+ * at once, even through two names (hard links) of one file, must not both
+ * write at the same offset — one record would be lost; (3) a journal file
+ * placed beside a bundle by someone else (it can travel on the courier's
+ * medium) must never make custody truncate or rewrite the bundle.
+ *
+ * Protocol:
+ *   1. lock by file identity: `.custody-lock.<dev>.<ino>` beside the bundle,
+ *      hard-linked into place from a complete temp file (fails if it exists:
+ *      a second appender through any name in that folder is refused);
+ *   2. under the lock: recover an interrupted append of our own (below), find
+ *      the end-of-data offset (header walk), then write the journal
+ *      `<bundle>.custody-journal` (temp, fsync, rename, fsync dir): the old
+ *      size, the end-of-data offset, the SHA-256 of up to 64 KiB before it,
+ *      the file's device and inode, and the length and SHA-256 of what is
+ *      about to be appended;
  *   3. write the members and new end blocks at end-of-data; fsync;
- *   4. remove the journal; fsync the dir.
- * Recovery (every command calls it before reading a bundle): an "append"
- * journal that matches means step 3 may be partial: truncate to end-of-data
- * and rewrite the old tail, which the strict format guarantees was all
- * zeros, then remove the journal: the bundle is byte-for-byte what it was.
- * A bundle on a read-only medium cannot be repaired: bundleReadStream then
- * yields that same old view without writing.
+ *   4. remove the journal; fsync the dir; re-read the headers to confirm our
+ *      members are the last ones; release the lock.
+ * Recovery runs only in commands that append, under the lock, and only for a
+ * journal proven to be custody's own for this very file: same device and
+ * inode (a journal copied or planted beside another file never matches),
+ * the same bytes before end-of-data, end-of-data on a member boundary of a
+ * complete prefix, and a file no longer than the old size or the old data
+ * plus the recorded append. It truncates to end-of-data and rewrites the
+ * old tail (all zeros by the strict format): the bundle is byte-for-byte what
+ * it was. Read-only commands (verify, log, extract, report) never write:
+ * with a journal of ours present they read that same old view and say so
+ * (inspectJournal + bundleReadStream); a journal that is not ours is ignored
+ * and reported, never applied.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
@@ -51,6 +64,7 @@ export const RECOVER_ABORT_ENV = 'CUSTODY_TEST_RECOVER_ABORT_AT';
 
 interface Journal {
   custodyJournal: 1;
+  /** 'lock' only in journals of older versions, which locked by path. */
   phase: 'lock' | 'append';
   bundle: string;
   pid: number;
@@ -59,13 +73,25 @@ interface Journal {
   size?: number;
   endOfData?: number;
   tailSha256?: string;
+  /** The bundle's device and inode (decimal strings) when the append began. */
+  dev?: string;
+  ino?: string;
+  appendLength?: number;
+  appendSha256?: string;
 }
 
 export function journalPathFor(bundlePath: string): string {
   return `${bundlePath}${JOURNAL_SUFFIX}`;
 }
 
-function killSwitch(env: string): { active: boolean; point(): void } {
+const LOCK_PREFIX = '.custody-lock.';
+
+export interface KillSwitch {
+  active: boolean;
+  point(): void;
+}
+
+function killSwitch(env: string): KillSwitch {
   const target = Number(process.env[env] ?? 0);
   let step = 0;
   return {
@@ -75,6 +101,13 @@ function killSwitch(env: string): { active: boolean; point(): void } {
     },
   };
 }
+
+const NO_KILL: KillSwitch = { active: false, point() {} };
+/** One counter per process for the append steps (lock, journal, writes), so the kill tests can name each step. */
+let appendKill: KillSwitch | undefined;
+export const appendKillSwitch = (): KillSwitch => (appendKill ??= killSwitch(ABORT_ENV));
+
+const CHANGING = 'another custody command is changing this bundle';
 
 function ioError(e: unknown, what: string): CustodyError {
   if (e instanceof CustodyError) return e;
@@ -112,6 +145,72 @@ async function linkOrCreate(tmp: string, target: string, text: string): Promise<
   } catch (e) {
     if (!['EPERM', 'ENOTSUP', 'ENOSYS', 'EOPNOTSUPP'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
     await writeDurably(target, text);
+  }
+}
+
+async function identityOf(file: string): Promise<{ dev: string; ino: string }> {
+  const st = await fsp.stat(file, { bigint: true });
+  return { dev: String(st.dev), ino: String(st.ino) };
+}
+
+export interface BundleLock {
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the append lock of the file at `bundlePath`, by identity: every name
+ * of the file in its folder (hard links) maps to the same lock. A lock left
+ * by a dead process of this host is taken over.
+ */
+export async function lockBundle(bundlePath: string, kill: KillSwitch = NO_KILL): Promise<BundleLock> {
+  let id: { dev: string; ino: string };
+  try {
+    id = await identityOf(bundlePath);
+  } catch (e) {
+    throw ioError(e, bundlePath);
+  }
+  const lp = path.join(path.dirname(bundlePath), `${LOCK_PREFIX}${id.dev}.${id.ino}`);
+  // pid (so a dead holder's temp can be recognised) and a random part (two appends in one process must not share it)
+  const tmp = `${lp}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  const text = JSON.stringify({ custodyLock: 1, bundle: path.basename(bundlePath), pid: process.pid, host: os.hostname(), at: new Date().toISOString() });
+  try {
+    await writeDurably(tmp, text);
+    kill.point();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await linkOrCreate(tmp, lp, text);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
+        const holder = (await fsp.readFile(lp, 'utf8').then((t) => JSON.parse(t) as { pid?: unknown; host?: unknown }).catch(() => ({}))) as { pid?: unknown; host?: unknown };
+        const live = holder.host !== os.hostname() || typeof holder.pid !== 'number' || processAlive(holder.pid);
+        if (live) {
+          const who = typeof holder.pid === 'number' ? ` (process ${holder.pid}${holder.host === os.hostname() ? '' : ` on ${String(holder.host)}`})` : '';
+          throw new CustodyError('IO_ERROR', `${bundlePath}: ${CHANGING}${who}`, { hint: `wait for it to finish and retry; if no custody process is running, remove ${lp}` });
+        }
+        await fsp.rm(lp, { force: true }); // its holder died: take it over
+      }
+    }
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw ioError(e, bundlePath);
+  }
+  await fsp.rm(tmp, { force: true });
+  kill.point();
+  return {
+    release: async () => {
+      await fsp.rm(lp, { force: true });
+    },
+  };
+}
+
+/** Runs `fn` holding the bundle's append lock. */
+export async function withBundleLock<T>(bundlePath: string, fn: (lock: BundleLock) => Promise<T>, kill: KillSwitch = NO_KILL): Promise<T> {
+  const lock = await lockBundle(bundlePath, kill);
+  try {
+    return await fn(lock);
+  } finally {
+    await lock.release();
   }
 }
 
@@ -161,20 +260,36 @@ async function tailDigest(fh: FileHandle, endOfData: number): Promise<string> {
     .digest('hex');
 }
 
-/** Checks that an "append" journal describes this bundle (not another copy, not a rewritten file). */
+/**
+ * Why an "append" journal is not custody's own record of an append to this
+ * very file, or undefined when it is: same name, device and inode, the same
+ * bytes before end-of-data, a file no longer than the old one or the old data
+ * plus the recorded append, and end-of-data on a member boundary.
+ */
+async function journalMismatch(j: Journal, fh: FileHandle, bundlePath: string): Promise<string | undefined> {
+  const st = await fh.stat({ bigint: true });
+  const size = Number(st.size);
+  if (j.bundle !== path.basename(bundlePath)) return `it names another file (${String(j.bundle)})`;
+  if (j.dev !== String(st.dev) || j.ino !== String(st.ino)) return 'it was written for another file (device and inode differ: a copy, or a journal from elsewhere)';
+  const numbers = [j.endOfData, j.size, j.appendLength];
+  if (!numbers.every((n) => Number.isSafeInteger(n) && n! >= 0) || typeof j.appendSha256 !== 'string') return 'it is incomplete';
+  if (j.size! < j.endOfData! || size < j.endOfData!) return 'its offsets do not fit the file';
+  // An append never shrinks the file: a larger old size is only an interrupted rollback, which restores a short zero tail.
+  if (j.size! > Math.max(size, j.endOfData! + MAX_RESTORED_ZEROS)) return 'its old size is far beyond the file';
+  if (size > Math.max(j.size!, j.endOfData! + j.appendLength!)) return 'the file is longer than the append it records could have made it';
+  if ((await tailDigest(fh, j.endOfData!)) !== j.tailSha256) return 'the bytes before its end-of-data offset differ';
+  try {
+    await locateEndOfData(fh, size, j.endOfData!);
+  } catch (e) {
+    return `its end-of-data offset is not the end of a complete bundle (${(e as Error).message})`;
+  }
+  return undefined;
+}
+
 async function assertMatches(j: Journal, fh: FileHandle, bundlePath: string): Promise<void> {
-  const { size } = await fh.stat();
-  const ok =
-    j.bundle === path.basename(bundlePath) &&
-    Number.isSafeInteger(j.endOfData) &&
-    Number.isSafeInteger(j.size) &&
-    j.size! >= j.endOfData! &&
-    size >= j.endOfData! &&
-    // An append never shrinks the file: a larger old size is only an interrupted rollback, which restores a short zero tail.
-    j.size! <= Math.max(size, j.endOfData! + MAX_RESTORED_ZEROS) &&
-    (await tailDigest(fh, j.endOfData!)) === j.tailSha256;
-  if (!ok) {
-    throw new CustodyError('IO_ERROR', `${journalPathFor(bundlePath)} does not match ${bundlePath} (a stale journal from another copy?); it was not applied`, {
+  const why = await journalMismatch(j, fh, bundlePath);
+  if (why !== undefined) {
+    throw new CustodyError('IO_ERROR', `${journalPathFor(bundlePath)} does not match ${bundlePath}: ${why}; it was not applied`, {
       hint: 'if this bundle verifies without it, move the journal away',
     });
   }
@@ -193,23 +308,43 @@ async function rollBack(fh: FileHandle, j: Journal, kill = killSwitch('')): Prom
   kill.point();
 }
 
+/** Temp files of journals and locks left by a process that died before it could remove them. */
 async function removeStaleTemps(bundlePath: string): Promise<void> {
   const dir = path.dirname(bundlePath);
-  const prefix = `${path.basename(journalPathFor(bundlePath))}.`;
+  const journalPrefix = `${path.basename(journalPathFor(bundlePath))}.`;
   for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
-    const m = name.startsWith(prefix) ? /^(\d+)\.tmp$/.exec(name.slice(prefix.length)) : null;
-    if (m && (Number(m[1]) === process.pid || !processAlive(Number(m[1])))) await fsp.rm(path.join(dir, name), { force: true });
+    const rest = name.startsWith(journalPrefix) ? name.slice(journalPrefix.length) : name.startsWith(LOCK_PREFIX) ? name.replace(/^\.custody-lock\.\d+\.\d+\./, '') : undefined;
+    const m = rest === undefined ? null : /^(\d+)(?:-[0-9a-f]+)?\.tmp$/.exec(rest);
+    // Only a dead process's temps: another append of this very process may be using its own right now.
+    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) await fsp.rm(path.join(dir, name), { force: true });
   }
 }
 
 /**
- * Undoes an interrupted append, if there is one. Returns true when it
- * repaired or cleaned something; false when there was nothing to do or the
- * bundle cannot be written (read-only medium: use bundleReadStream).
- * Throws IO_ERROR for a journal held by a live process or one that does not
- * match the bundle.
+ * Undoes an interrupted append of custody's own, if there is one; only for
+ * commands that append (verify and the other readers use inspectJournal).
+ * Returns true when it repaired or cleaned something; false when there was
+ * nothing to do or the bundle cannot be written (read-only medium: use
+ * bundleReadStream). Throws IO_ERROR for a journal held by a live process or
+ * one that is not custody's own record of an append to this file.
  */
 export async function recoverInterruptedAppend(bundlePath: string): Promise<boolean> {
+  try {
+    return await withBundleLock(bundlePath, () => recoverLocked(bundlePath));
+  } catch (e) {
+    // A bundle we may not write to cannot be locked either: nothing to repair here.
+    if (['EROFS', 'EACCES', 'EPERM'].includes(errnoOf(e))) return false;
+    throw e;
+  }
+}
+
+function errnoOf(e: unknown): string {
+  const c = (e as { cause?: NodeJS.ErrnoException }).cause ?? (e as NodeJS.ErrnoException);
+  return c?.code ?? '';
+}
+
+/** recoverInterruptedAppend for a caller that holds the lock. */
+export async function recoverLocked(bundlePath: string): Promise<boolean> {
   const j = await readJournal(bundlePath);
   if (!j) {
     // a kill before the lock was taken leaves only a temp file: nothing was written to the bundle
@@ -255,6 +390,8 @@ export interface AppendOptions {
   /** The end-of-data offset the caller saw when it verified the bundle: refuse if it moved since. */
   expectEndOfData?: number;
   mtime?: number;
+  /** The lock, when the caller already holds it (it read the chain under it). */
+  lock?: BundleLock;
 }
 
 export interface AppendResult {
@@ -266,39 +403,38 @@ export interface AppendResult {
 
 /** Appends members (e.g. custody records) in place, crash-safely; see the protocol above. */
 export async function appendMembers(bundlePath: string, members: AppendMember[], opts: AppendOptions = {}): Promise<AppendResult> {
-  await recoverInterruptedAppend(bundlePath);
-  const kill = killSwitch(ABORT_ENV);
+  const kill = appendKillSwitch();
+  if (!opts.lock) return withBundleLock(bundlePath, (lock) => appendMembers(bundlePath, members, { ...opts, lock }), kill);
+  await recoverLocked(bundlePath);
   const jp = journalPathFor(bundlePath);
   const dir = path.dirname(bundlePath);
   const base = { custodyJournal: 1 as const, bundle: path.basename(bundlePath), pid: process.pid, host: os.hostname(), at: new Date().toISOString() };
   const tmp = `${jp}.${process.pid}.tmp`;
-  try {
-    await writeDurably(tmp, JSON.stringify({ ...base, phase: 'lock' }));
-    kill.point();
-    await linkOrCreate(tmp, jp, JSON.stringify({ ...base, phase: 'lock' }));
-  } catch (e) {
-    await fsp.rm(tmp, { force: true });
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new CustodyError('IO_ERROR', `${bundlePath} is being appended to by another process`, { hint: 'wait for it to finish and retry' });
-    }
-    throw ioError(e, bundlePath);
-  }
-  await fsp.rm(tmp, { force: true });
-  kill.point();
 
   let fh: FileHandle | undefined;
   let journal: Journal | undefined;
   try {
     fh = await fsp.open(bundlePath, 'r+');
-    const { size } = await fh.stat();
+    const st = await fh.stat({ bigint: true });
+    const size = Number(st.size);
     const located = await locateEndOfData(fh, size);
     if (opts.expectEndOfData !== undefined && opts.expectEndOfData !== located.endOfData) {
-      throw new CustodyError('IO_ERROR', `${bundlePath} changed since it was verified (end of data at ${located.endOfData}, expected ${opts.expectEndOfData})`, {
+      throw new CustodyError('IO_ERROR', `${bundlePath} changed since it was read (end of data at ${located.endOfData}, expected ${opts.expectEndOfData}): ${CHANGING}, or did`, {
         hint: 'run the command again',
       });
     }
     const bytes = encodeMembers(members, located.members, opts.mtime ?? 0);
-    const j: Journal = { ...base, phase: 'append', size, endOfData: located.endOfData, tailSha256: await tailDigest(fh, located.endOfData) };
+    const j: Journal = {
+      ...base,
+      phase: 'append',
+      size,
+      endOfData: located.endOfData,
+      tailSha256: await tailDigest(fh, located.endOfData),
+      dev: String(st.dev),
+      ino: String(st.ino),
+      appendLength: bytes.length,
+      appendSha256: createHash('sha256').update(bytes).digest('hex'),
+    };
     await writeDurably(tmp, JSON.stringify(j));
     kill.point();
     await fsp.rename(tmp, jp);
@@ -316,15 +452,27 @@ export async function appendMembers(bundlePath: string, members: AppendMember[],
     await fh.sync();
     kill.point();
     await fsp.rm(jp);
+    journal = undefined; // the append is durable and complete: nothing to undo from here on
     kill.point();
     await fsyncDir(dir);
-    return { offset: located.endOfData, endOfData: located.endOfData + bytes.length - END_OF_ARCHIVE.length };
+    // Re-read: our members must be the last ones, ending where we ended them (a writer that bypassed the lock would show here).
+    const endOfData = located.endOfData + bytes.length - END_OF_ARCHIVE.length;
+    const after = await locateEndOfData(fh, Number((await fh.stat()).size)).catch(() => undefined);
+    const tail = after?.members.slice(-members.length).map((m) => m.name);
+    if (!after || after.endOfData !== endOfData || tail?.join('\0') !== members.map((m) => m.name).join('\0')) {
+      throw new CustodyError('IO_ERROR', `${bundlePath}: ${CHANGING} (the members just appended are not where they were written)`, {
+        hint: 'make sure only one custody command at a time works on a bundle, then verify it',
+      });
+    }
+    return { offset: located.endOfData, endOfData };
   } catch (e) {
     // Undo now if we can (disk full, a refused name); if even that fails, the journal stays for recovery.
     try {
-      if (journal && fh) await rollBack(fh, journal);
+      if (journal && fh) {
+        await rollBack(fh, journal);
+        await fsp.rm(jp, { force: true });
+      }
       await fsp.rm(tmp, { force: true });
-      await fsp.rm(jp, { force: true });
       await fsyncDir(dir);
     } catch {
       // keep the original error; recovery will finish the job
@@ -347,25 +495,48 @@ function encodeMembers(members: AppendMember[], existing: { name: string; type: 
   return Buffer.concat([...parts, END_OF_ARCHIVE]);
 }
 
+export type JournalState =
+  | { state: 'none' }
+  /** custody's own journal of an interrupted (or running) append: the bundle as it was ends at endOfData. */
+  | { state: 'pending'; journal: string; endOfData: number; size: number }
+  /** a file by that name that is not custody's record of an append to this file: ignored, never applied. */
+  | { state: 'foreign'; journal: string; why: string };
+
+/** What a read-only command should make of a journal beside the bundle. Never writes. */
+export async function inspectJournal(bundlePath: string): Promise<JournalState> {
+  const jp = journalPathFor(bundlePath);
+  let j: Journal | undefined;
+  try {
+    j = await readJournal(bundlePath);
+  } catch (e) {
+    return { state: 'foreign', journal: jp, why: (e as Error).message };
+  }
+  if (!j) return { state: 'none' };
+  if (j.phase !== 'append') return { state: 'none' }; // an older version's lock: nothing was written yet
+  const fh = await openForReading(bundlePath);
+  try {
+    const why = await journalMismatch(j, fh, bundlePath);
+    if (why !== undefined) return { state: 'foreign', journal: jp, why };
+  } finally {
+    await fh.close();
+  }
+  return { state: 'pending', journal: jp, endOfData: j.endOfData!, size: j.size! };
+}
+
 /**
- * The bundle's bytes for reading. With an interrupted append's journal
- * present (a read-only medium, or another process appending right now) it
- * yields the bundle as it was before that append: the first end-of-data
- * bytes, then the zeros that followed them.
+ * The bundle's bytes for reading. With custody's own journal of an
+ * interrupted append present (a read-only medium, or another process
+ * appending right now) it yields the bundle as it was before that append:
+ * the first end-of-data bytes, then the zeros that followed them. Anything
+ * else is read as it is.
  */
-export async function* bundleReadStream(bundlePath: string, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
-  const j = await readJournal(bundlePath);
+export async function* bundleReadStream(bundlePath: string, chunkSize = 1 << 20, journal?: JournalState): AsyncGenerator<Uint8Array> {
+  const j = journal ?? (await inspectJournal(bundlePath));
   let dataEnd: number | undefined;
   let zeros = 0;
-  if (j?.phase === 'append') {
-    const fh = await openForReading(bundlePath);
-    try {
-      await assertMatches(j, fh, bundlePath);
-    } finally {
-      await fh.close();
-    }
-    dataEnd = j.endOfData!;
-    zeros = j.size! - j.endOfData!;
+  if (j.state === 'pending') {
+    dataEnd = j.endOfData;
+    zeros = j.size - j.endOfData;
   }
   const stream = fs.createReadStream(bundlePath, {
     highWaterMark: chunkSize,

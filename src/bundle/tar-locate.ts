@@ -42,18 +42,28 @@ export interface LocatedEnd {
   members: LocatedMember[];
 }
 
-export async function locateEndOfData(fh: FileHandle, size: number): Promise<LocatedEnd> {
+/**
+ * `stopAt`: walk only the first `stopAt` bytes, which must end exactly on a
+ * member boundary (the bundle as it was before an interrupted append); the
+ * end marker and tail after it are not looked at.
+ */
+export async function locateEndOfData(fh: FileHandle, size: number, stopAt?: number): Promise<LocatedEnd> {
   const members: LocatedEnd['members'] = [];
   const names = new NameTracker();
   let pax: Map<string, string> | undefined;
   let off = 0;
   for (;;) {
+    if (stopAt !== undefined && off >= stopAt) {
+      if (off > stopAt || pax) throw new CustodyError('MALFORMED_BUNDLE', `offset ${stopAt} is not on a member boundary of the bundle`);
+      return { endOfData: off, members };
+    }
     const block = await preadAt(fh, BLOCK, off);
     if (block.length < BLOCK) {
       throw new CustodyError('MALFORMED_BUNDLE', `the bundle has no end-of-archive marker (truncated at offset ${off})`);
     }
     if (isZeroBlock(block)) {
       if (pax) throw new CustodyError('UNSAFE_BUNDLE', `pax header not followed by a member (offset ${off})`);
+      if (stopAt !== undefined) throw new CustodyError('MALFORMED_BUNDLE', `the bundle ends at offset ${off}, before offset ${stopAt}`);
       await checkZeroTail(fh, off, size);
       return { endOfData: off, members };
     }
