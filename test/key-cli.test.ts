@@ -86,7 +86,7 @@ describe('key new', () => {
     const home = newHome();
     const r = runCli(['--home', home, 'key', 'new', '--name', 'Ana\u001b[2J', '--no-passphrase'], { env: env() });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^custody: name contains control characters/);
+    expect(r.stderr).toMatch(/^custody: name contains a control character \(\\u001B\)/);
     expect(runCli(['--home', home, 'key', 'new', '--no-passphrase'], { env: env() }).code).toBe(2);
   });
 

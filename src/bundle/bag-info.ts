@@ -7,6 +7,7 @@
  * sealer claimed (e.g. by repeating a label or folding a line).
  */
 import { CustodyError } from '../core/errors.js';
+import { checkText } from '../core/text.js';
 import { BAG_INFO_TXT, BAGIT_TXT, BUNDLE_VERSION } from './layout.js';
 
 export const BAGIT_TXT_TEXT = 'BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n';
@@ -31,9 +32,8 @@ export interface BagInfo {
 
 function checkValue(label: string, v: string): string {
   // A CR or LF would start a new label: a forged field under the sealer's signature.
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(v)) throw new CustodyError('USAGE', `${label} must not contain control characters or line breaks`);
   if (v !== v.trim() || v.length === 0) throw new CustodyError('USAGE', `${label} must be non-empty without leading or trailing spaces`);
+  checkText(v, label, 'USAGE', { max: 65536 });
   return v;
 }
 

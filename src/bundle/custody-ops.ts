@@ -14,6 +14,7 @@
  * The chain rules themselves are B's checkChain; nothing here re-implements them.
  */
 import { CustodyError } from '../core/errors.js';
+import { checkText } from '../core/text.js';
 import { checkChain, type ChainVerdict } from '../custody/chain.js';
 import { sameKey, type Identity, type Signer } from '../custody/identity.js';
 import {
@@ -29,7 +30,7 @@ import { openEnvelope } from '../custody/dsse.js';
 import type { ImportInput, RecordInput as LedgerRecordInput } from '../ledger/types.js';
 import { readBundleChain, type BundleChain } from './chain-read.js';
 import type { CustodyManifest } from './custody-manifest.js';
-import { appendMembers, recoverInterruptedAppend } from './tar-append.js';
+import { appendKillSwitch, appendMembers, recoverLocked, withBundleLock, type BundleLock } from './tar-append.js';
 
 export interface RecordFields {
   reason?: string | undefined;
@@ -54,11 +55,7 @@ const who = (id: Identity): string => `${id.name} (key id ${id.keyid})`;
 /** Free text that ends up in a signed record, on terminals and in printed reports. */
 export function checkRecordText(v: string | undefined, flag: string): string | undefined {
   if (v === undefined) return undefined;
-  // eslint-disable-next-line no-control-regex
-  if (v.trim() === '' || v.length > 4096 || /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(v)) {
-    throw new CustodyError('USAGE', `${flag} must be 1-4096 printable characters`);
-  }
-  return v;
+  return checkText(v, flag, 'USAGE', { multiline: true });
 }
 
 /** `now` as a record time, refused when it is earlier than the last record's (the chain would break). */
@@ -67,7 +64,7 @@ export function nextRecordTime(verdict: ChainVerdict, now: Date = new Date()): s
   const last = verdict.records[verdict.records.length - 1]?.predicate?.at;
   if (last !== undefined && at < last) {
     throw new CustodyError('USAGE', `the local clock (${at}) is earlier than the last custody record (${last}); a record may not go back in time`, {
-      hint: 'check the system clock and time zone (records are in UTC), then retry',
+      hint: 'check the system clock and time zone (records are in UTC); if it is right, the last record is dated in the future (custody verify refuses records dated more than 10 minutes ahead)',
     });
   }
   return at;
@@ -135,7 +132,12 @@ export function buildNextRecord(
   return { seq, action, member: recordMemberName(seq, action), payload, envelope, predicate };
 }
 
-/** The chain of a bundle on disk, checked without trust (trust is the receiver's business). */
+/**
+ * The chain of a bundle on disk, checked without trust (trust is the
+ * receiver's business) and without the clock: a record dated ahead of this
+ * machine's clock is refused by nextRecordTime with both dates, as a usage
+ * problem (the clock may be the one that is wrong).
+ */
 export function checkBundleChain(c: BundleChain, trusted: Uint8Array[] = []): ChainVerdict {
   return checkChain({
     bundleName: c.bagName,
@@ -145,6 +147,7 @@ export function checkBundleChain(c: BundleChain, trusted: Uint8Array[] = []): Ch
     trusted,
     strictTrust: false,
     allowUntrusted: true,
+    baggingDate: c.info.baggingDate,
   });
 }
 
@@ -172,7 +175,13 @@ export interface TransferResult {
  * small members; refuses (bundle unchanged) unless the signer holds custody.
  */
 export async function transferBundle(bundlePath: string, req: TransferRequest): Promise<TransferResult> {
-  await recoverInterruptedAppend(bundlePath);
+  // Read, check and append under one lock: a second transfer through any name of the file waits its turn
+  // or is refused, and never reads a half-written record.
+  return withBundleLock(bundlePath, (lock) => transferLocked(bundlePath, req, lock), appendKillSwitch());
+}
+
+async function transferLocked(bundlePath: string, req: TransferRequest, lock: BundleLock): Promise<TransferResult> {
+  await recoverLocked(bundlePath);
   const read = await readBundleChain(bundlePath);
   const receipts = req.receipts ?? [];
   const chain: BundleChain = { ...read, envelopes: [...read.envelopes, ...receipts] };
@@ -189,7 +198,7 @@ export async function transferBundle(bundlePath: string, req: TransferRequest): 
     note: req.note,
   });
   const members = [...receipts, { member: record.member, bytes: record.envelope }].map((m) => ({ name: `${chain.bagName}/${m.member}`, bytes: m.bytes }));
-  await appendMembers(bundlePath, members, { expectEndOfData: chain.endOfData });
+  await appendMembers(bundlePath, members, { expectEndOfData: chain.endOfData, lock });
   return { chain, verdict, record };
 }
 

@@ -2,6 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Chalk, type ChalkInstance } from 'chalk';
+import { escapeText } from '../core/text.js';
 
 export interface GlobalOptions {
   /** `--home`, env CUSTODY_HOME, default ~/.custody: holds ledger.db and keys/. */
@@ -38,7 +39,7 @@ export function makeContext(raw: { home?: string; json?: boolean; quiet?: boolea
     chalk: new Chalk({ level: color ? 1 : 0 }),
     showProgress: !json && !quiet && process.stderr.isTTY === true,
     note(line: string) {
-      if (!json && !quiet) process.stderr.write(`${line}\n`);
+      if (!json && !quiet) process.stderr.write(`${escapeText(line)}\n`);
     },
   };
 }

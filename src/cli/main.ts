@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { CustodyError } from '../core/errors.js';
+import { safeJson } from '../core/text.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { commandExitCode } from './action.js';
 import { renderError, errorLine, errorJson } from './run.js';
@@ -56,7 +57,7 @@ export async function main(argv: string[]): Promise<void> {
         code = EXIT_OK; // --help, --version
       } else {
         const err = usageFromCommander(e);
-        if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, error: errorJson(err) })}\n`);
+        if (argv.includes('--json')) process.stdout.write(`${safeJson({ ok: false, error: errorJson(err) })}\n`);
         else process.stderr.write(`${errorLine(err)}\n`);
         code = EXIT_USAGE;
       }

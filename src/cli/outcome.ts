@@ -16,8 +16,19 @@ export interface Outcome {
    * to its exit code. Without it the command succeeded (exit 0).
    */
   error?: CustodyError;
+  /**
+   * The text is a document whose bytes matter (a hash list another tool reads),
+   * printed exactly as given; its formatter is responsible for names in it.
+   * Otherwise every line is escaped for the terminal (src/core/text.ts).
+   */
+  document?: boolean;
 }
 
 export function outcome(data: Record<string, unknown>, text: string | string[] = []): Outcome {
   return { data, text: Array.isArray(text) ? text : [text] };
+}
+
+/** An outcome whose text is a document for other tools (hash lists in sums, hashdeep, DFXML, JSON form). */
+export function documentOutcome(data: Record<string, unknown>, body: string | string[]): Outcome {
+  return { data, text: Array.isArray(body) ? body : [body.replace(/\n$/, '')], document: true };
 }

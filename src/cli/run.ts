@@ -3,6 +3,7 @@
  * decides what reaches stdout/stderr for a result or an error.
  */
 import { CustodyError, isCustodyError } from '../core/errors.js';
+import { escapeLine, escapeText, safeJson } from '../core/text.js';
 import type { CliContext } from './context.js';
 import { exitCodeFor, EXIT_OK, EXIT_RUNTIME } from './exit-codes.js';
 import type { Outcome } from './outcome.js';
@@ -16,8 +17,9 @@ export function errorJson(e: CustodyError): Record<string, unknown> {
   return err;
 }
 
+/** The one line a failure prints; its message may quote a bundle's strings, so it is escaped whole. */
 export function errorLine(e: CustodyError): string {
-  return `custody: ${e.message}${e.hint ? ` (${e.hint})` : ''}`;
+  return escapeText(`custody: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
 }
 
 /** Anything that is not a CustodyError is a bug or an unexpected runtime failure: exit 3, one line. */
@@ -35,9 +37,10 @@ export function render(ctx: CliContext, result: Outcome): number {
   if (ctx.opts.json) {
     const doc: Record<string, unknown> = { ok: error === undefined, ...result.data };
     if (error) doc.error = errorJson(error);
-    process.stdout.write(`${JSON.stringify(doc)}\n`);
+    process.stdout.write(`${safeJson(doc)}\n`);
   } else {
-    for (const line of result.text) process.stdout.write(`${line}\n`);
+    // Every line is escaped here, whatever the command put in it: a bundle's strings never reach the terminal raw.
+    for (const line of result.text) process.stdout.write(`${result.document ? line : escapeLine(line, ctx.opts.color)}\n`);
     if (error) process.stderr.write(`${errorLine(error)}\n`);
   }
   return error ? exitCodeFor(error.code) : EXIT_OK;
@@ -47,7 +50,7 @@ export function renderError(ctx: CliContext | undefined, e: unknown): number {
   const err = asCustodyError(e);
   if (process.env.CUSTODY_DEBUG && err.code === 'INTERNAL') console.error(e);
   if (ctx?.opts.json) {
-    process.stdout.write(`${JSON.stringify({ ok: false, error: errorJson(err) })}\n`);
+    process.stdout.write(`${safeJson({ ok: false, error: errorJson(err) })}\n`);
   } else {
     process.stderr.write(`${errorLine(err)}\n`);
   }

@@ -3,6 +3,7 @@
  * a person gave it. The `.pub` file is that identity as JSON.
  */
 import { CustodyError, type ErrorCode } from '../core/errors.js';
+import { checkText } from '../core/text.js';
 import { assertStrongPublicKey, fingerprint, keyId, publicKeyFromSeed, signEd25519 } from './ed25519.js';
 import { bytesEqual, fromBase64Strict, toBase64 } from './encoding.js';
 import { asObject, onlyKeys, parseStrictJson } from './strict-json.js';
@@ -35,11 +36,7 @@ export const PUBLIC_KEY_FILE_TYPE = 'custody-public-key';
  * verifier sees, so they are refused.
  */
 export function checkLabel(value: unknown, what: string, code: ErrorCode): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new CustodyError(code, `${what} must be a non-empty string`);
-  if (value.length > 256) throw new CustodyError(code, `${what} is longer than 256 characters`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(value)) throw new CustodyError(code, `${what} contains control characters`);
-  return value.normalize('NFC');
+  return checkText(value, what, code, { max: 256 }).normalize('NFC');
 }
 
 /** Builds an identity; `source` says whether a weak key is the user's mistake or bad evidence. */

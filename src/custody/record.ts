@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CustodyError } from '../core/errors.js';
+import { checkText } from '../core/text.js';
 import { keyId } from './ed25519.js';
 import { fromBase64Strict, toBase64, utf8 } from './encoding.js';
 import { checkLabel, makeIdentity, sameKey, type Identity, type Signer } from './identity.js';
@@ -143,12 +144,9 @@ const bad = (message: string): never => {
   throw new CustodyError('MALFORMED_BUNDLE', message);
 };
 
-function text(v: unknown, what: string, max = 4096): string {
-  if (typeof v !== 'string' || v.length > max) return bad(`${what} must be a string of at most ${max} characters`);
-  // Free text may hold line breaks and tabs; other control characters could rewrite a terminal or a report.
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(v)) bad(`${what} contains control characters`);
-  return v;
+/** Free text may hold line breaks and tabs (printed with continuation marks); nothing else that rewrites a terminal. */
+function text(v: unknown, what: string): string {
+  return checkText(v, what, 'MALFORMED_BUNDLE', { multiline: true });
 }
 
 function party(v: unknown, what: string): PartyJson {

@@ -121,7 +121,8 @@ function insertItemsAndFiles(db: Db, digest: string, items: ItemInput[], files: 
   );
   const insertHash = db.prepare('INSERT INTO file_hashes (file_id, algo, hex) VALUES (?, ?, ?)');
   for (const f of files) {
-    assertText(f.path, 'a file path', source);
+    // A path is the evidence's own name (escaped when shown), not free text: only its length is checked here.
+    if (f.path.length === 0 || f.path.length > 4096) throw new CustodyError(source === 'user' ? 'USAGE' : 'MALFORMED_BUNDLE', 'a file path must be 1-4096 characters');
     if (!itemIds.has(f.itemId) && !knownItem.get(digest, f.itemId)) throw fail(source, `file ${f.path} belongs to unknown item ${JSON.stringify(f.itemId)}`);
     if (!Number.isSafeInteger(f.size) || f.size < 0) throw fail(source, `file ${f.path} has a bad size ${String(f.size)}`);
     if (f.pieceCount !== undefined && (!Number.isSafeInteger(f.pieceCount) || f.pieceCount < 0)) throw fail(source, `file ${f.path} has a bad piece count`);

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CustodyError } from '../core/errors.js';
+import { textProblem } from '../core/text.js';
 
 /**
  * A case id ends up in file names, in bag-info.txt and in terminal output, so
@@ -41,10 +42,8 @@ export function assertHex64(value: string, what: string, source: InputSource): v
  * forge terminal output (C1 too: U+009B is a one-character CSI), as in identity labels.
  */
 export function assertText(value: string, what: string, source: InputSource, max = 4096): void {
-  // eslint-disable-next-line no-control-regex
-  if (value.length === 0 || value.length > max || /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(value)) {
-    throw fail(source, `${what} must be 1-${max} printable characters`);
-  }
+  const problem = value.length === 0 ? 'must not be empty' : textProblem(value, { max });
+  if (problem !== undefined) throw fail(source, `${what} ${problem}`);
 }
 
 export function sha256Hex(bytes: Uint8Array): string {

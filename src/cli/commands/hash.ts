@@ -16,7 +16,7 @@ import { formatSums, sumsAlgo } from '../../core/formats/sums.js';
 import { formatText } from '../../core/formats/text.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
-import { outcome, type Outcome } from '../outcome.js';
+import { documentOutcome, outcome, type Outcome } from '../outcome.js';
 import { makeProgress } from '../progress.js';
 import { VERSION } from '../main.js';
 
@@ -139,14 +139,14 @@ function render(ctx: CliContext, files: FileHash[], opts: HashOptions, algos: Al
   const commandLine = ['custody', ...process.argv.slice(2)].join(' ');
   switch (opts.format) {
     case 'json':
-      return outcome(data, JSON.stringify({ ok: true, ...data }, null, 2));
+      return documentOutcome(data, JSON.stringify({ ok: true, ...data }, null, 2));
     case 'sums':
-      return outcome(data, formatSums(files, sumsAlgo(algos)));
+      return documentOutcome(data, formatSums(files, sumsAlgo(algos)));
     case 'hashdeep':
       // Absolute paths, as hashdeep itself writes them: `hashdeep -a -k` compares absolute names.
-      return outcome(data, formatHashdeep(files.map((f) => (f.path === '-' ? f : { ...f, path: path.resolve(f.path) })), algos, process.cwd(), commandLine));
+      return documentOutcome(data, formatHashdeep(files.map((f) => (f.path === '-' ? f : { ...f, path: path.resolve(f.path) })), algos, process.cwd(), commandLine));
     case 'dfxml':
-      return outcome(data, formatDfxml(files, { version: VERSION, commandLine, startTime: new Date().toISOString() }));
+      return documentOutcome(data, formatDfxml(files, { version: VERSION, commandLine, startTime: new Date().toISOString() }));
     default:
       return outcome(data, formatText(files));
   }

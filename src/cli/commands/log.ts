@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { CustodyError } from '../../core/errors.js';
 import { readBundleChain } from '../../bundle/chain-read.js';
-import { journalPathFor, recoverInterruptedAppend } from '../../bundle/tar-append.js';
+import { inspectJournal } from '../../bundle/tar-append.js';
 import { checkChain, type ChainVerdict, type RecordVerdict } from '../../custody/chain.js';
 import { openEnvelope } from '../../custody/dsse.js';
 import { bytesEqual } from '../../custody/encoding.js';
@@ -12,6 +12,7 @@ import { identityFromParty, parseRecordPayload, recordMemberName, type PartyJson
 import { assertCaseId, openLedger, type StoredRecord } from '../../ledger/index.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
+import { escapeText } from '../../core/text.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { readReceipts, trustedKeys } from './verify.js';
 import { collect } from '../options.js';
@@ -100,7 +101,8 @@ function timelineText(ctx: CliContext, t: Timeline): string[] {
       const details: string[] = [];
       for (const k of ['reason', 'authority', 'location', 'condition', 'note'] as const) if (p[k] !== undefined) details.push(`${k}: ${p[k]}`);
       if (p.verification) details.push(`verified: ${p.verification.verified ? 'yes' : 'no'}, sealer ${p.verification.trusted ? 'trusted' : 'NOT trusted'}`);
-      for (const d of details) L.push(`       ${d}`);
+      // Signed free text may span lines: each further line carries a mark, so it can never pass for a line of ours.
+      for (const d of details) L.push(...escapeText(`       ${d}`, '       | ').split('\n'));
       L.push(`       signed by key id ${p.by.keyid}${r.trusted ? ' (trusted)' : ''}`);
     }
   }
@@ -113,13 +115,11 @@ function timelineText(ctx: CliContext, t: Timeline): string[] {
 async function bundleTimeline(ctx: CliContext, bundleArg: string, receipts: string[]): Promise<Timeline> {
   const bundle = path.resolve(bundleArg);
   if (!fs.existsSync(bundle)) throw new CustodyError('NOT_FOUND', `no such bundle: ${bundleArg}`);
-  await recoverInterruptedAppend(bundle);
-  if (fs.existsSync(journalPathFor(bundle))) {
-    throw new CustodyError('IO_ERROR', `${bundleArg} has an interrupted append that cannot be undone here (read-only?)`, {
-      hint: 'custody verify reads the bundle as it was before; or copy it somewhere writable and run custody log on the copy',
-    });
-  }
-  const chain = await readBundleChain(bundle);
+  // Reading never writes: an interrupted append of ours is read as the bundle was before it.
+  const journal = await inspectJournal(bundle);
+  if (journal.state === 'pending') ctx.note(`custody: note: ${journal.journal} records an interrupted append; showing the bundle as it was before it`);
+  if (journal.state === 'foreign') ctx.note(`custody: note: ${journal.journal} ignored, not applied: ${journal.why}`);
+  const chain = await readBundleChain(bundle, journal.state === 'pending' ? { endOfData: journal.endOfData } : {});
   const envelopes = [...chain.envelopes, ...readReceipts(receipts, chain.envelopes.length)];
   const verdict = checkChain({
     bundleName: chain.bagName,
@@ -129,6 +129,8 @@ async function bundleTimeline(ctx: CliContext, bundleArg: string, receipts: stri
     trusted: trustedKeys(ctx, []),
     strictTrust: false,
     allowUntrusted: true,
+    now: new Date(),
+    baggingDate: chain.info.baggingDate,
   });
   return { bundleName: chain.bagName, bundleDigest: chain.bundleDigest, caseId: chain.info.caseId, verdict, problems: new Map() };
 }

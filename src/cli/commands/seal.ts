@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { DEFAULT_ALGOS, parseAlgoList, parseSize } from '../../core/algorithms.js';
 import { HashEngine } from '../../core/engine.js';
 import { CustodyError } from '../../core/errors.js';
+import { checkText } from '../../core/text.js';
 import { groupedFingerprint } from '../../custody/ed25519.js';
 import { writeFileAtomically } from '../../bundle/atomic-output.js';
 import { MIN_PIECE_SIZE } from '../../bundle/bag-info.js';
@@ -78,14 +79,8 @@ export function register(program: Command): void {
     .action(action(sealCommand));
 }
 
-function checkText(v: string | undefined, what: string): string | undefined {
-  if (v === undefined) return undefined;
-  // Control characters in these fields would end up on terminals and in printed reports.
-  // eslint-disable-next-line no-control-regex
-  if (v.trim() === '' || /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(v) || v.length > 4096) {
-    throw new CustodyError('USAGE', `${what} must be 1-4096 printable characters`);
-  }
-  return v;
+function checkOptional(v: string | undefined, what: string): string | undefined {
+  return v === undefined ? undefined : checkText(v, what, 'USAGE', { multiline: true });
 }
 
 function itemRequests(paths: string[], o: SealOptions): ItemRequest[] {
@@ -94,7 +89,7 @@ function itemRequests(paths: string[], o: SealOptions): ItemRequest[] {
   const reqs: ItemRequest[] = paths.map((p, i) => {
     const r: ItemRequest = { path: p, meta: {} };
     if (o.item[i] !== undefined) r.id = o.item[i];
-    const d = checkText(o.description[i], '--description');
+    const d = checkOptional(o.description[i], '--description');
     if (d !== undefined) r.description = d;
     return r;
   });
@@ -102,7 +97,7 @@ function itemRequests(paths: string[], o: SealOptions): ItemRequest[] {
     const match = /^(?:([A-Za-z0-9][A-Za-z0-9._-]*):)?([A-Za-z][A-Za-z0-9_.-]{0,63})=(.*)$/s.exec(m);
     if (!match) throw new CustodyError('USAGE', `--meta ${JSON.stringify(m)} is not key=value or <item>:key=value`);
     const [, item, key, value] = match as unknown as [string, string | undefined, string, string];
-    checkText(value, `--meta ${key}`);
+    checkOptional(value, `--meta ${key}`);
     const targets = item === undefined ? reqs : reqs.filter((r, i) => (r.id ?? o.item[i]) === item);
     if (targets.length === 0) throw new CustodyError('USAGE', `--meta ${m}: no item with id ${item} (give it with --item)`);
     for (const t of targets) t.meta[key] = value;
@@ -118,9 +113,9 @@ export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptio
   if (pieceSize !== 0 && pieceSize < MIN_PIECE_SIZE) {
     throw new CustodyError('USAGE', `--piece ${o.piece} is below the minimum of ${MIN_PIECE_SIZE} bytes`, { hint: '--piece 0 turns pieces off' });
   }
-  const authority = checkText(o.authority, '--authority');
-  const location = checkText(o.location, '--location');
-  const note = checkText(o.note, '--note');
+  const authority = checkOptional(o.authority, '--authority');
+  const location = checkOptional(o.location, '--location');
+  const note = checkOptional(o.note, '--note');
   const out = path.resolve(o.out);
   if (!o.force && fs.existsSync(out)) {
     throw new CustodyError('EXISTS', `${o.out} already exists`, { hint: 'choose another --out, or add --force to replace it' });

@@ -3,13 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { CustodyError } from '../../core/errors.js';
+import { escapeText } from '../../core/text.js';
 import { HashEngine } from '../../core/engine.js';
 import { openEnvelope } from '../../custody/dsse.js';
 import { groupedFingerprint } from '../../custody/ed25519.js';
 import { parseStrictJson } from '../../custody/strict-json.js';
 import { recordMemberName } from '../../custody/record.js';
 import { recycledFileChunks } from '../../bundle/file-source.js';
-import { bundleReadStream, journalPathFor, recoverInterruptedAppend } from '../../bundle/tar-append.js';
+import { bundleReadStream, inspectJournal, type JournalState } from '../../bundle/tar-append.js';
 import { verifyBundle, type BundleSink, type BundleVerdict, type ReadMode } from '../../bundle/verify.js';
 import { openLedger } from '../../ledger/index.js';
 import { action } from '../action.js';
@@ -129,8 +130,8 @@ export interface BundleSource {
   label: string;
   stream: AsyncIterable<Uint8Array>;
   size?: number;
-  /** Set when only the bundle as it was before an unrepaired interrupted append could be read. */
-  unrepairedJournal?: string;
+  /** A journal beside the bundle: custody's own (the bundle was read as it was before that append) or not (ignored). */
+  journal?: Exclude<JournalState, { state: 'none' }>;
 }
 
 /** A bundle path (after undoing an interrupted append) or stdin. */
@@ -143,12 +144,12 @@ export async function openBundleSource(ref: string): Promise<BundleSource> {
     throw new CustodyError('NOT_FOUND', `no such bundle: ${ref}`);
   }
   if (!st.isFile()) throw new CustodyError('USAGE', `${ref} is not a file`);
-  await recoverInterruptedAppend(ref);
-  // A journal left after recovery means a read-only medium (or an append in
-  // progress elsewhere): read the bundle as it was before that append.
-  const journal = journalPathFor(ref);
-  if (fs.existsSync(journal)) return { label: ref, stream: bundleReadStream(ref), size: st.size, unrepairedJournal: journal };
-  return { label: ref, stream: recycledFileChunks(ref), size: st.size };
+  // Reading never writes: with custody's own journal of an interrupted append beside the bundle, read
+  // the bundle as it was before that append (the next transfer or receive repairs it); any other
+  // journal is ignored and reported, never applied.
+  const journal = await inspectJournal(ref);
+  if (journal.state === 'pending') return { label: ref, stream: bundleReadStream(ref, undefined, journal), size: st.size, journal };
+  return { label: ref, stream: recycledFileChunks(ref), size: st.size, ...(journal.state === 'foreign' ? { journal } : {}) };
 }
 
 /**
@@ -183,14 +184,15 @@ export async function runVerify(
       },
       ...(receiptFiles.length > 0 ? { extraRecords: (chainLength: number) => readReceipts(receiptFiles, chainLength) } : {}),
     });
-    if (src.unrepairedJournal !== undefined) {
-      // Say so in every verdict: the bytes past the old end were not checked, and tar -xf would still see them
-      // (a journal planted beside a read-only copy must not hide extra members behind a bare VERIFIED).
+    if (src.journal?.state === 'pending') {
+      // Say so in every verdict: the bytes past the old end were not checked, and tar -xf would still see them.
       v.checks.push({
         check: 'interrupted append',
         ok: true,
-        detail: `${src.unrepairedJournal} records an append that could not be undone here (read-only?): verified the bundle as it was before it; the bytes after that point were NOT checked. Copy the bundle and the journal to writable storage and run custody again to repair it`,
+        detail: `${src.journal.journal} records an interrupted append: verified the bundle as it was before it; the bytes after offset ${src.journal.endOfData} were NOT checked. custody transfer or receive repairs it where the bundle is writable`,
       });
+    } else if (src.journal?.state === 'foreign') {
+      v.checks.push({ check: 'interrupted append', ok: true, detail: `${src.journal.journal} ignored, not applied: ${src.journal.why}` });
     }
     return v;
   } finally {
@@ -234,15 +236,19 @@ export function verdictJson(v: BundleVerdict): Record<string, unknown> {
 
 export function verdictText(ctx: CliContext, v: BundleVerdict, label: string): string[] {
   const c = ctx.chalk;
-  const L: string[] = [v.ok ? c.green.bold(`VERIFIED  ${label}`) : c.red.bold(`NOT VERIFIED  ${label}`)];
-  if (v.bagName) L.push(`  bundle        ${v.bagName}`);
+  // A bundle's strings are escaped before any colour is added (run.ts escapes whole lines too, but keeps colour codes).
+  const e = (s: string | undefined): string => escapeText(s ?? '?');
+  // The verdict line itself says what a pieces-mode VERIFIED does not attest.
+  const scope = v.ok && v.mode === 'pieces' ? '  (pieces checked; flat hashes not recomputed (use --full))' : '';
+  const L: string[] = [v.ok ? c.green.bold(`VERIFIED  ${e(label)}`) + scope : c.red.bold(`NOT VERIFIED  ${e(label)}`)];
+  if (v.bagName) L.push(`  bundle        ${e(v.bagName)}`);
   const mode = v.checks.find((k) => k.check === 'mode');
   if (mode) L.push(`  mode          ${mode.detail}`);
   if (v.bundleDigest) L.push(`  bundle digest ${v.bundleDigest}`);
   if (v.caseId) L.push(`  case          ${v.caseId}`);
   if (v.sealer) {
     const trust = v.sealer.trusted ? c.green('trusted') : c.yellow('NOT trusted');
-    L.push(`  sealer        ${v.sealer.name ?? '?'} (key id ${v.sealer.keyid}), ${trust}`);
+    L.push(`  sealer        ${e(v.sealer.name)} (key id ${v.sealer.keyid}), ${trust}`);
     L.push(`  fingerprint   ${groupedFingerprint(v.sealer.fingerprint)}`);
   }
   if (v.files !== undefined) {
@@ -252,14 +258,14 @@ export function verdictText(ctx: CliContext, v: BundleVerdict, label: string): s
   if (v.chain?.records.length) {
     const last = v.chain.records[v.chain.records.length - 1]!;
     const state = v.chain.pendingTransfer
-      ? `in transit to ${v.chain.pendingTransfer.to.name}`
+      ? `in transit to ${e(v.chain.pendingTransfer.to.name)}`
       : v.chain.custodian
-        ? `held by ${v.chain.custodian.name}`
+        ? `held by ${e(v.chain.custodian.name)}`
         : 'unknown';
     L.push(`  custody       ${state} (${v.chain.records.length} record(s), last: ${last.action})`);
   }
   L.push('  checks:');
-  for (const k of v.checks) L.push(`    ${k.ok ? c.green('ok  ') : c.red('FAIL')} ${k.check}: ${k.detail}`);
+  for (const k of v.checks) L.push(`    ${k.ok ? c.green('ok  ') : c.red('FAIL')} ${k.check}: ${e(k.detail)}`);
   return L;
 }
 
