@@ -159,14 +159,30 @@ describe('refusals leave the bundle byte-identical', () => {
     const seed = decryptKeyFile(new Uint8Array(fs.readFileSync(alice.key)), null, alice.key);
     return seed.then(async ({ seed: s, identity }) => {
       const to = parsePublicKeyFile(fs.readFileSync(bob.pub));
-      // Alice's clock was a day ahead when she transferred.
-      await transferBundle(b, { signer: signerFromSeed(s, identity), to, reason: 'r', now: new Date(Date.now() + 86_400_000) });
+      // Alice's clock was five minutes ahead when she transferred (within the skew verify allows).
+      await transferBundle(b, { signer: signerFromSeed(s, identity), to, reason: 'r', now: new Date(Date.now() + 5 * 60_000) });
       const before = sha(b);
       const r = runCli(['--home', bob.home, 'receive', b, '--trust', alice.pub]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/custody: the local clock \(.*\) is earlier than the last custody record/);
       expect(sha(b)).toBe(before);
       expect(runCli(['verify', b, '--trust', alice.pub]).code).toBe(0);
+    });
+  }, 180_000);
+
+  it('refuses a record dated a day ahead of the verifier clock (exit 1, with both dates)', () => {
+    const b = copyOf(sealed, 'future.tar');
+    const seed = decryptKeyFile(new Uint8Array(fs.readFileSync(alice.key)), null, alice.key);
+    return seed.then(async ({ seed: s, identity }) => {
+      const to = parsePublicKeyFile(fs.readFileSync(bob.pub));
+      await transferBundle(b, { signer: signerFromSeed(s, identity), to, reason: 'r', now: new Date(Date.now() + 86_400_000) });
+      const before = sha(b);
+      const v = runCli(['verify', b, '--trust', alice.pub]);
+      expect(v.code).toBe(1);
+      expect(v.stderr).toMatch(/record 0001 is dated \S+, more than 10 minutes after this machine's clock \(\S+\)/);
+      const r = runCli(['--home', bob.home, 'receive', b, '--trust', alice.pub]);
+      expect(r.code).toBe(1);
+      expect(sha(b)).toBe(before);
     });
   }, 180_000);
 
@@ -212,7 +228,7 @@ describe('read-only bundle: receipt beside it', () => {
     const payload = JSON.parse(Buffer.from(doc.payload, 'base64').toString());
     payload.predicate.condition = 'damaged';
     doc.payload = Buffer.from(JSON.stringify(payload)).toString('base64');
-    fs.writeFileSync(forged, JSON.stringify(doc));
+    fs.writeFileSync(forged, `${JSON.stringify(doc)}\n`); // the form custody writes: only the signed payload differs
 
     const [ok, without, bad, log] = await Promise.all([
       runAsync(['verify', b, '--trust', alice.pub, '--receipt', receipt, '--json']),

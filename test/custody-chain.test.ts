@@ -254,7 +254,7 @@ describe('each rule broken once', () => {
     const sig = Buffer.from(doc.signatures[0].sig, 'base64');
     sig[5]! ^= 0x40;
     doc.signatures[0].sig = sig.toString('base64');
-    recs[0]!.bytes = new TextEncoder().encode(JSON.stringify(doc));
+    recs[0]!.bytes = new TextEncoder().encode(`${JSON.stringify(doc)}\n`); // the form custody writes: only the signature or payload differs
     expectBroken(checkChain(input(recs)), 'SIGNATURE_ERROR', /signature of record 0000 does not verify/, 0);
   });
 
@@ -262,7 +262,7 @@ describe('each rule broken once', () => {
     const recs = chain([{ signer: sealer, action: 'seal' }]);
     const doc = JSON.parse(new TextDecoder().decode(recs[0]!.bytes));
     doc.payload = toBase64(new TextEncoder().encode(Buffer.from(doc.payload, 'base64').toString().replace('Ana', 'Eve')));
-    recs[0]!.bytes = new TextEncoder().encode(JSON.stringify(doc));
+    recs[0]!.bytes = new TextEncoder().encode(`${JSON.stringify(doc)}\n`); // the form custody writes: only the signature or payload differs
     const v = checkChain(input(recs));
     expect(v.error?.code).toBe('SIGNATURE_ERROR');
   });
@@ -327,5 +327,43 @@ describe('each rule broken once', () => {
     const v = checkChain({ ...input([]), envelopes: [{ member: recordMemberName(0, 'seal'), bytes: envelope }], sealerPublicKey: identityKey, trusted: [identityKey] });
     expect(v.ok).toBe(false);
     expect(v.error?.code).toBe('WEAK_KEY');
+  });
+});
+
+function expectChainError(v: ReturnType<typeof checkChain>, code: string, re: RegExp, at: number): void {
+  expect(v.ok).toBe(false);
+  expect(v.error?.code).toBe(code);
+  expect(v.error?.message).toMatch(re);
+  expect(v.records.find((r) => !r.ok)?.seq).toBe(at);
+}
+
+describe('dates a forger could choose', () => {
+  it('refuses a record dated more than the allowed skew after the verifier clock, naming both dates', () => {
+    const recs = chain([
+      { signer: sealer, action: 'seal' },
+      { signer: sealer, action: 'transfer', to: lab, at: '2099-01-01T00:00:00.000Z' },
+    ]);
+    const now = new Date('2026-11-28T00:00:00.000Z');
+    expectChainError(checkChain(input(recs, { now })), 'CHAIN_ERROR', /record 0001 is dated 2099-01-01T00:00:00.000Z, more than 10 minutes after this machine's clock \(2026-11-28T00:00:00.000Z\)/, 1);
+    // within the skew, and without a clock, it is accepted
+    expect(checkChain(input(recs, { now: new Date('2098-12-31T23:55:00.000Z') })).ok).toBe(true);
+    expect(checkChain(input(recs)).ok).toBe(true);
+  });
+
+  it('refuses a record dated before the day the bundle was sealed (Bagging-Date)', () => {
+    const recs = chain([{ signer: sealer, action: 'seal' }]); // dated 2026-11-27
+    expectChainError(checkChain(input(recs, { baggingDate: '2026-11-28' })), 'CHAIN_ERROR', /record 0000 is dated 2026-11-27T14:00:00.000Z, before the bundle was sealed \(Bagging-Date 2026-11-28\)/, 0);
+    expect(checkChain(input(recs, { baggingDate: '2026-11-27' })).ok).toBe(true);
+  });
+});
+
+describe('free text a record may carry', () => {
+  it('refuses bidi controls and line separators in a signed reason, keeps line breaks', () => {
+    for (const bad of ['pay\u202Egnp.exe', 'a\u2028b', 'x\u009b2J', 'a\u001b[2Kb']) {
+      const recs = chain([{ signer: sealer, action: 'seal' }, { signer: sealer, action: 'transfer', to: lab, raw: (t) => t.replace('MLA request 2026/17', JSON.stringify(bad).slice(1, -1)) }]);
+      expectChainError(checkChain(input(recs)), 'MALFORMED_BUNDLE', /predicate\.reason contains a (bidi control|control character)/, 1);
+    }
+    const ok = chain([{ signer: sealer, action: 'seal' }, { signer: sealer, action: 'transfer', to: lab, raw: (t) => t.replace('MLA request 2026/17', 'line one\\nline two') }]);
+    expect(checkChain(input(ok)).ok).toBe(true);
   });
 });

@@ -80,6 +80,24 @@ async function readWhole(e: TarEntry, rel: string): Promise<Uint8Array> {
   return out;
 }
 
+/**
+ * The piece list is a tag file with a size cap: a Payload-Oxum and a piece
+ * size that need more piece lines than it may hold are refused before any
+ * data is read (each piece digest is held until the check; 4 KiB pieces of a
+ * forged terabyte would exhaust memory).
+ */
+function assertPiecesFit(info: BagInfo): void {
+  if (info.pieceSize === 0) return;
+  const minLines = Math.ceil(info.payloadBytes / info.pieceSize);
+  const minLineBytes = 64 + 2 + 4 + 2 + 'data/x/y\n'.length;
+  if (minLines * minLineBytes > LARGE_TAG) {
+    throw malformed(
+      `Payload-Oxum (${info.payloadBytes} bytes) in pieces of ${info.pieceSize} bytes needs more lines than ${L.PIECES_TXT} may hold (${LARGE_TAG} bytes)`,
+      L.BAG_INFO_TXT,
+    );
+  }
+}
+
 export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOptions): Promise<ReadBundle> {
   const reader = readTarStrict(source, { canonical: true });
   const it = reader[Symbol.asyncIterator]();
@@ -115,12 +133,22 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     const mode: ReadMode = opts.mode === 'pieces' && info.pieceSize > 0 ? 'pieces' : 'full';
     const spec = mode === 'pieces' ? { algos: [], pieceSize: info.pieceSize, pieceLanes: true } : { algos, pieceSize: info.pieceSize };
 
+    assertPiecesFit(info);
     const payload: PayloadSeen[] = [];
     let done = 0;
     let pending = await next();
     while (pending && pending.rel.startsWith('data/')) {
       const { entry, rel } = pending;
       const { item } = L.parsePayloadPath(rel);
+      // Payload-Oxum was read before any data: a member that goes past it is refused at its header,
+      // before a byte of it is hashed or extracted (a forged 4 GiB member must not reach the disk).
+      if (done + entry.size > info.payloadBytes || payload.length + 1 > info.payloadFiles) {
+        throw new CustodyError(
+          'SIZE_MISMATCH',
+          `${rel} (${entry.size} bytes) goes past what Payload-Oxum declares (${info.payloadBytes} bytes in ${info.payloadFiles} files; ${done} bytes in ${payload.length} files before it)`,
+          { member: rel, item },
+        );
+      }
       const out = await opts.sink?.beginPayload(rel, entry.size);
       const session = opts.engine.begin(spec);
       try {

@@ -19,6 +19,9 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 export const MAX_NAME_BYTES = 4096;
 /** Deepest member name (path components) read or written. */
 export const MAX_NAME_DEPTH = 256;
+/** Distinct folders in one archive, and the bytes of their names (memory stays bounded on hostile input). */
+export const MAX_FOLDERS = 1_000_000;
+export const MAX_FOLDER_NAME_BYTES = 64 << 20;
 
 /**
  * Checks one member name and returns it without the trailing '/' a
@@ -69,6 +72,7 @@ export class NameTracker {
   private readonly seen = new Map<string, string>();
   private readonly files = new Set<string>();
   private readonly parents = new Set<string>();
+  private parentBytes = 0;
 
   add(name: string, type: 'file' | 'dir'): void {
     const key = foldName(name);
@@ -88,7 +92,14 @@ export class NameTracker {
     for (let i = key.indexOf('/'); i >= 0; i = key.indexOf('/', i + 1)) {
       const parent = key.slice(0, i);
       if (this.files.has(parent)) throw unsafe(name, `inside ${JSON.stringify(parent)}, which is a regular file`);
-      this.parents.add(parent);
+      if (!this.parents.has(parent)) {
+        this.parentBytes += parent.length;
+        // Every distinct folder is remembered: 70,000 names 255 folders deep took 1.5 GB before failing deep in the runtime.
+        if (this.parents.size >= MAX_FOLDERS || this.parentBytes > MAX_FOLDER_NAME_BYTES) {
+          throw unsafe(name.slice(0, 100), `more than ${MAX_FOLDERS} distinct folders or ${MAX_FOLDER_NAME_BYTES} bytes of folder names in one archive`);
+        }
+        this.parents.add(parent);
+      }
     }
     this.seen.set(key, name);
     if (type === 'file') this.files.add(key);

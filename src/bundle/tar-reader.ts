@@ -164,6 +164,9 @@ async function drain(src: ByteSource, cur: Current): Promise<void> {
   }
 }
 
+/** Zero padding accepted after the end-of-archive blocks (tar pads to a record of at most a few tens of KiB). */
+export const MAX_TRAILING_ZEROS = 1 << 20;
+
 async function readTrailer(src: ByteSource, at: number, pending: boolean): Promise<void> {
   if (pending) throw new CustodyError('UNSAFE_BUNDLE', `pax header not followed by a member (offset ${at})`, { range: [at, at + BLOCK] });
   const second = await src.exact(BLOCK);
@@ -173,10 +176,17 @@ async function readTrailer(src: ByteSource, at: number, pending: boolean): Promi
       range: [at + BLOCK, at + 2 * BLOCK],
     });
   }
+  const end = src.offset;
   for (;;) {
     const start = src.offset;
     const chunk = await src.some(1 << 20);
     if (chunk === null) return;
+    // Tar writers pad to a record (GNU tar: 10 KiB); endless zeros on a pipe would make verify hang.
+    if (start + chunk.length - end > MAX_TRAILING_ZEROS) {
+      throw new CustodyError('UNSAFE_BUNDLE', `more than ${MAX_TRAILING_ZEROS} bytes of padding after the end-of-archive marker (offset ${end})`, {
+        range: [end, start + chunk.length],
+      });
+    }
     const k = chunk.findIndex((x) => x !== 0);
     if (k >= 0) {
       throw new CustodyError('UNSAFE_BUNDLE', `data after the end-of-archive marker at offset ${start + k} (only zero padding may follow it)`, {

@@ -43,7 +43,18 @@ export interface ChainInput {
    * `untrustedSigners` still say who was not trusted.
    */
   allowUntrusted?: boolean;
+  /**
+   * The verifier's clock: a record dated more than MAX_CLOCK_SKEW_MS after it
+   * is refused (a record dated 2099 would block every later hand-over until
+   * the clocks caught up). Omitted: no check against the clock.
+   */
+  now?: Date;
+  /** bag-info.txt's Bagging-Date (YYYY-MM-DD, UTC): no record may be dated before the day the bundle was sealed. */
+  baggingDate?: string;
 }
+
+/** How far ahead of the verifier's clock a record may be dated (clocks drift; minutes, not days). */
+export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
 
 export interface RecordVerdict {
   member: string;
@@ -208,6 +219,12 @@ export function checkChain(input: ChainInput): ChainVerdict {
     }
     if (prevAt !== undefined && pred.at < prevAt) {
       return fail('CHAIN_ERROR', `${what} is dated ${pred.at}, earlier than the previous record (${prevAt})`);
+    }
+    if (input.baggingDate !== undefined && pred.at.slice(0, 10) < input.baggingDate) {
+      return fail('CHAIN_ERROR', `${what} is dated ${pred.at}, before the bundle was sealed (Bagging-Date ${input.baggingDate})`);
+    }
+    if (input.now !== undefined && Date.parse(pred.at) > input.now.getTime() + MAX_CLOCK_SKEW_MS) {
+      return fail('CHAIN_ERROR', `${what} is dated ${pred.at}, more than ${MAX_CLOCK_SKEW_MS / 60000} minutes after this machine's clock (${input.now.toISOString()})`);
     }
 
     if (pred.action === 'seal') {

@@ -10,7 +10,7 @@
  * has verified (see chain.ts).
  */
 import { CustodyError } from '../core/errors.js';
-import { concatBytes, fromBase64Strict, toBase64, utf8 } from './encoding.js';
+import { bytesEqual, concatBytes, fromBase64Strict, toBase64, utf8 } from './encoding.js';
 import type { Signer } from './identity.js';
 import { asObject, onlyKeys, parseStrictJson } from './strict-json.js';
 
@@ -30,14 +30,14 @@ export interface OpenedEnvelope {
   sig: Uint8Array;
 }
 
-export function signEnvelope(payload: Uint8Array, signer: Signer, payloadType = PAYLOAD_TYPE): Uint8Array {
-  const sig = signer.sign(pae(payloadType, payload));
-  const doc = {
-    payloadType,
-    payload: toBase64(payload),
-    signatures: [{ keyid: signer.identity.keyid, sig: toBase64(sig) }],
-  };
+/** The exact bytes of an envelope: one line of JSON in this key order, then a line feed. */
+function envelopeBytes(payloadType: string, payload: Uint8Array, keyid: string, sig: Uint8Array): Uint8Array {
+  const doc = { payloadType, payload: toBase64(payload), signatures: [{ keyid, sig: toBase64(sig) }] };
   return utf8(`${JSON.stringify(doc)}\n`);
+}
+
+export function signEnvelope(payload: Uint8Array, signer: Signer, payloadType = PAYLOAD_TYPE): Uint8Array {
+  return envelopeBytes(payloadType, payload, signer.identity.keyid, signer.sign(pae(payloadType, payload)));
 }
 
 /** Parses an envelope strictly; does not verify (the caller knows which key must have signed). */
@@ -57,5 +57,10 @@ export function openEnvelope(bytes: Uint8Array, what = 'DSSE envelope'): OpenedE
     throw new CustodyError('SIGNATURE_ERROR', `${what} signature keyid is not a 16-hex-digit key id`);
   }
   const sig = fromBase64Strict(s.sig, `${what} signature`, 'SIGNATURE_ERROR', 64);
+  // The envelope itself is pinned too: re-indented JSON, reordered keys, "\/" for "/" or another line end
+  // would verify (the signature covers the payload only) while changing bytes of the bundle.
+  if (!bytesEqual(bytes, envelopeBytes(doc.payloadType, payload, s.keyid, sig))) {
+    throw new CustodyError('MALFORMED_BUNDLE', `${what} is not byte for byte the envelope custody writes (one line of JSON in a fixed key order, then a line feed)`);
+  }
   return { payloadType: doc.payloadType, payload, keyid: s.keyid, sig };
 }
