@@ -12,7 +12,6 @@
  * tagmanifest with the key in custody/sealer.pem, so that a chain is never
  * judged against a sealer key swapped into an otherwise intact bundle.
  */
-import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { CustodyError } from '../core/errors.js';
 import { verifyEd25519 } from '../custody/ed25519.js';
@@ -23,6 +22,7 @@ import * as L from './layout.js';
 import { parseManifest } from './manifests.js';
 import { locateEndOfData, preadAt, type LocatedMember } from './tar-locate.js';
 import { openForReading } from '../core/open-file.js';
+import { sha256Hex } from '../core/digest.js';
 
 export type MemberLocation = LocatedMember;
 
@@ -59,7 +59,6 @@ async function readMember(fh: FileHandle, m: MemberLocation, rel: string, cap = 
   return bytes;
 }
 
-const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /**
  * Reads the chain of the bundle at `bundlePath`. `endOfData`: read only the
@@ -102,7 +101,7 @@ export async function readBundleChain(bundlePath: string, view: { endOfData?: nu
     // Tag files read here must be the ones the signed tagmanifest lists (a swapped sealer key, a forged case id).
     const tagFile = async (h: FileHandle, rel: string, cap = SMALL): Promise<Uint8Array> => {
       const bytes = await readMember(h, need(rel), rel, cap);
-      if (listed.get(rel) !== sha256hex(bytes)) {
+      if (listed.get(rel) !== sha256Hex(bytes)) {
         throw new CustodyError('HASH_MISMATCH', `tag file ${rel} does not match its SHA-256 in ${L.TAGMANIFEST}`, { member: rel });
       }
       return bytes;
@@ -129,7 +128,7 @@ export async function readBundleChain(bundlePath: string, view: { endOfData?: nu
     need(L.CUSTODY_MANIFEST_JSON);
     const result: BundleChain = {
       bagName,
-      bundleDigest: sha256hex(tagmanifest),
+      bundleDigest: sha256Hex(tagmanifest),
       info,
       sealerPublicKey,
       envelopes,

@@ -9,7 +9,6 @@
  * public key twice, VERIFY.txt), the tagmanifest over them, its raw and
  * minisign signatures, and the seal record naming the bundle digest.
  */
-import { createHash } from 'node:crypto';
 import type { Algo } from '../core/algorithms.js';
 import { CustodyError } from '../core/errors.js';
 import type { HashEngine } from '../core/engine.js';
@@ -27,6 +26,7 @@ import { manifestText } from './manifests.js';
 import { piecesText, type FilePieces } from './pieces.js';
 import type { TarWriter } from './tar-writer.js';
 import { verifyText } from './verify-text.js';
+import { sha256Hex } from '../core/digest.js';
 
 export interface SealRequest {
   engine: HashEngine;
@@ -56,7 +56,6 @@ export interface SealResult {
   endOfData: number;
 }
 
-const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 export function payloadMemberPath(itemId: string, rel: string): string {
   return `data/${itemId}/${rel}`;
@@ -168,8 +167,8 @@ export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealR
     ),
   );
 
-  const tagmanifest = utf8(manifestText(L.tagFilesInOrder(r.algorithms).map((name) => ({ path: name, digest: sha256hex(tagBytes.get(name)!) }))));
-  const bundleDigest = sha256hex(tagmanifest);
+  const tagmanifest = utf8(manifestText(L.tagFilesInOrder(r.algorithms).map((name) => ({ path: name, digest: sha256Hex(tagBytes.get(name)!) }))));
+  const bundleDigest = sha256Hex(tagmanifest);
   await tar.addFile(root + L.TAGMANIFEST, tagmanifest);
   await tar.addFile(root + L.TAGMANIFEST_SIG, r.signer.sign(tagmanifest));
   const comments = L.minisigComments(r.bagName, bundleDigest, r.caseInfo.id);

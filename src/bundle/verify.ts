@@ -33,7 +33,6 @@
  * failure in this order is the verdict's error. Nothing here touches the
  * file system: the bytes come in as a stream, trust material as arguments.
  */
-import { createHash } from 'node:crypto';
 import { CustodyError, VERIFICATION_CODES, type ErrorCode } from '../core/errors.js';
 import type { HashEngine } from '../core/engine.js';
 import { checkChain, type ChainVerdict } from '../custody/chain.js';
@@ -42,13 +41,14 @@ import { bytesEqual, toBase64 } from '../custody/encoding.js';
 import { sameKey } from '../custody/identity.js';
 import { minisignPublicKeyFromText, minisignVerify } from '../custody/minisign.js';
 import { spkiPemToPublicKey } from '../custody/pem.js';
-import { assertCaseId } from '../ledger/validate.js';
+import { assertCaseId } from '../core/case-id.js';
 import { decodeUtf8 } from './bag-info.js';
 import { parseCustodyManifest, type CustodyManifest } from './custody-manifest.js';
 import * as L from './layout.js';
 import { parseManifest } from './manifests.js';
 import { parsePieces, pieceRange, piecesText, type PieceLine } from './pieces.js';
 import { readBundle, type BundleSink, type ReadBundle, type ReadMode } from './read-bundle.js';
+import { sha256Hex } from '../core/digest.js';
 
 export type { BundleSink, ReadBundle, ReadMode } from './read-bundle.js';
 
@@ -97,7 +97,6 @@ export interface BundleVerdict {
   error?: CustodyError;
 }
 
-const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 function fail(code: ErrorCode, message: string, details: { member?: string; item?: string; range?: [number, number] } = {}): never {
   throw new CustodyError(code, message, details);
@@ -148,7 +147,7 @@ export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyO
   v.checks.push({ check: 'mode', ok: true, detail: modeDetail(r, o.mode ?? 'full', o.engine.workerCount) });
   const tag = (name: string) => r.tags.get(name)!;
   const tagmanifest = tag(L.TAGMANIFEST);
-  v.bundleDigest = sha256hex(tagmanifest);
+  v.bundleDigest = sha256Hex(tagmanifest);
 
   run('bag-info.txt', () => {
     assertCaseId(r.info.caseId, 'evidence');
@@ -162,7 +161,7 @@ export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyO
     for (const name of want) {
       const d = listed.get(name);
       if (d === undefined) fail('MALFORMED_BUNDLE', `${L.TAGMANIFEST} does not list ${name}`, { member: L.TAGMANIFEST });
-      if (d !== sha256hex(tag(name))) fail('HASH_MISMATCH', `tag file ${name} does not match its SHA-256 in ${L.TAGMANIFEST}`, { member: name });
+      if (d !== sha256Hex(tag(name))) fail('HASH_MISMATCH', `tag file ${name} does not match its SHA-256 in ${L.TAGMANIFEST}`, { member: name });
     }
     for (const name of listed.keys()) {
       if (!want.includes(name)) fail('MALFORMED_BUNDLE', `${L.TAGMANIFEST} lists ${name}, which is not a tag file of this bundle`, { member: L.TAGMANIFEST });

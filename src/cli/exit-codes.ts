@@ -1,5 +1,5 @@
 /** The one place where an error code becomes an exit code (DESIGN §2). */
-import { CustodyError, VERIFICATION_CODES, USAGE_CODES, type ErrorCode } from '../core/errors.js';
+import { VERIFICATION_CODES, USAGE_CODES, type ErrorCode } from '../core/errors.js';
 
 export const EXIT_OK = 0;
 export const EXIT_NOT_VERIFIED = 1;
@@ -15,6 +15,3 @@ export function exitCodeFor(code: ErrorCode): number {
   return EXIT_RUNTIME;
 }
 
-export function exitCodeForError(e: unknown): number {
-  return e instanceof CustodyError ? exitCodeFor(e.code) : EXIT_RUNTIME;
-}

@@ -2,7 +2,6 @@
  * The commander program: global options, command registration, and the one
  * place that calls process.exit.
  */
-import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { CustodyError } from '../core/errors.js';
 import { safeJson } from '../core/text.js';
@@ -11,8 +10,7 @@ import { commandExitCode } from './action.js';
 import { renderError, errorLine, errorJson } from './run.js';
 import { registerAll } from './commands/index.js';
 
-const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
-export const VERSION = pkg.version;
+import { VERSION } from '../core/version.js';
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -5,7 +5,7 @@
 import { CustodyError, isCustodyError } from '../core/errors.js';
 import { escapeLine, escapeText, safeJson } from '../core/text.js';
 import type { CliContext } from './context.js';
-import { exitCodeFor, EXIT_OK, EXIT_RUNTIME } from './exit-codes.js';
+import { exitCodeFor, EXIT_OK } from './exit-codes.js';
 import type { Outcome } from './outcome.js';
 
 export function errorJson(e: CustodyError): Record<string, unknown> {
@@ -54,5 +54,5 @@ export function renderError(ctx: CliContext | undefined, e: unknown): number {
   } else {
     process.stderr.write(`${errorLine(err)}\n`);
   }
-  return err ? exitCodeFor(err.code) : EXIT_RUNTIME;
+  return exitCodeFor(err.code);
 }

@@ -1,4 +1,5 @@
 /** `custody case new|list|show`: open a case before sealing, see what the ledger knows (DESIGN §2, §5). */
+import { table } from '../table.js';
 import type { Command } from 'commander';
 import { CustodyError } from '../../core/errors.js';
 import { assertCaseId, withLedger, type BundleRow, type CaseRow } from '../../ledger/index.js';
@@ -15,13 +16,6 @@ function caseJson(c: CaseRow): Record<string, unknown> {
   return { id: c.id, title: c.title ?? null, authority: c.authority ?? null, createdAt: c.createdAt, bundles: c.bundles };
 }
 
-/** Columns padded to their widest cell; the last column is not padded (no trailing spaces). */
-export function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)];
-}
 
 function newCase(ctx: CliContext, id: string, opts: NewOptions) {
   assertCaseId(id, 'user');

@@ -18,7 +18,7 @@ import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { documentOutcome, outcome, type Outcome } from '../outcome.js';
 import { makeProgress } from '../progress.js';
-import { VERSION } from '../main.js';
+import { VERSION } from '../../core/version.js';
 
 type Format = 'text' | 'json' | 'sums' | 'hashdeep' | 'dfxml';
 

@@ -15,7 +15,7 @@ import type { CliContext } from '../context.js';
 import { describeKeyRef, ensureKeysDir, keysDir, listHomeKeys, readKeyishFile, writeNewFile, type HomeKey } from '../keys.js';
 import { outcome } from '../outcome.js';
 import { readPassphrase } from '../passphrase.js';
-import { table } from './case.js';
+import { table } from '../table.js';
 
 interface MakeOptions {
   name: string;

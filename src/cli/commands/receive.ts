@@ -21,7 +21,7 @@ import { openLedger } from '../../ledger/index.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { loadSigner } from '../keys.js';
-import { VERSION } from '../main.js';
+import { VERSION } from '../../core/version.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { openBundleSource, runVerify, verdictJson, verdictText } from './verify.js';
 import { collect } from '../options.js';

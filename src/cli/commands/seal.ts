@@ -17,7 +17,7 @@ import { assertCaseId, openLedger, type Ledger } from '../../ledger/index.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { loadSigner } from '../keys.js';
-import { VERSION } from '../main.js';
+import { VERSION } from '../../core/version.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { humanBytes, makeProgress } from '../progress.js';
 import { collect } from '../options.js';

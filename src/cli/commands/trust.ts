@@ -14,7 +14,7 @@ import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { readKeyishFile } from '../keys.js';
 import { outcome } from '../outcome.js';
-import { table } from './case.js';
+import { table } from '../table.js';
 
 function trustedJson(k: TrustedKey): Record<string, unknown> {
   return {

@@ -10,7 +10,7 @@ import type { BundleVerdict } from '../../bundle/verify.js';
 import { openBundleSource, runVerify, verdictJson } from '../commands/verify.js';
 import type { ReportOptions } from '../commands/report.js';
 import type { CliContext } from '../context.js';
-import { VERSION } from '../main.js';
+import { VERSION } from '../../core/version.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { buildReportModel } from './build-model.js';
 import { renderReportHtml } from './html.js';
