@@ -2,6 +2,9 @@
  * The key store on disk (<home>/keys/<keyid>.key + .pub) and how commands
  * find keys: a file, a key id prefix or a name in <home>/keys, the trust
  * store. The only custody-identity code that touches the file system.
+ *
+ * A reference that looks like hex is looked up in the key stores only, never
+ * as a file (key-ref.ts says why).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +15,7 @@ import { decryptKeyFile, readKeyFileHeader } from '../custody/keyfile.js';
 import { readPublicKeyAny } from '../custody/public-key-formats.js';
 import { withLedger } from '../ledger/index.js';
 import type { CliContext } from './context.js';
+import { fileHint, hexKeyRef } from './key-ref.js';
 import { readPassphrase } from './passphrase.js';
 
 /** Key files are tiny; anything bigger is not one (and must not be read into memory whole). */
@@ -131,18 +135,25 @@ function isFile(p: string): boolean {
   }
 }
 
-/** A key reference (file, key id / fingerprint prefix, or name in <home>/keys) → the key in the home store, or a file path. */
+/**
+ * A key reference (file, key id / fingerprint prefix, or name in <home>/keys)
+ * → the key in the home store, or a file path. A hex-looking reference is
+ * never a file.
+ */
 function findKey(ctx: CliContext, ref: string): { file: string } | { home: HomeKey } {
-  if (isFile(ref)) return { file: path.resolve(ref) };
-  const lower = ref.toLowerCase();
+  const hex = hexKeyRef(ref);
+  if (hex === undefined && isFile(ref)) return { file: path.resolve(ref) };
   const keys = listHomeKeys(ctx);
-  const byHex = /^[0-9a-f]{4,64}$/.test(lower) ? keys.filter((k) => k.identity.fingerprint.startsWith(lower)) : [];
+  const byHex = hex !== undefined && hex.length >= 4 ? keys.filter((k) => k.identity.fingerprint.startsWith(hex)) : [];
   const matches = byHex.length > 0 ? byHex : keys.filter((k) => k.identity.name === ref);
   if (matches.length === 1) return { home: matches[0]! };
   if (matches.length > 1) {
     throw new CustodyError('USAGE', `"${ref}" matches ${matches.length} keys: ${matches.map((k) => `${k.keyid} (${k.identity.name})`).join(', ')}`, {
       hint: 'give more digits of the key id',
     });
+  }
+  if (hex !== undefined) {
+    throw new CustodyError('NOT_FOUND', `no key "${ref}": no key id or name in ${keysDir(ctx)} matches`, { hint: `see custody key list; ${fileHint(ref)}` });
   }
   throw new CustodyError('NOT_FOUND', `no key "${ref}": not a file, nor a key id or name in ${keysDir(ctx)}`, { hint: 'see custody key list' });
 }
@@ -207,28 +218,30 @@ export async function loadSigner(ctx: CliContext, opts: { key?: string | undefin
  * trust store. `fallbackName` names a key whose file carries no name (PEM).
  */
 export function loadIdentityRef(ctx: CliContext, ref: string, fallbackName?: string): Identity {
-  if (isFile(ref)) {
+  const hex = hexKeyRef(ref);
+  if (hex === undefined && isFile(ref)) {
     const r = readPublicKeyAny(readKeyishFile(ref));
     if (!r.naming && fallbackName === undefined) {
       throw new CustodyError('USAGE', `${ref} is a bare public key with no name`, { hint: "use the person's .pub file (custody key export --format json)" });
     }
     return makeIdentity(r.publicKey, r.naming ?? { name: fallbackName! });
   }
-  const lower = ref.toLowerCase();
-  if (!/^[0-9a-f]{8,64}$/.test(lower)) {
-    throw new CustodyError('NOT_FOUND', `no such file, and not a fingerprint or key id: ${ref}`, { hint: 'give a .pub file or at least 8 hex digits of a fingerprint' });
+  if (hex === undefined || hex.length < 8 || hex.length > 64) {
+    throw new CustodyError('NOT_FOUND', `no such file, and not a fingerprint or key id: ${ref}`, {
+      hint: `give a .pub file or at least 8 hex digits of a fingerprint${hex !== undefined ? `; ${fileHint(ref)}` : ''}`,
+    });
   }
   const found = new Map<string, Identity>();
-  for (const k of listHomeKeys(ctx)) if (k.identity.fingerprint.startsWith(lower)) found.set(k.identity.fingerprint, k.identity);
+  for (const k of listHomeKeys(ctx)) if (k.identity.fingerprint.startsWith(hex)) found.set(k.identity.fingerprint, k.identity);
   withLedger(ctx.opts.home, (ledger) => {
     for (const t of ledger.listTrustedKeys()) {
-      if (t.fingerprint.startsWith(lower) && !found.has(t.fingerprint)) {
+      if (t.fingerprint.startsWith(hex) && !found.has(t.fingerprint)) {
         found.set(t.fingerprint, makeIdentity(t.publicKey, { name: t.name, org: t.org, role: t.role }));
       }
     }
   });
   if (found.size === 1) return [...found.values()][0]!;
   if (found.size > 1) throw new CustodyError('USAGE', `${ref} matches ${found.size} keys`, { hint: 'give more digits of the fingerprint' });
-  throw new CustodyError('NOT_FOUND', `no key with fingerprint ${ref} in ${keysDir(ctx)} or the trust store`, { hint: 'give the .pub file instead' });
+  throw new CustodyError('NOT_FOUND', `no key with fingerprint ${ref} in ${keysDir(ctx)} or the trust store`, { hint: `give the .pub file instead; ${fileHint(ref)}` });
 }
 
