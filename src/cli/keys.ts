@@ -13,7 +13,7 @@ import { CustodyError, fromSystemError } from '../core/errors.js';
 import { makeIdentity, parsePublicKeyFile, signerFromSeed, type Identity, type Signer } from '../custody/identity.js';
 import { decryptKeyFile, readKeyFileHeader } from '../custody/keyfile.js';
 import { readPublicKeyAny } from '../custody/public-key-formats.js';
-import { withLedger } from '../ledger/index.js';
+import { withLedger, type DamagedTrustedKey, type TrustedKey } from '../ledger/index.js';
 import type { CliContext } from './context.js';
 import { fileHint, hexKeyRef } from './key-ref.js';
 import { readPassphrase } from './passphrase.js';
@@ -233,15 +233,30 @@ export function loadIdentityRef(ctx: CliContext, ref: string, fallbackName?: str
   }
   const found = new Map<string, Identity>();
   for (const k of listHomeKeys(ctx)) if (k.identity.fingerprint.startsWith(hex)) found.set(k.identity.fingerprint, k.identity);
-  withLedger(ctx.opts.home, (ledger) => {
-    for (const t of ledger.listTrustedKeys()) {
-      if (t.fingerprint.startsWith(hex) && !found.has(t.fingerprint)) {
-        found.set(t.fingerprint, makeIdentity(t.publicKey, { name: t.name, org: t.org, role: t.role }));
-      }
+  for (const t of trustStoreKeys(ctx)) {
+    if (t.fingerprint.startsWith(hex) && !found.has(t.fingerprint)) {
+      found.set(t.fingerprint, makeIdentity(t.publicKey, { name: t.name, org: t.org, role: t.role }));
     }
-  });
+  }
   if (found.size === 1) return [...found.values()][0]!;
   if (found.size > 1) throw new CustodyError('USAGE', `${ref} matches ${found.size} keys`, { hint: 'give more digits of the fingerprint' });
   throw new CustodyError('NOT_FOUND', `no key with fingerprint ${ref} in ${keysDir(ctx)} or the trust store`, { hint: `give the .pub file instead; ${fileHint(ref)}` });
+}
+
+/** The warning line for a trust-store row that is not trusted because it does not hold together. */
+export function damagedTrustNote(d: DamagedTrustedKey): string {
+  return `custody: warning: ignoring the trusted key row ${d.fingerprint}: ${d.problem} (custody trust remove ${d.fingerprint}, then add the key again)`;
+}
+
+/**
+ * The sound keys of the trust store, with a warning line for each damaged
+ * row (never trusted). Empty when there is no ledger yet: looking a key up
+ * must not create a home.
+ */
+export function trustStoreKeys(ctx: CliContext): TrustedKey[] {
+  if (!fs.existsSync(path.join(ctx.opts.home, 'ledger.db'))) return [];
+  const { keys, damaged } = withLedger(ctx.opts.home, (ledger) => ledger.trustStore());
+  for (const d of damaged) ctx.note(damagedTrustNote(d));
+  return keys;
 }
 

@@ -17,6 +17,7 @@ import type {
   CaseInput,
   CaseRow,
   CustodyRecordInput,
+  DamagedTrustedKey,
   ImportInput,
   SealInput,
   StoredFile,
@@ -68,8 +69,13 @@ export class Ledger {
   addTrustedKey(k: TrustedKeyInput): { added: boolean } {
     return this.#write((db) => trust.addTrustedKey(db, k));
   }
+  /** The sound trusted keys; a row whose fingerprint, key id or key does not hold together is left out. */
   listTrustedKeys(): TrustedKey[] {
     return this.#read((db) => trust.listTrustedKeys(db));
+  }
+  /** Every row: the sound keys, and the damaged rows with the reason each is not trusted. */
+  trustStore(): { keys: TrustedKey[]; damaged: DamagedTrustedKey[] } {
+    return this.#read((db) => trust.readTrustStore(db));
   }
   /** undefined when nothing matches; an ambiguous or too short prefix is a USAGE error. */
   removeTrustedKey(fingerprintOrPrefix: string): TrustedKey | undefined {
