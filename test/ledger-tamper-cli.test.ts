@@ -1,7 +1,10 @@
 /**
- * Whoever can write ledger.db can insert rows without going through custody.
- * What the ledger says is re-checked on read: a trusted-key row whose
- * fingerprint is not its key's is never trusted.
+ * Whoever can write ledger.db can insert rows without going through custody
+ * (the triggers stop updates and deletes of records, not inserts). What the
+ * ledger says is re-checked on read: a trusted-key row whose fingerprint is
+ * not its key's is never trusted, and `log --case` shows [ok] only for
+ * records whose signatures, chain and stored columns hold and that someone
+ * the examiner trusts (or the examiner's own key) vouches for.
  * The rows are written here with better-sqlite3 straight into the file.
  */
 import { createHash } from 'node:crypto';
@@ -9,7 +12,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parsePublicKeyFile } from '../src/custody/identity.js';
+import { parsePublicKeyFile, signerFromSeed, type Signer } from '../src/custody/identity.js';
+import { decryptKeyFile } from '../src/custody/keyfile.js';
+import { makeRecord, partyFromIdentity, payloadDigest } from '../src/custody/record.js';
 import { openLedger } from '../src/ledger/index.js';
 import { runCli, tempDir } from './helpers/cli.js';
 
@@ -40,6 +45,11 @@ function person(name: string): Person {
   return { name, home, keyid: d.keyid, fingerprint: d.fingerprint, keyFile: d.keyFile, pubFile: d.pubFile };
 }
 
+async function signerOf(p: Person): Promise<Signer> {
+  const { seed, identity } = await decryptKeyFile(new Uint8Array(fs.readFileSync(p.keyFile)), null, p.keyFile);
+  return signerFromSeed(seed, identity);
+}
+
 function seal(who: Person, caseId: string, out: string): void {
   const r = cli(['--home', who.home, 'seal', path.join(dir, 'evidence'), '--case', caseId, '--out', out, '--piece', '0']);
   expect(r.code, r.stderr).toBe(0);
@@ -48,6 +58,44 @@ function seal(who: Person, caseId: string, out: string): void {
 /** Opens a home's ledger.db directly, bypassing custody. */
 function rawLedger(home: string): Database.Database {
   return new Database(path.join(home, 'ledger.db'));
+}
+
+interface Injected {
+  seq: number;
+  action: 'seal' | 'transfer' | 'receive';
+  payload: Uint8Array;
+  envelope: Uint8Array;
+  /** what the row's columns say (default: what the record says) */
+  at?: string;
+  signerKeyid?: string;
+  payloadSha256?: string;
+}
+
+function insertRecord(db: Database.Database, digest: string, r: Injected & { recordAt: string; by: string }): void {
+  db.prepare(
+    'INSERT INTO records (bundle_digest, seq, action, signer_keyid, at, payload, envelope, payload_sha256, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  ).run(digest, r.seq, r.action, r.signerKeyid ?? r.by, r.at ?? r.recordAt, Buffer.from(r.payload), Buffer.from(r.envelope), r.payloadSha256 ?? sha256(r.payload), r.recordAt);
+}
+
+/** A whole bundle that custody never saw: a bundles row and its seal record, signed by `signer`. */
+function injectFakeBundle(home: string, caseId: string, signer: Signer, name: string, columns: Partial<Injected> = {}): string {
+  const digest = sha256(new TextEncoder().encode(`fake ${name}`));
+  const at = '2026-11-29T10:00:00.000Z';
+  const rec = makeRecord(signer, { bundleName: name, bundleDigest: digest, predicate: { seq: 0, prev: null, action: 'seal', at, by: partyFromIdentity(signer.identity) } });
+  const db = rawLedger(home);
+  try {
+    db.prepare('INSERT INTO bundles (digest, name, path, state, case_id, created_at, updated_at) VALUES (?, ?, NULL, ?, ?, ?, ?)').run(digest, name, 'sealed', caseId, at, at);
+    insertRecord(db, digest, { seq: 0, action: 'seal', ...rec, recordAt: at, by: signer.identity.keyid, ...columns });
+  } finally {
+    db.close();
+  }
+  return name;
+}
+
+function logCase(home: string, caseId: string) {
+  const text = cli(['--home', home, 'log', '--case', caseId]);
+  const json = cli(['--home', home, '--json', 'log', '--case', caseId]);
+  return { text, json, doc: JSON.parse(json.stdout) as { ok: boolean; error?: { code: string; message: string }; records: Record<string, any>[] } };
 }
 
 let alice: Person; // the examiner whose ledger is tampered with
@@ -140,5 +188,66 @@ describe('the trust store re-checks every row on read', () => {
       db.close();
       ledger.close();
     }
+  });
+});
+
+describe('log --case re-checks what the ledger says before showing [ok]', () => {
+  it("a whole fake chain signed by an outsider's key shows not ok with the reason, beside the genuine bundle", async () => {
+    const home = path.join(dir, 'alice-fake');
+    fs.cpSync(alice.home, home, { recursive: true });
+    seal({ ...alice, home }, 'C-1', path.join(dir, 'alice-fake.tar'));
+    injectFakeBundle(home, 'C-1', await signerOf(mallory), 'fake-evidence');
+    const { text, doc } = logCase(home, 'C-1');
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/0000 seal .* Alice {2}\[ok\]/);
+    expect(text.stdout).toMatch(/0000 seal .* Mallory {2}\[FAIL: no record of this bundle is signed by your own key or a trusted key/);
+    expect(text.stdout).not.toMatch(/Mallory {2}\[ok\]/);
+    const fake = doc.records.find((r) => r.bundleName === 'fake-evidence')!;
+    expect(fake).toMatchObject({ ok: false, signatureOk: true, message: expect.stringMatching(/nothing you hold vouches for these ledger rows/) });
+    expect(doc.records.find((r) => r.bundleName !== 'fake-evidence')).toMatchObject({ ok: true, trusted: true });
+    expect(doc.error).toMatchObject({ code: 'CHAIN_ERROR', message: expect.stringMatching(/^bundle fake-evidence: no record/) });
+  });
+
+  it('a record appended by someone outside the chain fails the chain rules', async () => {
+    const home = path.join(dir, 'alice-append');
+    fs.cpSync(alice.home, home, { recursive: true });
+    seal({ ...alice, home }, 'C-2', path.join(dir, 'alice-append.tar'));
+    const db = rawLedger(home);
+    try {
+      const seal0 = db.prepare("SELECT r.*, b.name FROM records r JOIN bundles b ON b.digest = r.bundle_digest WHERE b.case_id = 'C-2'").get() as { bundle_digest: string; payload: Buffer; name: string; at: string };
+      const m = await signerOf(mallory);
+      const at = new Date(Date.parse(seal0.at) + 1000).toISOString();
+      const rec = makeRecord(m, {
+        bundleName: seal0.name,
+        bundleDigest: seal0.bundle_digest,
+        predicate: { seq: 1, prev: payloadDigest(new Uint8Array(seal0.payload)), action: 'transfer', at, by: partyFromIdentity(m.identity), to: partyFromIdentity(m.identity), reason: 'mine now' },
+      });
+      insertRecord(db, seal0.bundle_digest, { seq: 1, action: 'transfer', ...rec, recordAt: at, by: m.identity.keyid });
+    } finally {
+      db.close();
+    }
+    const { text, doc } = logCase(home, 'C-2');
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/0000 seal .* Alice {2}\[ok\]/);
+    expect(text.stdout).toMatch(/0001 transfer .*\[FAIL: transfer by someone other than the current custodian/);
+    expect(doc.records[1]).toMatchObject({ ok: false, code: 'CHAIN_ERROR' });
+  });
+
+  it('ledger columns that disagree with the signed record (time, signer, payload hash) are not ok, even for a record signed by your own key', async () => {
+    const home = path.join(dir, 'alice-columns');
+    fs.cpSync(alice.home, home, { recursive: true });
+    expect(cli(['--home', home, 'case', 'new', 'C-3', '--title', 'columns']).code).toBe(0);
+    const a = await signerOf(alice);
+    injectFakeBundle(home, 'C-3', a, 'good-columns');
+    injectFakeBundle(home, 'C-3', a, 'wrong-time', { at: '2020-01-01T00:00:00.000Z' });
+    injectFakeBundle(home, 'C-3', a, 'wrong-signer', { signerKeyid: bob.keyid });
+    injectFakeBundle(home, 'C-3', a, 'wrong-hash', { payloadSha256: '0'.repeat(64) });
+    const { text, doc } = logCase(home, 'C-3');
+    expect(text.code).toBe(1);
+    const byName = (n: string) => doc.records.find((r) => r.bundleName === n)!;
+    expect(byName('good-columns')).toMatchObject({ ok: true });
+    expect(byName('wrong-time')).toMatchObject({ ok: false, message: expect.stringMatching(/the ledger row says time 2020-01-01T00:00:00.000Z where the signed record says 2026-11-29T10:00:00.000Z/) });
+    expect(byName('wrong-signer')).toMatchObject({ ok: false, message: expect.stringMatching(new RegExp(`signer key id ${bob.keyid}`)) });
+    expect(byName('wrong-hash')).toMatchObject({ ok: false, message: expect.stringMatching(/payload hash is not the hash of the stored payload/) });
   });
 });

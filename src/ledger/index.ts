@@ -32,6 +32,7 @@ export type * from './types.js';
 export { assertCaseId, isValidCaseId, CASE_ID_PATTERN } from './validate.js';
 export { SCHEMA_VERSION } from './schema.js';
 export { BUSY_TIMEOUT_MS } from './open.js';
+export { checkStoredChain, type StoredChainCheck, type StoredChainKeys } from './stored-chain.js';
 
 export class Ledger {
   readonly #db: Db;
