@@ -4,17 +4,20 @@
  * store. The only custody-identity code that touches the file system.
  *
  * A reference that looks like hex is looked up in the key stores only, never
- * as a file (key-ref.ts says why).
+ * as a file (key-ref.ts says why); secret keys and the keys folder that
+ * others could read or change are refused (key-perms.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CustodyError, fromSystemError } from '../core/errors.js';
-import { makeIdentity, parsePublicKeyFile, signerFromSeed, type Identity, type Signer } from '../custody/identity.js';
+import { keyId } from '../custody/ed25519.js';
+import { makeIdentity, parsePublicKeyFile, sameKey, signerFromSeed, type Identity, type Signer } from '../custody/identity.js';
 import { decryptKeyFile, readKeyFileHeader } from '../custody/keyfile.js';
 import { readPublicKeyAny } from '../custody/public-key-formats.js';
 import { withLedger, type DamagedTrustedKey, type TrustedKey } from '../ledger/index.js';
 import type { CliContext } from './context.js';
+import { assertPrivateKeyFile, assertPrivateKeysDir } from './key-perms.js';
 import { fileHint, hexKeyRef } from './key-ref.js';
 import { readPassphrase } from './passphrase.js';
 
@@ -99,6 +102,8 @@ export function listHomeKeys(ctx: CliContext): HomeKey[] {
   const dir = keysDir(ctx);
   let names: string[];
   try {
+    // Whatever sits in this folder is the examiner's own identity: refuse it if others can add to it.
+    assertPrivateKeysDir(dir, fs.statSync(dir).mode);
     names = fs.readdirSync(dir).sort();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
@@ -200,13 +205,22 @@ export async function loadSigner(ctx: CliContext, opts: { key?: string | undefin
     ref = secret[0]!.keyPath!;
   }
   let file = resolveKeyRef(ctx, ref);
+  let expected: Uint8Array | undefined;
   if (file.endsWith('.pub')) {
     const sibling = `${file.slice(0, -4)}.key`;
     if (!isFile(sibling)) throw new CustodyError('USAGE', `${file} is a public key; signing needs the secret .key file`);
+    // The .pub names the identity the user chose; a .key beside it that is someone else's must not sign in its place.
+    expected = readPublicKeyAny(readKeyishFile(file)).publicKey;
     file = sibling;
   }
+  assertPrivateKeyFile(file);
   const bytes = readKeyishFile(file);
   const header = readKeyFileHeader(bytes);
+  if (expected !== undefined && !sameKey(header.identity.publicKey, expected)) {
+    throw new CustodyError('USAGE', `${file} is not the secret key of ${file.slice(0, -4)}.pub (key id ${header.identity.keyid}, not ${keyId(expected)}); refusing to sign with it`, {
+      hint: 'give --key the .key file you mean',
+    });
+  }
   const passphrase = header.encrypted ? await readPassphrase({ passphraseFile: opts.passphraseFile, purpose: 'unlock', label: file }) : null;
   const { seed, identity } = await decryptKeyFile(bytes, passphrase, file);
   return signerFromSeed(seed, identity);
