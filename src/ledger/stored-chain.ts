@@ -103,7 +103,7 @@ export function checkStoredChain(records: StoredRecord[], keys: StoredChainKeys)
   if (verdict.ok && problems.size === 0 && !verdict.records.some((rv) => rv.trusted === true)) {
     note(
       verdict.records[0]!.seq,
-      `no record of this bundle is signed by your own key or a trusted key (sealer key id ${verdict.records[0]!.signer?.keyid ?? '?'}): nothing you hold vouches for these ledger rows`,
+      `no record of this bundle is signed by your own key or a trusted key (sealer key id ${verdict.records[0]!.signer?.keyid ?? '?'}): nothing you hold vouches for these ledger rows (if that key is genuine, confirm its fingerprint and custody trust add it)`,
     );
   }
   return { verdict, problems };
