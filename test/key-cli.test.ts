@@ -215,9 +215,9 @@ describe('loadSigner / resolveKeyRef (what seal, transfer and receive call)', ()
     const home = newHome();
     // Made in-process with small Argon2id parameters to keep the test fast; the CLI path is the same code.
     const signer0 = signerFromSeed(new Uint8Array(32).fill(4), { name: 'Ana' });
-    fs.mkdirSync(path.join(home, 'keys'), { recursive: true });
+    fs.mkdirSync(path.join(home, 'keys'), { recursive: true, mode: 0o700 });
     const made = { doc: { keyid: signer0.identity.keyid, keyFile: path.join(home, 'keys', `${signer0.identity.keyid}.key`), pubFile: path.join(home, 'keys', `${signer0.identity.keyid}.pub`) } };
-    fs.writeFileSync(made.doc.keyFile, await encryptKeyFile(new Uint8Array(32).fill(4), signer0.identity, 'right', '2026-01-01T00:00:00.000Z', { kdf: { memoryKiB: 256, iterations: 1, parallelism: 1 } }));
+    fs.writeFileSync(made.doc.keyFile, await encryptKeyFile(new Uint8Array(32).fill(4), signer0.identity, 'right', '2026-01-01T00:00:00.000Z', { kdf: { memoryKiB: 256, iterations: 1, parallelism: 1 } }), { mode: 0o600 });
     fs.writeFileSync(made.doc.pubFile, publicKeyFile(signer0.identity));
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'wrong'), 'wrong\n');
@@ -238,7 +238,7 @@ describe('loadSigner / resolveKeyRef (what seal, transfer and receive call)', ()
     const seed = new Uint8Array(32).fill(6);
     const id = signerFromSeed(seed, { name: 'Ana' }).identity;
     const keyFile = path.join(dir, 'ana.key');
-    fs.writeFileSync(keyFile, await encryptKeyFile(seed, id, 'right', '2026-01-01T00:00:00.000Z', { kdf: { memoryKiB: 256, iterations: 1, parallelism: 1 } }));
+    fs.writeFileSync(keyFile, await encryptKeyFile(seed, id, 'right', '2026-01-01T00:00:00.000Z', { kdf: { memoryKiB: 256, iterations: 1, parallelism: 1 } }), { mode: 0o600 });
     fs.writeFileSync(path.join(dir, 'evidence.bin'), 'evidence');
     const r = runCli(['--home', path.join(dir, 'home'), 'seal', path.join(dir, 'evidence.bin'), '--case', 'c-1', '--out', path.join(dir, 'b.tar'), '--key', keyFile], {
       env: env({ CUSTODY_PASSPHRASE: 'wrong' }),

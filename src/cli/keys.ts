@@ -2,16 +2,23 @@
  * The key store on disk (<home>/keys/<keyid>.key + .pub) and how commands
  * find keys: a file, a key id prefix or a name in <home>/keys, the trust
  * store. The only custody-identity code that touches the file system.
+ *
+ * A reference that looks like hex is looked up in the key stores only, never
+ * as a file (key-ref.ts says why); secret keys and the keys folder that
+ * others could read or change are refused (key-perms.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CustodyError, fromSystemError } from '../core/errors.js';
-import { makeIdentity, parsePublicKeyFile, signerFromSeed, type Identity, type Signer } from '../custody/identity.js';
+import { keyId } from '../custody/ed25519.js';
+import { makeIdentity, parsePublicKeyFile, sameKey, signerFromSeed, type Identity, type Signer } from '../custody/identity.js';
 import { decryptKeyFile, readKeyFileHeader } from '../custody/keyfile.js';
 import { readPublicKeyAny } from '../custody/public-key-formats.js';
-import { withLedger } from '../ledger/index.js';
+import { withLedger, type DamagedTrustedKey, type TrustedKey } from '../ledger/index.js';
 import type { CliContext } from './context.js';
+import { assertPrivateKeyFile, assertPrivateKeysDir } from './key-perms.js';
+import { fileHint, hexKeyRef } from './key-ref.js';
 import { readPassphrase } from './passphrase.js';
 
 /** Key files are tiny; anything bigger is not one (and must not be read into memory whole). */
@@ -95,6 +102,8 @@ export function listHomeKeys(ctx: CliContext): HomeKey[] {
   const dir = keysDir(ctx);
   let names: string[];
   try {
+    // Whatever sits in this folder is the examiner's own identity: refuse it if others can add to it.
+    assertPrivateKeysDir(dir, fs.statSync(dir).mode);
     names = fs.readdirSync(dir).sort();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
@@ -131,18 +140,25 @@ function isFile(p: string): boolean {
   }
 }
 
-/** A key reference (file, key id / fingerprint prefix, or name in <home>/keys) → the key in the home store, or a file path. */
+/**
+ * A key reference (file, key id / fingerprint prefix, or name in <home>/keys)
+ * → the key in the home store, or a file path. A hex-looking reference is
+ * never a file.
+ */
 function findKey(ctx: CliContext, ref: string): { file: string } | { home: HomeKey } {
-  if (isFile(ref)) return { file: path.resolve(ref) };
-  const lower = ref.toLowerCase();
+  const hex = hexKeyRef(ref);
+  if (hex === undefined && isFile(ref)) return { file: path.resolve(ref) };
   const keys = listHomeKeys(ctx);
-  const byHex = /^[0-9a-f]{4,64}$/.test(lower) ? keys.filter((k) => k.identity.fingerprint.startsWith(lower)) : [];
+  const byHex = hex !== undefined && hex.length >= 4 ? keys.filter((k) => k.identity.fingerprint.startsWith(hex)) : [];
   const matches = byHex.length > 0 ? byHex : keys.filter((k) => k.identity.name === ref);
   if (matches.length === 1) return { home: matches[0]! };
   if (matches.length > 1) {
     throw new CustodyError('USAGE', `"${ref}" matches ${matches.length} keys: ${matches.map((k) => `${k.keyid} (${k.identity.name})`).join(', ')}`, {
       hint: 'give more digits of the key id',
     });
+  }
+  if (hex !== undefined) {
+    throw new CustodyError('NOT_FOUND', `no key "${ref}": no key id or name in ${keysDir(ctx)} matches`, { hint: `see custody key list; ${fileHint(ref)}` });
   }
   throw new CustodyError('NOT_FOUND', `no key "${ref}": not a file, nor a key id or name in ${keysDir(ctx)}`, { hint: 'see custody key list' });
 }
@@ -189,13 +205,22 @@ export async function loadSigner(ctx: CliContext, opts: { key?: string | undefin
     ref = secret[0]!.keyPath!;
   }
   let file = resolveKeyRef(ctx, ref);
+  let expected: Uint8Array | undefined;
   if (file.endsWith('.pub')) {
     const sibling = `${file.slice(0, -4)}.key`;
     if (!isFile(sibling)) throw new CustodyError('USAGE', `${file} is a public key; signing needs the secret .key file`);
+    // The .pub names the identity the user chose; a .key beside it that is someone else's must not sign in its place.
+    expected = readPublicKeyAny(readKeyishFile(file)).publicKey;
     file = sibling;
   }
+  assertPrivateKeyFile(file);
   const bytes = readKeyishFile(file);
   const header = readKeyFileHeader(bytes);
+  if (expected !== undefined && !sameKey(header.identity.publicKey, expected)) {
+    throw new CustodyError('USAGE', `${file} is not the secret key of ${file.slice(0, -4)}.pub (key id ${header.identity.keyid}, not ${keyId(expected)}); refusing to sign with it`, {
+      hint: 'give --key the .key file you mean',
+    });
+  }
   const passphrase = header.encrypted ? await readPassphrase({ passphraseFile: opts.passphraseFile, purpose: 'unlock', label: file }) : null;
   const { seed, identity } = await decryptKeyFile(bytes, passphrase, file);
   return signerFromSeed(seed, identity);
@@ -207,28 +232,45 @@ export async function loadSigner(ctx: CliContext, opts: { key?: string | undefin
  * trust store. `fallbackName` names a key whose file carries no name (PEM).
  */
 export function loadIdentityRef(ctx: CliContext, ref: string, fallbackName?: string): Identity {
-  if (isFile(ref)) {
+  const hex = hexKeyRef(ref);
+  if (hex === undefined && isFile(ref)) {
     const r = readPublicKeyAny(readKeyishFile(ref));
     if (!r.naming && fallbackName === undefined) {
       throw new CustodyError('USAGE', `${ref} is a bare public key with no name`, { hint: "use the person's .pub file (custody key export --format json)" });
     }
     return makeIdentity(r.publicKey, r.naming ?? { name: fallbackName! });
   }
-  const lower = ref.toLowerCase();
-  if (!/^[0-9a-f]{8,64}$/.test(lower)) {
-    throw new CustodyError('NOT_FOUND', `no such file, and not a fingerprint or key id: ${ref}`, { hint: 'give a .pub file or at least 8 hex digits of a fingerprint' });
+  if (hex === undefined || hex.length < 8 || hex.length > 64) {
+    throw new CustodyError('NOT_FOUND', `no such file, and not a fingerprint or key id: ${ref}`, {
+      hint: `give a .pub file or at least 8 hex digits of a fingerprint${hex !== undefined ? `; ${fileHint(ref)}` : ''}`,
+    });
   }
   const found = new Map<string, Identity>();
-  for (const k of listHomeKeys(ctx)) if (k.identity.fingerprint.startsWith(lower)) found.set(k.identity.fingerprint, k.identity);
-  withLedger(ctx.opts.home, (ledger) => {
-    for (const t of ledger.listTrustedKeys()) {
-      if (t.fingerprint.startsWith(lower) && !found.has(t.fingerprint)) {
-        found.set(t.fingerprint, makeIdentity(t.publicKey, { name: t.name, org: t.org, role: t.role }));
-      }
+  for (const k of listHomeKeys(ctx)) if (k.identity.fingerprint.startsWith(hex)) found.set(k.identity.fingerprint, k.identity);
+  for (const t of trustStoreKeys(ctx)) {
+    if (t.fingerprint.startsWith(hex) && !found.has(t.fingerprint)) {
+      found.set(t.fingerprint, makeIdentity(t.publicKey, { name: t.name, org: t.org, role: t.role }));
     }
-  });
+  }
   if (found.size === 1) return [...found.values()][0]!;
   if (found.size > 1) throw new CustodyError('USAGE', `${ref} matches ${found.size} keys`, { hint: 'give more digits of the fingerprint' });
-  throw new CustodyError('NOT_FOUND', `no key with fingerprint ${ref} in ${keysDir(ctx)} or the trust store`, { hint: 'give the .pub file instead' });
+  throw new CustodyError('NOT_FOUND', `no key with fingerprint ${ref} in ${keysDir(ctx)} or the trust store`, { hint: `give the .pub file instead; ${fileHint(ref)}` });
+}
+
+/** The warning line for a trust-store row that is not trusted because it does not hold together. */
+export function damagedTrustNote(d: DamagedTrustedKey): string {
+  return `custody: warning: ignoring the trusted key row ${d.fingerprint}: ${d.problem} (custody trust remove ${d.fingerprint}, then add the key again)`;
+}
+
+/**
+ * The sound keys of the trust store, with a warning line for each damaged
+ * row (never trusted). Empty when there is no ledger yet: looking a key up
+ * must not create a home.
+ */
+export function trustStoreKeys(ctx: CliContext): TrustedKey[] {
+  if (!fs.existsSync(path.join(ctx.opts.home, 'ledger.db'))) return [];
+  const { keys, damaged } = withLedger(ctx.opts.home, (ledger) => ledger.trustStore());
+  for (const d of damaged) ctx.note(damagedTrustNote(d));
+  return keys;
 }
 

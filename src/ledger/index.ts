@@ -17,6 +17,7 @@ import type {
   CaseInput,
   CaseRow,
   CustodyRecordInput,
+  DamagedTrustedKey,
   ImportInput,
   SealInput,
   StoredFile,
@@ -31,6 +32,7 @@ export type * from './types.js';
 export { assertCaseId, isValidCaseId, CASE_ID_PATTERN } from './validate.js';
 export { SCHEMA_VERSION } from './schema.js';
 export { BUSY_TIMEOUT_MS } from './open.js';
+export { checkStoredChain, type StoredChainCheck, type StoredChainKeys } from './stored-chain.js';
 
 export class Ledger {
   readonly #db: Db;
@@ -68,8 +70,13 @@ export class Ledger {
   addTrustedKey(k: TrustedKeyInput): { added: boolean } {
     return this.#write((db) => trust.addTrustedKey(db, k));
   }
+  /** The sound trusted keys; a row whose fingerprint, key id or key does not hold together is left out. */
   listTrustedKeys(): TrustedKey[] {
     return this.#read((db) => trust.listTrustedKeys(db));
+  }
+  /** Every row: the sound keys, and the damaged rows with the reason each is not trusted. */
+  trustStore(): { keys: TrustedKey[]; damaged: DamagedTrustedKey[] } {
+    return this.#read((db) => trust.readTrustStore(db));
   }
   /** undefined when nothing matches; an ambiguous or too short prefix is a USAGE error. */
   removeTrustedKey(fingerprintOrPrefix: string): TrustedKey | undefined {

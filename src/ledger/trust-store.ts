@@ -4,9 +4,9 @@
  * the append-only trust_events table (see schema.ts for why).
  */
 import { CustodyError } from '../core/errors.js';
-import { assertStrongPublicKey } from '../custody/ed25519.js';
+import { assertStrongPublicKey, weakKeyReason } from '../custody/ed25519.js';
 import type { Db } from './open.js';
-import type { TrustedKey, TrustedKeyInput, TrustEvent } from './types.js';
+import type { DamagedTrustedKey, TrustedKey, TrustedKeyInput, TrustEvent } from './types.js';
 import { assertText, sha256Hex } from './validate.js';
 
 interface TrustedKeyRow {
@@ -66,14 +66,54 @@ export function addTrustedKey(db: Db, k: TrustedKeyInput): { added: boolean } {
   return { added: true };
 }
 
-export function listTrustedKeys(db: Db): TrustedKey[] {
+/**
+ * Why a stored row must not be believed, or undefined when it is sound.
+ * Rows are re-checked on every read, not only when added: whoever can write
+ * ledger.db (the sqlite3 shell, another program) can insert a row that shows
+ * a fingerprint the user once confirmed next to someone else's public key,
+ * and trust would then go to that other key.
+ */
+function rowProblem(r: TrustedKeyRow): string | undefined {
+  const pub = new Uint8Array(r.public_key);
+  if (pub.length !== 32) return 'its public key is not 32 bytes';
+  const fp = sha256Hex(pub);
+  if (r.fingerprint !== fp) return `its fingerprint does not match its public key (whose fingerprint is ${fp})`;
+  if (r.keyid !== fp.slice(0, 16)) return `its key id ${r.keyid} does not match its public key`;
+  const weak = weakKeyReason(pub);
+  if (weak !== null) return `its public key is unsafe: ${weak}`;
+  try {
+    assertText(r.name, 'its name', 'evidence', 256);
+    for (const [what, v] of [['org', r.org], ['role', r.role], ['label', r.label]] as const) {
+      if (v !== null) assertText(v, `its ${what}`, 'evidence', 256);
+    }
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return undefined;
+}
+
+/** Every row of the trust store, split into the sound ones and the damaged ones (never trusted). */
+export function readTrustStore(db: Db): { keys: TrustedKey[]; damaged: DamagedTrustedKey[] } {
   const rows = db.prepare('SELECT * FROM trusted_keys ORDER BY added_at, fingerprint').all() as TrustedKeyRow[];
-  return rows.map(toTrustedKey);
+  const keys: TrustedKey[] = [];
+  const damaged: DamagedTrustedKey[] = [];
+  for (const r of rows) {
+    const problem = rowProblem(r);
+    if (problem === undefined) keys.push(toTrustedKey(r));
+    else damaged.push({ fingerprint: r.fingerprint, keyid: r.keyid, name: r.name, addedAt: r.added_at, problem });
+  }
+  return { keys, damaged };
+}
+
+/** The sound trusted keys only: a damaged row is left out (readTrustStore says which and why). */
+export function listTrustedKeys(db: Db): TrustedKey[] {
+  return readTrustStore(db).keys;
 }
 
 export function trustedPublicKeys(db: Db): Uint8Array[] {
-  const rows = db.prepare('SELECT public_key FROM trusted_keys ORDER BY fingerprint').all() as { public_key: Buffer }[];
-  return rows.map((r) => new Uint8Array(r.public_key));
+  return readTrustStore(db)
+    .keys.sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0))
+    .map((k) => k.publicKey);
 }
 
 /** Shortest prefix accepted: a few hex digits could match a key the user did not mean. */

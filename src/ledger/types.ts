@@ -21,6 +21,17 @@ export interface TrustedKey extends TrustedKeyInput {
   addedAt: string;
 }
 
+/** A trust-store row that does not hold together (fingerprint, key id or key): shown, never trusted. */
+export interface DamagedTrustedKey {
+  /** as stored (not to be believed) */
+  fingerprint: string;
+  keyid: string;
+  name: string;
+  addedAt: string;
+  /** why it is not trusted */
+  problem: string;
+}
+
 export interface TrustEvent {
   event: 'add' | 'remove';
   fingerprint: string;

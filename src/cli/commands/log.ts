@@ -6,10 +6,9 @@ import { CustodyError } from '../../core/errors.js';
 import { readBundleChain } from '../../bundle/chain-read.js';
 import { inspectJournal } from '../../bundle/tar-append.js';
 import { checkChain, type ChainVerdict, type RecordVerdict } from '../../custody/chain.js';
-import { openEnvelope } from '../../custody/dsse.js';
-import { bytesEqual } from '../../custody/encoding.js';
-import { identityFromParty, parseRecordPayload, recordMemberName, type PartyJson } from '../../custody/record.js';
-import { assertCaseId, openLedger, type StoredRecord } from '../../ledger/index.js';
+import type { PartyJson } from '../../custody/record.js';
+import { assertCaseId, checkStoredChain, openLedger, type StoredChainKeys, type StoredRecord } from '../../ledger/index.js';
+import { damagedTrustNote, listHomeKeys } from '../keys.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { escapeText } from '../../core/text.js';
@@ -135,41 +134,10 @@ async function bundleTimeline(ctx: CliContext, bundleArg: string, receipts: stri
   return { bundleName: chain.bagName, bundleDigest: chain.bundleDigest, caseId: chain.info.caseId, verdict, problems: new Map() };
 }
 
-/** Re-checks one bundle's stored records: envelope signatures, the chain rules, and that the stored payload is the signed one. */
-function ledgerTimeline(records: StoredRecord[], trusted: Uint8Array[]): Timeline {
+/** Re-checks one bundle's stored records (checkStoredChain) before anything is shown as ok. */
+function ledgerTimeline(records: StoredRecord[], keys: StoredChainKeys): Timeline {
   const first = records[0]!;
-  const problems = new Map<number, string>();
-  let sealer: Uint8Array | undefined;
-  try {
-    // The seal record names the sealer; checkChain then verifies the seal's signature with that key.
-    sealer = identityFromParty(parseRecordPayload(openEnvelope(first.envelope).payload).predicate.by).publicKey;
-  } catch {
-    sealer = undefined;
-  }
-  for (const r of records) {
-    try {
-      if (!bytesEqual(openEnvelope(r.envelope).payload, r.payload)) problems.set(r.seq, 'the stored payload is not the one its envelope carries');
-    } catch {
-      /* checkChain reports an unreadable envelope */
-    }
-  }
-  const verdict: ChainVerdict = sealer
-    ? checkChain({
-        bundleName: first.bundleName,
-        bundleDigest: first.bundleDigest,
-        envelopes: records.map((r) => ({ member: recordMemberName(r.seq, r.action), bytes: r.envelope })),
-        sealerPublicKey: sealer,
-        trusted,
-        strictTrust: false,
-        allowUntrusted: true,
-      })
-    : {
-        ok: false,
-        records: [],
-        sealerTrusted: false,
-        untrustedSigners: [],
-        error: new CustodyError('CHAIN_ERROR', `the ledger's seal record of bundle ${first.bundleDigest} cannot be read`),
-      };
+  const { verdict, problems } = checkStoredChain(records, keys);
   return { bundleName: first.bundleName, bundleDigest: first.bundleDigest, caseId: first.caseId, verdict, problems };
 }
 
@@ -181,14 +149,19 @@ async function caseTimelines(ctx: CliContext, caseId: string): Promise<Timeline[
   const ledger = openLedger(ctx.opts.home);
   try {
     if (!ledger.getCase(caseId)) throw new CustodyError('NOT_FOUND', `no case ${caseId} in the ledger`, { hint: 'see custody case list' });
-    const trusted = ledger.trustedPublicKeys();
+    const { keys: sound, damaged } = ledger.trustStore();
+    for (const d of damaged) ctx.note(damagedTrustNote(d));
+    const keys: StoredChainKeys = {
+      trusted: sound.map((k) => k.publicKey),
+      own: listHomeKeys(ctx).filter((k) => k.keyPath !== undefined).map((k) => k.identity.publicKey),
+    };
     const byBundle = new Map<string, StoredRecord[]>();
     for (const r of ledger.records({ caseId })) {
       const list = byBundle.get(r.bundleDigest) ?? [];
       list.push(r);
       byBundle.set(r.bundleDigest, list);
     }
-    return [...byBundle.values()].map((rs) => ledgerTimeline([...rs].sort((a, b) => a.seq - b.seq), trusted));
+    return [...byBundle.values()].map((rs) => ledgerTimeline([...rs].sort((a, b) => a.seq - b.seq), keys));
   } finally {
     ledger.close();
   }

@@ -12,7 +12,7 @@ import { readPublicKeyAny } from '../../custody/public-key-formats.js';
 import { withLedger, type TrustedKey } from '../../ledger/index.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
-import { readKeyishFile } from '../keys.js';
+import { damagedTrustNote, readKeyishFile } from '../keys.js';
 import { outcome } from '../outcome.js';
 import { table } from '../table.js';
 
@@ -59,16 +59,20 @@ export function addTrust(ctx: CliContext, file: string, opts: { name?: string })
   );
 }
 
+/** A string from a row that is not to be believed, quoted and in printable ASCII (nothing in it reaches the terminal raw). */
+function asciiQuoted(v: string): string {
+  return JSON.stringify(v).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function listTrust(ctx: CliContext) {
-  const keys = withLedger(ctx.opts.home, (ledger) => ledger.listTrustedKeys());
+  const { keys, damaged } = withLedger(ctx.opts.home, (ledger) => ledger.trustStore());
+  const rows = keys.map((k) => [k.fingerprint, k.addedAt.slice(0, 10), [k.name, k.org, k.role].filter(Boolean).join(', ') + (k.label ? ` [${k.label}]` : '')]);
+  // A damaged row's fields are not to be believed: its name is shown quoted, and it is never trusted.
+  for (const d of damaged) rows.push([d.fingerprint, /^\d{4}-\d{2}-\d{2}/.test(d.addedAt) ? d.addedAt.slice(0, 10) : '?', `${ctx.chalk.red('DAMAGED, not trusted')}: ${asciiQuoted(d.name)}: ${d.problem}`]);
   const text =
-    keys.length === 0
-      ? ['no trusted keys (custody trust add <pubfile> after confirming its fingerprint)']
-      : table(
-          ['FINGERPRINT', 'ADDED', 'NAME'],
-          keys.map((k) => [k.fingerprint, k.addedAt.slice(0, 10), [k.name, k.org, k.role].filter(Boolean).join(', ') + (k.label ? ` [${k.label}]` : '')]),
-        );
-  return outcome({ keys: keys.map(trustedJson) }, text);
+    rows.length === 0 ? ['no trusted keys (custody trust add <pubfile> after confirming its fingerprint)'] : table(['FINGERPRINT', 'ADDED', 'NAME'], rows);
+  for (const d of damaged) ctx.note(damagedTrustNote(d));
+  return outcome({ keys: keys.map(trustedJson), damaged }, text);
 }
 
 function removeTrust(ctx: CliContext, fp: string) {
