@@ -11,7 +11,7 @@
  *    one before it breaks the chain for every later verifier, so it is
  *    refused at write time with a clear message instead;
  *  - a bundle changed between our read and our append (expectEndOfData).
- * The chain rules themselves are B's checkChain; nothing here re-implements them.
+ * The chain rules themselves are custody/chain.ts's checkChain; nothing here re-implements them.
  */
 import { CustodyError } from '../core/errors.js';
 import { checkText } from '../core/text.js';
@@ -27,9 +27,7 @@ import {
   type VerificationSummary,
 } from '../custody/record.js';
 import { openEnvelope } from '../custody/dsse.js';
-import type { ImportInput, RecordInput as LedgerRecordInput } from '../ledger/types.js';
 import { readBundleChain, type BundleChain } from './chain-read.js';
-import type { CustodyManifest } from './custody-manifest.js';
 import { appendKillSwitch, appendMembers, recoverLocked, withBundleLock, type BundleLock } from './tar-append.js';
 
 export interface RecordFields {
@@ -200,44 +198,4 @@ async function transferLocked(bundlePath: string, req: TransferRequest, lock: Bu
   const members = [...receipts, { member: record.member, bytes: record.envelope }].map((m) => ({ name: `${chain.bagName}/${m.member}`, bytes: m.bytes }));
   await appendMembers(bundlePath, members, { expectEndOfData: chain.endOfData, lock });
   return { chain, verdict, record };
-}
-
-// ---- ledger rows (the ledger stores records exactly as signed) ----
-
-/** A record of the chain as the ledger stores it: payload bytes from the (already verified) envelope. */
-export function ledgerRecord(envelope: Uint8Array, predicate: RecordPredicate): LedgerRecordInput {
-  const { payload, keyid } = openEnvelope(envelope);
-  return { seq: predicate.seq, action: predicate.action, payload, envelope, signerKeyid: keyid, at: predicate.at };
-}
-
-/** Everything a verified chain carries, for Ledger.importBundle. Records must have verified (verdict.records[i].predicate set). */
-export function importInput(
-  c: { bagName: string; bundleDigest: string; caseId: string; manifest: CustodyManifest; envelopes: { bytes: Uint8Array }[]; verdict: ChainVerdict },
-  extra: NewRecord[],
-  path?: string,
-): ImportInput {
-  const records = c.verdict.records.map((r, i) => {
-    if (!r.predicate) throw new CustodyError('INTERNAL', `record ${i} did not verify`);
-    return ledgerRecord(c.envelopes[i]!.bytes, r.predicate);
-  });
-  for (const n of extra) records.push(ledgerRecord(n.envelope, n.predicate));
-  const m = c.manifest;
-  const out: ImportInput = {
-    bundleDigest: c.bundleDigest,
-    bundleName: c.bagName,
-    caseId: c.caseId,
-    items: m.items.map((it) => ({ id: it.id, ...(it.description === undefined ? {} : { description: it.description }), details: { kind: it.kind, source: it.source, meta: it.meta } })),
-    files: m.files.map((f) => ({
-      itemId: f.item,
-      path: f.path,
-      size: f.size,
-      hashes: f.hashes,
-      ...(f.pieces ? { pieceCount: f.pieces.count, merkleRoot: f.pieces.merkleRoot } : {}),
-    })),
-    records,
-  };
-  if (m.case.title !== undefined) out.caseTitle = m.case.title;
-  if (m.case.authority !== undefined) out.caseAuthority = m.case.authority;
-  if (path !== undefined) out.path = path;
-  return out;
 }

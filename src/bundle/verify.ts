@@ -15,7 +15,7 @@
  *  7. custody/pieces-sha256.txt equals the piece hashes computed;
  *  8. the custody chain (DESIGN §4, the shared checkChain).
  *
- * Two modes (DESIGN issue 4, "pieces make verification scale"):
+ * Two modes:
  *  - full: every flat hash (md5, sha1, sha256 …) and every piece SHA-256 is
  *    recomputed from the data and compared.
  *  - pieces (only when Custody-Piece-Size > 0): only the piece SHA-256s are
@@ -29,26 +29,32 @@
  *    Merkle roots equal what was computed). A sealer who signed flat hashes
  *    that do not belong to the data would go unnoticed here: --full catches it.
  *
- * Every check runs (the verdict lists each with its result); the first
- * failure in this order is the verdict's error. Nothing here touches the
- * file system: the bytes come in as a stream, trust material as arguments.
+ * Every check runs (the verdict lists each with its result and its stable
+ * id); the first failure in this order is the verdict's error. No tag file is
+ * parsed before the tag manifest and the sealer's signature over it hold.
+ * Nothing here touches the file system: the bytes come in as a stream, the
+ * hashing through an injected hasher, trust material as arguments.
+ *
+ * verifyBundle is the outline; each step is a function of its own over the
+ * explicit VerifyState (what was read, and what earlier steps established).
+ * A new check is a new step with its own id, added to the outline.
  */
 import { CustodyError, VERIFICATION_CODES, type ErrorCode } from '../core/errors.js';
 import type { HashEngine } from '../core/engine.js';
+import { assertCaseId } from '../core/case-id.js';
+import { sha256Hex } from '../core/digest.js';
 import { checkChain, type ChainVerdict } from '../custody/chain.js';
 import { assertStrongPublicKey, fingerprint, keyId, verifyEd25519 } from '../custody/ed25519.js';
 import { bytesEqual, toBase64 } from '../custody/encoding.js';
 import { sameKey } from '../custody/identity.js';
 import { minisignPublicKeyFromText, minisignVerify } from '../custody/minisign.js';
 import { spkiPemToPublicKey } from '../custody/pem.js';
-import { assertCaseId } from '../core/case-id.js';
 import { decodeUtf8 } from './bag-info.js';
 import { parseCustodyManifest, type CustodyManifest } from './custody-manifest.js';
 import * as L from './layout.js';
 import { parseManifest } from './manifests.js';
 import { parsePieces, pieceRange, piecesText, type PieceLine } from './pieces.js';
-import { readBundle, type BundleSink, type ReadBundle, type ReadMode } from './read-bundle.js';
-import { sha256Hex } from '../core/digest.js';
+import { readBundle, type BundleSink, type PayloadSeen, type ReadBundle, type ReadMode } from './read-bundle.js';
 
 export type { BundleSink, ReadBundle, ReadMode } from './read-bundle.js';
 
@@ -71,7 +77,31 @@ export interface VerifyOptions {
   now?: Date;
 }
 
+/**
+ * Stable ids of the checks, in the order they run: what `--json`, scripts
+ * and the verifier page rely on (the text beside them is for people and may
+ * change). `manifest.<alg>` is one per algorithm of the bundle.
+ */
+export const CHECK_IDS = [
+  'bundle.structure',
+  'verify.mode',
+  'bag.info',
+  'tags.manifest',
+  'seal.key',
+  'seal.signature',
+  'seal.minisign',
+  'seal.trust',
+  'bag.oxum',
+  'manifest.<alg>',
+  'payload.pieces',
+  'custody.manifest',
+  'pieces.list',
+  'chain',
+] as const;
+export type CheckId = Exclude<(typeof CHECK_IDS)[number], 'manifest.<alg>'> | `manifest.${string}` | 'bundle.journal';
+
 export interface Check {
+  id: CheckId;
   check: string;
   ok: boolean;
   detail: string;
@@ -90,6 +120,8 @@ export interface BundleVerdict {
   files?: number;
   bytes?: number;
   checks: Check[];
+  /** The id of the check whose failure is the verdict's error. */
+  failed?: CheckId;
   chain?: ChainVerdict;
   manifest?: CustodyManifest;
   /** What was read (for extract and receive); absent when the stream could not be read to the end. */
@@ -97,9 +129,69 @@ export interface BundleVerdict {
   error?: CustodyError;
 }
 
+/** What the steps share: what was read, and what earlier steps established. */
+interface VerifyState {
+  readonly v: BundleVerdict;
+  readonly r: ReadBundle;
+  readonly o: VerifyOptions;
+  readonly tagmanifest: Uint8Array;
+  /** The key in custody/sealer.pem (and .minisign.pub), once it is known to be a strong key. */
+  sealerKey?: Uint8Array;
+  /** The tag manifest lists exactly the tag files and the sealer's Ed25519 signature over it holds. */
+  tagsListed: boolean;
+  signed: boolean;
+  pieceLines?: PieceLine[];
+  /** Each flat manifest's digests by path (pieces mode compares custody/manifest.json with them). */
+  flat: Map<string, Map<string, string>>;
+}
 
 function fail(code: ErrorCode, message: string, details: { member?: string; item?: string; range?: [number, number] } = {}): never {
   throw new CustodyError(code, message, details);
+}
+
+/** Runs one check: its detail on success, its error (the first one becomes the verdict's) on failure. */
+function record(v: BundleVerdict, id: CheckId, check: string, fn: () => string): boolean {
+  try {
+    v.checks.push({ id, check, ok: true, detail: fn() });
+    return true;
+  } catch (e) {
+    const err = e instanceof CustodyError ? e : new CustodyError('INTERNAL', `internal error in ${check}: ${String(e)}`, { cause: e });
+    v.checks.push({ id, check, ok: false, detail: err.message });
+    if (v.error === undefined) {
+      v.error = err;
+      v.failed = id;
+    }
+    return false;
+  }
+}
+
+/** A check that parses a tag file: only once the tag files are those the sealer signed. */
+function recordTag(s: VerifyState, id: CheckId, check: string, fn: () => string): boolean {
+  if (s.tagsListed && s.signed) return record(s.v, id, check, fn);
+  s.v.checks.push({ id, check, ok: false, detail: 'not checked: the tag files are not those the sealer signed (see above)' });
+  return false;
+}
+
+const tag = (s: VerifyState, name: string): Uint8Array => s.r.tags.get(name)!;
+
+export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyOptions): Promise<BundleVerdict> {
+  const v: BundleVerdict = { ok: false, checks: [] };
+  const r = await checkStructure(source, o, v);
+  if (!r) return v;
+  const s: VerifyState = { v, r, o, tagmanifest: r.tags.get(L.TAGMANIFEST)!, tagsListed: false, signed: false, flat: new Map() };
+  checkBagInfo(s);
+  checkTagManifest(s);
+  checkSealerKey(s);
+  checkSignatures(s);
+  checkSealerTrust(s);
+  checkPayloadOxum(s);
+  checkFlatManifests(s);
+  checkPayloadPieces(s);
+  checkCustodyManifest(s);
+  checkPiecesList(s);
+  checkCustodyChain(s);
+  v.ok = v.error === undefined;
+  return v;
 }
 
 function modeDetail(r: ReadBundle, asked: ReadMode, workers: number): string {
@@ -111,29 +203,19 @@ function modeDetail(r: ReadBundle, asked: ReadMode, workers: number): string {
   return `full (every flat hash ${flat}${r.info.pieceSize > 0 ? ' and every piece SHA-256' : ''} recomputed from the data)${why}`;
 }
 
-export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyOptions): Promise<BundleVerdict> {
-  const v: BundleVerdict = { ok: false, checks: [] };
-  const run = (check: string, fn: () => string): boolean => {
-    try {
-      v.checks.push({ check, ok: true, detail: fn() });
-      return true;
-    } catch (e) {
-      const err = e instanceof CustodyError ? e : new CustodyError('INTERNAL', `internal error in ${check}: ${String(e)}`, { cause: e });
-      v.checks.push({ check, ok: false, detail: err.message });
-      v.error ??= err;
-      return false;
-    }
-  };
-
+/** bundle.structure: the one streaming pass (strict tar, the members of DESIGN §3 in order, payload hashed). */
+async function checkStructure(source: AsyncIterable<Uint8Array>, o: VerifyOptions, v: BundleVerdict): Promise<ReadBundle | undefined> {
+  const check = 'bundle structure (strict tar, member order)';
   let r: ReadBundle;
   try {
     r = await readBundle(source, o);
   } catch (e) {
     // Only "the evidence does not verify" becomes a verdict; a missing file or an I/O error is not one.
     if (!(e instanceof CustodyError) || !(VERIFICATION_CODES as readonly string[]).includes(e.code)) throw e;
-    v.checks.push({ check: 'bundle structure (strict tar, member order)', ok: false, detail: e.message });
+    v.checks.push({ id: 'bundle.structure', check, ok: false, detail: e.message });
     v.error = e;
-    return v;
+    v.failed = 'bundle.structure';
+    return undefined;
   }
   v.read = r;
   v.mode = r.mode;
@@ -143,172 +225,195 @@ export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyO
   v.pieceSize = r.info.pieceSize;
   v.files = r.payload.length;
   v.bytes = r.payload.reduce((n, p) => n + p.size, 0);
-  v.checks.push({ check: 'bundle structure (strict tar, member order)', ok: true, detail: `${r.payload.length} payload file(s), ${r.chain.length} record(s)` });
-  v.checks.push({ check: 'mode', ok: true, detail: modeDetail(r, o.mode ?? 'full', o.engine.workerCount) });
-  const tag = (name: string) => r.tags.get(name)!;
-  const tagmanifest = tag(L.TAGMANIFEST);
-  v.bundleDigest = sha256Hex(tagmanifest);
+  v.bundleDigest = sha256Hex(r.tags.get(L.TAGMANIFEST)!);
+  v.checks.push({ id: 'bundle.structure', check, ok: true, detail: `${r.payload.length} payload file(s), ${r.chain.length} record(s)` });
+  v.checks.push({ id: 'verify.mode', check: 'mode', ok: true, detail: modeDetail(r, o.mode ?? 'full', o.engine.workerCount) });
+  return r;
+}
 
-  run('bag-info.txt', () => {
-    assertCaseId(r.info.caseId, 'evidence');
-    return `case ${r.info.caseId}, ${r.info.algorithms.join(',')}, piece size ${r.info.pieceSize}`;
+/** bag.info: bag-info.txt parsed already (it told the reader what to compute); here its case id. */
+function checkBagInfo(s: VerifyState): void {
+  const { info } = s.r;
+  record(s.v, 'bag.info', 'bag-info.txt', () => {
+    assertCaseId(info.caseId, 'evidence');
+    return `case ${info.caseId}, ${info.algorithms.join(',')}, piece size ${info.pieceSize}`;
   });
+}
 
-  const tagsListed = run('tag manifest', () => {
-    const entries = parseManifest(tagmanifest, 'sha256', L.TAGMANIFEST);
-    const want = L.tagFilesInOrder(r.info.algorithms);
+/** tags.manifest: tagmanifest-sha256.txt lists exactly the tag files, and each matches. */
+function checkTagManifest(s: VerifyState): void {
+  s.tagsListed = record(s.v, 'tags.manifest', 'tag manifest', () => {
+    const entries = parseManifest(s.tagmanifest, 'sha256', L.TAGMANIFEST);
+    const want = L.tagFilesInOrder(s.r.info.algorithms);
     const listed = new Map(entries.map((e) => [e.path, e.digest]));
     for (const name of want) {
       const d = listed.get(name);
       if (d === undefined) fail('MALFORMED_BUNDLE', `${L.TAGMANIFEST} does not list ${name}`, { member: L.TAGMANIFEST });
-      if (d !== sha256Hex(tag(name))) fail('HASH_MISMATCH', `tag file ${name} does not match its SHA-256 in ${L.TAGMANIFEST}`, { member: name });
+      if (d !== sha256Hex(tag(s, name))) fail('HASH_MISMATCH', `tag file ${name} does not match its SHA-256 in ${L.TAGMANIFEST}`, { member: name });
     }
     for (const name of listed.keys()) {
       if (!want.includes(name)) fail('MALFORMED_BUNDLE', `${L.TAGMANIFEST} lists ${name}, which is not a tag file of this bundle`, { member: L.TAGMANIFEST });
     }
     return `${want.length} tag files match`;
   });
+}
 
-  let sealerKey: Uint8Array | undefined;
-  run('sealer key', () => {
+/** seal.key: custody/sealer.pem and custody/sealer.minisign.pub hold the same strong key. */
+function checkSealerKey(s: VerifyState): void {
+  record(s.v, 'seal.key', 'sealer key', () => {
     let pem: Uint8Array;
     let mini: Uint8Array;
     try {
-      pem = spkiPemToPublicKey(decodeUtf8(tag(L.SEALER_PEM), L.SEALER_PEM));
+      pem = spkiPemToPublicKey(decodeUtf8(tag(s, L.SEALER_PEM), L.SEALER_PEM));
     } catch (e) {
       return fail('MALFORMED_BUNDLE', `${L.SEALER_PEM}: ${(e as Error).message}`, { member: L.SEALER_PEM });
     }
     assertStrongPublicKey(pem, 'evidence', `sealer key in ${L.SEALER_PEM}`);
     try {
-      mini = minisignPublicKeyFromText(decodeUtf8(tag(L.SEALER_MINISIGN_PUB), L.SEALER_MINISIGN_PUB));
+      mini = minisignPublicKeyFromText(decodeUtf8(tag(s, L.SEALER_MINISIGN_PUB), L.SEALER_MINISIGN_PUB));
     } catch (e) {
       return fail('MALFORMED_BUNDLE', `${L.SEALER_MINISIGN_PUB}: ${(e as Error).message}`, { member: L.SEALER_MINISIGN_PUB });
     }
     if (!bytesEqual(pem, mini)) fail('MALFORMED_BUNDLE', `${L.SEALER_MINISIGN_PUB} is not the key in ${L.SEALER_PEM}`, { member: L.SEALER_MINISIGN_PUB });
-    sealerKey = pem;
-    v.sealer = { keyid: keyId(pem), fingerprint: fingerprint(pem), trusted: false };
+    s.sealerKey = pem;
+    s.v.sealer = { keyid: keyId(pem), fingerprint: fingerprint(pem), trusted: false };
     return `key id ${keyId(pem)}, fingerprint ${fingerprint(pem)}`;
   });
+}
 
-  let signed = false;
-  if (sealerKey) {
-    const key = sealerKey;
-    signed = run('Ed25519 signature over the tag manifest', () => {
-      const sig = tag(L.TAGMANIFEST_SIG);
-      if (sig.length !== 64) fail('SIGNATURE_ERROR', `${L.TAGMANIFEST_SIG} is ${sig.length} bytes, not a 64-byte Ed25519 signature`, { member: L.TAGMANIFEST_SIG });
-      if (!verifyEd25519(sig, tagmanifest, key)) fail('SIGNATURE_ERROR', `${L.TAGMANIFEST_SIG} does not verify with the sealer's key`, { member: L.TAGMANIFEST_SIG });
-      return 'valid';
+/** seal.signature, seal.minisign: the raw Ed25519 and the minisign signature over the tag manifest. */
+function checkSignatures(s: VerifyState): void {
+  const key = s.sealerKey;
+  if (!key) return;
+  s.signed = record(s.v, 'seal.signature', 'Ed25519 signature over the tag manifest', () => {
+    const sig = tag(s, L.TAGMANIFEST_SIG);
+    if (sig.length !== 64) fail('SIGNATURE_ERROR', `${L.TAGMANIFEST_SIG} is ${sig.length} bytes, not a 64-byte Ed25519 signature`, { member: L.TAGMANIFEST_SIG });
+    if (!verifyEd25519(sig, s.tagmanifest, key)) fail('SIGNATURE_ERROR', `${L.TAGMANIFEST_SIG} does not verify with the sealer's key`, { member: L.TAGMANIFEST_SIG });
+    return 'valid';
+  });
+  record(s.v, 'seal.minisign', 'minisign signature over the tag manifest', () => {
+    const text = decodeUtf8(tag(s, L.TAGMANIFEST_MINISIG), L.TAGMANIFEST_MINISIG);
+    if (!minisignVerify(text, s.tagmanifest, key)) fail('SIGNATURE_ERROR', `${L.TAGMANIFEST_MINISIG} does not verify with the sealer's key`, { member: L.TAGMANIFEST_MINISIG });
+    const c = L.minisigComments(s.r.bagName, s.v.bundleDigest!, s.r.info.caseId);
+    const lines = text.split('\n');
+    if (lines[2] !== `trusted comment: ${c.trusted}`) {
+      fail('SIGNATURE_ERROR', `${L.TAGMANIFEST_MINISIG}: its trusted comment does not name this bundle, digest and case`, { member: L.TAGMANIFEST_MINISIG });
+    }
+    // The untrusted comment and the line ends are not signed: compare them exactly.
+    if (lines[0] !== `untrusted comment: ${c.untrusted}` || lines.length !== 5 || lines[4] !== '' || text.includes('\r')) {
+      fail('MALFORMED_BUNDLE', `${L.TAGMANIFEST_MINISIG} is not in the form custody writes (comment or line ends changed)`, { member: L.TAGMANIFEST_MINISIG });
+    }
+    return 'valid';
+  });
+}
+
+/** seal.trust: the sealer's key is in the trust store or given with --trust (unless --allow-untrusted). */
+function checkSealerTrust(s: VerifyState): void {
+  const key = s.sealerKey;
+  if (!key) return;
+  record(s.v, 'seal.trust', 'sealer trusted', () => {
+    const trusted = s.o.trusted.some((t) => sameKey(t, key));
+    s.v.sealer!.trusted = trusted;
+    if (trusted) return 'in the trust store or given with --trust';
+    if (s.o.allowUntrusted) return 'NOT trusted (accepted with --allow-untrusted)';
+    throw new CustodyError('UNTRUSTED_KEY', `the sealer's key (key id ${keyId(key)}, fingerprint ${fingerprint(key)}) is not trusted`, {
+      member: L.SEALER_PEM,
+      hint: 'confirm the fingerprint with the sealer out of band, then custody trust add <their .pub>, or pass --trust <their .pub>',
     });
-    run('minisign signature over the tag manifest', () => {
-      const text = decodeUtf8(tag(L.TAGMANIFEST_MINISIG), L.TAGMANIFEST_MINISIG);
-      if (!minisignVerify(text, tagmanifest, key)) fail('SIGNATURE_ERROR', `${L.TAGMANIFEST_MINISIG} does not verify with the sealer's key`, { member: L.TAGMANIFEST_MINISIG });
-      const c = L.minisigComments(r.bagName, v.bundleDigest!, r.info.caseId);
-      const lines = text.split('\n');
-      if (lines[2] !== `trusted comment: ${c.trusted}`) {
-        fail('SIGNATURE_ERROR', `${L.TAGMANIFEST_MINISIG}: its trusted comment does not name this bundle, digest and case`, { member: L.TAGMANIFEST_MINISIG });
-      }
-      // The untrusted comment and the line ends are not signed: compare them exactly.
-      if (lines[0] !== `untrusted comment: ${c.untrusted}` || lines.length !== 5 || lines[4] !== '' || text.includes('\r')) {
-        fail('MALFORMED_BUNDLE', `${L.TAGMANIFEST_MINISIG} is not in the form custody writes (comment or line ends changed)`, { member: L.TAGMANIFEST_MINISIG });
-      }
-      return 'valid';
-    });
-    run('sealer trusted', () => {
-      const trusted = o.trusted.some((t) => sameKey(t, key));
-      v.sealer!.trusted = trusted;
-      if (trusted) return 'in the trust store or given with --trust';
-      if (o.allowUntrusted) return 'NOT trusted (accepted with --allow-untrusted)';
-      throw new CustodyError('UNTRUSTED_KEY', `the sealer's key (key id ${keyId(key)}, fingerprint ${fingerprint(key)}) is not trusted`, {
-        member: L.SEALER_PEM,
-        hint: "confirm the fingerprint with the sealer out of band, then custody trust add <their .pub>, or pass --trust <their .pub>",
-      });
-    });
-  }
+  });
+}
 
-  // No tag file is parsed before the tag manifest and its signature hold: a forged 60 MiB
-  // custody/manifest.json whose hash already failed must not cost gigabytes to parse.
-  const authentic = tagsListed && signed;
-  const checkTag = (check: string, fn: () => string): boolean => {
-    if (authentic) return run(check, fn);
-    v.checks.push({ check, ok: false, detail: 'not checked: the tag files are not those the sealer signed (see above)' });
-    return false;
-  };
-
-  // Payload against the manifests; the pieces file locates a difference.
-  let pieceLines: PieceLine[] | undefined;
-  try {
-    pieceLines = authentic ? parsePieces(tag(L.PIECES_TXT)) : undefined;
-  } catch {
-    pieceLines = undefined; // reported by the pieces check below
-  }
-  const firstBadPiece = (p: ReadBundle['payload'][number]): [number, number] | undefined => {
-    if (!p.pieces || !pieceLines) return undefined;
-    const recorded = pieceLines.filter((l) => l.path === p.path);
-    const i = p.pieces.hashes.findIndex((h, k) => recorded[k]?.digest !== h);
-    return i < 0 ? undefined : pieceRange(r.info.pieceSize, p.size, i);
-  };
-  const payloadError = (p: ReadBundle['payload'][number], what: string): never => {
-    const range = firstBadPiece(p);
-    const where = range ? `; first differing piece: bytes ${range[0]}-${range[1]}` : '';
-    return fail('HASH_MISMATCH', `${p.path} (item ${p.item}): ${what}${where}`, { member: p.path, item: p.item, ...(range ? { range } : {}) });
-  };
-
-  run('Payload-Oxum', () => {
+/** bag.oxum: the payload read is what Payload-Oxum declares. */
+function checkPayloadOxum(s: VerifyState): void {
+  const { r, v } = s;
+  record(v, 'bag.oxum', 'Payload-Oxum', () => {
     const bytes = v.bytes!;
     if (bytes !== r.info.payloadBytes || r.payload.length !== r.info.payloadFiles) {
       fail('SIZE_MISMATCH', `Payload-Oxum says ${r.info.payloadBytes} bytes in ${r.info.payloadFiles} files; the bundle holds ${bytes} bytes in ${r.payload.length} files`, { member: L.BAG_INFO_TXT });
     }
     return `${bytes}.${r.payload.length}`;
   });
+}
 
-  // Flat manifests: recomputed in full mode; in pieces mode listed exactly, their digests kept for the consistency check below.
-  const flat = new Map<string, Map<string, string>>();
+/** The signed piece hashes locate a difference: the first differing piece of a payload file, if they say. */
+function firstBadPiece(s: VerifyState, p: PayloadSeen): [number, number] | undefined {
+  if (!p.pieces || !s.pieceLines) return undefined;
+  const recorded = s.pieceLines.filter((l) => l.path === p.path);
+  const i = p.pieces.hashes.findIndex((h, k) => recorded[k]?.digest !== h);
+  return i < 0 ? undefined : pieceRange(s.r.info.pieceSize, p.size, i);
+}
+
+/** A payload file that does not match: names the member, the item and the first differing piece. */
+function payloadError(s: VerifyState, p: PayloadSeen, what: string): never {
+  const range = firstBadPiece(s, p);
+  const where = range ? `; first differing piece: bytes ${range[0]}-${range[1]}` : '';
+  return fail('HASH_MISMATCH', `${p.path} (item ${p.item}): ${what}${where}`, { member: p.path, item: p.item, ...(range ? { range } : {}) });
+}
+
+/**
+ * manifest.<alg>: each flat manifest lists exactly the payload files; full
+ * mode compares every digest with the one computed from the data, pieces
+ * mode keeps them for the consistency check of custody/manifest.json.
+ */
+function checkFlatManifests(s: VerifyState): void {
+  const { r } = s;
+  try {
+    s.pieceLines = s.tagsListed && s.signed ? parsePieces(tag(s, L.PIECES_TXT)) : undefined;
+  } catch {
+    s.pieceLines = undefined; // reported by pieces.list
+  }
   for (const algo of r.info.algorithms) {
     const name = L.manifestName(algo);
-    checkTag(name, () => {
-      const entries = parseManifest(tag(name), algo, name, r.payload.length === 0);
+    recordTag(s, `manifest.${algo}`, name, () => {
+      const entries = parseManifest(tag(s, name), algo, name, r.payload.length === 0);
       const listed = new Map(entries.map((e) => [e.path, e.digest]));
       for (const p of r.payload) {
         const d = listed.get(p.path);
         if (d === undefined) fail('MALFORMED_BUNDLE', `payload member ${p.path} is not listed in ${name}`, { member: p.path, item: p.item });
-        if (r.mode === 'full' && d !== p.digests[algo]) payloadError(p, `${algo} differs from ${name}`);
+        if (r.mode === 'full' && d !== p.digests[algo]) payloadError(s, p, `${algo} differs from ${name}`);
       }
       const seen = new Set(r.payload.map((p) => p.path));
       for (const path of listed.keys()) if (!seen.has(path)) fail('MALFORMED_BUNDLE', `${name} lists ${path}, which is not in the bundle`, { member: path });
       if (entries.length !== r.payload.length) fail('MALFORMED_BUNDLE', `${name} lists ${entries.length} lines for ${r.payload.length} payload file(s)`, { member: name });
-      flat.set(algo, listed);
+      s.flat.set(algo, listed);
       return r.mode === 'full' ? `${entries.length} file(s) match` : `${entries.length} file(s) listed exactly (${algo} not recomputed in pieces mode)`;
     });
   }
+}
 
-  if (r.mode === 'pieces') {
-    // The data check of pieces mode: every payload byte against the signed piece hashes.
-    checkTag(`payload against ${L.PIECES_TXT}`, () => {
-      if (!pieceLines) parsePieces(tag(L.PIECES_TXT)); // throws the parse error
-      const byPath = new Map<string, PieceLine[]>();
-      for (const l of pieceLines!) {
-        const list = byPath.get(l.path);
-        if (list) list.push(l);
-        else byPath.set(l.path, [l]);
+/** payload.pieces (pieces mode): every payload byte against the signed piece hashes. */
+function checkPayloadPieces(s: VerifyState): void {
+  const { r } = s;
+  if (r.mode !== 'pieces') return;
+  recordTag(s, 'payload.pieces', `payload against ${L.PIECES_TXT}`, () => {
+    if (!s.pieceLines) parsePieces(tag(s, L.PIECES_TXT)); // throws the parse error
+    const byPath = new Map<string, PieceLine[]>();
+    for (const l of s.pieceLines!) {
+      const list = byPath.get(l.path);
+      if (list) list.push(l);
+      else byPath.set(l.path, [l]);
+    }
+    let n = 0;
+    for (const p of r.payload) {
+      const recorded = byPath.get(p.path) ?? [];
+      if (recorded.length === 0 && (p.pieces?.hashes.length ?? 0) > 0) {
+        fail('MALFORMED_BUNDLE', `payload member ${p.path} is not listed in ${L.PIECES_TXT}`, { member: p.path, item: p.item });
       }
-      let n = 0;
-      for (const p of r.payload) {
-        const recorded = byPath.get(p.path) ?? [];
-        if (recorded.length === 0 && (p.pieces?.hashes.length ?? 0) > 0) {
-          fail('MALFORMED_BUNDLE', `payload member ${p.path} is not listed in ${L.PIECES_TXT}`, { member: p.path, item: p.item });
-        }
-        const computed = p.pieces?.hashes ?? [];
-        if (recorded.length !== computed.length || computed.some((h, k) => recorded[k]!.digest !== h)) {
-          payloadError(p, `piece SHA-256 differs from ${L.PIECES_TXT}`);
-        }
-        n += computed.length;
+      const computed = p.pieces?.hashes ?? [];
+      if (recorded.length !== computed.length || computed.some((h, k) => recorded[k]!.digest !== h)) {
+        payloadError(s, p, `piece SHA-256 differs from ${L.PIECES_TXT}`);
       }
-      return `${n} piece(s) of ${r.payload.length} file(s) match (every payload byte)`;
-    });
-  }
+      n += computed.length;
+    }
+    return `${n} piece(s) of ${r.payload.length} file(s) match (every payload byte)`;
+  });
+}
 
-  checkTag(L.CUSTODY_MANIFEST_JSON, () => {
-    const m = parseCustodyManifest(tag(L.CUSTODY_MANIFEST_JSON));
+/** custody.manifest: custody/manifest.json agrees with bag-info, the sealer key and what was computed. */
+function checkCustodyManifest(s: VerifyState): void {
+  const { r, v } = s;
+  recordTag(s, 'custody.manifest', L.CUSTODY_MANIFEST_JSON, () => {
+    const m = parseCustodyManifest(tag(s, L.CUSTODY_MANIFEST_JSON));
     v.manifest = m;
     const bad = (msg: string, extra: { member?: string; item?: string } = {}): never =>
       fail('MALFORMED_BUNDLE', `${L.CUSTODY_MANIFEST_JSON}: ${msg}`, { member: L.CUSTODY_MANIFEST_JSON, ...extra });
@@ -316,7 +421,8 @@ export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyO
     if (m.case.id !== r.info.caseId) bad(`case ${m.case.id} is not External-Identifier ${r.info.caseId} of bag-info.txt`);
     if (m.algorithms.join(',') !== r.info.algorithms.join(',')) bad('algorithms differ from Custody-Algorithms of bag-info.txt');
     if (m.pieceSize !== r.info.pieceSize) bad('pieceSize differs from Custody-Piece-Size of bag-info.txt');
-    if (sealerKey && (m.sealer.publicKey !== toBase64(sealerKey) || m.sealer.fingerprint !== fingerprint(sealerKey) || m.sealer.keyid !== keyId(sealerKey))) {
+    const key = s.sealerKey;
+    if (key && (m.sealer.publicKey !== toBase64(key) || m.sealer.fingerprint !== fingerprint(key) || m.sealer.keyid !== keyId(key))) {
       bad('the sealer is not the key in custody/sealer.pem');
     }
     if (v.sealer) v.sealer.name = m.sealer.name;
@@ -327,8 +433,8 @@ export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyO
       if (f.size !== p.size) fail('SIZE_MISMATCH', `${p.path} (item ${p.item}) is ${p.size} bytes; ${L.CUSTODY_MANIFEST_JSON} says ${f.size}`, { member: p.path, item: p.item });
       for (const a of m.algorithms) {
         if (r.mode === 'full') {
-          if (f.hashes[a] !== p.digests[a]) payloadError(p, `${a} differs from ${L.CUSTODY_MANIFEST_JSON}`);
-        } else if (f.hashes[a] !== flat.get(a)?.get(p.path)) {
+          if (f.hashes[a] !== p.digests[a]) payloadError(s, p, `${a} differs from ${L.CUSTODY_MANIFEST_JSON}`);
+        } else if (f.hashes[a] !== s.flat.get(a)?.get(p.path)) {
           // Both are signed; disagreeing means the sealer signed inconsistent manifests (or a manifest did not parse).
           bad(`${a} of ${p.path} differs from ${L.manifestName(a)}`, { member: p.path, item: p.item });
         }
@@ -336,55 +442,60 @@ export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyO
       if (r.info.pieceSize === 0) {
         if (f.pieces !== undefined) bad(`${f.path} has pieces but the piece size is 0`, { member: p.path });
       } else if (!f.pieces || !p.pieces || f.pieces.count !== p.pieces.hashes.length || f.pieces.merkleRoot !== p.pieces.merkleRoot) {
-        payloadError(p, `piece count or Merkle root differs from ${L.CUSTODY_MANIFEST_JSON}`);
+        payloadError(s, p, `piece count or Merkle root differs from ${L.CUSTODY_MANIFEST_JSON}`);
       }
     });
     return r.mode === 'full'
       ? `${m.items.length} item(s), ${m.files.length} file(s) agree`
       : `${m.items.length} item(s), ${m.files.length} file(s) agree (hashes with the manifests, piece counts and Merkle roots with the data)`;
   });
+}
 
-  checkTag(L.PIECES_TXT, () => {
-    if (!pieceLines) parsePieces(tag(L.PIECES_TXT)); // throws the parse error
+/** pieces.list: custody/pieces-sha256.txt is byte for byte the list generated from the sizes read and the hashes computed. */
+function checkPiecesList(s: VerifyState): void {
+  const { r } = s;
+  recordTag(s, 'pieces.list', L.PIECES_TXT, () => {
+    if (!s.pieceLines) parsePieces(tag(s, L.PIECES_TXT)); // throws the parse error
     const expected = piecesText(
       r.info.pieceSize,
       r.payload.map((p) => ({ path: p.path, size: p.size, hashes: p.pieces?.hashes ?? [] })),
     );
-    if (decodeUtf8(tag(L.PIECES_TXT), L.PIECES_TXT) !== expected) {
+    const got = decodeUtf8(tag(s, L.PIECES_TXT), L.PIECES_TXT);
+    if (got !== expected) {
       const want = expected.split('\n');
-      const got = decodeUtf8(tag(L.PIECES_TXT), L.PIECES_TXT).split('\n');
-      const i = want.findIndex((line, k) => got[k] !== line);
-      const line = pieceLines?.[i];
+      const lines = got.split('\n');
+      const i = want.findIndex((line, k) => lines[k] !== line);
+      const line = s.pieceLines?.[i];
       const where = line ? `: ${line.path} bytes ${line.range[0]}-${line.range[1]}` : '';
       fail('HASH_MISMATCH', `${L.PIECES_TXT} differs from the pieces computed at line ${i + 1}${where}`, {
         member: line?.path ?? L.PIECES_TXT,
         ...(line ? { range: line.range } : {}),
       });
     }
-    return r.info.pieceSize === 0 ? 'pieces off' : `${pieceLines!.length} piece(s) match`;
+    return r.info.pieceSize === 0 ? 'pieces off' : `${s.pieceLines!.length} piece(s) match`;
   });
+}
 
-  if (sealerKey) {
-    const chain = checkChain({
-      bundleName: r.bagName,
-      bundleDigest: v.bundleDigest,
-      envelopes: [...r.chain, ...(o.extraRecords?.(r.chain.length) ?? [])],
-      sealerPublicKey: sealerKey,
-      trusted: o.trusted,
-      strictTrust: o.strictTrust === true,
-      allowUntrusted: o.allowUntrusted === true,
-      now: o.now ?? new Date(),
-      baggingDate: r.info.baggingDate,
-    });
-    v.chain = chain;
-    run('custody chain', () => {
-      if (chain.error) throw chain.error;
-      const last = chain.records[chain.records.length - 1];
-      const who = chain.pendingTransfer ? `in transit to ${chain.pendingTransfer.to.name}` : `held by ${chain.custodian?.name ?? '?'}`;
-      return `${chain.records.length} record(s), last ${last?.action ?? '-'}; ${who}`;
-    });
-  }
-
-  v.ok = v.error === undefined;
-  return v;
+/** chain: the custody records (DESIGN §4, the shared checkChain), then any receipts kept beside the bundle. */
+function checkCustodyChain(s: VerifyState): void {
+  const { r, v, o } = s;
+  if (!s.sealerKey) return;
+  const chain = checkChain({
+    bundleName: r.bagName,
+    bundleDigest: v.bundleDigest!,
+    envelopes: [...r.chain, ...(o.extraRecords?.(r.chain.length) ?? [])],
+    sealerPublicKey: s.sealerKey,
+    trusted: o.trusted,
+    strictTrust: o.strictTrust === true,
+    allowUntrusted: o.allowUntrusted === true,
+    now: o.now ?? new Date(),
+    baggingDate: r.info.baggingDate,
+  });
+  v.chain = chain;
+  record(v, 'chain', 'custody chain', () => {
+    if (chain.error) throw chain.error;
+    const last = chain.records[chain.records.length - 1];
+    const who = chain.pendingTransfer ? `in transit to ${chain.pendingTransfer.to.name}` : `held by ${chain.custodian?.name ?? '?'}`;
+    return `${chain.records.length} record(s), last ${last?.action ?? '-'}; ${who}`;
+  });
 }

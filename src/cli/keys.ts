@@ -20,72 +20,18 @@ import type { CliContext } from './context.js';
 import { assertPrivateKeyFile, assertPrivateKeysDir } from './key-perms.js';
 import { fileHint, hexKeyRef } from './key-ref.js';
 import { readPassphrase } from './passphrase.js';
-
-/** Key files are tiny; anything bigger is not one (and must not be read into memory whole). */
-const MAX_KEY_FILE = 64 * 1024;
+import { ensureHomeKeysDir, homeKeysDir, readKeyishFile, writeNewFile } from '../ops/keystore.js';
 
 export function keysDir(ctx: CliContext): string {
-  return path.join(ctx.opts.home, 'keys');
+  return homeKeysDir(ctx.opts.home);
 }
 
 /** Creates <home> and <home>/keys with mode 0700 (secret keys live there). */
 export function ensureKeysDir(ctx: CliContext): string {
-  const dir = keysDir(ctx);
-  try {
-    fs.mkdirSync(ctx.opts.home, { recursive: true, mode: 0o700 });
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.chmodSync(dir, 0o700);
-  } catch (e) {
-    throw fromSystemError(e, dir);
-  }
-  return dir;
+  return ensureHomeKeysDir(ctx.opts.home);
 }
 
-export function readKeyishFile(file: string): Uint8Array {
-  try {
-    const st = fs.statSync(file);
-    if (!st.isFile()) throw new CustodyError('USAGE', `${file} is not a file`);
-    if (st.size > MAX_KEY_FILE) throw new CustodyError('BAD_KEY', `${file} is too large to be a key file`);
-    return new Uint8Array(fs.readFileSync(file));
-  } catch (e) {
-    throw fromSystemError(e, file);
-  }
-}
-
-/**
- * Writes a new file under a temporary name, fsyncs it and links it into
- * place, refusing to replace an existing file (link fails if the name
- * exists, atomically — no window where a half-written key is visible).
- */
-export function writeNewFile(file: string, bytes: Uint8Array | string, mode: number): void {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode);
-    try {
-      fs.writeSync(fd, typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    try {
-      fs.linkSync(tmp, file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new CustodyError('EXISTS', `refusing to overwrite ${file}`);
-      throw e;
-    }
-    const dfd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(dfd);
-    } finally {
-      fs.closeSync(dfd);
-    }
-  } catch (e) {
-    throw fromSystemError(e, file);
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
-}
+export { readKeyishFile, writeNewFile };
 
 export interface HomeKey {
   keyid: string;

@@ -4,6 +4,14 @@ import type { Command } from 'commander';
 /** Commander parser for a repeatable option: `--trust a --trust b` → ['a', 'b']. */
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/** What addVerifyTrustOptions parses. */
+export interface TrustFlags {
+  trust: string[];
+  allowUntrusted?: boolean;
+  strictTrust?: boolean;
+  receipt: string[];
+}
+
 /** The trust options of every command that verifies a bundle the way `custody verify` does. */
 export function addVerifyTrustOptions(cmd: Command): Command {
   return cmd

@@ -6,14 +6,12 @@
 import { createRequire } from 'node:module';
 import type CliProgress from 'cli-progress';
 import type { CliContext } from './context.js';
+import type { Progress, ProgressFactory } from '../ops/progress.js';
 
 // Loaded on first use: only a terminal shows a bar, and loading cli-progress costs every CLI start time.
 const load = createRequire(import.meta.url);
 
-export interface Progress {
-  update(bytesDone: number): void;
-  stop(): void;
-}
+export type { Progress } from '../ops/progress.js';
 
 const NOOP: Progress = { update() {}, stop() {} };
 
@@ -75,4 +73,9 @@ export function makeProgress(ctx: CliContext, label: string, total: number | und
       bar.stop();
     },
   };
+}
+
+/** The progress bars of this context as the use cases take them. */
+export function progressFor(ctx: CliContext): ProgressFactory {
+  return (label, total) => makeProgress(ctx, label, total);
 }

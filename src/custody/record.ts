@@ -67,8 +67,19 @@ export function identityFromParty(p: PartyJson): Identity {
   return makeIdentity(fromBase64Strict(p.publicKey, 'party publicKey', 'MALFORMED_BUNDLE', 32), p, 'evidence');
 }
 
+/** A record's number as the chain shows it: four digits (0000 is the seal). */
+export function recordNumber(seq: number): string {
+  return String(seq).padStart(4, '0');
+}
+
+/** The one naming of chain records: `custody/chain/NNNN-<action>.dsse.json` inside the bag. */
 export function recordMemberName(seq: number, action: RecordAction): string {
-  return `custody/chain/${String(seq).padStart(4, '0')}-${action}.dsse.json`;
+  return `custody/chain/${recordNumber(seq)}-${action}.dsse.json`;
+}
+
+/** The name of a receive record kept beside a read-only bundle: `<bundle>.NNNN-receive.dsse.json`. */
+export function receiptMemberName(seq: number): string {
+  return `${recordNumber(seq)}-receive.dsse.json`;
 }
 
 export function recordTime(date: Date = new Date()): string {

@@ -2,7 +2,9 @@
 import { table } from '../table.js';
 import type { Command } from 'commander';
 import { CustodyError } from '../../core/errors.js';
-import { assertCaseId, withLedger, type BundleRow, type CaseRow } from '../../ledger/index.js';
+import type { BundleRow, CaseRow } from '../../ledger/index.js';
+import { createCase, listCases, showCase } from '../../ops/case.js';
+import { homeLedger } from '../../ops/ledger-access.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { outcome } from '../outcome.js';
@@ -17,21 +19,14 @@ function caseJson(c: CaseRow): Record<string, unknown> {
 }
 
 
-function newCase(ctx: CliContext, id: string, opts: NewOptions) {
-  assertCaseId(id, 'user');
-  return withLedger(ctx.opts.home, (ledger) => {
-    const input = opts.authority === undefined ? { id, title: opts.title } : { id, title: opts.title, authority: opts.authority };
-    if (!ledger.createCase(input).created) {
-      throw new CustodyError('EXISTS', `case ${id} already exists`, { hint: 'custody case list shows the cases' });
-    }
-    const c = ledger.getCase(id)!;
-    return outcome({ case: caseJson(c) }, `created case ${ctx.chalk.bold(c.id)}: ${c.title ?? ''}`);
-  });
+function newCaseCommand(ctx: CliContext, id: string, opts: NewOptions) {
+  const c = createCase(homeLedger(ctx.opts.home, true)!, { id, title: opts.title, authority: opts.authority });
+  return outcome({ case: caseJson(c) }, `created case ${ctx.chalk.bold(c.id)}: ${c.title ?? ''}`);
 }
 
-function listCases(ctx: CliContext) {
-  return withLedger(ctx.opts.home, (ledger) => {
-    const cases = ledger.listCases();
+function listCasesCommand(ctx: CliContext) {
+  {
+    const cases = listCases(homeLedger(ctx.opts.home, true)!);
     const text =
       cases.length === 0
         ? ['no cases yet (custody case new <id> --title <text>, or seal with --case <id>)']
@@ -40,19 +35,16 @@ function listCases(ctx: CliContext) {
             cases.map((c) => [c.id, String(c.bundles), c.createdAt.slice(0, 10), c.authority ?? '-', c.title ?? '-']),
           );
     return outcome({ cases: cases.map(caseJson) }, text);
-  });
+  }
 }
 
 function bundleJson(b: BundleRow): Record<string, unknown> {
   return { digest: b.digest, name: b.name, path: b.path ?? null, state: b.state, records: b.records, updatedAt: b.updatedAt };
 }
 
-function showCase(ctx: CliContext, id: string) {
-  assertCaseId(id, 'user');
-  return withLedger(ctx.opts.home, (ledger) => {
-    const c = ledger.getCase(id);
-    if (!c) throw new CustodyError('NOT_FOUND', `no case ${id} in the ledger`, { hint: 'custody case list shows the cases' });
-    const bundles = ledger.bundles({ caseId: id });
+function showCaseCommand(ctx: CliContext, id: string) {
+  {
+    const { case: c, bundles } = showCase(homeLedger(ctx.opts.home, true)!, id);
     const text = [
       `case       ${c.id}`,
       `title      ${c.title ?? '-'}`,
@@ -67,7 +59,7 @@ function showCase(ctx: CliContext, id: string) {
           )),
     ];
     return outcome({ case: caseJson(c), bundles: bundles.map(bundleJson) }, text);
-  });
+  }
 }
 
 export function register(program: Command): void {
@@ -95,18 +87,18 @@ export function register(program: Command): void {
     .requiredOption('--title <text>', 'what the case is about')
     .option('--authority <text>', 'the authority the case is handled under')
     .addHelpText('after', '\nExample:\n  $ custody case new 2026-041 --title "Fraud at ACME GmbH" --authority "Public Prosecutor, Vienna"')
-    .action(action(async (ctx: CliContext, id: string, opts: NewOptions) => newCase(ctx, id, opts)));
+    .action(action(async (ctx: CliContext, id: string, opts: NewOptions) => newCaseCommand(ctx, id, opts)));
 
   cmd
     .command('list')
     .description('list the cases in the ledger with how many bundles each has')
     .addHelpText('after', '\nExample:\n  $ custody case list\n  $ custody --json case list')
-    .action(action(async (ctx: CliContext) => listCases(ctx)));
+    .action(action(async (ctx: CliContext) => listCasesCommand(ctx)));
 
   cmd
     .command('show')
     .description("show a case and its bundles: digest, state (sealed / in transit / received), records, last known path")
     .argument('<id>', 'case id')
     .addHelpText('after', '\nExample:\n  $ custody case show 2026-041')
-    .action(action(async (ctx: CliContext, id: string) => showCase(ctx, id)));
+    .action(action(async (ctx: CliContext, id: string) => showCaseCommand(ctx, id)));
 }

@@ -1,17 +1,17 @@
 /** `custody extract`: verify while extracting; nothing is left at --into unless everything verified. */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { CustodyError } from '../../core/errors.js';
-import { tempNameBeside } from '../../bundle/atomic-output.js';
-import { directorySink, finishExtraction } from '../../bundle/extract.js';
+import { openBundleInput } from '../../ops/bundle-input.js';
+import { checkExtractDestination, extractBundle } from '../../ops/extract.js';
+import { assertTrustFlags } from '../../ops/verify.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { outcome, type Outcome } from '../outcome.js';
-import { checkTrustFlags, openBundleSource, runVerify, verdictJson, verdictText, type TrustOptions } from './verify.js';
-import { collect } from '../options.js';
+import { collect, type TrustFlags } from '../options.js';
+import { progressFor } from '../progress.js';
+import { verdictJson, verdictText } from '../render/verdict.js';
+import { trustedKeys } from '../trust-input.js';
 
-interface ExtractOptions extends TrustOptions {
+interface ExtractOptions extends TrustFlags {
   into: string;
 }
 
@@ -45,48 +45,24 @@ export function register(program: Command): void {
     .action(action(extractCommand));
 }
 
-function assertFreeDestination(dir: string): void {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(dir);
-  } catch {
-    return;
-  }
-  if (!st.isDirectory() || fs.readdirSync(dir).length > 0) {
-    throw new CustodyError('EXISTS', `${dir} already exists`, { hint: 'choose a new folder for --into (or an empty one)' });
-  }
-}
-
 async function extractCommand(ctx: CliContext, bundle: string, o: ExtractOptions): Promise<Outcome> {
-  checkTrustFlags(o);
-  const dest = path.resolve(o.into);
-  assertFreeDestination(dest);
-  if (!fs.existsSync(path.dirname(dest))) throw new CustodyError('NOT_FOUND', `the parent folder of ${o.into} does not exist`);
-  const src = await openBundleSource(bundle);
-  const tmp = tempNameBeside(dest, 'custody-tmp');
-  fs.mkdirSync(tmp, { mode: 0o700 });
-  let placed = false;
-  try {
-    const v = await runVerify(ctx, src, o, directorySink(tmp), 'extract');
-    const data = { into: dest, extracted: false, verdict: verdictJson(v) };
-    const text = verdictText(ctx, v, src.label);
-    if (v.error || !v.manifest) {
-      const out = outcome(data, [...text, `nothing extracted: ${dest} was not created`]);
-      out.error = v.error ?? new CustodyError('INTERNAL', 'verified without a manifest');
-      return out;
-    }
-    await finishExtraction(tmp, v.manifest);
-    assertFreeDestination(dest); // again: something may have appeared there meanwhile
-    try {
-      fs.renameSync(tmp, dest);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') throw new CustodyError('EXISTS', `${dest} appeared while extracting; nothing was written there`);
-      throw e;
-    }
-    placed = true;
-    return outcome({ ...data, extracted: true }, [...text, `extracted to ${dest}`]);
-  } finally {
-    if (!placed) fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  assertTrustFlags(o);
+  checkExtractDestination(o.into);
+  const input = await openBundleInput(bundle);
+  const r = await extractBundle({
+    input,
+    into: o.into,
+    trusted: trustedKeys(ctx, o.trust),
+    allowUntrusted: o.allowUntrusted === true,
+    strictTrust: o.strictTrust === true,
+    receipts: o.receipt,
+    progress: progressFor(ctx),
+  });
+  const text = verdictText(ctx, r.verdict, input.label);
+  const out = outcome({ into: r.into, extracted: r.extracted, verdict: verdictJson(r.verdict) }, [
+    ...text,
+    r.extracted ? `extracted to ${r.into}` : `nothing extracted: ${r.into} was not created`,
+  ]);
+  if (r.verdict.error) out.error = r.verdict.error;
+  return out;
 }

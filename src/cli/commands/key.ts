@@ -6,10 +6,10 @@ import { Option, type Command } from 'commander';
 import { CustodyError } from '../../core/errors.js';
 import { groupedFingerprint } from '../../custody/ed25519.js';
 import { publicKeyFile, signerFromSeed, type Identity } from '../../custody/identity.js';
-import { encryptKeyFile } from '../../custody/keyfile.js';
 import { minisignPublicKeyFile } from '../../custody/minisign.js';
 import { publicKeyToOpenSsh } from '../../custody/openssh.js';
 import { pkcs8PemToSeed, publicKeyToSpkiPem } from '../../custody/pem.js';
+import { createKey, newKeyFiles } from '../../ops/key.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { describeKeyRef, ensureKeysDir, keysDir, listHomeKeys, readKeyishFile, writeNewFile, type HomeKey } from '../keys.js';
@@ -52,20 +52,12 @@ export async function storeNewKey(ctx: CliContext, seed: Uint8Array, opts: MakeO
   if (opts.passphrase === false && opts.passphraseFile !== undefined) {
     throw new CustodyError('USAGE', '--no-passphrase and --passphrase-file contradict each other');
   }
-  const signer = signerFromSeed(seed, { name: opts.name, org: opts.org, role: opts.role });
-  const id = signer.identity;
-  const base = opts.out !== undefined ? path.resolve(opts.out.replace(/\.(key|pub)$/, '')) : path.join(ensureKeysDir(ctx), id.keyid);
-  const keyPath = `${base}.key`;
-  const pubPath = `${base}.pub`;
-  for (const f of [keyPath, pubPath]) {
-    if (fs.existsSync(f)) throw new CustodyError('EXISTS', `refusing to overwrite ${f}`);
-  }
-  const passphrase = opts.passphrase === false ? null : await readPassphrase({ passphraseFile: opts.passphraseFile, purpose: 'new', label: `${id.name} (${id.keyid})` });
-  const created = new Date().toISOString();
-  const keyBytes = await encryptKeyFile(seed, id, passphrase, created);
-  writeNewFile(keyPath, keyBytes, 0o600);
-  writeNewFile(pubPath, publicKeyFile(id, created), 0o644);
-  const encrypted = passphrase !== null;
+  const naming = { name: opts.name, org: opts.org, role: opts.role };
+  const id0 = signerFromSeed(seed, naming).identity;
+  newKeyFiles(ctx.opts.home, id0, opts.out); // refuse existing files before asking for a passphrase
+  const passphrase = opts.passphrase === false ? null : await readPassphrase({ passphraseFile: opts.passphraseFile, purpose: 'new', label: `${id0.name} (${id0.keyid})` });
+  const made = await createKey({ home: ctx.opts.home, seed, naming, out: opts.out, passphrase });
+  const { identity: id, created, encrypted, keyFile: keyPath, pubFile: pubPath } = made;
   const text = [
     `${from ? `imported ${from} as` : 'new key for'} ${ctx.chalk.bold(id.name)}`,
     ...identityLines(id),

@@ -1,20 +1,16 @@
 /** `custody log`: the chain of custody as a timeline, from a bundle or from the ledger (DESIGN §2, §4, §5). */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
+import { assertCaseId } from '../../core/case-id.js';
 import { CustodyError } from '../../core/errors.js';
-import { readBundleChain } from '../../bundle/chain-read.js';
-import { inspectJournal } from '../../bundle/tar-append.js';
-import { checkChain, type ChainVerdict, type RecordVerdict } from '../../custody/chain.js';
-import type { PartyJson } from '../../custody/record.js';
-import { assertCaseId, checkStoredChain, openLedger, type StoredChainKeys, type StoredRecord } from '../../ledger/index.js';
-import { damagedTrustNote, listHomeKeys } from '../keys.js';
+import { hasLedger, homeLedger } from '../../ops/ledger-access.js';
+import { bundleLog, caseLog, type Timeline } from '../../ops/log.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
-import { escapeText } from '../../core/text.js';
+import { damagedTrustNote, listHomeKeys } from '../keys.js';
 import { outcome, type Outcome } from '../outcome.js';
-import { readReceipts, trustedKeys } from './verify.js';
 import { collect } from '../options.js';
+import { trustedKeys } from '../trust-input.js';
+import { recordJson, timelineText } from '../render/timeline.js';
 
 interface LogOptions {
   case?: string;
@@ -44,127 +40,19 @@ export function register(program: Command): void {
     .action(action(logCommand));
 }
 
-interface Timeline {
-  bundleName: string;
-  bundleDigest: string;
-  caseId?: string;
-  verdict: ChainVerdict;
-  /** extra problems found outside checkChain (ledger rows whose bytes disagree) */
-  problems: Map<number, string>;
-}
-
-function party(p: PartyJson | undefined): Record<string, unknown> | undefined {
-  if (!p) return undefined;
-  return { name: p.name, ...(p.org ? { org: p.org } : {}), ...(p.role ? { role: p.role } : {}), keyid: p.keyid };
-}
-
-function recordJson(t: Timeline, r: RecordVerdict, withBundle: boolean): Record<string, unknown> {
-  const p = r.predicate;
-  const problem = t.problems.get(r.seq);
-  const ok = r.ok && problem === undefined;
-  return {
-    ...(withBundle ? { bundleName: t.bundleName, bundleDigest: t.bundleDigest } : {}),
-    seq: r.seq,
-    action: r.action,
-    member: r.member,
-    ...(p
-      ? {
-          at: p.at,
-          by: party(p.by),
-          ...(p.to ? { to: party(p.to) } : {}),
-          ...Object.fromEntries((['reason', 'authority', 'location', 'condition', 'note'] as const).filter((k) => p[k] !== undefined).map((k) => [k, p[k]])),
-          ...(p.verification ? { verification: p.verification } : {}),
-        }
-      : {}),
-    signatureOk: p !== undefined && r.code !== 'SIGNATURE_ERROR',
-    ok,
-    ...(r.trusted === undefined ? {} : { trusted: r.trusted }),
-    ...(ok ? {} : { code: problem ? 'CHAIN_ERROR' : r.code, message: problem ?? r.message }),
-    payloadSha256: r.payloadSha256,
-  };
-}
-
-const who = (p: PartyJson): string => `${p.name}${p.org ? `, ${p.org}` : ''}`;
-
-function timelineText(ctx: CliContext, t: Timeline): string[] {
-  const c = ctx.chalk;
-  const L = [c.bold(`bundle ${t.bundleName}`) + `  sha256:${t.bundleDigest}${t.caseId ? `  case ${t.caseId}` : ''}`];
-  for (const r of t.verdict.records) {
-    const p = r.predicate;
-    const problem = t.problems.get(r.seq);
-    const ok = r.ok && problem === undefined;
-    const mark = ok ? c.green('ok') : c.red(`FAIL: ${problem ?? r.message ?? 'broken'}`);
-    const parties = p ? (p.to ? `${who(p.by)} → ${who(p.to)}` : who(p.by)) : '?';
-    L.push(`  ${String(r.seq).padStart(4, '0')} ${r.action.padEnd(8)} ${p?.at ?? '?'.padEnd(24)}  ${parties}  [${mark}]`);
-    if (p) {
-      const details: string[] = [];
-      for (const k of ['reason', 'authority', 'location', 'condition', 'note'] as const) if (p[k] !== undefined) details.push(`${k}: ${p[k]}`);
-      if (p.verification) details.push(`verified: ${p.verification.verified ? 'yes' : 'no'}, sealer ${p.verification.trusted ? 'trusted' : 'NOT trusted'}`);
-      // Signed free text may span lines: each further line carries a mark, so it can never pass for a line of ours.
-      for (const d of details) L.push(...escapeText(`       ${d}`, '       | ').split('\n'));
-      L.push(`       signed by key id ${p.by.keyid}${r.trusted ? ' (trusted)' : ''}`);
-    }
-  }
-  const v = t.verdict;
-  if (v.pendingTransfer) L.push(`  state: in transit to ${v.pendingTransfer.to.name} (key id ${v.pendingTransfer.to.keyid})`);
-  else if (v.custodian) L.push(`  state: held by ${v.custodian.name} (key id ${v.custodian.keyid})`);
-  return L;
-}
-
 async function bundleTimeline(ctx: CliContext, bundleArg: string, receipts: string[]): Promise<Timeline> {
-  const bundle = path.resolve(bundleArg);
-  if (!fs.existsSync(bundle)) throw new CustodyError('NOT_FOUND', `no such bundle: ${bundleArg}`);
-  // Reading never writes: an interrupted append of ours is read as the bundle was before it.
-  const journal = await inspectJournal(bundle);
-  if (journal.state === 'pending') ctx.note(`custody: note: ${journal.journal} records an interrupted append; showing the bundle as it was before it`);
-  if (journal.state === 'foreign') ctx.note(`custody: note: ${journal.journal} ignored, not applied: ${journal.why}`);
-  const chain = await readBundleChain(bundle, journal.state === 'pending' ? { endOfData: journal.endOfData } : {});
-  const envelopes = [...chain.envelopes, ...readReceipts(receipts, chain.envelopes.length)];
-  const verdict = checkChain({
-    bundleName: chain.bagName,
-    bundleDigest: chain.bundleDigest,
-    envelopes,
-    sealerPublicKey: chain.sealerPublicKey,
-    trusted: trustedKeys(ctx, []),
-    strictTrust: false,
-    allowUntrusted: true,
-    now: new Date(),
-    baggingDate: chain.info.baggingDate,
-  });
-  return { bundleName: chain.bagName, bundleDigest: chain.bundleDigest, caseId: chain.info.caseId, verdict, problems: new Map() };
+  const { timeline, notes } = await bundleLog({ bundle: bundleArg, receipts, trusted: trustedKeys(ctx, []) });
+  for (const n of notes) ctx.note(`custody: note: ${n}`);
+  return timeline;
 }
 
-/** Re-checks one bundle's stored records (checkStoredChain) before anything is shown as ok. */
-function ledgerTimeline(records: StoredRecord[], keys: StoredChainKeys): Timeline {
-  const first = records[0]!;
-  const { verdict, problems } = checkStoredChain(records, keys);
-  return { bundleName: first.bundleName, bundleDigest: first.bundleDigest, caseId: first.caseId, verdict, problems };
-}
-
-async function caseTimelines(ctx: CliContext, caseId: string): Promise<Timeline[]> {
+function caseTimelines(ctx: CliContext, caseId: string): Timeline[] {
   assertCaseId(caseId);
-  if (!fs.existsSync(path.join(ctx.opts.home, 'ledger.db'))) {
-    throw new CustodyError('NOT_FOUND', `no ledger in ${ctx.opts.home}`, { hint: 'give --home, or run custody log <bundle.tar>' });
-  }
-  const ledger = openLedger(ctx.opts.home);
-  try {
-    if (!ledger.getCase(caseId)) throw new CustodyError('NOT_FOUND', `no case ${caseId} in the ledger`, { hint: 'see custody case list' });
-    const { keys: sound, damaged } = ledger.trustStore();
-    for (const d of damaged) ctx.note(damagedTrustNote(d));
-    const keys: StoredChainKeys = {
-      trusted: sound.map((k) => k.publicKey),
-      own: listHomeKeys(ctx).filter((k) => k.keyPath !== undefined).map((k) => k.identity.publicKey),
-    };
-    const byBundle = new Map<string, StoredRecord[]>();
-    for (const r of ledger.records({ caseId })) {
-      const list = byBundle.get(r.bundleDigest) ?? [];
-      list.push(r);
-      byBundle.set(r.bundleDigest, list);
-    }
-    return [...byBundle.values()].map((rs) => ledgerTimeline([...rs].sort((a, b) => a.seq - b.seq), keys));
-  } finally {
-    ledger.close();
-  }
+  const ledger = hasLedger(ctx.opts.home) ? homeLedger(ctx.opts.home) : undefined;
+  const ownKeys = ledger ? listHomeKeys(ctx).filter((k) => k.keyPath !== undefined).map((k) => k.identity.publicKey) : [];
+  const { timelines, damaged } = caseLog({ caseId, ledger, ownKeys }, ctx.opts.home);
+  for (const d of damaged) ctx.note(damagedTrustNote(d));
+  return timelines;
 }
 
 export async function logCommand(ctx: CliContext, bundle: string | undefined, o: LogOptions): Promise<Outcome> {
@@ -172,7 +60,7 @@ export async function logCommand(ctx: CliContext, bundle: string | undefined, o:
     throw new CustodyError('USAGE', 'give either a bundle or --case <id>', { hint: 'custody log case.tar, or custody log --case 2026-041' });
   }
   if (o.case !== undefined && (o.receipt?.length ?? 0) > 0) throw new CustodyError('USAGE', '--receipt goes with a bundle, not with --case');
-  const timelines = bundle !== undefined ? [await bundleTimeline(ctx, bundle, o.receipt ?? [])] : await caseTimelines(ctx, o.case!);
+  const timelines = bundle !== undefined ? [await bundleTimeline(ctx, bundle, o.receipt ?? [])] : caseTimelines(ctx, o.case!);
   const withBundle = bundle === undefined;
   const records = timelines.flatMap((t) => t.verdict.records.map((r) => recordJson(t, r, withBundle)));
   const text: string[] = [];

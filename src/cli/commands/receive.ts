@@ -1,30 +1,18 @@
 /** `custody receive`: the named recipient verifies the whole bundle, then countersigns receipt (DESIGN §2, §4). */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { CustodyError } from '../../core/errors.js';
-import { writeFileAtomically } from '../../bundle/atomic-output.js';
-import { readBundleChain } from '../../bundle/chain-read.js';
-import {
-  assertMayReceive,
-  buildNextRecord,
-  checkBundleChain,
-  checkRecordText,
-  importInput,
-  nextRecordTime,
-  type NewRecord,
-} from '../../bundle/custody-ops.js';
-import { appendMembers, journalPathFor, recoverInterruptedAppend } from '../../bundle/tar-append.js';
-import type { BundleVerdict } from '../../bundle/verify.js';
-import type { VerificationSummary } from '../../custody/record.js';
-import { openLedger } from '../../ledger/index.js';
+import { recordNumber } from '../../custody/record.js';
+import { openBundleInput } from '../../ops/bundle-input.js';
+import { homeLedger } from '../../ops/ledger-access.js';
+import { receive, receiveFields } from '../../ops/receive.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { loadSigner } from '../keys.js';
-import { VERSION } from '../../core/version.js';
 import { outcome, type Outcome } from '../outcome.js';
-import { openBundleSource, runVerify, verdictJson, verdictText } from './verify.js';
 import { collect } from '../options.js';
+import { progressFor } from '../progress.js';
+import { verdictJson, verdictText } from '../render/verdict.js';
+import { trustedKeys } from '../trust-input.js';
 
 interface ReceiveOptions {
   condition?: string;
@@ -36,7 +24,6 @@ interface ReceiveOptions {
   allowUntrusted?: boolean;
   receiptOut?: string;
 }
-
 
 const HELP = `
 receive first verifies the WHOLE bundle exactly as custody verify --full does
@@ -75,142 +62,58 @@ export function register(program: Command): void {
     .action(action(receiveCommand));
 }
 
-/** Whether we should not (or cannot) write into the bundle: no write bits at all (even for root), or no access. */
-function isReadOnly(file: string): boolean {
-  try {
-    if ((fs.statSync(file).mode & 0o222) === 0) return true;
-    fs.accessSync(file, fs.constants.W_OK);
-    fs.accessSync(path.dirname(file), fs.constants.W_OK); // the append journal lives beside the bundle
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-const READ_ONLY_ERRNOS = ['EROFS', 'EACCES', 'EPERM'];
-
-function isReadOnlyFailure(e: unknown): boolean {
-  const causeCode = ((e as { cause?: NodeJS.ErrnoException }).cause ?? (e as NodeJS.ErrnoException))?.code;
-  return READ_ONLY_ERRNOS.includes(causeCode ?? '');
-}
-
-function summary(v: BundleVerdict): VerificationSummary {
-  const oxum = `${v.bytes ?? 0}.${v.files ?? 0}`;
-  return {
-    verified: true,
-    trusted: v.sealer?.trusted === true,
-    message: `bundle sha256:${v.bundleDigest}; Payload-Oxum ${oxum}; ${v.algorithms?.join(',')}; ${v.checks.length} checks passed`,
-    tool: `custody ${VERSION}`,
-  };
-}
-
 export async function receiveCommand(ctx: CliContext, bundleArg: string, o: ReceiveOptions): Promise<Outcome> {
   if (bundleArg === '-') throw new CustodyError('USAGE', 'receive needs the bundle file (not stdin): the record is appended to it');
-  const fields = {
-    condition: checkRecordText(o.condition, '--condition'),
-    location: checkRecordText(o.location, '--location'),
-    note: checkRecordText(o.note, '--note'),
-  };
-  const bundle = path.resolve(bundleArg);
-  const src = await openBundleSource(bundleArg); // NOT_FOUND, and undoes an interrupted append where it can
+  receiveFields(o);
+  const input = await openBundleInput(bundleArg); // NOT_FOUND before a passphrase is asked for
   const signer = await loadSigner(ctx, { key: o.key, passphraseFile: o.passphraseFile });
-
-  // Fail fast, before hashing what may be terabytes: the quick header-only read says whether a
-  // transfer names us. (Skipped while an interrupted append cannot be undone: verify reads the old view.)
-  let endOfData: number | undefined;
-  if (!fs.existsSync(journalPathFor(bundle))) {
-    const quick = await readBundleChain(bundle).catch(() => undefined);
-    if (quick) {
-      const qv = checkBundleChain(quick);
-      if (!qv.error) {
-        assertMayReceive(qv, signer);
-        endOfData = quick.endOfData;
-      }
-    }
-  }
-
-  const v = await runVerify(ctx, src, { trust: o.trust ?? [], allowUntrusted: o.allowUntrusted === true, receipt: [] }, undefined, 'receive');
-  if (!v.ok || !v.chain || !v.read || !v.manifest || !v.bagName || !v.bundleDigest || !v.caseId) {
-    const out = outcome({ received: false, verdict: verdictJson(v) }, verdictText(ctx, v, src.label));
-    out.error = v.error ?? new CustodyError('MALFORMED_BUNDLE', 'the bundle did not verify');
+  const r = await receive({
+    ...o,
+    bundle: bundleArg,
+    input,
+    signer,
+    trusted: trustedKeys(ctx, o.trust ?? []),
+    allowUntrusted: o.allowUntrusted === true,
+    ledger: homeLedger(ctx.opts.home, true),
+    progress: progressFor(ctx),
+  });
+  const v = r.verdict;
+  if (!r.received) {
+    const out = outcome({ received: false, verdict: verdictJson(v) }, verdictText(ctx, v, input.label));
+    out.error = v.error!;
     if (!ctx.opts.json) out.text.push('nothing was signed or appended: custody NOT accepted');
     return out;
   }
-  const chain = v.chain;
-  assertMayReceive(chain, signer);
-  const at = nextRecordTime(chain);
-  const record: NewRecord = buildNextRecord(signer, { bagName: v.bagName, bundleDigest: v.bundleDigest, verdict: chain }, 'receive', at, {
-    ...fields,
-    verification: summary(v),
-  });
-
-  // Append in place, or write a receipt beside a bundle we must not or cannot write.
-  let receipt: string | undefined = o.receiptOut === undefined ? undefined : path.resolve(o.receiptOut);
-  let why = receipt ? '--receipt-out given' : '';
-  if (!receipt && isReadOnly(bundle)) {
-    receipt = `${bundle}.${String(record.seq).padStart(4, '0')}-receive.dsse.json`;
-    why = 'the bundle is read-only';
-  }
-  if (!receipt) {
-    try {
-      await appendMembers(bundle, [{ name: `${v.bagName}/${record.member}`, bytes: record.envelope }], endOfData === undefined ? {} : { expectEndOfData: endOfData });
-    } catch (e) {
-      if (!isReadOnlyFailure(e)) throw e;
-      await recoverInterruptedAppend(bundle).catch(() => false);
-      receipt = `${bundle}.${String(record.seq).padStart(4, '0')}-receive.dsse.json`;
-      why = 'the bundle cannot be written';
-    }
-  }
-  if (receipt) {
-    const file = receipt;
-    await writeFileAtomically(file, false, async (fd) => {
-      fs.writeSync(fd, record.envelope);
-    });
-  }
-
-  // The receiver's ledger: everything the bundle carries, plus this record.
-  let ledgerError: string | undefined;
-  try {
-    const ledger = openLedger(ctx.opts.home);
-    try {
-      ledger.importBundle({
-        ...importInput({ bagName: v.bagName, bundleDigest: v.bundleDigest, caseId: v.caseId, manifest: v.manifest, envelopes: v.read.chain, verdict: chain }, [record], bundle),
-        state: 'received',
-      });
-    } finally {
-      ledger.close();
-    }
-  } catch (e) {
-    ledgerError = e instanceof Error ? e.message : String(e);
-    ctx.note(`custody: warning: custody was accepted, but the ledger was not updated: ${ledgerError}`);
-  }
-
+  if (r.ledger.error !== undefined) ctx.note(`custody: warning: custody was accepted, but the ledger was not updated: ${r.ledger.error}`);
+  const chain = v.chain!;
+  const record = r.record;
   const from = chain.pendingTransfer ? chain.records[chain.pendingTransfer.seq]?.predicate?.by : undefined;
+  const at = record.predicate.at;
   const text = [
-    `received ${bundle}`,
-    `  record        ${String(record.seq).padStart(4, '0')} receive ${receipt ? `(receipt ${receipt})` : `(${record.member})`}`,
+    `received ${r.bundle}`,
+    `  record        ${recordNumber(record.seq)} receive ${r.receipt ? `(receipt ${r.receipt.file})` : `(${record.member})`}`,
     `  from          ${from ? `${from.name} (key id ${from.keyid})` : '?'}`,
     `  by            ${signer.identity.name} (key id ${signer.identity.keyid})`,
     `  at            ${at}`,
     `  verified      ${v.files} file(s), ${v.checks.length} checks; sealer ${v.sealer?.trusted ? 'trusted' : 'NOT trusted'}`,
     `  bundle digest ${v.bundleDigest}`,
   ];
-  if (receipt) text.push(`${why}: the record was written to ${receipt}; verify with: custody verify ${bundleArg} --receipt ${receipt}`);
+  if (r.receipt) text.push(`${r.receipt.why}: the record was written to ${r.receipt.file}; verify with: custody verify ${bundleArg} --receipt ${r.receipt.file}`);
   return outcome(
     {
       received: true,
-      bundle,
+      bundle: r.bundle,
       bundleName: v.bagName,
       bundleDigest: v.bundleDigest,
       case: v.caseId,
       seq: record.seq,
       at,
       by: { name: signer.identity.name, keyid: signer.identity.keyid, fingerprint: signer.identity.fingerprint },
-      appended: receipt === undefined,
-      ...(receipt === undefined ? { member: record.member } : { receipt }),
+      appended: r.receipt === undefined,
+      ...(r.receipt === undefined ? { member: record.member } : { receipt: r.receipt.file }),
       verification: record.predicate.verification,
-      ledger: ledgerError === undefined,
-      ...(ledgerError === undefined ? {} : { ledgerError }),
+      ledger: r.ledger.ok,
+      ...(r.ledger.error === undefined ? {} : { ledgerError: r.ledger.error }),
     },
     text,
   );

@@ -3,17 +3,8 @@ import type { Command } from 'commander';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import type { Outcome } from '../outcome.js';
+import type { ReportOptions } from '../report/report-command.js';
 import { addVerifyTrustOptions, collect } from '../options.js';
-
-export interface ReportOptions {
-  html: string;
-  trust: string[];
-  allowUntrusted?: boolean;
-  strictTrust?: boolean;
-  receipt: string[];
-  force?: boolean;
-}
-
 
 const HELP = `
 The report is one self-contained HTML file (inline CSS, no scripts, no network)

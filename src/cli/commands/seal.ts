@@ -1,25 +1,19 @@
 /** `custody seal`: items → one signed BagIt-in-tar bundle (DESIGN §2 Bundles, §3). */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_ALGOS, parseAlgoList, parseSize } from '../../core/algorithms.js';
-import { HashEngine } from '../../core/engine.js';
+import { assertCaseId } from '../../core/case-id.js';
 import { CustodyError } from '../../core/errors.js';
 import { checkText } from '../../core/text.js';
 import { groupedFingerprint } from '../../custody/ed25519.js';
-import { writeFileAtomically } from '../../bundle/atomic-output.js';
 import { MIN_PIECE_SIZE } from '../../bundle/bag-info.js';
-import { assertOutsideItems, collectItems, type ItemRequest } from '../../bundle/collect-items.js';
-import { bagNameFromOut } from '../../bundle/layout.js';
-import { writeBundle } from '../../bundle/seal.js';
-import { TarWriter } from '../../bundle/tar-writer.js';
-import { assertCaseId, openLedger, type Ledger } from '../../ledger/index.js';
+import type { ItemRequest } from '../../bundle/collect-items.js';
+import { homeLedger } from '../../ops/ledger-access.js';
+import { checkSealOutput, seal } from '../../ops/seal.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { loadSigner } from '../keys.js';
-import { VERSION } from '../../core/version.js';
 import { outcome, type Outcome } from '../outcome.js';
-import { humanBytes, makeProgress } from '../progress.js';
+import { humanBytes, progressFor } from '../progress.js';
 import { collect } from '../options.js';
 
 interface SealOptions {
@@ -116,101 +110,48 @@ export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptio
   const authority = checkOptional(o.authority, '--authority');
   const location = checkOptional(o.location, '--location');
   const note = checkOptional(o.note, '--note');
-  const out = path.resolve(o.out);
-  if (!o.force && fs.existsSync(out)) {
-    throw new CustodyError('EXISTS', `${o.out} already exists`, { hint: 'choose another --out, or add --force to replace it' });
-  }
-  const items = await collectItems(itemRequests(paths, o));
-  assertOutsideItems(out, items);
-  const signer = await loadSigner(ctx, { ...(o.key === undefined ? {} : { key: o.key }), ...(o.passphraseFile === undefined ? {} : { passphraseFile: o.passphraseFile }) });
-
+  checkSealOutput(o.out, o.force === true);
+  const requests = itemRequests(paths, o);
+  const signer = () => loadSigner(ctx, { ...(o.key === undefined ? {} : { key: o.key }), ...(o.passphraseFile === undefined ? {} : { passphraseFile: o.passphraseFile }) });
   // The ledger is a convenience: used when <home> exists (it does once a key was made there).
-  const ledger: Ledger | undefined = fs.existsSync(ctx.opts.home) ? openLedger(ctx.opts.home) : undefined;
-  try {
-    const known = ledger?.getCase(o.case);
-    const caseInfo: { id: string; title?: string; authority?: string } = { id: o.case };
-    if (known?.title !== undefined) caseInfo.title = known.title;
-    const auth = authority ?? known?.authority;
-    if (auth !== undefined) caseInfo.authority = auth;
-
-    const total = items.reduce((n, it) => n + it.files.reduce((m, f) => m + f.size, 0), 0);
-    const progress = makeProgress(ctx, 'seal', total);
-    const engine = new HashEngine();
-    let result;
-    try {
-      result = await writeFileAtomically(out, o.force === true, (fd) =>
-        writeBundle(new TarWriter(fd, { syncEvery: 64 << 20 }), {
-          engine,
-          signer,
-          items,
-          bagName: bagNameFromOut(path.basename(out)),
-          bundleFile: path.basename(out),
-          caseInfo,
-          algorithms,
-          pieceSize,
-          toolVersion: VERSION,
-          ...(location === undefined ? {} : { location }),
-          ...(note === undefined ? {} : { note }),
-          onProgress: (n) => progress.update(n),
-        }),
-      );
-    } finally {
-      progress.stop();
-      await engine.close();
-    }
-
-    ledger?.recordSeal({
+  const result = await seal({
+    items: requests,
+    out: o.out,
+    force: o.force === true,
+    caseId: o.case,
+    authority,
+    location,
+    note,
+    algorithms,
+    pieceSize,
+    signer,
+    ledger: homeLedger(ctx.opts.home),
+    progress: progressFor(ctx),
+  });
+  const out = result.file;
+  const sealer = result.signer.identity;
+  const files = result.manifest.files.length;
+  return outcome(
+    {
+      bundle: out,
       bundleDigest: result.bundleDigest,
       bundleName: result.bagName,
-      path: out,
-      caseId: o.case,
-      items: result.manifest.items.map((it) => ({
-        id: it.id,
-        ...(it.description === undefined ? {} : { description: it.description }),
-        details: { kind: it.kind, source: it.source, meta: it.meta },
-      })),
-      files: result.manifest.files.map((f) => ({
-        itemId: f.item,
-        path: f.path,
-        size: f.size,
-        hashes: f.hashes,
-        ...(f.pieces ? { pieceCount: f.pieces.count, merkleRoot: f.pieces.merkleRoot } : {}),
-      })),
-      record: {
-        seq: 0,
-        action: 'seal',
-        payload: result.record.payload,
-        envelope: result.record.envelope,
-        signerKeyid: signer.identity.keyid,
-        at: result.record.predicate.at,
-      },
-    });
-
-    const files = result.manifest.files.length;
-    return outcome(
-      {
-        bundle: out,
-        bundleDigest: result.bundleDigest,
-        bundleName: result.bagName,
-        case: o.case,
-        sealer: { name: signer.identity.name, keyid: signer.identity.keyid, fingerprint: signer.identity.fingerprint },
-        items: result.manifest.items.map((it) => ({ id: it.id, kind: it.kind, files: result.manifest.files.filter((f) => f.item === it.id).length })),
-        files,
-        bytes: result.payloadBytes,
-        algorithms,
-        pieceSize,
-        ledger: ledger !== undefined,
-      },
-      [
-        `sealed ${out}`,
-        `  case          ${o.case}`,
-        `  items         ${result.manifest.items.map((i) => i.id).join(', ')} (${files} file${files === 1 ? '' : 's'}, ${humanBytes(result.payloadBytes)})`,
-        `  sealer        ${signer.identity.name} (key id ${signer.identity.keyid})`,
-        `  fingerprint   ${groupedFingerprint(signer.identity.fingerprint)}`,
-        `  bundle digest ${result.bundleDigest}`,
-      ],
-    );
-  } finally {
-    ledger?.close();
-  }
+      case: o.case,
+      sealer: { name: sealer.name, keyid: sealer.keyid, fingerprint: sealer.fingerprint },
+      items: result.manifest.items.map((it) => ({ id: it.id, kind: it.kind, files: result.manifest.files.filter((f) => f.item === it.id).length })),
+      files,
+      bytes: result.payloadBytes,
+      algorithms,
+      pieceSize,
+      ledger: result.ledger,
+    },
+    [
+      `sealed ${out}`,
+      `  case          ${o.case}`,
+      `  items         ${result.manifest.items.map((i) => i.id).join(', ')} (${files} file${files === 1 ? '' : 's'}, ${humanBytes(result.payloadBytes)})`,
+      `  sealer        ${sealer.name} (key id ${sealer.keyid})`,
+      `  fingerprint   ${groupedFingerprint(sealer.fingerprint)}`,
+      `  bundle digest ${result.bundleDigest}`,
+    ],
+  );
 }

@@ -1,18 +1,12 @@
 /** `custody transfer`: the custodian signs a hand-over record into the bundle (DESIGN §2, §4). */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { CustodyError } from '../../core/errors.js';
-import { checkRecordText, importInput, transferBundle, type TransferResult } from '../../bundle/custody-ops.js';
 import { groupedFingerprint } from '../../custody/ed25519.js';
-import { readBundleChain } from '../../bundle/chain-read.js';
-import { recoverInterruptedAppend } from '../../bundle/tar-append.js';
-import { openLedger } from '../../ledger/index.js';
+import { homeLedger } from '../../ops/ledger-access.js';
+import { assertBundleFile, transfer, transferFields } from '../../ops/transfer.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { loadIdentityRef, loadSigner } from '../keys.js';
 import { outcome, type Outcome } from '../outcome.js';
-import { readReceipts } from './verify.js';
 import { collect } from '../options.js';
 
 interface TransferOptions {
@@ -62,56 +56,17 @@ export function register(program: Command): void {
     .action(action(transferCommand));
 }
 
-/** Writes the transfer to the ledger when there is a home; a ledger failure is reported, not fatal (the bundle is the record). */
-async function recordInLedger(ctx: CliContext, bundle: string, r: TransferResult): Promise<{ ok: boolean; error?: string }> {
-  if (!fs.existsSync(ctx.opts.home)) return { ok: false };
-  try {
-    const ledger = openLedger(ctx.opts.home);
-    try {
-      // One transaction with the whole chain: idempotent for the records the ledger holds, and it also
-      // covers a bundle sealed or received elsewhere and any --receipt records appended with this transfer.
-      const manifest = await r.chain.manifest();
-      ledger.importBundle({
-        ...importInput({ ...r.chain, caseId: r.chain.info.caseId, manifest, verdict: r.verdict }, [r.record], bundle),
-        state: 'in transit',
-      });
-    } finally {
-      ledger.close();
-    }
-    return { ok: true };
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    ctx.note(`custody: warning: the transfer is in the bundle, but the ledger was not updated: ${msg}`);
-    return { ok: false, error: msg };
-  }
-}
-
 export async function transferCommand(ctx: CliContext, bundleArg: string, o: TransferOptions): Promise<Outcome> {
-  const fields = {
-    reason: checkRecordText(o.reason, '--reason')!,
-    authority: checkRecordText(o.authority, '--authority'),
-    location: checkRecordText(o.location, '--location'),
-    condition: checkRecordText(o.condition, '--condition'),
-    note: checkRecordText(o.note, '--note'),
-  };
-  const bundle = path.resolve(bundleArg);
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(bundle);
-  } catch {
-    throw new CustodyError('NOT_FOUND', `no such bundle: ${bundleArg}`);
-  }
-  if (!st.isFile()) throw new CustodyError('USAGE', `${bundleArg} is not a file`);
+  transferFields(o);
+  assertBundleFile(bundleArg);
   const to = loadIdentityRef(ctx, o.to);
   const signer = await loadSigner(ctx, { key: o.key, passphraseFile: o.passphraseFile });
-  await recoverInterruptedAppend(bundle);
-  const receipts = o.receipt?.length ? readReceipts(o.receipt, (await readBundleChain(bundle)).envelopes.length) : [];
-  const r = await transferBundle(bundle, { signer, to, ...fields, receipts });
-  const ledger = await recordInLedger(ctx, bundle, r);
+  const r = await transfer({ ...o, bundle: bundleArg, signer, to, receipts: o.receipt ?? [], ledger: homeLedger(ctx.opts.home) });
+  if (r.ledger.error !== undefined) ctx.note(`custody: warning: the transfer is in the bundle, but the ledger was not updated: ${r.ledger.error}`);
   const p = r.record.predicate;
   return outcome(
     {
-      bundle,
+      bundle: r.bundle,
       bundleName: r.chain.bagName,
       bundleDigest: r.chain.bundleDigest,
       case: r.chain.info.caseId,
@@ -120,11 +75,11 @@ export async function transferCommand(ctx: CliContext, bundleArg: string, o: Tra
       at: p.at,
       from: { name: signer.identity.name, keyid: signer.identity.keyid, fingerprint: signer.identity.fingerprint },
       to: { name: to.name, keyid: to.keyid, fingerprint: to.fingerprint },
-      ledger: ledger.ok,
-      ...(ledger.error === undefined ? {} : { ledgerError: ledger.error }),
+      ledger: r.ledger.ok,
+      ...(r.ledger.error === undefined ? {} : { ledgerError: r.ledger.error }),
     },
     [
-      `transferred ${bundle}`,
+      `transferred ${r.bundle}`,
       `  record        ${String(p.seq).padStart(4, '0')} transfer (${r.record.member})`,
       `  from          ${signer.identity.name} (key id ${signer.identity.keyid})`,
       `  to            ${to.name}${to.org ? `, ${to.org}` : ''} (key id ${to.keyid})`,

@@ -7,9 +7,9 @@
 import type { Command } from 'commander';
 import { CustodyError } from '../../core/errors.js';
 import { groupedFingerprint } from '../../custody/ed25519.js';
-import { checkLabel, makeIdentity } from '../../custody/identity.js';
-import { readPublicKeyAny } from '../../custody/public-key-formats.js';
 import { withLedger, type TrustedKey } from '../../ledger/index.js';
+import { homeLedger } from '../../ops/ledger-access.js';
+import { addTrustedKey } from '../../ops/trust.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { damagedTrustNote, readKeyishFile } from '../keys.js';
@@ -30,25 +30,10 @@ function trustedJson(k: TrustedKey): Record<string, unknown> {
 }
 
 export function addTrust(ctx: CliContext, file: string, opts: { name?: string }) {
-  const read = readPublicKeyAny(readKeyishFile(file));
-  const label = opts.name === undefined ? undefined : checkLabel(opts.name, '--name', 'USAGE');
-  if (!read.naming && label === undefined) {
-    throw new CustodyError('USAGE', `${file} carries no name`, { hint: 'give --name <label> to say whose key it is' });
-  }
-  const id = makeIdentity(read.publicKey, read.naming ?? { name: label! });
-  const input = {
-    publicKey: id.publicKey,
-    fingerprint: id.fingerprint,
-    keyid: id.keyid,
-    name: id.name,
-    ...(id.org !== undefined ? { org: id.org } : {}),
-    ...(id.role !== undefined ? { role: id.role } : {}),
-    ...(label !== undefined ? { label } : {}),
-  };
-  const { added } = withLedger(ctx.opts.home, (ledger) => ledger.addTrustedKey(input));
+  const { added, identity: id, label, named } = addTrustedKey(homeLedger(ctx.opts.home, true)!, readKeyishFile(file), file, opts.name);
   const who = [id.name, id.org, id.role].filter(Boolean).join(', ');
   const text = [
-    `${added ? 'trusted' : 'already trusted'}: ${ctx.chalk.bold(who)}${label !== undefined && read.naming ? ` (label ${label})` : ''}`,
+    `${added ? 'trusted' : 'already trusted'}: ${ctx.chalk.bold(who)}${label !== undefined && named ? ` (label ${label})` : ''}`,
     `key id       ${id.keyid}`,
     `fingerprint  ${groupedFingerprint(id.fingerprint)}`,
     ctx.chalk.yellow('Confirm this fingerprint with the key owner out of band (in person or by phone), not from the file or the bundle.'),

@@ -1,36 +1,18 @@
 /** `custody verify`: the receiving authority's check of a bundle, offline (DESIGN §2, §3, §4). */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { CustodyError } from '../../core/errors.js';
-import { escapeText } from '../../core/text.js';
-import { HashEngine } from '../../core/engine.js';
-import { openEnvelope } from '../../custody/dsse.js';
-import { groupedFingerprint } from '../../custody/ed25519.js';
-import { parseStrictJson } from '../../custody/strict-json.js';
-import { recordMemberName } from '../../custody/record.js';
-import { recycledFileChunks } from '../../bundle/file-source.js';
-import { bundleReadStream, inspectJournal, type JournalState } from '../../bundle/tar-append.js';
-import { verifyBundle, type BundleSink, type BundleVerdict, type ReadMode } from '../../bundle/verify.js';
-import { openLedger } from '../../ledger/index.js';
+import { openBundleInput } from '../../ops/bundle-input.js';
+import { assertTrustFlags, verifyInput } from '../../ops/verify.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
-import { loadIdentityRef } from '../keys.js';
 import { outcome, type Outcome } from '../outcome.js';
-import { humanBytes, makeProgress, type Progress } from '../progress.js';
-import { addVerifyTrustOptions, collect } from '../options.js';
+import { addVerifyTrustOptions, type TrustFlags } from '../options.js';
+import { progressFor } from '../progress.js';
+import { verdictJson, verdictText } from '../render/verdict.js';
+import { trustedKeys } from '../trust-input.js';
 
-export interface TrustOptions {
-  trust: string[];
-  allowUntrusted?: boolean;
-  strictTrust?: boolean;
-  receipt: string[];
-}
-
-interface VerifyOptions extends TrustOptions {
+interface VerifyOptions extends TrustFlags {
   full?: boolean;
 }
-
 
 const HELP = `
 What verify checks, in one streaming pass over the tar (a file or '-' for stdin):
@@ -83,197 +65,20 @@ export function register(program: Command): void {
     .action(action(verifyCommand));
 }
 
-/** Trust store keys plus --trust keys; the trust store only when the ledger exists (verify must not create a home). */
-export function trustedKeys(ctx: CliContext, refs: string[]): Uint8Array[] {
-  const keys: Uint8Array[] = refs.map((r) => loadIdentityRef(ctx, r, path.basename(r)).publicKey);
-  if (fs.existsSync(path.join(ctx.opts.home, 'ledger.db'))) {
-    const ledger = openLedger(ctx.opts.home);
-    try {
-      keys.push(...ledger.trustedPublicKeys());
-    } finally {
-      ledger.close();
-    }
-  }
-  return keys;
-}
-
-export function checkTrustFlags(o: TrustOptions): void {
-  if (o.allowUntrusted && o.strictTrust) throw new CustodyError('USAGE', '--allow-untrusted and --strict-trust contradict each other');
-}
-
-/**
- * Receipts (records kept beside a bundle that cannot be appended to) are
- * named as the next chain members would be. The action is peeked from the
- * unverified payload only to build that name; checkChain verifies everything.
- */
-export function readReceipts(files: string[], chainLength: number): { member: string; bytes: Uint8Array }[] {
-  return files.map((f, i) => {
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(fs.readFileSync(f));
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new CustodyError(code === 'ENOENT' ? 'NOT_FOUND' : 'IO_ERROR', `cannot read receipt ${f}: ${(e as Error).message}`);
-    }
-    let act: 'seal' | 'transfer' | 'receive' = 'receive';
-    try {
-      const p = parseStrictJson(openEnvelope(bytes).payload) as { predicate?: { action?: unknown } };
-      if (p.predicate?.action === 'transfer') act = 'transfer';
-    } catch {
-      /* checkChain reports it */
-    }
-    return { member: recordMemberName(chainLength + i, act), bytes };
-  });
-}
-
-export interface BundleSource {
-  label: string;
-  stream: AsyncIterable<Uint8Array>;
-  size?: number;
-  /** A journal beside the bundle: custody's own (the bundle was read as it was before that append) or not (ignored). */
-  journal?: Exclude<JournalState, { state: 'none' }>;
-}
-
-/** A bundle path (after undoing an interrupted append) or stdin. */
-export async function openBundleSource(ref: string): Promise<BundleSource> {
-  if (ref === '-') return { label: 'stdin', stream: process.stdin };
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(ref);
-  } catch {
-    throw new CustodyError('NOT_FOUND', `no such bundle: ${ref}`);
-  }
-  if (!st.isFile()) throw new CustodyError('USAGE', `${ref} is not a file`);
-  // Reading never writes: with custody's own journal of an interrupted append beside the bundle, read
-  // the bundle as it was before that append (the next transfer or receive repairs it); any other
-  // journal is ignored and reported, never applied.
-  const journal = await inspectJournal(ref);
-  if (journal.state === 'pending') return { label: ref, stream: bundleReadStream(ref, undefined, journal), size: st.size, journal };
-  return { label: ref, stream: recycledFileChunks(ref), size: st.size, ...(journal.state === 'foreign' ? { journal } : {}) };
-}
-
-/**
- * Runs verifyBundle with receipts, trust and a progress bar. Mode full unless
- * a caller asks for pieces (only custody verify without --full does): a
- * receipt, an extraction or a report attests the flat hashes too.
- */
-export async function runVerify(
-  ctx: CliContext,
-  src: BundleSource,
-  o: TrustOptions,
-  sink?: BundleSink,
-  label = 'verify',
-  mode: ReadMode = 'full',
-): Promise<BundleVerdict> {
-  checkTrustFlags(o);
-  const trusted = trustedKeys(ctx, o.trust);
-  const receiptFiles = o.receipt;
-  const engine = new HashEngine();
-  let progress: Progress | undefined;
-  try {
-    const v = await verifyBundle(src.stream, {
-      engine,
-      mode,
-      trusted,
-      strictTrust: o.strictTrust === true,
-      allowUntrusted: o.allowUntrusted === true,
-      ...(sink ? { sink } : {}),
-      onProgress: (done, total) => {
-        progress ??= makeProgress(ctx, label, total);
-        progress.update(done);
-      },
-      ...(receiptFiles.length > 0 ? { extraRecords: (chainLength: number) => readReceipts(receiptFiles, chainLength) } : {}),
-    });
-    if (src.journal?.state === 'pending') {
-      // Say so in every verdict: the bytes past the old end were not checked, and tar -xf would still see them.
-      v.checks.push({
-        check: 'interrupted append',
-        ok: true,
-        detail: `${src.journal.journal} records an interrupted append: verified the bundle as it was before it; the bytes after offset ${src.journal.endOfData} were NOT checked. custody transfer or receive repairs it where the bundle is writable`,
-      });
-    } else if (src.journal?.state === 'foreign') {
-      v.checks.push({ check: 'interrupted append', ok: true, detail: `${src.journal.journal} ignored, not applied: ${src.journal.why}` });
-    }
-    return v;
-  } finally {
-    progress?.stop();
-    await engine.close();
-  }
-}
-
-export function verdictJson(v: BundleVerdict): Record<string, unknown> {
-  const chain = v.chain;
-  return {
-    verified: v.ok,
-    mode: v.mode,
-    bundleName: v.bagName,
-    bundleDigest: v.bundleDigest,
-    case: v.caseId,
-    sealer: v.sealer,
-    algorithms: v.algorithms,
-    pieceSize: v.pieceSize,
-    files: v.files,
-    bytes: v.bytes,
-    items: v.manifest?.items.map((i) => ({ id: i.id, kind: i.kind, ...(i.description ? { description: i.description } : {}), meta: i.meta })),
-    checks: v.checks,
-    chain: chain && {
-      ok: chain.ok,
-      records: chain.records.map((r) => ({
-        member: r.member,
-        seq: r.seq,
-        action: r.action,
-        ok: r.ok,
-        ...(r.code ? { code: r.code, message: r.message } : {}),
-        ...(r.predicate ? { at: r.predicate.at, by: { name: r.predicate.by.name, keyid: r.predicate.by.keyid } } : {}),
-        ...(r.predicate?.to ? { to: { name: r.predicate.to.name, keyid: r.predicate.to.keyid } } : {}),
-        ...(r.trusted === undefined ? {} : { trusted: r.trusted }),
-      })),
-      custodian: chain.custodian && { name: chain.custodian.name, keyid: chain.custodian.keyid, fingerprint: chain.custodian.fingerprint },
-      pendingTransfer: chain.pendingTransfer && { seq: chain.pendingTransfer.seq, to: { name: chain.pendingTransfer.to.name, keyid: chain.pendingTransfer.to.keyid } },
-    },
-  };
-}
-
-export function verdictText(ctx: CliContext, v: BundleVerdict, label: string): string[] {
-  const c = ctx.chalk;
-  // A bundle's strings are escaped before any colour is added (run.ts escapes whole lines too, but keeps colour codes).
-  const e = (s: string | undefined): string => escapeText(s ?? '?');
-  // The verdict line itself says what a pieces-mode VERIFIED does not attest.
-  const scope = v.ok && v.mode === 'pieces' ? '  (pieces checked; flat hashes not recomputed (use --full))' : '';
-  const L: string[] = [v.ok ? c.green.bold(`VERIFIED  ${e(label)}`) + scope : c.red.bold(`NOT VERIFIED  ${e(label)}`)];
-  if (v.bagName) L.push(`  bundle        ${e(v.bagName)}`);
-  const mode = v.checks.find((k) => k.check === 'mode');
-  if (mode) L.push(`  mode          ${mode.detail}`);
-  if (v.bundleDigest) L.push(`  bundle digest ${v.bundleDigest}`);
-  if (v.caseId) L.push(`  case          ${v.caseId}`);
-  if (v.sealer) {
-    const trust = v.sealer.trusted ? c.green('trusted') : c.yellow('NOT trusted');
-    L.push(`  sealer        ${e(v.sealer.name)} (key id ${v.sealer.keyid}), ${trust}`);
-    L.push(`  fingerprint   ${groupedFingerprint(v.sealer.fingerprint)}`);
-  }
-  if (v.files !== undefined) {
-    const pieces = v.pieceSize ? `, pieces of ${humanBytes(v.pieceSize)}` : '';
-    L.push(`  evidence      ${v.files} file(s), ${humanBytes(v.bytes ?? 0)}; ${v.algorithms?.join(', ')}${pieces}`);
-  }
-  if (v.chain?.records.length) {
-    const last = v.chain.records[v.chain.records.length - 1]!;
-    const state = v.chain.pendingTransfer
-      ? `in transit to ${e(v.chain.pendingTransfer.to.name)}`
-      : v.chain.custodian
-        ? `held by ${e(v.chain.custodian.name)}`
-        : 'unknown';
-    L.push(`  custody       ${state} (${v.chain.records.length} record(s), last: ${last.action})`);
-  }
-  L.push('  checks:');
-  for (const k of v.checks) L.push(`    ${k.ok ? c.green('ok  ') : c.red('FAIL')} ${k.check}: ${e(k.detail)}`);
-  return L;
-}
-
 export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyOptions): Promise<Outcome> {
-  checkTrustFlags(o);
-  const src = await openBundleSource(bundle);
-  const v = await runVerify(ctx, src, o, undefined, 'verify', o.full ? 'full' : 'pieces');
-  const out = outcome({ verdict: verdictJson(v) }, verdictText(ctx, v, src.label));
+  assertTrustFlags(o);
+  const input = await openBundleInput(bundle);
+  const v = await verifyInput({
+    input,
+    trusted: trustedKeys(ctx, o.trust),
+    allowUntrusted: o.allowUntrusted === true,
+    strictTrust: o.strictTrust === true,
+    receipts: o.receipt,
+    mode: o.full ? 'full' : 'pieces',
+    progress: progressFor(ctx),
+    label: 'verify',
+  });
+  const out = outcome({ verdict: verdictJson(v) }, verdictText(ctx, v, input.label));
   if (v.error) out.error = v.error;
   return out;
 }

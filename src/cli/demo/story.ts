@@ -1,7 +1,8 @@
 /**
- * `custody demo`: the whole story on generated evidence, in-process, with the
- * real command handlers (so the demo shows what the commands do, not a
- * re-enactment), in seconds.
+ * `custody demo`: the whole story on generated evidence, in-process, through
+ * the same use cases the commands call (src/ops: so the demo shows what the
+ * commands do, not a re-enactment), in seconds. Keys and clock can be given
+ * (DemoOptions): the same seeds and clock make the same bundle, byte for byte.
  *
  * Safety: the demo must never read or write the user's own <home> (their
  * keys, trust store and ledger). Every step gets a context whose home is a
@@ -14,17 +15,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CustodyError } from '../../core/errors.js';
 import { walkHeaders } from '../../bundle/chain-read.js';
-import { openLedger } from '../../ledger/index.js';
-import { storeNewKey } from '../commands/key.js';
-import { logCommand } from '../commands/log.js';
-import { receiveCommand } from '../commands/receive.js';
-import { sealCommand } from '../commands/seal.js';
-import { transferCommand } from '../commands/transfer.js';
-import { addTrust } from '../commands/trust.js';
-import { verifyCommand } from '../commands/verify.js';
+import type { BundleVerdict } from '../../bundle/verify.js';
+import { signerFromSeed } from '../../custody/identity.js';
+import { parsePublicKeyFile } from '../../custody/identity.js';
+import { openBundleInput } from '../../ops/bundle-input.js';
+import { createCase } from '../../ops/case.js';
+import { createKey, type NewKey } from '../../ops/key.js';
+import { readKeyishFile } from '../../ops/keystore.js';
+import { homeLedger } from '../../ops/ledger-access.js';
+import { bundleLog } from '../../ops/log.js';
+import { receive } from '../../ops/receive.js';
+import { writeReport } from '../../ops/report.js';
+import { seal } from '../../ops/seal.js';
+import { transfer } from '../../ops/transfer.js';
+import { addTrustedKey } from '../../ops/trust.js';
+import { verifyInput } from '../../ops/verify.js';
 import { makeContext, type CliContext } from '../context.js';
-import type { Outcome } from '../outcome.js';
-import { writeReport } from '../report/report-command.js';
+import { renderReport } from '../report/report-command.js';
+import { timelineText } from '../render/timeline.js';
+import { verdictJson } from '../render/verdict.js';
 import { writeDiskImage, writeExportFolder } from './evidence.js';
 
 export interface DemoStep {
@@ -57,7 +66,7 @@ export interface DemoResult {
 }
 
 export const CASE_ID = 'DEMO-2026-001';
-const PIECE = '1MiB';
+const PIECE = 1024 * 1024;
 /** Where the demo flips a byte of the disk image inside the tampered copy (in piece 6 of 1 MiB pieces). */
 export const TAMPER_IMAGE_OFFSET = 6 * 1024 * 1024 + 4242;
 
@@ -73,18 +82,31 @@ export function prepareDir(dir: string): string {
   return abs;
 }
 
-/** What a command returned, or the story stops: every step but the tampered verify must succeed. */
-function expectOk(step: string, o: Outcome): Outcome {
-  if (o.error) throw new CustodyError('INTERNAL', `demo step "${step}" failed unexpectedly: ${o.error.message}`, { cause: o.error });
-  return o;
+/** A verification the story needs to pass, or the story stops: every step but the tampered verify must succeed. */
+function expectVerified(step: string, v: BundleVerdict): BundleVerdict {
+  if (v.error) throw new CustodyError('INTERNAL', `demo step "${step}" failed unexpectedly: ${v.error.message}`, { cause: v.error });
+  return v;
 }
 
 function contextFor(home: string, outer: CliContext): CliContext {
-  // Quiet: no progress bars or notes from the inner commands; the demo narrates.
+  // Quiet: no progress bars or notes from the inner steps; the demo narrates.
   return makeContext({ home, quiet: true, color: outer.opts.color });
 }
 
-export async function runDemo(outer: CliContext, dirArg: string, onStep: (s: DemoStep) => void = () => {}): Promise<DemoResult> {
+export interface DemoOptions {
+  /** The two identities' 32-byte seeds (default: random). */
+  seeds?: { examiner: Uint8Array; authority: Uint8Array };
+  /** The clock: called once per step that dates something (default: the real time). */
+  clock?: () => Date;
+}
+
+function keyJson(k: NewKey): Record<string, unknown> {
+  const id = k.identity;
+  return { keyid: id.keyid, fingerprint: id.fingerprint, name: id.name, org: id.org ?? null, role: id.role ?? null, created: k.created, encrypted: k.encrypted, keyFile: k.keyFile, pubFile: k.pubFile };
+}
+
+export async function runDemo(outer: CliContext, dirArg: string, onStep: (s: DemoStep) => void = () => {}, o: DemoOptions = {}): Promise<DemoResult> {
+  const clock = o.clock ?? (() => new Date());
   const dir = prepareDir(dirArg);
   const steps: DemoStep[] = [];
   const c = outer.chalk;
@@ -113,6 +135,9 @@ export async function runDemo(outer: CliContext, dirArg: string, onStep: (s: Dem
   fs.mkdirSync(f.export, { recursive: true });
   writeDiskImage(f.image);
   const exported = writeExportFolder(f.export);
+  // Generated evidence is dated by the demo's clock (its times go into custody/manifest.json).
+  const made = clock();
+  for (const file of [f.image, ...exported.map((rel) => path.join(f.export, rel))]) fs.utimesSync(file, made, made);
   add({
     step: 'evidence',
     line: `generated an 8 MiB raw disk image (MBR, one FAT32 partition, planted files) and a phone export folder (${exported.length} files, some nested) in ${f.evidence}`,
@@ -122,77 +147,101 @@ export async function runDemo(outer: CliContext, dirArg: string, onStep: (s: Dem
   // 2. Two throwaway identities, each with its own home (keys, trust store, ledger).
   const ex = contextFor(f.examinerHome, outer);
   const au = contextFor(f.authorityHome, outer);
-  const exKey = await storeNewKey(ex, new Uint8Array(randomBytes(32)), { name: 'Ana Lima', org: 'Police Forensic Lab', role: 'examiner', passphrase: false });
-  const auKey = await storeNewKey(au, new Uint8Array(randomBytes(32)), { name: 'Jonas Berg', org: 'Foreign Ministry of Justice (MLA unit)', role: 'receiving authority', passphrase: false });
-  fs.copyFileSync(String(exKey.data.pubFile), f.examinerPub);
-  fs.copyFileSync(String(auKey.data.pubFile), f.authorityPub);
-  const exKeyFile = String(exKey.data.keyFile);
-  const auKeyFile = String(auKey.data.keyFile);
+  const seeds = o.seeds ?? { examiner: new Uint8Array(randomBytes(32)), authority: new Uint8Array(randomBytes(32)) };
+  const exKey = await createKey({ home: f.examinerHome, seed: seeds.examiner, naming: { name: 'Ana Lima', org: 'Police Forensic Lab', role: 'examiner' }, passphrase: null, now: clock() });
+  const auKey = await createKey({ home: f.authorityHome, seed: seeds.authority, naming: { name: 'Jonas Berg', org: 'Foreign Ministry of Justice (MLA unit)', role: 'receiving authority' }, passphrase: null, now: clock() });
+  fs.copyFileSync(exKey.pubFile, f.examinerPub);
+  fs.copyFileSync(auKey.pubFile, f.authorityPub);
+  const examiner = signerFromSeed(seeds.examiner, exKey.identity);
+  const authority = signerFromSeed(seeds.authority, auKey.identity);
   add({
     step: 'identities',
-    line: `made two throwaway keys without passphrase: examiner Ana Lima (key id ${exKey.data.keyid}) and foreign authority Jonas Berg (key id ${auKey.data.keyid}); each exchanged its .pub`,
-    data: { examiner: exKey.data, authority: auKey.data },
+    line: `made two throwaway keys without passphrase: examiner Ana Lima (key id ${exKey.identity.keyid}) and foreign authority Jonas Berg (key id ${auKey.identity.keyid}); each exchanged its .pub`,
+    data: { examiner: keyJson(exKey), authority: keyJson(auKey) },
   });
 
   // 3. The case, in the examiner's ledger.
-  const ledger = openLedger(f.examinerHome);
-  try {
-    ledger.createCase({ id: CASE_ID, title: 'Demo: ransomware intrusion at Example Ltd', authority: 'Search warrant 41/2026 (demo)' });
-  } finally {
-    ledger.close();
-  }
+  createCase(homeLedger(f.examinerHome, true)!, { id: CASE_ID, title: 'Demo: ransomware intrusion at Example Ltd', authority: 'Search warrant 41/2026 (demo)' });
   add({ step: 'case', line: `opened case ${CASE_ID} in the examiner's ledger`, data: { case: CASE_ID } });
 
   // 4. Seal.
-  const seal = expectOk(
-    'seal',
-    await sealCommand(ex, [f.image, f.export], {
-      out: f.bundle,
-      case: CASE_ID,
-      item: ['laptop-disk', 'phone-export'],
-      description: ['Internal SSD of the suspect laptop, raw image', 'Logical export of the suspect phone'],
-      meta: ['laptop-disk:make=Samsung', 'laptop-disk:model=PM9A1 512GB', 'laptop-disk:serial=S4EVNX0N000000', 'laptop-disk:acquisition=custody demo (generated)', 'phone-export:device=Demo phone X1'],
-      location: 'Police Forensic Lab, evidence room 2',
-      piece: PIECE,
-      key: exKeyFile,
-    }),
-  );
-  const digest = String(seal.data.bundleDigest);
-  add({ step: 'seal', line: `sealed 2 items into ${path.basename(f.bundle)} (pieces of ${PIECE}); bundle digest ${digest}`, data: seal.data });
+  const sealed = await seal({
+    items: [
+      {
+        path: f.image,
+        id: 'laptop-disk',
+        description: 'Internal SSD of the suspect laptop, raw image',
+        meta: { make: 'Samsung', model: 'PM9A1 512GB', serial: 'S4EVNX0N000000', acquisition: 'custody demo (generated)' },
+      },
+      { path: f.export, id: 'phone-export', description: 'Logical export of the suspect phone', meta: { device: 'Demo phone X1' } },
+    ],
+    out: f.bundle,
+    caseId: CASE_ID,
+    location: 'Police Forensic Lab, evidence room 2',
+    algorithms: ['md5', 'sha1', 'sha256'],
+    pieceSize: PIECE,
+    signer: examiner,
+    ledger: homeLedger(f.examinerHome),
+    now: clock(),
+  });
+  const digest = sealed.bundleDigest;
+  add({
+    step: 'seal',
+    line: `sealed 2 items into ${path.basename(f.bundle)} (pieces of 1 MiB); bundle digest ${digest}`,
+    data: { bundle: sealed.file, bundleDigest: digest, bundleName: sealed.bagName, case: CASE_ID, files: sealed.manifest.files.length, bytes: sealed.payloadBytes },
+  });
 
   // 5. Trust: the authority adds the examiner's key (in real life after confirming the fingerprint by phone).
-  const trust = expectOk('trust', addTrust(au, f.examinerPub, {}));
-  add({ step: 'trust', line: `the authority trusts the examiner's key (fingerprint ${trust.data.fingerprint}, confirmed out of band)`, data: trust.data });
+  const trust = addTrustedKey(homeLedger(f.authorityHome, true)!, readKeyishFile(f.examinerPub), f.examinerPub);
+  add({
+    step: 'trust',
+    line: `the authority trusts the examiner's key (fingerprint ${trust.identity.fingerprint}, confirmed out of band)`,
+    data: { added: trust.added, fingerprint: trust.identity.fingerprint, keyid: trust.identity.keyid, name: trust.identity.name },
+  });
+  const authorityTrusts = [parsePublicKeyFile(readKeyishFile(f.examinerPub)).publicKey];
 
   // 6. Transfer.
-  const transfer = expectOk(
-    'transfer',
-    await transferCommand(ex, f.bundle, {
-      to: f.authorityPub,
-      reason: 'Mutual legal assistance request MLA-2026-77 (demo)',
-      authority: 'MLA treaty, art. 3',
-      location: 'Police Forensic Lab, dispatch',
-      condition: 'bundle on encrypted USB drive, tamper-evident bag 0042',
-      key: exKeyFile,
-    }),
-  );
-  add({ step: 'transfer', line: `Ana Lima transferred custody to Jonas Berg (record ${transfer.data.seq} appended to the bundle)`, data: transfer.data });
+  const sent = await transfer({
+    bundle: f.bundle,
+    signer: examiner,
+    to: auKey.identity,
+    reason: 'Mutual legal assistance request MLA-2026-77 (demo)',
+    authority: 'MLA treaty, art. 3',
+    location: 'Police Forensic Lab, dispatch',
+    condition: 'bundle on encrypted USB drive, tamper-evident bag 0042',
+    ledger: homeLedger(f.examinerHome),
+    now: clock(),
+  });
+  const seq = sent.record.predicate.seq;
+  add({ step: 'transfer', line: `Ana Lima transferred custody to Jonas Berg (record ${seq} appended to the bundle)`, data: { seq, member: sent.record.member, at: sent.record.predicate.at } });
 
   // 7. Receive: verifies the whole bundle, then countersigns.
-  const receive = expectOk(
-    'receive',
-    await receiveCommand(au, f.bundle, { condition: 'bag 0042 intact, seal unbroken', location: 'Ministry of Justice, evidence office', key: auKeyFile, trust: [] }),
-  );
-  add({ step: 'receive', line: 'Jonas Berg verified the whole bundle and signed its receipt (record 2), importing it into his ledger', data: receive.data });
+  const received = await receive({
+    bundle: f.bundle,
+    input: await openBundleInput(f.bundle),
+    signer: authority,
+    condition: 'bag 0042 intact, seal unbroken',
+    location: 'Ministry of Justice, evidence office',
+    trusted: authorityTrusts,
+    ledger: homeLedger(f.authorityHome, true),
+    now: clock(),
+  });
+  if (!received.received) expectVerified('receive', received.verdict);
+  const receiptRecord = received.received ? received.record : undefined;
+  add({
+    step: 'receive',
+    line: 'Jonas Berg verified the whole bundle and signed its receipt (record 2), importing it into his ledger',
+    data: { received: received.received, seq: receiptRecord?.seq, at: receiptRecord?.predicate.at },
+  });
 
   // 8. Verify, as anyone with the examiner's fingerprint can, offline.
-  const verify = expectOk('verify', await verifyCommand(au, f.bundle, { trust: [], receipt: [] }));
-  const checks = ((verify.data.verdict as { checks?: unknown[] }).checks ?? []).length;
-  add({ step: 'verify', line: `${c.green('VERIFIED')}: ${checks} checks passed (hashes, pieces, signatures, trust, chain)`, data: verify.data });
+  const verified = expectVerified('verify', await verifyInput({ input: await openBundleInput(f.bundle), trusted: authorityTrusts, mode: 'pieces', now: clock() }));
+  add({ step: 'verify', line: `${c.green('VERIFIED')}: ${verified.checks.length} checks passed (hashes, pieces, signatures, trust, chain)`, data: { verdict: verdictJson(verified) } });
 
   // 9. The log.
-  const log = expectOk('log', await logCommand(au, f.bundle, { receipt: [] }));
-  add({ step: 'log', line: 'the chain of custody:', detail: log.text.map((l) => `  ${l}`), data: log.data });
+  const { timeline } = await bundleLog({ bundle: f.bundle, trusted: authorityTrusts, now: clock() });
+  if (timeline.verdict.error) throw new CustodyError('INTERNAL', `demo step "log" failed unexpectedly: ${timeline.verdict.error.message}`);
+  add({ step: 'log', line: 'the chain of custody:', detail: timelineText(au, timeline).map((l) => `  ${l}`), data: { records: timeline.verdict.records.length } });
 
   // 10. Tamper with a COPY: flip one byte of the disk image inside the tar.
   fs.copyFileSync(f.bundle, f.tampered);
@@ -205,7 +254,7 @@ export async function runDemo(outer: CliContext, dirArg: string, onStep: (s: Dem
   });
 
   // 11. Verify the tampered copy: it must fail, naming the damaged piece.
-  const bad = await verifyCommand(au, f.tampered, { trust: [], receipt: [] });
+  const bad = await verifyInput({ input: await openBundleInput(f.tampered), trusted: authorityTrusts, mode: 'pieces', now: clock() });
   const err = bad.error;
   if (!err || err.code !== 'HASH_MISMATCH' || !err.range || !(err.range[0] <= TAMPER_IMAGE_OFFSET && TAMPER_IMAGE_OFFSET <= err.range[1])) {
     throw new CustodyError('INTERNAL', `demo: verifying the tampered copy did not report the damaged piece (${err ? `${err.code}: ${err.message}` : 'it verified'})`);
@@ -217,9 +266,11 @@ export async function runDemo(outer: CliContext, dirArg: string, onStep: (s: Dem
   });
 
   // 12. The printable reports.
-  const rep = await writeReport(au, f.bundle, { html: f.report, trust: [], receipt: [] });
+  const report = async (bundle: string, out: string) =>
+    writeReport({ input: await openBundleInput(bundle), bundleFile: bundle, out, render: renderReport, trusted: authorityTrusts, now: clock() });
+  const rep = await report(f.bundle, f.report);
   if (!rep.verdict.ok) throw new CustodyError('INTERNAL', `demo: the report's verification failed: ${rep.verdict.error?.message}`);
-  const badRep = await writeReport(au, f.tampered, { html: f.tamperedReport, trust: [], receipt: [] });
+  const badRep = await report(f.tampered, f.tamperedReport);
   if (badRep.verdict.ok) throw new CustodyError('INTERNAL', 'demo: the tampered copy verified when its report was made');
   add({
     step: 'report',

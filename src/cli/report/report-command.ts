@@ -1,47 +1,50 @@
 /**
- * The work of `custody report`: verify, build the model, write the HTML
- * atomically. Also used by `custody demo`. A failed verification is written
- * too (the reader must see it) and returned as the outcome's error (exit 1).
+ * `custody report` after its flags are parsed (loaded on use: the verifier
+ * pulls in hashing, tar and crypto code that --help does not need). The use
+ * case is ops/report.ts; this renders its model as the HTML form.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { assertCanCreate, writeFileAtomically } from '../../bundle/atomic-output.js';
 import type { BundleVerdict } from '../../bundle/verify.js';
-import { openBundleSource, runVerify, verdictJson } from '../commands/verify.js';
-import type { ReportOptions } from '../commands/report.js';
+import { openBundleInput } from '../../ops/bundle-input.js';
+import { checkReportOutput, writeReport, type ReportContext } from '../../ops/report.js';
+import { assertTrustFlags } from '../../ops/verify.js';
 import type { CliContext } from '../context.js';
-import { VERSION } from '../../core/version.js';
 import { outcome, type Outcome } from '../outcome.js';
+import { progressFor } from '../progress.js';
+import { verdictJson } from '../render/verdict.js';
+import { trustedKeys } from '../trust-input.js';
 import { buildReportModel } from './build-model.js';
 import { renderReportHtml } from './html.js';
 
-export interface ReportWritten {
-  file: string;
-  verdict: BundleVerdict;
+export interface ReportOptions {
+  html: string;
+  trust: string[];
+  allowUntrusted?: boolean;
+  strictTrust?: boolean;
+  receipt: string[];
+  force?: boolean;
 }
 
-/** Verifies `bundle` and writes its report to `o.html`; never throws for a bundle that does not verify. */
-export async function writeReport(ctx: CliContext, bundle: string, o: ReportOptions, now: Date = new Date()): Promise<ReportWritten> {
-  const out = path.resolve(o.html);
-  // Refuse before the (possibly long) verification, and again at the rename.
-  assertCanCreate(out, o.force === true);
-  const src = await openBundleSource(bundle);
-  const verdict = await runVerify(ctx, src, { trust: o.trust, receipt: o.receipt, allowUntrusted: o.allowUntrusted === true, strictTrust: o.strictTrust === true }, undefined, 'report');
-  const model = buildReportModel(verdict, {
-    file: path.basename(bundle),
-    ...(src.size === undefined ? {} : { sizeBytes: src.size }),
-    generatedAt: now.toISOString(),
-    toolVersion: VERSION,
-  });
-  const bytes = Buffer.from(renderReportHtml(model), 'utf8');
-  await writeFileAtomically(out, o.force === true, async (fd) => {
-    for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off);
-  });
-  return { file: out, verdict };
+/** The HTML form of a verdict. */
+export function renderReport(verdict: BundleVerdict, c: ReportContext): string {
+  return renderReportHtml(buildReportModel(verdict, c));
 }
 
 export async function reportCommand(ctx: CliContext, bundle: string, o: ReportOptions): Promise<Outcome> {
-  const { file, verdict } = await writeReport(ctx, bundle, o);
+  assertTrustFlags(o);
+  checkReportOutput(o.html, o.force === true);
+  const input = await openBundleInput(bundle);
+  const { file, verdict } = await writeReport({
+    input,
+    bundleFile: bundle,
+    out: o.html,
+    force: o.force === true,
+    render: renderReport,
+    trusted: trustedKeys(ctx, o.trust),
+    allowUntrusted: o.allowUntrusted === true,
+    strictTrust: o.strictTrust === true,
+    receipts: o.receipt,
+    progress: progressFor(ctx),
+  });
   const c = ctx.chalk;
   const head = verdict.ok ? c.green.bold('VERIFIED') : c.red.bold('NOT VERIFIED');
   const lines = [

@@ -5,8 +5,7 @@
  */
 import type { Algo } from '../algorithms.js';
 import { CustodyError } from '../errors.js';
-import { hasControlChars, type FileHash } from './result.js';
-import type { ReferenceEntry } from './reference.js';
+import { hasControlChars, type FileHash, type ReferenceEntry } from './result.js';
 
 export const HASHDEEP_ALGOS: Algo[] = ['md5', 'sha1', 'sha256'];
 

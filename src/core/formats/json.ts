@@ -4,8 +4,7 @@
  */
 import { HEX_LENGTH, isAlgo, type Algo } from '../algorithms.js';
 import { CustodyError } from '../errors.js';
-import type { FileHash } from './result.js';
-import type { ReferenceEntry } from './reference.js';
+import type { FileHash, ReferenceEntry } from './result.js';
 
 export interface FileHashJson {
   path: string;

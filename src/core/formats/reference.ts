@@ -8,11 +8,8 @@ import { parseHashdeep } from './hashdeep.js';
 import { parseJsonReference } from './json.js';
 import { parseSums } from './sums.js';
 
-export interface ReferenceEntry {
-  path: string;
-  size?: number;
-  digests: Partial<Record<Algo, string>>;
-}
+export type { ReferenceEntry } from './result.js';
+import type { ReferenceEntry } from './result.js';
 
 export type ReferenceFormat = 'json' | 'sums' | 'hashdeep';
 

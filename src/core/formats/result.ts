@@ -16,3 +16,9 @@ export interface FileHash {
 export function hasControlChars(s: string): boolean {
   return /[\u0000-\u001f\u007f]/.test(s);
 }
+
+export interface ReferenceEntry {
+  path: string;
+  size?: number;
+  digests: Partial<Record<Algo, string>>;
+}

@@ -6,8 +6,7 @@
  */
 import { HEX_LENGTH, type Algo } from '../algorithms.js';
 import { CustodyError } from '../errors.js';
-import type { FileHash } from './result.js';
-import type { ReferenceEntry } from './reference.js';
+import type { FileHash, ReferenceEntry } from './result.js';
 
 /**
  * Which algorithm a sums file holds: sha256 when it was computed (the default,

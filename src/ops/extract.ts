@@ -1,0 +1,75 @@
+/**
+ * The extract use case: verify while writing into a hidden temporary folder
+ * beside the destination; rename it into place only when everything
+ * verified. On any failure nothing is left at the destination.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { CustodyError } from '../core/errors.js';
+import { tempNameBeside } from '../bundle/atomic-output.js';
+import { directorySink, finishExtraction } from '../bundle/extract.js';
+import type { BundleVerdict } from '../bundle/verify.js';
+import type { BundleInput } from './bundle-input.js';
+import type { ProgressFactory } from './progress.js';
+import { assertTrustFlags, verifyInput, type TrustRequest } from './verify.js';
+
+export interface ExtractRequest extends TrustRequest {
+  input: BundleInput;
+  /** The folder to create (or an empty one, which is replaced). */
+  into: string;
+  progress?: ProgressFactory;
+}
+
+export interface ExtractResult {
+  into: string;
+  extracted: boolean;
+  verdict: BundleVerdict;
+}
+
+function assertFreeDestination(dir: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(dir);
+  } catch {
+    return;
+  }
+  if (!st.isDirectory() || fs.readdirSync(dir).length > 0) {
+    throw new CustodyError('EXISTS', `${dir} already exists`, { hint: 'choose a new folder for --into (or an empty one)' });
+  }
+}
+
+/** Checks the destination before the bundle is opened (a usage error must not wait for a long read). */
+export function checkExtractDestination(into: string): string {
+  const dest = path.resolve(into);
+  assertFreeDestination(dest);
+  if (!fs.existsSync(path.dirname(dest))) throw new CustodyError('NOT_FOUND', `the parent folder of ${into} does not exist`);
+  return dest;
+}
+
+export async function extractBundle(req: ExtractRequest): Promise<ExtractResult> {
+  assertTrustFlags(req);
+  const dest = checkExtractDestination(req.into);
+  const tmp = tempNameBeside(dest, 'custody-tmp');
+  fs.mkdirSync(tmp, { mode: 0o700 });
+  let placed = false;
+  try {
+    const verdict = await verifyInput({ ...req, sink: directorySink(tmp), label: 'extract' });
+    if (verdict.error || !verdict.manifest) {
+      verdict.error ??= new CustodyError('INTERNAL', 'verified without a manifest');
+      return { into: dest, extracted: false, verdict };
+    }
+    await finishExtraction(tmp, verdict.manifest);
+    assertFreeDestination(dest); // again: something may have appeared there meanwhile
+    try {
+      fs.renameSync(tmp, dest);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') throw new CustodyError('EXISTS', `${dest} appeared while extracting; nothing was written there`);
+      throw e;
+    }
+    placed = true;
+    return { into: dest, extracted: true, verdict };
+  } finally {
+    if (!placed) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}

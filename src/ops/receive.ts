@@ -1,0 +1,149 @@
+/**
+ * The receive use case: the named recipient verifies the WHOLE bundle in
+ * full mode, and only then countersigns: a receive record carrying the
+ * verification result and the condition found, appended in place — or
+ * written to a receipt file beside a bundle we must not or cannot write.
+ * Then everything the bundle says goes into the receiver's ledger.
+ *
+ * Threats: signing for evidence that did not verify (nothing is signed
+ * unless the verdict is ok); hashing terabytes before telling someone they
+ * are not the recipient (a header-only read decides that first); a bundle
+ * changed between the read and the append (expectEndOfData).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { CustodyError } from '../core/errors.js';
+import { VERSION } from '../core/version.js';
+import { writeFileAtomically } from '../bundle/atomic-output.js';
+import { readBundleChain } from '../bundle/chain-read.js';
+import { assertMayReceive, buildNextRecord, checkBundleChain, checkRecordText, nextRecordTime, type NewRecord } from '../bundle/custody-ops.js';
+import { appendMembers, journalPathFor, recoverInterruptedAppend } from '../bundle/tar-append.js';
+import type { BundleVerdict } from '../bundle/verify.js';
+import type { Signer } from '../custody/identity.js';
+import { receiptMemberName, type VerificationSummary } from '../custody/record.js';
+import type { BundleInput } from './bundle-input.js';
+import { writeLedger, type LedgerAccess } from './ledger-access.js';
+import { importInput } from './ledger-rows.js';
+import type { ProgressFactory } from './progress.js';
+import { verifyInput, type TrustRequest } from './verify.js';
+
+export interface ReceiveRequest extends Omit<TrustRequest, 'receipts'> {
+  bundle: string;
+  input: BundleInput;
+  signer: Signer;
+  condition?: string | undefined;
+  location?: string | undefined;
+  note?: string | undefined;
+  /** Write the record here instead of appending it to the bundle. */
+  receiptOut?: string | undefined;
+  ledger?: LedgerAccess | undefined;
+  progress?: ProgressFactory;
+  now?: Date;
+}
+
+export type ReceiveResult =
+  | { received: false; verdict: BundleVerdict }
+  | {
+      received: true;
+      verdict: BundleVerdict;
+      bundle: string;
+      record: NewRecord;
+      /** Set when the record went to a receipt file, with why. */
+      receipt?: { file: string; why: string };
+      ledger: { ok: boolean; error?: string };
+    };
+
+export function receiveFields(o: { condition?: string | undefined; location?: string | undefined; note?: string | undefined }) {
+  return {
+    condition: checkRecordText(o.condition, '--condition'),
+    location: checkRecordText(o.location, '--location'),
+    note: checkRecordText(o.note, '--note'),
+  };
+}
+
+/** Whether we should not (or cannot) write into the bundle: no write bits at all (even for root), or no access. */
+function isReadOnly(file: string): boolean {
+  try {
+    if ((fs.statSync(file).mode & 0o222) === 0) return true;
+    fs.accessSync(file, fs.constants.W_OK);
+    fs.accessSync(path.dirname(file), fs.constants.W_OK); // the append journal and lock live beside the bundle
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function isReadOnlyFailure(e: unknown): boolean {
+  const causeCode = ((e as { cause?: NodeJS.ErrnoException }).cause ?? (e as NodeJS.ErrnoException))?.code;
+  return ['EROFS', 'EACCES', 'EPERM'].includes(causeCode ?? '');
+}
+
+function summary(v: BundleVerdict): VerificationSummary {
+  const oxum = `${v.bytes ?? 0}.${v.files ?? 0}`;
+  return {
+    verified: true,
+    trusted: v.sealer?.trusted === true,
+    message: `bundle sha256:${v.bundleDigest}; Payload-Oxum ${oxum}; ${v.algorithms?.join(',')}; ${v.checks.length} checks passed`,
+    tool: `custody ${VERSION}`,
+  };
+}
+
+export async function receive(req: ReceiveRequest): Promise<ReceiveResult> {
+  const fields = receiveFields(req);
+  const bundle = path.resolve(req.bundle);
+
+  // Fail fast, before hashing what may be terabytes: the quick header-only read says whether a
+  // transfer names us. (Skipped while a journal is beside it: verify reads the old view.)
+  let endOfData: number | undefined;
+  if (!fs.existsSync(journalPathFor(bundle))) {
+    const quick = await readBundleChain(bundle).catch(() => undefined);
+    if (quick) {
+      const qv = checkBundleChain(quick);
+      if (!qv.error) {
+        assertMayReceive(qv, req.signer);
+        endOfData = quick.endOfData;
+      }
+    }
+  }
+
+  const verdict = await verifyInput({ ...req, receipts: [], label: 'receive' });
+  if (!verdict.ok || !verdict.chain || !verdict.read || !verdict.manifest || !verdict.bagName || !verdict.bundleDigest || !verdict.caseId) {
+    verdict.error ??= new CustodyError('MALFORMED_BUNDLE', 'the bundle did not verify');
+    return { received: false, verdict };
+  }
+  const chain = verdict.chain;
+  assertMayReceive(chain, req.signer);
+  const at = nextRecordTime(chain, req.now);
+  const record = buildNextRecord(req.signer, { bagName: verdict.bagName, bundleDigest: verdict.bundleDigest, verdict: chain }, 'receive', at, {
+    ...fields,
+    verification: summary(verdict),
+  });
+
+  // Append in place, or write a receipt beside a bundle we must not or cannot write.
+  let receipt: { file: string; why: string } | undefined = req.receiptOut === undefined ? undefined : { file: path.resolve(req.receiptOut), why: '--receipt-out given' };
+  const besideBundle = `${bundle}.${receiptMemberName(record.seq)}`;
+  if (!receipt && isReadOnly(bundle)) receipt = { file: besideBundle, why: 'the bundle is read-only' };
+  if (!receipt) {
+    try {
+      await appendMembers(bundle, [{ name: `${verdict.bagName}/${record.member}`, bytes: record.envelope }], endOfData === undefined ? {} : { expectEndOfData: endOfData });
+    } catch (e) {
+      if (!isReadOnlyFailure(e)) throw e;
+      await recoverInterruptedAppend(bundle).catch(() => false);
+      receipt = { file: besideBundle, why: 'the bundle cannot be written' };
+    }
+  }
+  if (receipt) {
+    await writeFileAtomically(receipt.file, false, async (fd) => {
+      fs.writeSync(fd, record.envelope);
+    });
+  }
+
+  // The receiver's ledger: everything the bundle carries, plus this record.
+  const ledger = writeLedger(req.ledger, (l) =>
+    l.importBundle({
+      ...importInput({ bagName: verdict.bagName!, bundleDigest: verdict.bundleDigest!, caseId: verdict.caseId!, manifest: verdict.manifest!, envelopes: verdict.read!.chain, verdict: chain }, [record], bundle),
+      state: 'received',
+    }),
+  );
+  return { received: true, verdict, bundle, record, ...(receipt ? { receipt } : {}), ledger };
+}

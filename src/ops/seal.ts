@@ -1,0 +1,121 @@
+/**
+ * The seal use case: collect the items, hash every evidence file once while
+ * writing the bundle under a temporary name, rename it into place, and
+ * record the seal in the ledger when there is one.
+ *
+ * Threats: replacing the only copy of the evidence (an --out that is an
+ * input, a hard link to one, or inside an item folder is refused even with
+ * force); a half-written bundle under the final name (temp + rename).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Algo } from '../core/algorithms.js';
+import { assertCaseId } from '../core/case-id.js';
+import { HashEngine } from '../core/engine.js';
+import { CustodyError } from '../core/errors.js';
+import { VERSION } from '../core/version.js';
+import { writeFileAtomically } from '../bundle/atomic-output.js';
+import { assertOutsideItems, collectItems, type ItemRequest } from '../bundle/collect-items.js';
+import { bagNameFromOut } from '../bundle/layout.js';
+import { writeBundle, type SealResult } from '../bundle/seal.js';
+import { TarWriter } from '../bundle/tar-writer.js';
+import type { Signer } from '../custody/identity.js';
+import type { LedgerAccess } from './ledger-access.js';
+import { fileRows, itemRows } from './ledger-rows.js';
+import { noProgress, type ProgressFactory } from './progress.js';
+
+export interface SealOpRequest {
+  items: ItemRequest[];
+  out: string;
+  force?: boolean;
+  caseId: string;
+  authority?: string | undefined;
+  location?: string | undefined;
+  note?: string | undefined;
+  algorithms: Algo[];
+  pieceSize: number;
+  /** Asked for once the items are known to be readable (a passphrase prompt must not come before a missing-file error). */
+  signer: Signer | (() => Promise<Signer>);
+  ledger?: LedgerAccess | undefined;
+  progress?: ProgressFactory;
+  now?: Date;
+}
+
+export interface Sealed extends SealResult {
+  file: string;
+  signer: Signer;
+  /** Whether the seal went into a ledger. */
+  ledger: boolean;
+}
+
+/** Refuses an existing --out before any evidence is read. */
+export function checkSealOutput(out: string, force: boolean): string {
+  const file = path.resolve(out);
+  if (!force && fs.existsSync(file)) {
+    throw new CustodyError('EXISTS', `${out} already exists`, { hint: 'choose another --out, or add --force to replace it' });
+  }
+  return file;
+}
+
+export async function seal(req: SealOpRequest): Promise<Sealed> {
+  assertCaseId(req.caseId);
+  const out = checkSealOutput(req.out, req.force === true);
+  const items = await collectItems(req.items);
+  assertOutsideItems(out, items);
+  const signer = typeof req.signer === 'function' ? await req.signer() : req.signer;
+  const ledger = req.ledger?.();
+  try {
+    const known = ledger?.getCase(req.caseId);
+    const caseInfo: { id: string; title?: string; authority?: string } = { id: req.caseId };
+    if (known?.title !== undefined) caseInfo.title = known.title;
+    const auth = req.authority ?? known?.authority;
+    if (auth !== undefined) caseInfo.authority = auth;
+
+    const total = items.reduce((n, it) => n + it.files.reduce((m, f) => m + f.size, 0), 0);
+    const progress = (req.progress ?? noProgress)('seal', total);
+    const engine = new HashEngine();
+    let result: SealResult;
+    try {
+      result = await writeFileAtomically(out, req.force === true, (fd) =>
+        writeBundle(new TarWriter(fd, { syncEvery: 64 << 20 }), {
+          engine,
+          signer,
+          items,
+          bagName: bagNameFromOut(path.basename(out)),
+          bundleFile: path.basename(out),
+          caseInfo,
+          algorithms: req.algorithms,
+          pieceSize: req.pieceSize,
+          toolVersion: VERSION,
+          ...(req.location === undefined ? {} : { location: req.location }),
+          ...(req.note === undefined ? {} : { note: req.note }),
+          ...(req.now === undefined ? {} : { now: req.now }),
+          onProgress: (n) => progress.update(n),
+        }),
+      );
+    } finally {
+      progress.stop();
+      await engine.close();
+    }
+
+    ledger?.recordSeal({
+      bundleDigest: result.bundleDigest,
+      bundleName: result.bagName,
+      path: out,
+      caseId: req.caseId,
+      items: itemRows(result.manifest),
+      files: fileRows(result.manifest),
+      record: {
+        seq: 0,
+        action: 'seal',
+        payload: result.record.payload,
+        envelope: result.record.envelope,
+        signerKeyid: signer.identity.keyid,
+        at: result.record.predicate.at,
+      },
+    });
+    return { ...result, file: out, signer, ledger: ledger !== undefined };
+  } finally {
+    ledger?.close();
+  }
+}
