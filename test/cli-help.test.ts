@@ -1,5 +1,5 @@
 /**
- * Every command's --help has a real example (issue 6, DESIGN §2): walks the
+ * Every command's --help has a real example (DESIGN §2): walks the
  * commander program and renders each command's full help (including the
  * text added after it), then checks the built CLI prints the same.
  */

@@ -367,3 +367,25 @@ describe('free text a record may carry', () => {
     expect(checkChain(input(ok)).ok).toBe(true);
   });
 });
+
+describe('stable rule ids', () => {
+  it('names the rule each broken record breaks, on the record and on the verdict', () => {
+    const cases: [string, Rec[], string][] = [
+      ['seq', chain([{ signer: sealer, action: 'seal' }, { signer: sealer, action: 'transfer', to: lab, seq: 2 }]), 'chain.seq'],
+      ['prev', chain([{ signer: sealer, action: 'seal' }, { signer: sealer, action: 'transfer', to: lab, prev: `sha256:${'0'.repeat(64)}` }]), 'chain.prev'],
+      ['subject', chain([{ signer: sealer, action: 'seal', digest: 'cd'.repeat(32) }]), 'chain.subject'],
+      ['signer', chain([{ signer: sealer, action: 'seal' }, { signer: mallory, action: 'transfer', to: lab }]), 'chain.signer'],
+      ['time', chain([{ signer: sealer, action: 'seal', at: T(5) }, { signer: sealer, action: 'transfer', to: lab, at: T(1) }]), 'chain.time'],
+      ['custody', chain([{ signer: sealer, action: 'seal' }, { signer: sealer, action: 'transfer', to: lab }, { signer: sealer, action: 'transfer', to: courier }]), 'chain.custody'],
+      ['member', chain([{ signer: sealer, action: 'seal', member: 'custody/chain/seal.json' }]), 'chain.member'],
+    ];
+    for (const [what, recs, rule] of cases) {
+      const v = checkChain(input(recs));
+      expect(v.rule, what).toBe(rule);
+      expect(v.records.find((r) => !r.ok)?.rule, what).toBe(rule);
+    }
+    const untrusted = checkChain(input(good(), { trusted: [] }));
+    expect(untrusted.rule).toBe('chain.trust');
+    expect(checkChain(input(good())).rule).toBeUndefined();
+  });
+});

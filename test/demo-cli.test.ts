@@ -1,6 +1,6 @@
 /**
  * `custody demo` against the built CLI, as a newcomer runs it on a terminal
- * (issue 6: "npx custody demo exits 0 and prints each step"), and the
+ * ("npx custody demo exits 0 and prints each step"), and the
  * promises its help makes: its own homes only, --dir must be new or empty,
  * the tampered copy fails naming the damaged piece, the files it lists exist
  * and verify with the stock route.

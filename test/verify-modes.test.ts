@@ -1,5 +1,5 @@
 /**
- * verify's two modes (issue 4, "pieces make verification scale"): pieces (the
+ * verify's two modes: pieces (the
  * piece SHA-256s only, in parallel lanes) and full (every flat hash too).
  * Both must pass a good bundle, fail a flipped data byte naming its piece
  * range, and fail a flipped manifest-md5.txt (the signed tagmanifest covers

@@ -43,7 +43,7 @@ import { CustodyError, VERIFICATION_CODES, type ErrorCode } from '../core/errors
 import type { HashEngine } from '../core/engine.js';
 import { assertCaseId } from '../core/case-id.js';
 import { sha256Hex } from '../core/digest.js';
-import { checkChain, type ChainVerdict } from '../custody/chain.js';
+import { checkChain, type ChainRule, type ChainVerdict } from '../custody/chain.js';
 import { assertStrongPublicKey, fingerprint, keyId, verifyEd25519 } from '../custody/ed25519.js';
 import { bytesEqual, toBase64 } from '../custody/encoding.js';
 import { sameKey } from '../custody/identity.js';
@@ -98,7 +98,8 @@ export const CHECK_IDS = [
   'pieces.list',
   'chain',
 ] as const;
-export type CheckId = Exclude<(typeof CHECK_IDS)[number], 'manifest.<alg>'> | `manifest.${string}` | 'bundle.journal';
+/** `chain.<rule>` (custody/chain.ts CHAIN_RULES) names the broken chain rule in BundleVerdict.failed. */
+export type CheckId = Exclude<(typeof CHECK_IDS)[number], 'manifest.<alg>'> | `manifest.${string}` | 'bundle.journal' | ChainRule;
 
 export interface Check {
   id: CheckId;
@@ -492,10 +493,12 @@ function checkCustodyChain(s: VerifyState): void {
     baggingDate: r.info.baggingDate,
   });
   v.chain = chain;
-  record(v, 'chain', 'custody chain', () => {
+  const ok = record(v, 'chain', 'custody chain', () => {
     if (chain.error) throw chain.error;
     const last = chain.records[chain.records.length - 1];
     const who = chain.pendingTransfer ? `in transit to ${chain.pendingTransfer.to.name}` : `held by ${chain.custodian?.name ?? '?'}`;
     return `${chain.records.length} record(s), last ${last?.action ?? '-'}; ${who}`;
   });
+  // The verdict names the chain rule that broke, not only "chain".
+  if (!ok && v.failed === 'chain' && chain.rule) v.failed = chain.rule;
 }

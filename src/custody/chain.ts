@@ -11,16 +11,19 @@
  * never by the record itself — and a payload is parsed only after that key's
  * signature over it verified.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../core/digest.js';
 import { CustodyError, type ErrorCode } from '../core/errors.js';
 import { fingerprint, keyId, verifyEd25519, weakKeyReason } from './ed25519.js';
-import { openEnvelope, pae, PAYLOAD_TYPE } from './dsse.js';
+import { openEnvelope, pae, PAYLOAD_TYPE, type OpenedEnvelope } from './dsse.js';
 import { sameKey, type Identity } from './identity.js';
 import {
   ACTIONS,
   identityFromParty,
   parseRecordPayload,
   payloadDigest,
+  recordMemberName,
+  recordNumber,
+  type ParsedStatement,
   type RecordAction,
   type RecordPredicate,
 } from './record.js';
@@ -56,11 +59,34 @@ export interface ChainInput {
 /** How far ahead of the verifier's clock a record may be dated (clocks drift; minutes, not days). */
 export const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
 
+/**
+ * Stable ids of the chain rules (what `--json`, scripts and the verifier
+ * page rely on), in the order each record is checked.
+ */
+export const CHAIN_RULES = [
+  'chain.sealer', // the sealer's key is strong
+  'chain.records', // there is a seal record
+  'chain.member', // the member is named custody/chain/NNNN-<action>.dsse.json and matches its record
+  'chain.envelope', // one DSSE envelope, exactly the bytes custody writes, the in-toto payload type
+  'chain.signer', // signed by the key the chain says must sign: the sealer, the custodian, the named recipient
+  'chain.signature', // that key's Ed25519 signature over the PAE, and "by" names that key
+  'chain.payload', // a Statement v1 with a custody predicate, strictly parsed
+  'chain.subject', // about this bundle (digest and name)
+  'chain.seq', // numbered in sequence
+  'chain.prev', // linked to the previous record's payload
+  'chain.time', // not earlier than the previous record, nor before Bagging-Date, nor ahead of the clock
+  'chain.custody', // seal first; transfer by the custodian, none pending; receive by the named recipient
+  'chain.trust', // the sealer trusted (every signer with strictTrust)
+] as const;
+export type ChainRule = (typeof CHAIN_RULES)[number];
+
 export interface RecordVerdict {
   member: string;
   seq: number;
   action: string;
   ok: boolean;
+  /** The rule this record broke. */
+  rule?: ChainRule;
   code?: ErrorCode;
   message?: string;
   /** only once the signature verified and the payload parsed */
@@ -83,8 +109,9 @@ export interface ChainVerdict {
   sealerTrusted: boolean;
   /** signers not among the trusted keys (informational unless the rules make it an error) */
   untrustedSigners: { seq: number; keyid: string; name: string }[];
-  /** the first failure */
+  /** the first failure, and the rule it broke */
   error?: CustodyError;
+  rule?: ChainRule;
 }
 
 const MEMBER_RE = /^custody\/chain\/(\d{4})-([a-z]+)\.dsse\.json$/;
@@ -96,7 +123,7 @@ function memberParts(member: string, bundleName: string): { seq: number; action:
   return { seq: Number(m[1]), action: m[2]! };
 }
 
-const nnnn = (n: number): string => String(n).padStart(4, '0');
+const nnnn = recordNumber;
 
 function bareIdentity(pub: Uint8Array, name: string): Identity {
   return { name, publicKey: pub, keyid: keyId(pub), fingerprint: fingerprint(pub) };
@@ -106,174 +133,274 @@ function describe(id: Identity): string {
   return `${id.name} (key id ${id.keyid})`;
 }
 
-export function checkChain(input: ChainInput): ChainVerdict {
-  const records: RecordVerdict[] = [];
-  const verdict: ChainVerdict = { ok: false, records, sealerTrusted: false, untrustedSigners: [] };
-  const isTrusted = (k: Uint8Array): boolean => input.trusted.some((t) => sameKey(t, k));
+/** Who holds custody so far, and what the next record links to: the state the record steps share. */
+interface ChainState {
+  readonly input: ChainInput;
+  readonly verdict: ChainVerdict;
+  custodian?: Identity;
+  pending?: { seq: number; to: Identity };
+  prevPayload?: Uint8Array;
+  prevAt?: string;
+}
 
+/** One record being checked: what the steps established so far. */
+interface RecordCheck {
+  readonly i: number;
+  readonly what: string;
+  readonly member: string;
+  readonly bytes: Uint8Array;
+  readonly rv: RecordVerdict;
+  named?: { seq: number; action: string };
+  env?: OpenedEnvelope;
+  signer?: Identity;
+  by?: Identity;
+  parsed?: ParsedStatement;
+}
+
+/** A broken rule: recorded on the record and, if it is the first, as the chain's error. Returns false (stop). */
+function broken(s: ChainState, r: RecordCheck, rule: ChainRule, code: ErrorCode, message: string): false {
+  r.rv.rule = rule;
+  r.rv.code = code;
+  r.rv.message = message;
+  if (s.verdict.error === undefined) {
+    s.verdict.error = new CustodyError(code, message, { member: r.member });
+    s.verdict.rule = rule;
+  }
+  return false;
+}
+
+const asCustodyError = (e: unknown): CustodyError => (e instanceof CustodyError ? e : new CustodyError('MALFORMED_BUNDLE', String(e)));
+
+export function checkChain(input: ChainInput): ChainVerdict {
+  const verdict: ChainVerdict = { ok: false, records: [], sealerTrusted: false, untrustedSigners: [] };
   const weak = weakKeyReason(input.sealerPublicKey);
   if (weak !== null) {
     verdict.error = new CustodyError('WEAK_KEY', `refusing the sealer's key: ${weak}`);
+    verdict.rule = 'chain.sealer';
     return verdict;
   }
   if (input.envelopes.length === 0) {
     verdict.error = new CustodyError('MALFORMED_BUNDLE', 'the bundle has no custody records (custody/chain/0000-seal.dsse.json is missing)', {
       member: 'custody/chain/0000-seal.dsse.json',
     });
+    verdict.rule = 'chain.records';
     return verdict;
   }
-
-  let custodian: Identity | undefined;
-  let pending: { seq: number; to: Identity } | undefined;
-  let prevPayload: Uint8Array | undefined;
-  let prevAt: string | undefined;
-
+  const s: ChainState = { input, verdict };
   for (let i = 0; i < input.envelopes.length; i++) {
     const { member, bytes } = input.envelopes[i]!;
-    const named = memberParts(member, input.bundleName);
-    const rv: RecordVerdict = { member, seq: named?.seq ?? i, action: named?.action ?? 'unknown', ok: false, payloadSha256: '' };
-    records.push(rv);
-    const fail = (code: ErrorCode, message: string): ChainVerdict => {
-      rv.code = code;
-      rv.message = message;
-      verdict.error ??= new CustodyError(code, message, { member });
-      if (custodian) verdict.custodian = custodian;
-      if (pending) verdict.pendingTransfer = pending;
-      return verdict;
-    };
-    const what = `record ${nnnn(i)}`;
-
-    if (!named) return fail('CHAIN_ERROR', `${member}: a record member must be named custody/chain/NNNN-<seal|transfer|receive>.dsse.json`);
-
-    let env;
-    try {
-      env = openEnvelope(bytes, `${what} (${member})`);
-    } catch (e) {
-      const ce = e instanceof CustodyError ? e : new CustodyError('MALFORMED_BUNDLE', String(e));
-      return fail(ce.code, ce.message);
-    }
-    rv.payloadSha256 = createHash('sha256').update(env.payload).digest('hex');
-    if (env.payloadType !== PAYLOAD_TYPE) return fail('MALFORMED_BUNDLE', `${what}: payloadType is ${JSON.stringify(env.payloadType)}, expected ${PAYLOAD_TYPE}`);
-
-    // Which key must have signed is decided by the chain so far, not by the record.
-    let signer: Identity | undefined;
-    if (i === 0) {
-      const sealer = bareIdentity(input.sealerPublicKey, 'the sealer');
-      if (env.keyid !== sealer.keyid) {
-        return fail('CHAIN_ERROR', `the seal record is signed by key id ${env.keyid}, not by the key that signed the tagmanifest (key id ${sealer.keyid})`);
-      }
-      signer = sealer;
-    } else {
-      signer = [pending?.to, custodian].find((k): k is Identity => k !== undefined && k.keyid === env.keyid);
-      if (!signer) {
-        if (pending && named.action !== 'transfer') {
-          return fail('CHAIN_ERROR', `receive by someone other than the named recipient: ${what} is signed by key id ${env.keyid}, but transfer ${nnnn(pending.seq)} named ${describe(pending.to)}`);
-        }
-        if (!pending && named.action === 'receive') {
-          return fail('CHAIN_ERROR', `receive without a pending transfer: ${what} is signed by key id ${env.keyid} and no transfer names it`);
-        }
-        return fail('CHAIN_ERROR', `transfer by someone other than the current custodian: ${what} is signed by key id ${env.keyid}, but the custodian is ${describe(custodian!)}`);
-      }
-    }
-    if (!verifyEd25519(env.sig, pae(env.payloadType, env.payload), signer.publicKey)) {
-      return fail('SIGNATURE_ERROR', `the signature of ${what} does not verify with key id ${signer.keyid}`);
-    }
-
-    // Only now is the payload parsed.
-    let parsed;
-    let by: Identity;
-    try {
-      parsed = parseRecordPayload(env.payload);
-      by = identityFromParty(parsed.predicate.by);
-    } catch (e) {
-      const ce = e instanceof CustodyError ? e : new CustodyError('MALFORMED_BUNDLE', String(e));
-      return fail(ce.code, `${what}: ${ce.message}`);
-    }
-    const pred = parsed.predicate;
-    rv.predicate = pred;
-    rv.seq = pred.seq;
-    rv.action = pred.action;
-    if (!sameKey(by, signer)) {
-      return fail('SIGNATURE_ERROR', `${what} names ${describe(by)} in "by", but its envelope is signed by key id ${signer.keyid}`);
-    }
-    rv.signer = by;
-    if (parsed.subjectDigest !== input.bundleDigest) {
-      return fail('CHAIN_ERROR', `${what} is about bundle sha256:${parsed.subjectDigest}, not this bundle (sha256:${input.bundleDigest})`);
-    }
-    if (parsed.subjectName !== input.bundleName) {
-      return fail('CHAIN_ERROR', `${what} names bundle ${JSON.stringify(parsed.subjectName)}, not ${JSON.stringify(input.bundleName)}`);
-    }
-    if (pred.seq !== i) {
-      return fail('CHAIN_ERROR', pred.seq < i ? `${what} repeats seq ${pred.seq} (expected ${i})` : `seq gap: expected ${i}, found ${pred.seq}`);
-    }
-    if (named.seq !== pred.seq || named.action !== pred.action) {
-      return fail('CHAIN_ERROR', `member ${member} does not match its record (seq ${pred.seq}, ${pred.action}): expected custody/chain/${nnnn(pred.seq)}-${pred.action}.dsse.json`);
-    }
-    if (i === 0) {
-      if (pred.action !== 'seal') return fail('CHAIN_ERROR', `the first record must be a seal, found ${pred.action}`);
-      if (pred.prev !== null) return fail('CHAIN_ERROR', 'the seal record must have prev null');
-    } else {
-      const expected = payloadDigest(prevPayload!);
-      if (pred.prev !== expected) return fail('CHAIN_ERROR', `wrong prev in ${what}: ${String(pred.prev)}, expected ${expected} (the previous record's payload)`);
-      if (pred.action === 'seal') return fail('CHAIN_ERROR', `${what} is a seal; only record 0000 may be`);
-    }
-    if (prevAt !== undefined && pred.at < prevAt) {
-      return fail('CHAIN_ERROR', `${what} is dated ${pred.at}, earlier than the previous record (${prevAt})`);
-    }
-    if (input.baggingDate !== undefined && pred.at.slice(0, 10) < input.baggingDate) {
-      return fail('CHAIN_ERROR', `${what} is dated ${pred.at}, before the bundle was sealed (Bagging-Date ${input.baggingDate})`);
-    }
-    if (input.now !== undefined && Date.parse(pred.at) > input.now.getTime() + MAX_CLOCK_SKEW_MS) {
-      return fail('CHAIN_ERROR', `${what} is dated ${pred.at}, more than ${MAX_CLOCK_SKEW_MS / 60000} minutes after this machine's clock (${input.now.toISOString()})`);
-    }
-
-    if (pred.action === 'seal') {
-      custodian = by;
-    } else if (pred.action === 'transfer') {
-      if (pending) return fail('CHAIN_ERROR', `transfer while transfer ${nnnn(pending.seq)} to ${describe(pending.to)} is still pending (not received)`);
-      if (!custodian || !sameKey(by, custodian)) {
-        return fail('CHAIN_ERROR', `transfer by someone other than the current custodian: ${what} is by ${describe(by)}`);
-      }
-      let to: Identity;
-      try {
-        to = identityFromParty(pred.to!);
-      } catch (e) {
-        const ce = e instanceof CustodyError ? e : new CustodyError('MALFORMED_BUNDLE', String(e));
-        return fail(ce.code, `${what} "to": ${ce.message}`);
-      }
-      pending = { seq: pred.seq, to };
-    } else {
-      if (!pending) return fail('CHAIN_ERROR', `receive without a pending transfer in ${what}`);
-      if (!sameKey(by, pending.to)) {
-        return fail('CHAIN_ERROR', `receive by someone other than the named recipient: ${what} is by ${describe(by)}, transfer ${nnnn(pending.seq)} named ${describe(pending.to)}`);
-      }
-      custodian = by;
-      pending = undefined;
-    }
-
-    // Trust: the sealer must be trusted; later custodians are introduced by the transfer that names them.
-    const trusted = isTrusted(signer.publicKey);
-    rv.trusted = trusted;
-    if (i === 0) verdict.sealerTrusted = trusted;
-    if (!trusted) verdict.untrustedSigners.push({ seq: pred.seq, keyid: by.keyid, name: by.name });
-    if (!trusted && !input.allowUntrusted && (i === 0 || input.strictTrust)) {
-      // Not structural: record the failure and keep checking the rest of the chain.
-      const msg =
-        i === 0
-          ? `the sealer's key ${describe(by)} is not trusted (fingerprint ${by.fingerprint}); confirm it out of band, then custody trust add or --trust`
-          : `signer of ${what}, ${describe(by)}, is not in the trust store (--strict-trust)`;
-      rv.code = 'UNTRUSTED_KEY';
-      rv.message = msg;
-      verdict.error ??= new CustodyError('UNTRUSTED_KEY', msg, { member });
-    } else {
-      rv.ok = true;
-    }
-    prevPayload = env.payload;
-    prevAt = pred.at;
+    const rv: RecordVerdict = { member, seq: i, action: 'unknown', ok: false, payloadSha256: '' };
+    verdict.records.push(rv);
+    const r: RecordCheck = { i, what: `record ${nnnn(i)}`, member, bytes, rv };
+    const ok =
+      checkMemberName(s, r) &&
+      openRecordEnvelope(s, r) &&
+      checkSigner(s, r) &&
+      checkSignature(s, r) &&
+      parsePayload(s, r) &&
+      checkSubject(s, r) &&
+      checkSequence(s, r) &&
+      checkLink(s, r) &&
+      checkTime(s, r) &&
+      applyCustody(s, r);
+    if (!ok) break;
+    checkTrust(s, r);
+    s.prevPayload = r.env!.payload;
+    s.prevAt = r.parsed!.predicate.at;
   }
-
-  if (custodian) verdict.custodian = custodian;
-  if (pending) verdict.pendingTransfer = pending;
+  if (s.custodian) verdict.custodian = s.custodian;
+  if (s.pending) verdict.pendingTransfer = s.pending;
   verdict.ok = verdict.error === undefined;
   return verdict;
+}
+
+/** chain.member: named custody/chain/NNNN-<seal|transfer|receive>.dsse.json. */
+function checkMemberName(s: ChainState, r: RecordCheck): boolean {
+  const named = memberParts(r.member, s.input.bundleName);
+  if (!named) return broken(s, r, 'chain.member', 'CHAIN_ERROR', `${r.member}: a record member must be named custody/chain/NNNN-<seal|transfer|receive>.dsse.json`);
+  r.named = named;
+  r.rv.seq = named.seq;
+  r.rv.action = named.action;
+  return true;
+}
+
+/** chain.envelope: one DSSE envelope, exactly as custody writes it, with the in-toto payload type. */
+function openRecordEnvelope(s: ChainState, r: RecordCheck): boolean {
+  try {
+    r.env = openEnvelope(r.bytes, `${r.what} (${r.member})`);
+  } catch (e) {
+    const ce = asCustodyError(e);
+    return broken(s, r, 'chain.envelope', ce.code, ce.message);
+  }
+  r.rv.payloadSha256 = sha256Hex(r.env.payload);
+  if (r.env.payloadType !== PAYLOAD_TYPE) {
+    return broken(s, r, 'chain.envelope', 'MALFORMED_BUNDLE', `${r.what}: payloadType is ${JSON.stringify(r.env.payloadType)}, expected ${PAYLOAD_TYPE}`);
+  }
+  return true;
+}
+
+/** chain.signer: which key must have signed is decided by the chain so far, never by the record. */
+function checkSigner(s: ChainState, r: RecordCheck): boolean {
+  const env = r.env!;
+  if (r.i === 0) {
+    const sealer = bareIdentity(s.input.sealerPublicKey, 'the sealer');
+    if (env.keyid !== sealer.keyid) {
+      return broken(s, r, 'chain.signer', 'CHAIN_ERROR', `the seal record is signed by key id ${env.keyid}, not by the key that signed the tagmanifest (key id ${sealer.keyid})`);
+    }
+    r.signer = sealer;
+    return true;
+  }
+  const { pending, custodian } = s;
+  r.signer = [pending?.to, custodian].find((k): k is Identity => k !== undefined && k.keyid === env.keyid);
+  if (r.signer) return true;
+  if (pending && r.named!.action !== 'transfer') {
+    return broken(s, r, 'chain.signer', 'CHAIN_ERROR', `receive by someone other than the named recipient: ${r.what} is signed by key id ${env.keyid}, but transfer ${nnnn(pending.seq)} named ${describe(pending.to)}`);
+  }
+  if (!pending && r.named!.action === 'receive') {
+    return broken(s, r, 'chain.signer', 'CHAIN_ERROR', `receive without a pending transfer: ${r.what} is signed by key id ${env.keyid} and no transfer names it`);
+  }
+  return broken(s, r, 'chain.signer', 'CHAIN_ERROR', `transfer by someone other than the current custodian: ${r.what} is signed by key id ${env.keyid}, but the custodian is ${describe(custodian!)}`);
+}
+
+/** chain.signature: that key's signature over the PAE of the exact payload bytes. */
+function checkSignature(s: ChainState, r: RecordCheck): boolean {
+  const env = r.env!;
+  if (!verifyEd25519(env.sig, pae(env.payloadType, env.payload), r.signer!.publicKey)) {
+    return broken(s, r, 'chain.signature', 'SIGNATURE_ERROR', `the signature of ${r.what} does not verify with key id ${r.signer!.keyid}`);
+  }
+  return true;
+}
+
+/** chain.payload: only now is the payload parsed (strictly), and "by" must name the key that signed. */
+function parsePayload(s: ChainState, r: RecordCheck): boolean {
+  try {
+    r.parsed = parseRecordPayload(r.env!.payload);
+    r.by = identityFromParty(r.parsed.predicate.by);
+  } catch (e) {
+    const ce = asCustodyError(e);
+    return broken(s, r, 'chain.payload', ce.code, `${r.what}: ${ce.message}`);
+  }
+  const pred = r.parsed.predicate;
+  r.rv.predicate = pred;
+  r.rv.seq = pred.seq;
+  r.rv.action = pred.action;
+  if (!sameKey(r.by, r.signer!)) {
+    return broken(s, r, 'chain.signature', 'SIGNATURE_ERROR', `${r.what} names ${describe(r.by)} in "by", but its envelope is signed by key id ${r.signer!.keyid}`);
+  }
+  r.rv.signer = r.by;
+  return true;
+}
+
+/** chain.subject: about this bundle. */
+function checkSubject(s: ChainState, r: RecordCheck): boolean {
+  const parsed = r.parsed!;
+  if (parsed.subjectDigest !== s.input.bundleDigest) {
+    return broken(s, r, 'chain.subject', 'CHAIN_ERROR', `${r.what} is about bundle sha256:${parsed.subjectDigest}, not this bundle (sha256:${s.input.bundleDigest})`);
+  }
+  if (parsed.subjectName !== s.input.bundleName) {
+    return broken(s, r, 'chain.subject', 'CHAIN_ERROR', `${r.what} names bundle ${JSON.stringify(parsed.subjectName)}, not ${JSON.stringify(s.input.bundleName)}`);
+  }
+  return true;
+}
+
+/** chain.seq and chain.member: numbered in sequence, under the member name its record implies. */
+function checkSequence(s: ChainState, r: RecordCheck): boolean {
+  const pred = r.parsed!.predicate;
+  if (pred.seq !== r.i) {
+    return broken(s, r, 'chain.seq', 'CHAIN_ERROR', pred.seq < r.i ? `${r.what} repeats seq ${pred.seq} (expected ${r.i})` : `seq gap: expected ${r.i}, found ${pred.seq}`);
+  }
+  if (r.named!.seq !== pred.seq || r.named!.action !== pred.action) {
+    return broken(s, r, 'chain.member', 'CHAIN_ERROR', `member ${r.member} does not match its record (seq ${pred.seq}, ${pred.action}): expected ${recordMemberName(pred.seq, pred.action)}`);
+  }
+  return true;
+}
+
+/** chain.prev: the seal links to nothing; every later record to the previous record's payload. */
+function checkLink(s: ChainState, r: RecordCheck): boolean {
+  const pred = r.parsed!.predicate;
+  if (r.i === 0) {
+    if (pred.action !== 'seal') return broken(s, r, 'chain.custody', 'CHAIN_ERROR', `the first record must be a seal, found ${pred.action}`);
+    if (pred.prev !== null) return broken(s, r, 'chain.prev', 'CHAIN_ERROR', 'the seal record must have prev null');
+    return true;
+  }
+  const expected = payloadDigest(s.prevPayload!);
+  if (pred.prev !== expected) return broken(s, r, 'chain.prev', 'CHAIN_ERROR', `wrong prev in ${r.what}: ${String(pred.prev)}, expected ${expected} (the previous record's payload)`);
+  if (pred.action === 'seal') return broken(s, r, 'chain.custody', 'CHAIN_ERROR', `${r.what} is a seal; only record 0000 may be`);
+  return true;
+}
+
+/** chain.time: not earlier than the previous record, not before Bagging-Date, not ahead of the verifier's clock. */
+function checkTime(s: ChainState, r: RecordCheck): boolean {
+  const at = r.parsed!.predicate.at;
+  if (s.prevAt !== undefined && at < s.prevAt) {
+    return broken(s, r, 'chain.time', 'CHAIN_ERROR', `${r.what} is dated ${at}, earlier than the previous record (${s.prevAt})`);
+  }
+  if (s.input.baggingDate !== undefined && at.slice(0, 10) < s.input.baggingDate) {
+    return broken(s, r, 'chain.time', 'CHAIN_ERROR', `${r.what} is dated ${at}, before the bundle was sealed (Bagging-Date ${s.input.baggingDate})`);
+  }
+  const now = s.input.now;
+  if (now !== undefined && Date.parse(at) > now.getTime() + MAX_CLOCK_SKEW_MS) {
+    return broken(s, r, 'chain.time', 'CHAIN_ERROR', `${r.what} is dated ${at}, more than ${MAX_CLOCK_SKEW_MS / 60000} minutes after this machine's clock (${now.toISOString()})`);
+  }
+  return true;
+}
+
+/** chain.custody: the seal makes its signer custodian; a transfer by the custodian names the next; a receive by exactly that one. */
+function applyCustody(s: ChainState, r: RecordCheck): boolean {
+  const pred = r.parsed!.predicate;
+  const by = r.by!;
+  if (pred.action === 'seal') {
+    s.custodian = by;
+    return true;
+  }
+  if (pred.action === 'transfer') {
+    if (s.pending) return broken(s, r, 'chain.custody', 'CHAIN_ERROR', `transfer while transfer ${nnnn(s.pending.seq)} to ${describe(s.pending.to)} is still pending (not received)`);
+    if (!s.custodian || !sameKey(by, s.custodian)) {
+      return broken(s, r, 'chain.custody', 'CHAIN_ERROR', `transfer by someone other than the current custodian: ${r.what} is by ${describe(by)}`);
+    }
+    try {
+      s.pending = { seq: pred.seq, to: identityFromParty(pred.to!) };
+    } catch (e) {
+      const ce = asCustodyError(e);
+      return broken(s, r, 'chain.payload', ce.code, `${r.what} "to": ${ce.message}`);
+    }
+    return true;
+  }
+  if (!s.pending) return broken(s, r, 'chain.custody', 'CHAIN_ERROR', `receive without a pending transfer in ${r.what}`);
+  if (!sameKey(by, s.pending.to)) {
+    return broken(s, r, 'chain.custody', 'CHAIN_ERROR', `receive by someone other than the named recipient: ${r.what} is by ${describe(by)}, transfer ${nnnn(s.pending.seq)} named ${describe(s.pending.to)}`);
+  }
+  s.custodian = by;
+  s.pending = undefined;
+  return true;
+}
+
+/**
+ * chain.trust: the sealer must be trusted; later custodians are introduced by
+ * the transfer that names them (with strictTrust every signer must be trusted).
+ * Not structural: the rest of the chain is still checked.
+ */
+function checkTrust(s: ChainState, r: RecordCheck): void {
+  const { input, verdict } = s;
+  const by = r.by!;
+  const pred = r.parsed!.predicate;
+  const trusted = input.trusted.some((t) => sameKey(t, r.signer!.publicKey));
+  r.rv.trusted = trusted;
+  if (r.i === 0) verdict.sealerTrusted = trusted;
+  if (!trusted) verdict.untrustedSigners.push({ seq: pred.seq, keyid: by.keyid, name: by.name });
+  if (!trusted && !input.allowUntrusted && (r.i === 0 || input.strictTrust)) {
+    const msg =
+      r.i === 0
+        ? `the sealer's key ${describe(by)} is not trusted (fingerprint ${by.fingerprint}); confirm it out of band, then custody trust add or --trust`
+        : `signer of ${r.what}, ${describe(by)}, is not in the trust store (--strict-trust)`;
+    r.rv.rule = 'chain.trust';
+    r.rv.code = 'UNTRUSTED_KEY';
+    r.rv.message = msg;
+    if (verdict.error === undefined) {
+      verdict.error = new CustodyError('UNTRUSTED_KEY', msg, { member: r.member });
+      verdict.rule = 'chain.trust';
+    }
+    return;
+  }
+  r.rv.ok = true;
 }

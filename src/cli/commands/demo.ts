@@ -1,4 +1,4 @@
-/** `custody demo`: the whole story on generated evidence, in a throwaway folder (DESIGN §2; issue 6). */
+/** `custody demo`: the whole story on generated evidence, in a throwaway folder (DESIGN §2). */
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';

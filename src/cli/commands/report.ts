@@ -1,4 +1,4 @@
-/** `custody report`: the printable chain-of-custody form (DESIGN §2; issue 6). */
+/** `custody report`: the printable chain-of-custody form (DESIGN §2). */
 import type { Command } from 'commander';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';

@@ -29,6 +29,7 @@ export function verdictJson(v: BundleVerdict): Record<string, unknown> {
         action: r.action,
         ok: r.ok,
         ...(r.code ? { code: r.code, message: r.message } : {}),
+        ...(r.rule ? { rule: r.rule } : {}),
         ...(r.predicate ? { at: r.predicate.at, by: { name: r.predicate.by.name, keyid: r.predicate.by.keyid } } : {}),
         ...(r.predicate?.to ? { to: { name: r.predicate.to.name, keyid: r.predicate.to.keyid } } : {}),
         ...(r.trusted === undefined ? {} : { trusted: r.trusted }),
