@@ -14,6 +14,7 @@ import { VERSION } from '../main.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { buildReportModel } from './build-model.js';
 import { renderReportHtml } from './html.js';
+import { parseLangs } from './i18n/index.js';
 
 export interface ReportWritten {
   file: string;
@@ -22,6 +23,7 @@ export interface ReportWritten {
 
 /** Verifies `bundle` and writes its report to `o.html`; never throws for a bundle that does not verify. */
 export async function writeReport(ctx: CliContext, bundle: string, o: ReportOptions, now: Date = new Date()): Promise<ReportWritten> {
+  const langs = parseLangs(o.lang);
   const out = path.resolve(o.html);
   // Refuse before the (possibly long) verification, and again at the rename.
   assertCanCreate(out, o.force === true);
@@ -33,7 +35,7 @@ export async function writeReport(ctx: CliContext, bundle: string, o: ReportOpti
     generatedAt: now.toISOString(),
     toolVersion: VERSION,
   });
-  const bytes = Buffer.from(renderReportHtml(model), 'utf8');
+  const bytes = Buffer.from(renderReportHtml(model, { langs, files: o.files ?? 'all' }), 'utf8');
   await writeFileAtomically(out, o.force === true, async (fd) => {
     for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off);
   });
