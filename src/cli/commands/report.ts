@@ -6,7 +6,9 @@ import type { Outcome } from '../outcome.js';
 import { addVerifyTrustOptions, collect } from '../options.js';
 
 export interface ReportOptions {
-  html: string;
+  html?: string;
+  /** The same facts as CASE/UCO 1.4 JSON-LD. */
+  caseJsonld?: string;
   /** `fr`, or two codes for a bilingual form (`en,fr`). */
   lang?: string;
   files?: 'all' | 'none';
@@ -32,6 +34,13 @@ sealing: seized_at, seized_by, seized_from, location, tool, write_blocker),
 every custodian's fingerprint, the checks made, and the file list as an
 appendix (--files none leaves it out).
 
+--case-jsonld writes the same facts for other tools as CASE 1.4 / UCO 1.4
+JSON-LD (caseontology.org): the bundle and every file as observables with
+their hashes, each seal, transfer and receive as an investigative action
+(performer, instrument, location, time, object, result), the authorities as
+authorizations, the chain as provenance records. At least one of --html and
+--case-jsonld is required.
+
 Labels are in English, French (fr), German (de) or Spanish (es); --lang en,fr
 gives every label in both. Names, reasons and other data stay as written.
 
@@ -39,14 +48,15 @@ The bundle is verified in full first (as custody verify --full does, with the sa
 trust options). A bundle that does NOT verify still gets its report — it says
 NOT VERIFIED and why, because whoever reads it must see the failure — and the
 command then exits 1 with the reason. The file is written under a temporary
-name and renamed; an existing --html file is replaced only with --force.
+name and renamed; an existing output is replaced only with --force.
 
 Exit: 0 verified and written, 1 written but the bundle does not verify,
 2 usage (missing bundle, existing output without --force), 3 I/O error.
 
 Example:
   $ custody report case-2026-041.tar --html case-2026-041-custody.html --trust examiner.pub
-  $ custody report case-2026-041.tar --html form-en-fr.html --lang en,fr --files none`;
+  $ custody report case-2026-041.tar --html form-en-fr.html --lang en,fr --files none
+  $ custody report case-2026-041.tar --case-jsonld case-2026-041.jsonld`;
 
 export function register(program: Command): void {
   addVerifyTrustOptions(
@@ -54,11 +64,12 @@ export function register(program: Command): void {
       .command('report')
       .description('write a printable chain-of-custody report (HTML) of a bundle, after verifying it')
       .argument('<bundle>', 'the bundle .tar')
-      .requiredOption('--html <out.html>', 'the report file to write'),
+      .option('--html <out.html>', 'the report file to write')
+      .option('--case-jsonld <out.jsonld>', 'also (or instead) write the same facts as CASE/UCO 1.4 JSON-LD'),
   )
     .option('--lang <code>', 'label language: en, fr, de, es; two for a bilingual form (en,fr)', 'en')
     .addOption(new Option('--files <which>', 'the file list appendix: all or none').choices(['all', 'none']).default('all'))
-    .option('--force', 'replace an existing --html file')
+    .option('--force', 'replace an existing --html or --case-jsonld file')
     .addHelpText('after', HELP)
     .action(
       action(async (ctx: CliContext, bundle: string, o: ReportOptions): Promise<Outcome> => {

@@ -13,20 +13,36 @@ import type { CliContext } from '../context.js';
 import { VERSION } from '../main.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { buildReportModel } from './build-model.js';
+import { CustodyError } from '../../core/errors.js';
+import { buildCaseJsonLd } from './case-jsonld.js';
 import { renderReportHtml } from './html.js';
 import { parseLangs } from './i18n/index.js';
 
 export interface ReportWritten {
-  file: string;
+  /** The HTML form, when --html was given. */
+  file?: string;
+  /** The CASE/UCO JSON-LD, when --case-jsonld was given. */
+  jsonld?: string;
   verdict: BundleVerdict;
 }
 
-/** Verifies `bundle` and writes its report to `o.html`; never throws for a bundle that does not verify. */
+async function writeAtomically(out: string, force: boolean, bytes: Buffer): Promise<void> {
+  await writeFileAtomically(out, force, async (fd) => {
+    for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off);
+  });
+}
+
+/** Verifies `bundle` and writes its report to `o.html` and/or `o.caseJsonld`; never throws for a bundle that does not verify. */
 export async function writeReport(ctx: CliContext, bundle: string, o: ReportOptions, now: Date = new Date()): Promise<ReportWritten> {
   const langs = parseLangs(o.lang);
-  const out = path.resolve(o.html);
+  if (o.html === undefined && o.caseJsonld === undefined) {
+    throw new CustodyError('USAGE', 'report needs --html <out.html>, --case-jsonld <out.jsonld>, or both');
+  }
+  const out = o.html === undefined ? undefined : path.resolve(o.html);
+  const jsonOut = o.caseJsonld === undefined ? undefined : path.resolve(o.caseJsonld);
+  if (out !== undefined && out === jsonOut) throw new CustodyError('USAGE', '--html and --case-jsonld name the same file');
   // Refuse before the (possibly long) verification, and again at the rename.
-  assertCanCreate(out, o.force === true);
+  for (const f of [out, jsonOut]) if (f !== undefined) assertCanCreate(f, o.force === true);
   const src = await openBundleSource(bundle);
   const verdict = await runVerify(ctx, src, { trust: o.trust, receipt: o.receipt, allowUntrusted: o.allowUntrusted === true, strictTrust: o.strictTrust === true }, undefined, 'report');
   const model = buildReportModel(verdict, {
@@ -35,25 +51,31 @@ export async function writeReport(ctx: CliContext, bundle: string, o: ReportOpti
     generatedAt: now.toISOString(),
     toolVersion: VERSION,
   });
-  const bytes = Buffer.from(renderReportHtml(model, { langs, files: o.files ?? 'all' }), 'utf8');
-  await writeFileAtomically(out, o.force === true, async (fd) => {
-    for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off);
-  });
-  return { file: out, verdict };
+  const written: ReportWritten = { verdict };
+  if (out !== undefined) {
+    await writeAtomically(out, o.force === true, Buffer.from(renderReportHtml(model, { langs, files: o.files ?? 'all' }), 'utf8'));
+    written.file = out;
+  }
+  if (jsonOut !== undefined) {
+    await writeAtomically(jsonOut, o.force === true, Buffer.from(`${JSON.stringify(buildCaseJsonLd(model), null, 1)}\n`, 'utf8'));
+    written.jsonld = jsonOut;
+  }
+  return written;
 }
 
 export async function reportCommand(ctx: CliContext, bundle: string, o: ReportOptions): Promise<Outcome> {
-  const { file, verdict } = await writeReport(ctx, bundle, o);
+  const { file, jsonld, verdict } = await writeReport(ctx, bundle, o);
   const c = ctx.chalk;
   const head = verdict.ok ? c.green.bold('VERIFIED') : c.red.bold('NOT VERIFIED');
   const lines = [
-    `wrote ${file}`,
+    ...(file ? [`wrote ${file}`] : []),
+    ...(jsonld ? [`wrote ${jsonld} (CASE/UCO 1.4 JSON-LD)`] : []),
     `  verdict       ${head}`,
     ...(verdict.bundleDigest ? [`  bundle digest ${verdict.bundleDigest}`] : []),
     ...(verdict.caseId ? [`  case          ${verdict.caseId}`] : []),
     `  records       ${verdict.chain?.records.length ?? 0}`,
   ];
-  const res = outcome({ report: file, verified: verdict.ok, bundleDigest: verdict.bundleDigest, verdict: verdictJson(verdict) }, lines);
+  const res = outcome({ report: file, ...(jsonld ? { caseJsonld: jsonld } : {}), verified: verdict.ok, bundleDigest: verdict.bundleDigest, verdict: verdictJson(verdict) }, lines);
   if (verdict.error) res.error = verdict.error;
   return res;
 }
