@@ -4,7 +4,6 @@
  * block, the footer on every printed page, the languages, and names in
  * scripts other than Latin rendered with real glyphs (not empty boxes).
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,16 +15,8 @@ import { CustodyError } from '../src/core/errors.js';
 import type { ReportModel } from '../src/cli/report/model.js';
 import { haveChromium, launchChromium } from './helpers/browser.js';
 import { tempDir } from './helpers/cli.js';
+import { pdfPages } from './helpers/pdf.js';
 import { clerk, examiner, foreign, richModel } from './helpers/report-model.js';
-
-/** pdftotext (poppler-utils) of each page of a PDF. */
-export function pdfPages(pdf: Buffer, dir: string): string[] {
-  const file = path.join(dir, `p${Math.random().toString(36).slice(2)}.pdf`);
-  fs.writeFileSync(file, pdf);
-  const r = spawnSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`pdftotext failed (install poppler-utils): ${r.stderr}`);
-  return r.stdout.split('\f').slice(0, -1);
-}
 
 /** A model whose data is all French, so any English word left on a French form is a label. */
 function frenchDataModel(): ReportModel {

@@ -163,9 +163,19 @@ function verificationCell(r: ReportRecord, L: Labels): string {
   if (!v) return '—';
   const parts = [v.verified ? `<span class="ok">${L.html('verified')}</span>` : `<span class="bad">${L.html('notVerified')}</span>`];
   if (!v.trusted) parts.push(`<span class="bad">${L.html('sealerNotTrusted')}</span>`);
-  const detail = [v.code, v.message, v.tool].filter((x): x is string => !!x).map(e);
+  // The receiver's full message (it names the digest) is printed in the hand-over's signature block, where it fits.
+  const detail = [v.code, v.tool].filter((x): x is string => !!x).map(e);
   if (detail.length) parts.push(`<span class="small">${detail.join('<br>')}</span>`);
   return parts.join('<br>');
+}
+
+/** The receiver's verification in full, for the signature block. */
+function verificationText(v: ReportRecord['verification'], L: Labels): string {
+  if (!v) return '';
+  const status = v.verified ? `<span class="ok">${L.html('verified')}</span>` : `<span class="bad">${L.html('notVerified')}</span>`;
+  const trust = v.trusted ? '' : `, <span class="bad">${L.html('sealerNotTrusted')}</span>`;
+  const detail = [v.code, v.message, v.tool].filter((x): x is string => !!x).map(e).join('; ');
+  return `${status}${trust}${detail ? ` <span class="small">(${detail})</span>` : ''}`;
 }
 
 function recordRow(r: ReportRecord, L: Labels): string {
@@ -269,6 +279,7 @@ ${field('role', p ? opt(p.role, L) : '')}
 ${field('organisation', p ? opt(p.org, L) : '')}
 ${field('fingerprint', p ? hexText(p.fingerprint, L) : '', ' fp')}
 ${field('recordedAt', rec ? utcTime(rec.at, L) : p ? L.html('notRecorded') : '')}
+${rec?.verification ? field('receiverVerification', verificationText(rec.verification, L)) : ''}
 <div class="hand"><div class="line">${L.html('handSignature')}</div><div class="line">${L.html('date')}</div></div>
 </div>`;
 }
@@ -358,7 +369,7 @@ function appendix(m: ReportModel, L: Labels, files: 'all' | 'none'): string {
       rows.push(`<tr><td class="p">${e(f.path)}</td><td class="num nb">${f.size}</td><td class="h">${hs.map((h) => `<span>${e(h)}</span>`).join(' ')}</td></tr>`);
     }
   }
-  return `<section id="appendix">
+  return `<section id="appendix" class="list">
 <h2>${L.html('appendix')}</h2>
 <table id="files"><thead><tr><th>${L.html('file')}</th><th>${L.html('size')}</th><th>${algs.map(e).join(' · ')}</th></tr></thead><tbody>
 ${rows.join('\n')}
@@ -403,6 +414,7 @@ function css(m: ReportModel, L: Labels): string {
   .hand { display: grid; grid-template-columns: 2fr 1fr; gap: 1.5em; margin-top: 2.2em; }
   .hand .line { border-top: 1px solid #111; padding-top: .2em; font-size: 8.5pt; }
   .acquisition { break-inside: avoid; }
+  #checks ul { margin: .2em 0; padding-left: 1.5em; font-size: 8.5pt; line-height: 1.25; }
   #files { font-size: 6.8pt; line-height: 1.2; } #files th, #files td { padding: 1px 3px; }
   #files td.p { overflow-wrap: anywhere; word-break: break-all; }
   #summary { break-after: page; }
@@ -412,7 +424,7 @@ function css(m: ReportModel, L: Labels): string {
   @media print {
     body { margin: 0; max-width: none; font-size: 9.5pt; }
     tr, .verdict, .handover { break-inside: avoid; } h2, h3 { break-after: avoid; }
-    #appendix { break-before: page; }
+    #appendix.list { break-before: page; }
   }
 `;
 }
