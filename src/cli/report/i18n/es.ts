@@ -56,7 +56,7 @@ export const es: Catalogue = {
   organisation: 'Organismo',
   fingerprint: 'Huella de la clave',
   recordedAt: 'Registro firmado',
-  notRecorded: 'no registrada',
+  notRecorded: 'no consta',
   handSignature: 'Firma',
   date: 'Fecha',
   seizure: 'Incautación y adquisición',

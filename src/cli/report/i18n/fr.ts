@@ -56,7 +56,7 @@ export const fr: Catalogue = {
   organisation: 'Service',
   fingerprint: 'Empreinte de la clé',
   recordedAt: 'Inscription signée',
-  notRecorded: 'non enregistrée',
+  notRecorded: 'non renseigné',
   handSignature: 'Signature',
   date: 'Date',
   seizure: 'Saisie et acquisition',
