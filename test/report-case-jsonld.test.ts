@@ -170,6 +170,21 @@ describe.skipIf(!haveOntologies() && !process.env.CI)('CASE/UCO JSON-LD export',
     expect(buildCaseJsonLd(m)).toEqual(d);
   }, 60_000);
 
+  it('a truncated bundle still gets its export (exit 1): it validates and states NOT VERIFIED', async () => {
+    const cut = path.join(dir, 'cut.tar');
+    fs.writeFileSync(cut, fs.readFileSync(bundle).subarray(0, 5000));
+    const out = path.join(dir, 'cut.jsonld');
+    const r = runCli(['report', cut, '--case-jsonld', out, '--trust', examinerPub]);
+    expect(r.code).toBe(1);
+    const d = JSON.parse(fs.readFileSync(out, 'utf8')) as Doc;
+    expect(d['@context'].kb).toMatch(/^urn:custody:unread-[0-9a-f]{32}:$/);
+    const verify = d['@graph'].find((n) => n['uco-core:name'] === 'verify')!;
+    expect(verify['uco-action:actionStatus']).toBe('Fail');
+    const verdict = d['@graph'].find((n) => n['@id'] === ids(verify['uco-action:result'])[0])!;
+    expect((verdict['uco-core:statement'] as string[])[0]).toBe('NOT VERIFIED');
+    expect((await validateCaseJsonLd(d)).violations).toEqual([]);
+  }, 60_000);
+
   it('report needs --html or --case-jsonld (exit 2, nothing written); both at once write both', () => {
     const none = runCli(['report', bundle, '--trust', examinerPub]);
     expect(none.code).toBe(2);

@@ -58,7 +58,9 @@ export interface CaseJsonLdOptions {
 }
 
 export function buildCaseJsonLd(m: ReportModel, o: CaseJsonLdOptions = {}): Record<string, unknown> {
-  const base = o.base ?? `urn:custody:${m.bundle.digest === UNKNOWN ? 'unknown' : m.bundle.digest}:`;
+  // A bundle whose digest could not be read gets names of its own, never ones another broken bundle would share.
+  const unread = `unread-${createHash('sha256').update(`${m.bundle.file}\0${m.generatedAt}`).digest('hex').slice(0, 32)}`;
+  const base = o.base ?? `urn:custody:${m.bundle.digest === UNKNOWN ? unread : m.bundle.digest}:`;
   const graph: Node[] = [];
   const ids = new Set<string>();
 

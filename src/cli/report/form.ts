@@ -419,7 +419,7 @@ function css(m: ReportModel, L: Labels): string {
   #files td.p { overflow-wrap: anywhere; word-break: break-all; }
   #summary { break-after: page; }
   @page { size: A4 landscape; margin: 12mm 12mm 15mm;
-    @bottom-left { content: ${cssString(L.text('footerCase', { id: m.case.id }))}; font: 8pt ${FONT_SANS}; color: #333; }
+    @bottom-left { content: ${cssString(L.langs.map((l) => fill(l.labels.footerCase, { id: m.case.id === UNKNOWN ? l.labels.unknown : m.case.id })).join(' / '))}; font: 8pt ${FONT_SANS}; color: #333; }
     @bottom-right { content: ${L.pageCounter()}; font: 8pt ${FONT_SANS}; color: #333; } }
   @media print {
     body { margin: 0; max-width: none; font-size: 9.5pt; }

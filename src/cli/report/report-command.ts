@@ -51,13 +51,16 @@ export async function writeReport(ctx: CliContext, bundle: string, o: ReportOpti
     generatedAt: now.toISOString(),
     toolVersion: VERSION,
   });
+  // Both outputs are rendered before either is written: a failure while rendering leaves nothing behind.
+  const html = out === undefined ? undefined : Buffer.from(renderReportHtml(model, { langs, files: o.files ?? 'all' }), 'utf8');
+  const jsonld = jsonOut === undefined ? undefined : Buffer.from(`${JSON.stringify(buildCaseJsonLd(model), null, 1)}\n`, 'utf8');
   const written: ReportWritten = { verdict };
-  if (out !== undefined) {
-    await writeAtomically(out, o.force === true, Buffer.from(renderReportHtml(model, { langs, files: o.files ?? 'all' }), 'utf8'));
+  if (out !== undefined && html) {
+    await writeAtomically(out, o.force === true, html);
     written.file = out;
   }
-  if (jsonOut !== undefined) {
-    await writeAtomically(jsonOut, o.force === true, Buffer.from(`${JSON.stringify(buildCaseJsonLd(model), null, 1)}\n`, 'utf8'));
+  if (jsonOut !== undefined && jsonld) {
+    await writeAtomically(jsonOut, o.force === true, jsonld);
     written.jsonld = jsonOut;
   }
   return written;
