@@ -148,7 +148,8 @@ function who(p: ReportParty, L: Labels): string {
 
 function party(p: ReportParty | undefined, L: Labels): string {
   if (!p) return '—';
-  return `${who(p, L)}<br><span class="mono small nb key">${L.html('key')} ${dataText(p.keyid, L)}</span>`;
+  // The label may wrap (it is long in some languages); the key id never does.
+  return `${who(p, L)}<br><span class="mono small key">${L.html('key')} <span class="nb">${dataText(p.keyid, L)}</span></span>`;
 }
 
 const ACTION_LABEL: Record<string, LabelKey> = { seal: 'actionSeal', transfer: 'actionTransfer', receive: 'actionReceive' };
@@ -403,7 +404,7 @@ function css(m: ReportModel, L: Labels): string {
   dl.acq { grid-template-columns: 20em 1fr; font-size: 9pt; }
   #items td:nth-child(3) { font-size: 8.5pt; }
   #timeline { table-layout: fixed; font-size: 8.5pt; } #timeline td { overflow-wrap: anywhere; }
-  #timeline .c-seq { width: 2.4em; } #timeline .c-action { width: 7em; } #timeline .c-when { width: 14.5em; }
+  #timeline .c-seq { width: 2.4em; } #timeline .c-action { width: 8.5em; } #timeline .c-when { width: 16em; }
   #timeline .c-party { width: 11em; } #timeline .c-ver { width: 8.5em; } #timeline .c-sig { width: 6.5em; }
   #timeline .key { font-size: 7pt; }
   #timeline td.when { overflow-wrap: normal; }
