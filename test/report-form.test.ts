@@ -13,6 +13,9 @@ import { CATALOGUES, parseLangs } from '../src/cli/report/i18n/index.js';
 import { en } from '../src/cli/report/i18n/en.js';
 import { CustodyError } from '../src/core/errors.js';
 import type { ReportModel } from '../src/cli/report/model.js';
+import { buildReportModel } from '../src/cli/report/build-model.js';
+import type { BundleVerdict } from '../src/bundle/verify.js';
+import type { CustodyManifest } from '../src/bundle/custody-manifest.js';
 import { haveChromium, launchChromium } from './helpers/browser.js';
 import { tempDir } from './helpers/cli.js';
 import { pdfPages } from './helpers/pdf.js';
@@ -94,6 +97,47 @@ describe('report languages', () => {
     expect(html).toContain(`${en.timeline}<span class="l2" lang="fr">${CATALOGUES.fr!.timeline}</span>`);
     expect(html).toContain(`${en.releasedBy}<span class="l2" lang="fr">${CATALOGUES.fr!.releasedBy}</span>`);
     expect(html.split('MLA request 2026/77 to Japan').length - 1).toBe(2); // the timeline row and the hand-over heading
+  });
+});
+
+describe('the report model', () => {
+  it("carries an item's acquisition record from the manifest (flattened), kind and source apart from --meta, and the verdict's trust", () => {
+    const manifest = {
+      custodyBundleVersion: 1,
+      bundleName: 'b',
+      case: { id: 'C-1' },
+      sealedAt: '2026-11-27T14:00:00.000Z',
+      tool: { name: 'custody', version: '0.1.0' },
+      algorithms: ['md5'],
+      pieceSize: 0,
+      sealer: { name: 'Ana', keyid: 'a'.repeat(16), fingerprint: 'a'.repeat(64), publicKey: '' },
+      items: [
+        {
+          id: 'disk',
+          kind: 'file',
+          source: '/cases/disk.E01',
+          meta: { seized_by: 'Insp. Dubois' },
+          emptyDirectories: [],
+          acquisition: { examiner: 'Marie', stored: { md5: 'f'.repeat(32), matched: true }, segments: ['disk.E01'] },
+        },
+      ],
+      files: [{ path: 'data/disk/disk.E01', item: 'disk', size: 3, mtime: '2026-11-27T14:00:00.000Z', hashes: { md5: '1'.repeat(32) } }],
+    } as unknown as CustodyManifest;
+    const verdict: BundleVerdict = {
+      ok: true,
+      bundleDigest: 'd'.repeat(64),
+      sealer: { keyid: 'a'.repeat(16), fingerprint: 'a'.repeat(64), trusted: false },
+      checks: [{ check: 'payload', ok: true, detail: 'all match' }],
+      manifest,
+    };
+    const m = buildReportModel(verdict, { file: 'b.tar', generatedAt: '2026-11-28T00:00:00.000Z', toolVersion: '0.1.0' });
+    expect(m.items[0]).toMatchObject({ kind: 'file', source: '/cases/disk.E01', meta: { seized_by: 'Insp. Dubois' } });
+    expect(m.items[0]!.acquisition).toEqual({ examiner: 'Marie', 'stored.md5': 'f'.repeat(32), 'stored.matched': 'true', 'segments.0': 'disk.E01' });
+    expect(m.verdict).toMatchObject({ trusted: false, results: [{ check: 'payload', ok: true, detail: 'all match' }] });
+    expect(m.sealTool).toEqual({ name: 'custody', version: '0.1.0' });
+    const html = renderReportHtml(m);
+    expect(html).toContain(en.verdictUntrusted.replace(/'/g, '&#39;'));
+    expect(html).toMatch(/stored\.md5[\s\S]*f{32}/);
   });
 });
 
