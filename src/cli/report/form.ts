@@ -116,7 +116,7 @@ function localTime(at: string, offset: string | undefined): string | undefined {
 }
 
 /** A time the examiner typed (seized_at): as written, and in UTC when it names its offset. */
-function writtenTime(v: string, L: Labels): string {
+function writtenTime(v: string): string {
   const hasZone = /(Z|[+-]\d\d:?\d\d)$/.test(v.trim());
   const t = Date.parse(v);
   if (!hasZone || Number.isNaN(t)) return e(v);
@@ -321,7 +321,7 @@ function acquisitionBlock(it: ReportItem, L: Labels): string {
   const { seizure, other } = splitMeta(it.meta);
   const rows = (Object.keys(SEIZURE_LABEL) as SeizureKey[]).map((k) => {
     const v = seizure[k];
-    const shown = v === undefined ? `<span class="muted">${L.html('notRecorded')}</span>` : k === 'seized_at' ? writtenTime(v, L) : e(v);
+    const shown = v === undefined ? `<span class="muted">${L.html('notRecorded')}</span>` : k === 'seized_at' ? writtenTime(v) : e(v);
     return `<dt>${L.html(SEIZURE_LABEL[k])}</dt><dd>${shown}</dd>`;
   });
   if (it.source !== undefined) rows.push(`<dt>${L.html('sealedFrom')}</dt><dd class="mono">${e(it.source)}</dd>`);
