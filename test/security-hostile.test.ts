@@ -353,3 +353,10 @@ describe('the default verify says what it did not recompute', () => {
     expect(full.stdout.split('\n')[0]).not.toMatch(/not recomputed/);
   });
 });
+
+describe('nothing a forger writes reaches a report raw', () => {
+  it('shows bidi and C1 characters as \\uXXXX in the HTML form', async () => {
+    const { escapeHtml } = await import('../src/cli/report/form.js');
+    expect(escapeHtml('invoice\u202Efdp.exe <b>\u009b')).toBe('invoice\\u202Efdp.exe &lt;b&gt;\\u009B');
+  });
+});

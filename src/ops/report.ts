@@ -1,13 +1,16 @@
 /**
- * The report use case: verify the bundle in full, then write the report
- * atomically — also when the bundle does not verify (whoever reads the form
- * must see the failure; the caller turns it into exit 1). How the report
- * looks is the caller's `render` (the CLI's HTML form).
+ * The report use case: verify the bundle in full, then write the report's
+ * outputs atomically — also when the bundle does not verify (whoever reads
+ * the form must see the failure; the caller turns it into exit 1). What each
+ * output looks like is the caller's `render` (the CLI's HTML form, its
+ * CASE/UCO JSON-LD). Every output is rendered before any is written: a
+ * failure while rendering leaves nothing behind.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { assertCanCreate, writeFileAtomically } from '../bundle/atomic-output.js';
 import type { BundleVerdict } from '../bundle/verify.js';
+import { CustodyError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import type { BundleInput } from './bundle-input.js';
 import type { ProgressFactory } from './progress.js';
@@ -21,41 +24,50 @@ export interface ReportContext {
   toolVersion: string;
 }
 
+export interface ReportOutput {
+  out: string;
+  render: (verdict: BundleVerdict, context: ReportContext) => string;
+}
+
 export interface ReportRequest extends TrustRequest {
   input: BundleInput;
   /** The bundle's file name as given (shown in the report). */
   bundleFile: string;
-  out: string;
+  outputs: ReportOutput[];
   force?: boolean;
-  render: (verdict: BundleVerdict, context: ReportContext) => string;
   progress?: ProgressFactory;
   now?: Date;
 }
 
 export interface ReportResult {
-  file: string;
+  /** The files written, in the order of `outputs`. */
+  files: string[];
   verdict: BundleVerdict;
 }
 
-/** Refuses an existing output before the (possibly long) verification; writeReport refuses again at the rename. */
-export function checkReportOutput(out: string, force: boolean): string {
-  const file = path.resolve(out);
-  assertCanCreate(file, force);
-  return file;
+/** Refuses an existing output (or two outputs on one file) before the (possibly long) verification; the rename refuses again. */
+export function checkReportOutputs(outs: string[], force: boolean): string[] {
+  const files = outs.map((o) => path.resolve(o));
+  if (new Set(files).size !== files.length) throw new CustodyError('USAGE', 'two report outputs name the same file');
+  for (const f of files) assertCanCreate(f, force);
+  return files;
 }
 
 export async function writeReport(req: ReportRequest): Promise<ReportResult> {
-  const file = checkReportOutput(req.out, req.force === true);
+  const files = checkReportOutputs(req.outputs.map((o) => o.out), req.force === true);
   const verdict = await verifyInput({ ...req, label: 'report' });
-  const html = req.render(verdict, {
+  const context: ReportContext = {
     file: path.basename(req.bundleFile),
     ...(req.input.size === undefined ? {} : { sizeBytes: req.input.size }),
     generatedAt: (req.now ?? new Date()).toISOString(),
     toolVersion: VERSION,
-  });
-  const bytes = Buffer.from(html, 'utf8');
-  await writeFileAtomically(file, req.force === true, async (fd) => {
-    for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off);
-  });
-  return { file, verdict };
+  };
+  const rendered = req.outputs.map((o) => Buffer.from(o.render(verdict, context), 'utf8'));
+  for (let i = 0; i < files.length; i++) {
+    const bytes = rendered[i]!;
+    await writeFileAtomically(files[i]!, req.force === true, async (fd) => {
+      for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off);
+    });
+  }
+  return { files, verdict };
 }

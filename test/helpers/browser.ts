@@ -8,9 +8,11 @@ export function haveChromium(): boolean {
   return fs.existsSync(CHROMIUM);
 }
 
-export async function launchChromium(): Promise<Browser> {
+/** `env` replaces the browser's environment (e.g. a FONTCONFIG_FILE that hides some fonts). */
+export async function launchChromium(opts: { env?: Record<string, string> } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
+    ...(opts.env ? { env: opts.env } : {}),
     // Flags for running as root on a machine without network: no sandbox, no background fetches.
     args: [
       '--headless',

@@ -267,7 +267,7 @@ export async function runDemo(outer: CliContext, dirArg: string, onStep: (s: Dem
 
   // 12. The printable reports.
   const report = async (bundle: string, out: string) =>
-    writeReport({ input: await openBundleInput(bundle), bundleFile: bundle, out, render: renderReport, trusted: authorityTrusts, now: clock() });
+    writeReport({ input: await openBundleInput(bundle), bundleFile: bundle, outputs: [{ out, render: (v, c) => renderReport(v, c) }], trusted: authorityTrusts, now: clock() });
   const rep = await report(f.bundle, f.report);
   if (!rep.verdict.ok) throw new CustodyError('INTERNAL', `demo: the report's verification failed: ${rep.verdict.error?.message}`);
   const badRep = await report(f.tampered, f.tamperedReport);

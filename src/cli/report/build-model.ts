@@ -14,6 +14,7 @@ import { fromBase64Strict } from '../../custody/encoding.js';
 import { fingerprint } from '../../custody/ed25519.js';
 import type { PartyJson } from '../../custody/record.js';
 import type { BundleVerdict } from '../../bundle/verify.js';
+import type { ManifestFile, ManifestItem } from '../../bundle/custody-manifest.js';
 import type { ReportModel, ReportParty, ReportRecord } from './model.js';
 
 export interface ReportFacts {
@@ -24,7 +25,9 @@ export interface ReportFacts {
   toolVersion: string;
 }
 
-const UNKNOWN = '(unknown)';
+/** Stand-ins for what the bundle does not say; the renderers show them in the reader's language. */
+export const UNKNOWN = '(unknown)';
+export const SIGNER_NOT_VERIFIED = '(signer not verified)';
 
 function partyOf(p: PartyJson | undefined): ReportParty | undefined {
   if (!p) return undefined;
@@ -40,13 +43,33 @@ function partyOf(p: PartyJson | undefined): ReportParty | undefined {
   return out;
 }
 
-const nobody: ReportParty = { name: '(signer not verified)', keyid: UNKNOWN, fingerprint: UNKNOWN };
+const nobody: ReportParty = { name: SIGNER_NOT_VERIFIED, keyid: UNKNOWN, fingerprint: UNKNOWN };
 
 /** The verdict's headline: what a reader must see first. */
 export function verdictHeadline(v: BundleVerdict): string {
   if (!v.ok) return 'NOT VERIFIED';
   if (v.sealer && !v.sealer.trusted) return "VERIFIED — but the sealer's key is NOT trusted (accepted with --allow-untrusted)";
   return 'VERIFIED';
+}
+
+/**
+ * The imaging tool's own record of the acquisition (an E01's header: examiner,
+ * case and evidence number, dates, tool, stored hashes), when the manifest
+ * carries one for the item, flattened to dotted keys for display. Any JSON
+ * shape is accepted; only strings, numbers and booleans are shown.
+ */
+function acquisitionOf(it: ManifestItem): { acquisition?: Record<string, string> } {
+  const acq = (it as ManifestItem & { acquisition?: unknown }).acquisition;
+  if (acq === undefined || acq === null || typeof acq !== 'object') return {};
+  const out: Record<string, string> = {};
+  const walk = (v: unknown, key: string, depth: number): void => {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = String(v);
+    else if (v && typeof v === 'object' && depth < 4) {
+      for (const [k, sub] of Object.entries(v as Record<string, unknown>)) walk(sub, key ? `${key}.${k}` : k, depth + 1);
+    }
+  };
+  walk(acq, '', 0);
+  return Object.keys(out).length ? { acquisition: out } : {};
 }
 
 export function buildReportModel(v: BundleVerdict, facts: ReportFacts): ReportModel {
@@ -66,11 +89,7 @@ export function buildReportModel(v: BundleVerdict, facts: ReportFacts): ReportMo
       const val = p?.[k];
       if (val !== undefined) rec[k] = val;
     }
-    if (p?.verification) {
-      const ver = p.verification;
-      const said = `receiver's verification: ${ver.verified ? 'verified' : 'NOT verified'}${ver.trusted ? '' : ', sealer not trusted'}${ver.message ? ` (${ver.message})` : ''}`;
-      rec.note = rec.note ? `${rec.note}; ${said}` : said;
-    }
+    if (p?.verification) rec.verification = { ...p.verification };
     if (!r.ok) rec.problem = r.message ?? r.code ?? 'does not verify';
     return rec;
   });
@@ -91,8 +110,18 @@ export function buildReportModel(v: BundleVerdict, facts: ReportFacts): ReportMo
     ok: v.ok,
     headline: verdictHeadline(v),
     checks: v.checks.map((c) => `${c.ok ? 'ok' : 'FAILED'} — ${c.check}: ${c.detail}`),
+    results: v.checks.map((c) => ({ ok: c.ok, check: c.check, detail: c.detail })),
   };
+  if (v.sealer) verdict.trusted = v.sealer.trusted;
   if (v.error) verdict.problem = v.error.message;
+
+  // One pass over the files (a bundle may hold a million): filtering per item would be items × files.
+  const filesByItem = new Map<string, ManifestFile[]>();
+  for (const f of m?.files ?? []) {
+    const list = filesByItem.get(f.item);
+    if (list) list.push(f);
+    else filesByItem.set(f.item, [f]);
+  }
 
   const model: ReportModel = {
     generatedAt: facts.generatedAt,
@@ -109,11 +138,18 @@ export function buildReportModel(v: BundleVerdict, facts: ReportFacts): ReportMo
     items: (m?.items ?? []).map((it) => ({
       id: it.id,
       ...(it.description === undefined ? {} : { description: it.description }),
-      meta: { kind: it.kind, source: it.source, ...it.meta },
-      files: m!.files.filter((f) => f.item === it.id).map((f) => ({ path: f.path, size: f.size, hashes: { ...f.hashes } })),
+      meta: { ...it.meta },
+      kind: it.kind,
+      source: it.source,
+      ...acquisitionOf(it),
+      files: (filesByItem.get(it.id) ?? []).map((f) => ({ path: f.path, size: f.size, hashes: { ...f.hashes } })),
     })),
     records,
   };
-  if (m) model.sealedAt = m.sealedAt;
+  if (m) {
+    model.sealedAt = m.sealedAt;
+    model.sealTool = { ...m.tool };
+    model.algorithms = [...m.algorithms];
+  }
   return model;
 }
