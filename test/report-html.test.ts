@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { renderReportHtml, escapeHtml } from '../src/cli/report/html.js';
-import type { ReportModel, ReportParty } from '../src/cli/report/model.js';
+import type { ReportModel, ReportParty } from '../src/ops/report/model.js';
 import { haveChromium, launchChromium } from './helpers/browser.js';
 import { tempDir } from './helpers/cli.js';
 

@@ -1,5 +1,5 @@
 /** A report model with every part of the form filled in: three custodians (one with a Japanese name), two hand-overs, seizure facts, an E01 acquisition. */
-import type { ReportModel, ReportParty } from '../../src/cli/report/model.js';
+import type { ReportModel, ReportParty } from '../../src/ops/report/model.js';
 
 export const party = (name: string, org: string, role: string, n: string): ReportParty => ({ name, org, role, keyid: n.repeat(16), fingerprint: n.repeat(64) });
 

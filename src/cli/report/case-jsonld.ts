@@ -16,9 +16,9 @@
  * failure as the action's status and result, never as a clean hand-over.
  */
 import { createHash } from 'node:crypto';
-import { SIGNER_NOT_VERIFIED, UNKNOWN } from './build-model.js';
+import { SIGNER_NOT_VERIFIED, UNKNOWN } from '../../ops/report/build-model.js';
 import { splitMeta } from './custody-state.js';
-import type { ReportFile, ReportItem, ReportModel, ReportParty, ReportRecord } from './model.js';
+import type { ReportFile, ReportItem, ReportModel, ReportParty, ReportRecord } from '../../ops/report/model.js';
 
 const UCO = 'https://ontology.unifiedcyberontology.org/uco/';
 

@@ -5,7 +5,7 @@
  * whose signature did not verify is never taken as a hand-over: a forged
  * record must not put a name in the "current custodian" box.
  */
-import type { ReportModel, ReportParty, ReportRecord } from './model.js';
+import type { ReportModel, ReportParty, ReportRecord } from '../../ops/report/model.js';
 
 export interface Handover {
   /** 1-based, in chain order. */

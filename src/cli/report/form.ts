@@ -12,10 +12,10 @@
  * Labels come from the catalogues in ./i18n; data stays as written.
  */
 import { escapeText } from '../../core/text.js';
-import { SIGNER_NOT_VERIFIED, UNKNOWN } from './build-model.js';
+import { SIGNER_NOT_VERIFIED, UNKNOWN } from '../../ops/report/build-model.js';
 import { currentCustodian, handovers, splitMeta, uniqueParties, type Handover, type SeizureKey } from './custody-state.js';
 import { fill, parseLangs, type Lang, type LabelKey } from './i18n/index.js';
-import type { ReportItem, ReportModel, ReportParty, ReportRecord } from './model.js';
+import type { ReportItem, ReportModel, ReportParty, ReportRecord } from '../../ops/report/model.js';
 
 export interface FormOptions {
   /** One language or two (bilingual form); default English. */

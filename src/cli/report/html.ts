@@ -3,7 +3,7 @@
  * demo and the tests call; the form itself is rendered by form.ts.
  */
 import { escapeHtml, renderForm, type FormOptions } from './form.js';
-import type { ReportModel } from './model.js';
+import type { ReportModel } from '../../ops/report/model.js';
 
 export { escapeHtml };
 export type { FormOptions };

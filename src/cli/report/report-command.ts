@@ -14,7 +14,7 @@ import { outcome, type Outcome } from '../outcome.js';
 import { progressFor } from '../progress.js';
 import { verdictJson } from '../render/verdict.js';
 import { trustedKeys } from '../trust-input.js';
-import { buildReportModel } from './build-model.js';
+import { buildReportModel } from '../../ops/report/build-model.js';
 import { buildCaseJsonLd } from './case-jsonld.js';
 import { renderReportHtml } from './html.js';
 import { parseLangs, type Lang } from './i18n/index.js';
