@@ -11,7 +11,7 @@
  * never by the record itself — and a payload is parsed only after that key's
  * signature over it verified.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../core/digest.js';
 import { CustodyError, type ErrorCode } from '../core/errors.js';
 import { fingerprint, keyId, verifyEd25519, weakKeyReason } from './ed25519.js';
 import { openEnvelope, pae, PAYLOAD_TYPE } from './dsse.js';
@@ -152,7 +152,7 @@ export function checkChain(input: ChainInput): ChainVerdict {
       const ce = e instanceof CustodyError ? e : new CustodyError('MALFORMED_BUNDLE', String(e));
       return fail(ce.code, ce.message);
     }
-    rv.payloadSha256 = createHash('sha256').update(env.payload).digest('hex');
+    rv.payloadSha256 = sha256Hex(env.payload);
     if (env.payloadType !== PAYLOAD_TYPE) return fail('MALFORMED_BUNDLE', `${what}: payloadType is ${JSON.stringify(env.payloadType)}, expected ${PAYLOAD_TYPE}`);
 
     // Which key must have signed is decided by the chain so far, not by the record.
