@@ -8,6 +8,7 @@
  * where extract writes).
  */
 import { CustodyError, type ErrorCode } from '../core/errors.js';
+import { compareBytes, utf8 } from '../custody/encoding.js';
 
 export const BUNDLE_VERSION = 1;
 
@@ -109,7 +110,7 @@ export function componentProblem(c: string): string | undefined {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f]/.test(c)) return 'a control character in a name';
   if (c !== c.normalize('NFC')) return 'a name that is not in Unicode NFC';
-  if (Buffer.byteLength(c) > 255) return 'a name longer than 255 bytes';
+  if (utf8(c).length > 255) return 'a name longer than 255 bytes';
   return undefined;
 }
 
@@ -133,5 +134,5 @@ export function parsePayloadPath(rel: string, code: ErrorCode = 'UNSAFE_BUNDLE')
 
 /** Byte-order comparison of UTF-8 names, so member order does not depend on locale. */
 export function compareNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  return compareBytes(utf8(a), utf8(b));
 }

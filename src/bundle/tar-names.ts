@@ -5,6 +5,7 @@
  * name could shadow the one that was verified).
  */
 import { CustodyError } from '../core/errors.js';
+import { utf8 } from '../custody/encoding.js';
 
 function unsafe(name: string, rule: string): CustodyError {
   return new CustodyError('UNSAFE_BUNDLE', `unsafe tar member ${JSON.stringify(name)}: ${rule}`, { member: name });
@@ -32,7 +33,7 @@ export function checkMemberName(raw: string, type: 'file' | 'dir'): string {
   // A pax path may be ~1 MiB: 400,000 components made the parent bookkeeping
   // below quadratic (verify hung for minutes). No file system takes a path
   // this long anyway (Linux PATH_MAX is 4096 bytes).
-  if (Buffer.byteLength(raw) > MAX_NAME_BYTES) throw unsafe(raw.slice(0, 100), `name longer than ${MAX_NAME_BYTES} bytes`);
+  if (utf8(raw).length > MAX_NAME_BYTES) throw unsafe(raw.slice(0, 100), `name longer than ${MAX_NAME_BYTES} bytes`);
   if (raw.startsWith('/')) throw unsafe(raw, 'absolute name (path traversal)');
   if (/^[A-Za-z]:/.test(raw)) throw unsafe(raw, 'drive-letter name (absolute on Windows)');
   if (raw.includes('\\')) throw unsafe(raw, 'backslash in name (a path separator on Windows)');

@@ -14,39 +14,13 @@ import { ALGO_COST, type Algo } from './algorithms.js';
 import { CustodyError } from './errors.js';
 import { merkleRootHex } from './merkle.js';
 import type { FromWorker, Job, ToWorker } from './hash-worker.js';
+import type { HashDigest, Hasher, HasherSession, HashSpec } from './hasher.js';
 
-export interface HashSpec {
-  algos: Algo[];
-  /** Bytes per piece for piece SHA-256 + Merkle root; 0/undefined = no pieces. */
-  pieceSize?: number;
-  /**
-   * Hash the pieces in parallel: piece k on worker k mod n (n = all workers);
-   * each worker counts the bytes of the others' pieces without hashing them,
-   * and finish() merges the lanes back in piece order, so `pieces` is the same
-   * as without lanes. Pays off only when several pieces fit in the slot ring
-   * (a worker can run ahead by slots × slotSize bytes at most).
-   */
-  pieceLanes?: boolean;
-}
+// The contract the verification core sees (types only, no Node): defined in hasher.ts, re-exported here.
+export type { HashDigest, HashSpec, PieceDigests } from './hasher.js';
 
-export interface PieceDigests {
-  pieceSize: number;
-  /** Hex SHA-256 of each piece; the last may be short; an empty input has no pieces. */
-  hashes: string[];
-  /** RFC 6962 Merkle root over the piece digests (hex). */
-  merkleRoot: string;
-}
-
-export interface HashDigest {
-  size: number;
-  /** Lowercase hex per algorithm. */
-  digests: Partial<Record<Algo, string>>;
-  pieces?: PieceDigests;
-}
-
-export interface HashSession {
-  /** Copies the chunk; resolves when the caller may reuse it and send more. */
-  update(chunk: Uint8Array): Promise<void>;
+/** The engine's session: the core's one plus zero-copy input. */
+export interface HashSession extends HasherSession {
   /**
    * Zero-copy input: `read` fills `target` (a view of the engine's shared
    * memory) and returns the number of bytes written, 0 at the end. `onChunk`
@@ -57,9 +31,6 @@ export interface HashSession {
     read: (target: Uint8Array) => Promise<number>,
     onChunk?: (chunk: Uint8Array) => Promise<void> | void,
   ): Promise<number>;
-  finish(): Promise<HashDigest>;
-  /** Drops the session (after an input error); the engine stays usable. */
-  abort(): void;
 }
 
 export interface EngineOptions {
@@ -99,7 +70,7 @@ interface WorkerState {
   result?: (r: FromWorker & { t: 'result' }) => void;
 }
 
-export class HashEngine {
+export class HashEngine implements Hasher {
   private readonly maxWorkers: number;
   private readonly slotSize: number;
   private readonly buffers: SharedArrayBuffer[];

@@ -8,12 +8,14 @@
  * encoding gives one key two spellings, so a key id or a trust check could be
  * dodged; S >= L makes signatures malleable.
  */
-import { createHash } from 'node:crypto';
 import * as ed from '@noble/ed25519';
+import { sha512 } from '@noble/hashes/sha2.js';
+import { sha256Hex } from '../core/digest.js';
 import { CustodyError } from '../core/errors.js';
 
-// @noble/ed25519 needs a synchronous SHA-512; OpenSSL's is fast and always present.
-ed.hashes.sha512 = (message: Uint8Array) => new Uint8Array(createHash('sha512').update(message).digest());
+// @noble/ed25519 needs a synchronous SHA-512: @noble/hashes' (pure JavaScript, same author,
+// runs in the verifier page). Messages signed here are small, so it costs little against OpenSSL.
+ed.hashes.sha512 = sha512;
 
 /** The group order L (RFC 8032 §5.1). */
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
@@ -82,18 +84,14 @@ export function verifyEd25519(sig: Uint8Array, message: Uint8Array, publicKey: U
   }
 }
 
-function sha256(bytes: Uint8Array): Buffer {
-  return createHash('sha256').update(bytes).digest();
-}
-
 /** First 16 hex digits of SHA-256 of the raw 32-byte key (DESIGN §4). */
 export function keyId(pub: Uint8Array): string {
-  return sha256(pub).toString('hex').slice(0, 16);
+  return sha256Hex(pub).slice(0, 16);
 }
 
 /** All 64 hex digits of SHA-256 of the raw 32-byte key (DESIGN §4). */
 export function fingerprint(pub: Uint8Array): string {
-  return sha256(pub).toString('hex');
+  return sha256Hex(pub);
 }
 
 /** A fingerprint in groups of four, easier to read aloud when confirming it out of band. */

@@ -8,16 +8,18 @@
  * upper-case hex. We store our key id's 8 bytes reversed, so minisign prints
  * exactly our key id (upper-cased) — one id for one key across tools.
  */
-import { createHash } from 'node:crypto';
+import { blake2b } from '@noble/hashes/blake2.js';
+import { hexToBytes } from '@noble/hashes/utils.js';
 import { CustodyError } from '../core/errors.js';
 import { keyId, verifyEd25519 } from './ed25519.js';
-import { bytesEqual, concatBytes as concat, toBase64 } from './encoding.js';
+import { bytesEqual, concatBytes as concat, decodeBase64Canonical, toBase64 } from './encoding.js';
 import type { Signer } from './identity.js';
 
-// OpenSSL's BLAKE2b-512 (unkeyed, 64-byte output: what minisign's prehash uses). It replaced
-// hash-wasm's here because loading that wasm at import cost every CLI start ~0.1 s of CPU.
+// BLAKE2b-512 (unkeyed, 64-byte output: what minisign's prehash uses), in pure JavaScript
+// (@noble/hashes) so signatures verify in the verifier page too. Not hash-wasm: loading its
+// wasm at import cost every CLI start ~0.1 s of CPU.
 function blake2b512(message: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('blake2b512').update(message).digest());
+  return blake2b(message, { dkLen: 64 });
 }
 
 const SIG_ALG_PREHASHED = Uint8Array.from([0x45, 0x44]); // "ED"
@@ -25,7 +27,7 @@ const PK_ALG = Uint8Array.from([0x45, 0x64]); // "Ed"
 
 /** The 8 key-id bytes as minisign stores them (our key id, reversed). */
 export function minisignKeyIdBytes(pub: Uint8Array): Uint8Array {
-  return Uint8Array.from(Buffer.from(keyId(pub), 'hex')).reverse();
+  return hexToBytes(keyId(pub)).reverse();
 }
 
 /** Our key id upper-cased: what `minisign` prints as the key ID. */
@@ -59,9 +61,7 @@ export function minisignSign(signer: Signer, message: Uint8Array, trustedComment
 }
 
 function strictB64(s: string | undefined): Uint8Array | null {
-  if (s === undefined || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return null;
-  const b = Buffer.from(s, 'base64');
-  return b.toString('base64') === s ? new Uint8Array(b) : null;
+  return s === undefined ? null : decodeBase64Canonical(s);
 }
 
 /** True only for a well-formed prehashed minisign signature by `pub` over `message`, trusted comment included. */

@@ -2,7 +2,7 @@
  * Custody records (DESIGN §4): an in-toto Statement v1 whose predicate says
  * who did what with the bundle, wrapped in a DSSE envelope.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../core/digest.js';
 import { CustodyError } from '../core/errors.js';
 import { checkText } from '../core/text.js';
 import { keyId } from './ed25519.js';
@@ -87,7 +87,7 @@ export function recordTime(date: Date = new Date()): string {
 }
 
 export function payloadDigest(payload: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(payload).digest('hex')}`;
+  return `sha256:${sha256Hex(payload)}`;
 }
 
 function orderedPredicate(p: RecordPredicate): Record<string, unknown> {

@@ -1,0 +1,60 @@
+/**
+ * The hasher the verification core is given, as types only: what reading a
+ * bundle needs to hash evidence while it streams past. In custody the
+ * worker-thread engine (src/core/engine.ts) implements it; in the verifier
+ * page a WebCrypto one will. Keeping the contract here, with no import of the
+ * engine, keeps `node:worker_threads` and `node:os` out of the code that must
+ * also run in a browser.
+ *
+ * Threat guarded against: a core that hashes evidence its own way could give
+ * a different verdict from custody's for the same bundle. With one contract
+ * both implementations must return the same digests and the same piece list
+ * for the same bytes, and the verdict is computed by the same code.
+ */
+import type { Algo } from './algorithms.js';
+
+export interface HashSpec {
+  algos: Algo[];
+  /** Bytes per piece for piece SHA-256 + Merkle root; 0/undefined = no pieces. */
+  pieceSize?: number;
+  /**
+   * Hash the pieces in parallel: piece k on worker k mod n (n = all workers);
+   * each worker counts the bytes of the others' pieces without hashing them,
+   * and finish() merges the lanes back in piece order, so `pieces` is the same
+   * as without lanes. Pays off only when several pieces fit in the slot ring
+   * (a worker can run ahead by slots × slotSize bytes at most). A hasher
+   * without workers may ignore it: the result must not change.
+   */
+  pieceLanes?: boolean;
+}
+
+export interface PieceDigests {
+  pieceSize: number;
+  /** Hex SHA-256 of each piece; the last may be short; an empty input has no pieces. */
+  hashes: string[];
+  /** RFC 6962 Merkle root over the piece digests (hex). */
+  merkleRoot: string;
+}
+
+export interface HashDigest {
+  size: number;
+  /** Lowercase hex per algorithm. */
+  digests: Partial<Record<Algo, string>>;
+  pieces?: PieceDigests;
+}
+
+/** One input, hashed as it streams: update() for each chunk in order, then finish() or abort(). */
+export interface HasherSession {
+  /** Copies the chunk; resolves when the caller may reuse it and send more. */
+  update(chunk: Uint8Array): Promise<void>;
+  finish(): Promise<HashDigest>;
+  /** Drops the session (after an input error); the hasher stays usable. */
+  abort(): void;
+}
+
+export interface Hasher {
+  /** One session at a time. */
+  begin(spec: HashSpec): HasherSession;
+  /** How many workers a session may use (= the number of piece lanes); 1 without workers. */
+  readonly workerCount: number;
+}
