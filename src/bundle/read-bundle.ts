@@ -12,7 +12,7 @@
  */
 import type { Algo } from '../core/algorithms.js';
 import { CustodyError } from '../core/errors.js';
-import type { HashEngine, PieceDigests } from '../core/engine.js';
+import type { Hasher, PieceDigests } from '../core/hasher.js';
 import { checkBagitTxt, parseBagInfo, type BagInfo } from './bag-info.js';
 import * as L from './layout.js';
 import { readTarStrict, type TarEntry } from './tar-reader.js';
@@ -52,7 +52,7 @@ export interface ReadBundle {
 }
 
 export interface ReadOptions {
-  engine: HashEngine;
+  engine: Hasher;
   /** Default full. */
   mode?: ReadMode;
   sink?: BundleSink;

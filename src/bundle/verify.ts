@@ -40,7 +40,7 @@
  * A new check is a new step with its own id, added to the outline.
  */
 import { CustodyError, VERIFICATION_CODES, type ErrorCode } from '../core/errors.js';
-import type { HashEngine } from '../core/engine.js';
+import type { Hasher } from '../core/hasher.js';
 import { assertCaseId } from '../core/case-id.js';
 import { sha256Hex } from '../core/digest.js';
 import { checkChain, type ChainRule, type ChainVerdict } from '../custody/chain.js';
@@ -59,7 +59,7 @@ import { readBundle, type BundleSink, type PayloadSeen, type ReadBundle, type Re
 export type { BundleSink, ReadBundle, ReadMode } from './read-bundle.js';
 
 export interface VerifyOptions {
-  engine: HashEngine;
+  engine: Hasher;
   /** full (default) or pieces; pieces falls back to full for a bundle with piece size 0. */
   mode?: ReadMode;
   /** Trust store keys plus every --trust key. */
