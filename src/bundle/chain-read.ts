@@ -12,6 +12,7 @@
  * tagmanifest with the key in custody/sealer.pem, so that a chain is never
  * judged against a sealer key swapped into an otherwise intact bundle.
  */
+import { recordNumber } from '../custody/record.js';
 import type { FileHandle } from 'node:fs/promises';
 import { CustodyError } from '../core/errors.js';
 import { verifyEd25519 } from '../custody/ed25519.js';
@@ -83,7 +84,7 @@ export async function readBundleChain(bundlePath: string, view: { endOfData?: nu
       const named = L.parseChainMemberName(rel);
       if (named) {
         if (named.seq !== envelopeMembers.length) {
-          throw malformed(`record member ${rel} out of sequence: expected number ${String(envelopeMembers.length).padStart(4, '0')}`, rel);
+          throw malformed(`record member ${rel} out of sequence: expected number ${recordNumber(envelopeMembers.length)}`, rel);
         }
         envelopeMembers.push({ rel, m });
       } else if (envelopeMembers.length > 0) {

@@ -13,6 +13,7 @@
  *  - a bundle changed between our read and our append (expectEndOfData).
  * The chain rules themselves are custody/chain.ts's checkChain; nothing here re-implements them.
  */
+import { recordNumber } from '../custody/record.js';
 import { CustodyError } from '../core/errors.js';
 import { checkText } from '../core/text.js';
 import { checkChain, type ChainVerdict } from '../custody/chain.js';
@@ -78,7 +79,7 @@ export function assertMayTransfer(verdict: ChainVerdict, signer: Signer, to: Ide
   const me = signer.identity;
   if (verdict.pendingTransfer) {
     const p = verdict.pendingTransfer;
-    throw new CustodyError('NOT_CUSTODIAN', `transfer ${String(p.seq).padStart(4, '0')} to ${who(p.to)} is still pending; it must be received before custody can be transferred again`, {
+    throw new CustodyError('NOT_CUSTODIAN', `transfer ${recordNumber(p.seq)} to ${who(p.to)} is still pending; it must be received before custody can be transferred again`, {
       hint: sameKey(p.to, me)
         ? 'that is you: run custody receive first, or, if you received it while it was read-only, give the receipt file with --receipt'
         : `${p.to.name} runs custody receive on the bundle`,
@@ -102,7 +103,7 @@ export function assertMayReceive(verdict: ChainVerdict, signer: Signer): void {
     throw new CustodyError('NOT_CUSTODIAN', `no transfer is pending on this bundle${held}`, { hint: 'the custodian must run custody transfer --to <your .pub> first' });
   }
   if (!sameKey(p.to, me)) {
-    throw new CustodyError('NOT_CUSTODIAN', `transfer ${String(p.seq).padStart(4, '0')} names ${who(p.to)} as recipient, not ${who(me)}`, {
+    throw new CustodyError('NOT_CUSTODIAN', `transfer ${recordNumber(p.seq)} names ${who(p.to)} as recipient, not ${who(me)}`, {
       hint: 'receive with the key the transfer names (--key)',
     });
   }

@@ -65,12 +65,8 @@ export function membersAfterPayload(algos: readonly string[]): string[] {
   return [...tagFilesAfterPayload(algos), TAGMANIFEST, TAGMANIFEST_SIG, TAGMANIFEST_MINISIG];
 }
 
-const CHAIN_MEMBER = /^custody\/chain\/(\d{4})-(seal|transfer|receive)\.dsse\.json$/;
-
-export function parseChainMemberName(rel: string): { seq: number; action: string } | undefined {
-  const m = CHAIN_MEMBER.exec(rel);
-  return m ? { seq: Number(m[1]), action: m[2]! } : undefined;
-}
+/** Record members: the one naming lives with the records (custody/record.ts). */
+export { parseRecordMemberName as parseChainMemberName } from '../custody/record.js';
 
 /** Item ids and the bag root name: one safe path component, portable across file systems. */
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

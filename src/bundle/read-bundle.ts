@@ -10,6 +10,7 @@
  * here: an attacker must not be able to add a file that extract would write
  * but no manifest covers, or reorder members so that a check is skipped.
  */
+import { recordNumber } from '../custody/record.js';
 import type { Algo } from '../core/algorithms.js';
 import { CustodyError } from '../core/errors.js';
 import type { Hasher, PieceDigests } from '../core/hasher.js';
@@ -187,7 +188,7 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
       const named = L.parseChainMemberName(pending.rel);
       if (!named) throw malformed(`unexpected member ${pending.rel} after the signatures (only custody/chain/NNNN-<action>.dsse.json records may follow)`, pending.rel);
       if (named.seq !== chain.length) {
-        throw malformed(`record member ${pending.rel} out of sequence: expected number ${String(chain.length).padStart(4, '0')}`, pending.rel);
+        throw malformed(`record member ${pending.rel} out of sequence: expected number ${recordNumber(chain.length)}`, pending.rel);
       }
       chainBytes += pending.entry.size;
       if (chainBytes > L.MAX_CHAIN_BYTES) throw malformed(`the custody records are more than ${L.MAX_CHAIN_BYTES} bytes in all (at ${pending.rel})`, pending.rel);

@@ -107,3 +107,8 @@ export function escapeLine(line: string, keepColour: boolean): string {
 export function safeJson(value: unknown): string {
   return JSON.stringify(value).replace(UNSAFE_ALL, (ch) => codePoint(ch).toLowerCase());
 }
+
+/** A value nobody vouches for, quoted and in printable ASCII (every other character as \uXXXX). */
+export function quotedAscii(v: string): string {
+  return JSON.stringify(v).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

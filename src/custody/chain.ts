@@ -21,6 +21,7 @@ import {
   identityFromParty,
   parseRecordPayload,
   payloadDigest,
+  parseRecordMemberName,
   recordMemberName,
   recordNumber,
   type ParsedStatement,
@@ -114,13 +115,8 @@ export interface ChainVerdict {
   rule?: ChainRule;
 }
 
-const MEMBER_RE = /^custody\/chain\/(\d{4})-([a-z]+)\.dsse\.json$/;
-
-function memberParts(member: string, bundleName: string): { seq: number; action: string } | null {
-  const rel = member.startsWith(`${bundleName}/`) ? member.slice(bundleName.length + 1) : member;
-  const m = MEMBER_RE.exec(rel);
-  if (!m || !ACTIONS.includes(m[2] as RecordAction)) return null;
-  return { seq: Number(m[1]), action: m[2]! };
+function memberParts(member: string, bundleName: string): { seq: number; action: string } | undefined {
+  return parseRecordMemberName(member.startsWith(`${bundleName}/`) ? member.slice(bundleName.length + 1) : member);
 }
 
 const nnnn = recordNumber;

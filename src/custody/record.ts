@@ -77,6 +77,14 @@ export function recordMemberName(seq: number, action: RecordAction): string {
   return `custody/chain/${recordNumber(seq)}-${action}.dsse.json`;
 }
 
+const MEMBER_NAME = /^custody\/chain\/(\d{4})-(seal|transfer|receive)\.dsse\.json$/;
+
+/** The seq and action a record member's name (relative to the bag root) gives, or undefined when it is not one. */
+export function parseRecordMemberName(rel: string): { seq: number; action: RecordAction } | undefined {
+  const m = MEMBER_NAME.exec(rel);
+  return m ? { seq: Number(m[1]), action: m[2] as RecordAction } : undefined;
+}
+
 /** The name of a receive record kept beside a read-only bundle: `<bundle>.NNNN-receive.dsse.json`. */
 export function receiptMemberName(seq: number): string {
   return `${recordNumber(seq)}-receive.dsse.json`;

@@ -15,6 +15,7 @@
  * What the ledger stores beside the envelope (seq, action, time, signer,
  * payload hash) must agree with what the envelope signs.
  */
+import { quotedAscii } from '../core/text.js';
 import { CustodyError } from '../core/errors.js';
 import { checkChain, type ChainVerdict } from '../custody/chain.js';
 import { openEnvelope } from '../custody/dsse.js';
@@ -39,8 +40,7 @@ export interface StoredChainKeys {
 /** A value from a row nobody vouches for, in printable ASCII (quoted and escaped unless it is plain). */
 function shown(v: unknown): string {
   const t = String(v);
-  if (/^[\x21-\x7e]+$/.test(t)) return t;
-  return JSON.stringify(t).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return /^[\x21-\x7e]+$/.test(t) ? t : quotedAscii(t);
 }
 
 /** Re-checks the stored records of one bundle (all rows of one bundle digest, in seq order). */

@@ -1,4 +1,5 @@
 /** `custody transfer`: the custodian signs a hand-over record into the bundle (DESIGN §2, §4). */
+import { recordNumber } from '../../custody/record.js';
 import type { Command } from 'commander';
 import { groupedFingerprint } from '../../custody/ed25519.js';
 import { homeLedger } from '../../ops/ledger-access.js';
@@ -80,7 +81,7 @@ export async function transferCommand(ctx: CliContext, bundleArg: string, o: Tra
     },
     [
       `transferred ${r.bundle}`,
-      `  record        ${String(p.seq).padStart(4, '0')} transfer (${r.record.member})`,
+      `  record        ${recordNumber(p.seq)} transfer (${r.record.member})`,
       `  from          ${signer.identity.name} (key id ${signer.identity.keyid})`,
       `  to            ${to.name}${to.org ? `, ${to.org}` : ''} (key id ${to.keyid})`,
       `  fingerprint   ${groupedFingerprint(to.fingerprint)}`,

@@ -4,6 +4,7 @@
  * table. Trust comes from the fingerprint confirmed out of band, never from
  * the file itself, so `add` prints the fingerprint and says so.
  */
+import { quotedAscii } from '../../core/text.js';
 import type { Command } from 'commander';
 import { CustodyError } from '../../core/errors.js';
 import { groupedFingerprint } from '../../custody/ed25519.js';
@@ -45,9 +46,7 @@ export function addTrust(ctx: CliContext, file: string, opts: { name?: string })
 }
 
 /** A string from a row that is not to be believed, quoted and in printable ASCII (nothing in it reaches the terminal raw). */
-function asciiQuoted(v: string): string {
-  return JSON.stringify(v).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+const asciiQuoted = quotedAscii;
 
 function listTrust(ctx: CliContext) {
   const { keys, damaged } = withLedger(ctx.opts.home, (ledger) => ledger.trustStore());

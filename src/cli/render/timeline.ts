@@ -1,4 +1,5 @@
 /** A chain of custody as a timeline, for people (text) and pipelines (JSON): shared by log and the demo. */
+import { recordNumber } from '../../custody/record.js';
 import { escapeText } from '../../core/text.js';
 import type { RecordVerdict } from '../../custody/chain.js';
 import type { PartyJson } from '../../custody/record.js';
@@ -47,7 +48,7 @@ export function timelineText(ctx: CliContext, t: Timeline): string[] {
     const ok = r.ok && problem === undefined;
     const mark = ok ? c.green('ok') : c.red(`FAIL: ${problem ?? r.message ?? 'broken'}`);
     const parties = p ? (p.to ? `${who(p.by)} → ${who(p.to)}` : who(p.by)) : '?';
-    L.push(`  ${String(r.seq).padStart(4, '0')} ${r.action.padEnd(8)} ${p?.at ?? '?'.padEnd(24)}  ${parties}  [${mark}]`);
+    L.push(`  ${recordNumber(r.seq)} ${r.action.padEnd(8)} ${p?.at ?? '?'.padEnd(24)}  ${parties}  [${mark}]`);
     if (p) {
       const details: string[] = [];
       for (const k of ['reason', 'authority', 'location', 'condition', 'note'] as const) if (p[k] !== undefined) details.push(`${k}: ${p[k]}`);
