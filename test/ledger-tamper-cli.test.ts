@@ -179,7 +179,7 @@ describe('the trust store re-checks every row on read', () => {
       expect(ledger.trustedPublicKeys()).toEqual([]);
       expect(Object.fromEntries(damaged.map((d) => [d.fingerprint, d.problem]))).toEqual({
         [weakFp]: expect.stringMatching(/^its public key is unsafe/),
-        [escFp]: expect.stringMatching(/^its name must be 1-256 printable characters/),
+        [escFp]: expect.stringMatching(/^its name contains a control character \(\\u001B\)/),
       });
       const list = cli(['--home', home, 'trust', 'list']);
       expect(list.stdout).toContain('"Bob\\u001b[2J"');
