@@ -8,7 +8,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CustodyError, fromSystemError } from '../errors.js';
 import type { SegmentReader, SegmentSource } from './reader.js';
-import { ewfSegmentNumber, ewfSegmentPath, splitNumber, splitPath, splitScheme } from './segments.js';
+import { isEwfSignature } from './format.js';
+import { ewfFirst, ewfSegmentNumber, ewfSegmentPath, splitNumber, splitPath, splitScheme } from './segments.js';
 
 export async function openSegment(p: string): Promise<SegmentReader | undefined> {
   let fh: fs.FileHandle;
@@ -153,4 +154,36 @@ export async function splitSegments(paths: string[]): Promise<SplitSegment[]> {
     throw new CustodyError('SEGMENT_TRUNCATED', `the last segment ${out[out.length - 1]!.path} is longer than ${out[0]!.path}: the earlier segments look truncated`);
   }
   return out;
+}
+
+/** True when `p` is named like a first EWF segment and starts with the EWF signature. */
+export async function isEwfImage(p: string): Promise<boolean> {
+  if (!ewfFirst(p)) return false;
+  const seg = await openSegment(p).catch(() => undefined);
+  if (!seg) return false;
+  try {
+    const b = new Uint8Array(8);
+    return (await seg.readInto(0, b)) === 8 && isEwfSignature(b);
+  } finally {
+    await seg.close();
+  }
+}
+
+/**
+ * Of the paths given to `hash`, which are EWF images (their first segment),
+ * and which given paths are later segments of one of them (a shell glob
+ * `img.E*` names them all; they are part of that image, not files of their own).
+ */
+export async function findEwfImages(paths: string[]): Promise<{ images: Set<string>; absorbed: Set<string> }> {
+  const images = new Set<string>();
+  for (const p of paths) if (await isEwfImage(p)) images.add(p);
+  const absorbed = new Set<string>();
+  for (const p of paths) {
+    if (images.has(p)) continue;
+    for (const first of images) {
+      const n = ewfSegmentNumber(first, p);
+      if (n !== undefined && n > 1) absorbed.add(p);
+    }
+  }
+  return { images, absorbed };
 }

@@ -9,9 +9,9 @@ import { inflateSync } from 'node:zlib';
 import type { Algo } from '../algorithms.js';
 import type { HashDigest, HashEngine, HashSpec } from '../engine.js';
 import { ChunkPool } from './chunk-pool.js';
-import { ewfSource } from './files.js';
+import { ewfSegmentFiles, ewfSource, openSegment } from './files.js';
 import type { Compression, EwfAcquisition } from './format.js';
-import { walkEwf, type ChunkSink, type ChunkBatch } from './reader.js';
+import { peekStoredHashes, walkEwf, type ChunkSink, type ChunkBatch } from './reader.js';
 
 /** What the image says about itself and whether its stored hashes hold. */
 export interface EwfSummary {
@@ -43,6 +43,22 @@ export interface EwfHashResult extends HashDigest {
 
 const BATCH_BYTES = 4 << 20;
 
+async function peekLast(first: string): Promise<{ md5?: string; sha1?: string } | undefined> {
+  let files: string[];
+  try {
+    files = await ewfSegmentFiles(first);
+  } catch {
+    return undefined;
+  }
+  const seg = files.length > 0 ? await openSegment(files[files.length - 1]!).catch(() => undefined) : undefined;
+  if (!seg) return undefined;
+  try {
+    return await peekStoredHashes(seg);
+  } finally {
+    await seg.close();
+  }
+}
+
 export const nodeInflate = (data: Uint8Array, maxOutput: number): Uint8Array => inflateSync(data, { maxOutputLength: maxOutput });
 
 /**
@@ -57,7 +73,9 @@ export async function hashEwf(
   opts: { onProgress?: (mediaBytes: number) => void; onMedia?: (bytes: Uint8Array) => Promise<void> | void; workers?: number } = {},
 ): Promise<EwfHashResult> {
   const asked = spec.algos;
-  const algos: Algo[] = [...new Set<Algo>([...asked, 'md5', 'sha1'])];
+  const peek = await peekLast(first);
+  const extra: Algo[] = peek ? [...(peek.md5 ? (['md5'] as const) : []), ...(peek.sha1 ? (['sha1'] as const) : [])] : ['md5', 'sha1'];
+  const algos: Algo[] = [...new Set<Algo>([...asked, ...extra])];
   const session = engine.begin({ ...spec, algos });
   let pool: ChunkPool | undefined;
   let done = 0;
@@ -82,8 +100,9 @@ export async function hashEwf(
     for (const a of asked) digests[a] = d.digests[a]!;
     const v = info.volume;
     const matches: EwfSummary['matches'] = {};
-    if (info.stored.md5) matches.md5 = info.stored.md5 === d.digests.md5;
-    if (info.stored.sha1) matches.sha1 = info.stored.sha1 === d.digests.sha1;
+    // A stored hash the peek missed (it was not computed) stays unchecked rather than guessed.
+    if (info.stored.md5 && d.digests.md5) matches.md5 = info.stored.md5 === d.digests.md5;
+    if (info.stored.sha1 && d.digests.sha1) matches.sha1 = info.stored.sha1 === d.digests.sha1;
     const image: EwfSummary = {
       format: 'ewf',
       segments: info.segments,

@@ -278,3 +278,33 @@ async function emitTable(
   }
   return first + n;
 }
+
+/**
+ * Which hashes the image stores, read from the section descriptors of its
+ * last segment only (a few small reads), so that the media pass computes
+ * SHA-1 only when there is a stored SHA-1 to compare. Undefined when the
+ * last segment cannot be walked: the full walk will then say why.
+ */
+export async function peekStoredHashes(seg: SegmentReader): Promise<{ md5?: string; sha1?: string } | undefined> {
+  try {
+    const read = async (pos: number, len: number) => {
+      const b = new Uint8Array(len);
+      if (pos + len > seg.size || (await seg.readInto(pos, b)) !== len) throw new Error('short');
+      return b;
+    };
+    let pos = FILE_HEADER_SIZE;
+    const out: { md5?: string; sha1?: string } = {};
+    for (let steps = 0; steps < 100000; steps++) {
+      const d = parseDescriptor(await read(pos, DESCRIPTOR_SIZE), pos, seg.name);
+      const len = d.next - pos - DESCRIPTOR_SIZE;
+      if (d.type === 'done') return out;
+      if (d.type === 'next' || d.next <= pos) return undefined;
+      if (d.type === 'digest' && len >= 80) Object.assign(out, parseDigest(await read(pos + DESCRIPTOR_SIZE, 80), seg.name));
+      if (d.type === 'hash' && len >= 36 && out.md5 === undefined) Object.assign(out, parseHash(await read(pos + DESCRIPTOR_SIZE, 36), seg.name));
+      pos = d.next;
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
