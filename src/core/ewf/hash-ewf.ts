@@ -7,6 +7,7 @@
  */
 import { inflateSync } from 'node:zlib';
 import type { Algo } from '../algorithms.js';
+import { CustodyError } from '../errors.js';
 import type { HashDigest, HashEngine, HashSpec } from '../engine.js';
 import { ChunkPool } from './chunk-pool.js';
 import { ewfSegmentFiles, ewfSource, openSegment } from './files.js';
@@ -47,7 +48,8 @@ async function peekLast(first: string): Promise<{ md5?: string; sha1?: string } 
   let files: string[];
   try {
     files = await ewfSegmentFiles(first);
-  } catch {
+  } catch (e) {
+    if (e instanceof CustodyError && e.code === 'SEGMENT_MISSING') throw e; // say so before an hour of hashing
     return undefined;
   }
   const seg = files.length > 0 ? await openSegment(files[files.length - 1]!).catch(() => undefined) : undefined;
