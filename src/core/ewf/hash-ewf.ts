@@ -42,7 +42,7 @@ export interface EwfHashResult extends HashDigest {
   image: EwfSummary;
 }
 
-const BATCH_BYTES = 4 << 20;
+const BATCH_BYTES = 1 << 20;
 
 async function peekLast(first: string): Promise<{ md5?: string; sha1?: string } | undefined> {
   let files: string[];
@@ -61,7 +61,7 @@ async function peekLast(first: string): Promise<{ md5?: string; sha1?: string } 
   }
 }
 
-export const nodeInflate = (data: Uint8Array, maxOutput: number): Uint8Array => inflateSync(data, { maxOutputLength: maxOutput });
+export const nodeInflate = (data: Uint8Array, maxOutput: number): Uint8Array => inflateSync(data, { maxOutputLength: maxOutput, chunkSize: 64 << 10 });
 
 /**
  * Hashes the media of the image whose first segment is `first`. The digests
