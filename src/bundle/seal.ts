@@ -14,6 +14,7 @@ import type { Algo } from '../core/algorithms.js';
 import { CustodyError } from '../core/errors.js';
 import type { HashEngine } from '../core/engine.js';
 import { hashPaths } from '../core/hash-source.js';
+import { hashEwf } from '../core/ewf/hash-ewf.js';
 import { toBase64, utf8 } from '../custody/encoding.js';
 import type { Signer } from '../custody/identity.js';
 import { minisignPublicKeyFile, minisignSign } from '../custody/minisign.js';
@@ -21,7 +22,7 @@ import { publicKeyToSpkiPem } from '../custody/pem.js';
 import { makeRecord, partyFromIdentity, recordMemberName, type RecordPredicate } from '../custody/record.js';
 import { BAGIT_TXT_TEXT, bagInfoText } from './bag-info.js';
 import type { CollectedItem } from './collect-items.js';
-import { custodyManifestBytes, type CustodyManifest, type ManifestFile } from './custody-manifest.js';
+import { custodyManifestBytes, type CustodyManifest, type ManifestFile, type ManifestImage } from './custody-manifest.js';
 import * as L from './layout.js';
 import { manifestText } from './manifests.js';
 import { piecesText, type FilePieces } from './pieces.js';
@@ -60,6 +61,37 @@ const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex'
 
 export function payloadMemberPath(itemId: string, rel: string): string {
   return `data/${itemId}/${rel}`;
+}
+
+async function mediaOf(r: SealRequest, item: CollectedItem, segments: string[]): Promise<ManifestImage> {
+  const spec = { algos: r.algorithms, pieceSize: r.pieceSize };
+  const pick = (digests: Partial<Record<Algo, string>>) => Object.fromEntries(r.algorithms.map((a) => [a, digests[a]!]));
+  if (item.image!.format === 'split') {
+    const d = await hashPaths(r.engine, item.files.map((f) => f.abs), spec);
+    return { format: 'split', segments, media: { size: d.size, hashes: pick(d.digests), ...(d.pieces ? { pieces: { count: d.pieces.hashes.length, merkleRoot: d.pieces.merkleRoot } } : {}) } };
+  }
+  const d = await hashEwf(r.engine, item.files[0]!.abs, spec);
+  const s = d.image;
+  return {
+    format: 'ewf',
+    segments,
+    media: { size: d.size, hashes: pick(d.digests), ...(d.pieces ? { pieces: { count: d.pieces.hashes.length, merkleRoot: d.pieces.merkleRoot } } : {}) },
+    stored: s.stored,
+    matches: s.matches,
+    acquisition: { ...s.acquisition },
+    geometry: {
+      bytesPerSector: s.bytesPerSector,
+      sectorCount: s.sectorCount,
+      tailBytes: s.tailBytes,
+      chunkSize: s.chunkSize,
+      sectorsPerChunk: s.sectorsPerChunk,
+      chunkCount: s.chunkCount,
+      ...(s.compression ? { compression: s.compression } : {}),
+      ...(s.mediaType ? { mediaType: s.mediaType } : {}),
+      ...(s.physical !== undefined ? { physical: s.physical } : {}),
+    },
+    readErrors: s.readErrors,
+  };
 }
 
 export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealResult> {
@@ -117,6 +149,14 @@ export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealR
     manifestFiles.push(mf);
   }
 
+  // Disk images: also the media they hold. A second read of the segments (the engine hashes one stream at a
+  // time); the container hashes above are what verify checks, the media hashes are what the examiner compares.
+  const images = new Map<string, ManifestImage>();
+  for (const item of r.items) {
+    if (item.kind !== 'image' || !item.image) continue;
+    images.set(item.id, await mediaOf(r, item, files.filter((x) => x.item === item).map((x) => x.path)));
+  }
+
   for (const a of r.algorithms) {
     await addTag(L.manifestName(a), utf8(manifestText(manifestFiles.map((m) => ({ path: m.path, digest: m.hashes[a]! })))));
   }
@@ -140,6 +180,7 @@ export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealR
     items: r.items.map((it) => ({
       id: it.id,
       kind: it.kind,
+      ...(images.has(it.id) ? { image: images.get(it.id)! } : {}),
       source: it.source,
       ...(it.description === undefined ? {} : { description: it.description }),
       meta: it.meta,
