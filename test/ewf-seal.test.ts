@@ -63,6 +63,16 @@ describe('custody seal of a disk image', () => {
     expect(item.image.geometry).toMatchObject({ bytesPerSector: 512, sectorCount: media.length / 512, compression: 'fast' });
     const v = runCli(['verify', bundle, '--trust', pub, '--full'], { env: env() });
     expect(v.code, v.stdout + v.stderr).toBe(0);
+    const mv = runCli(['verify', bundle, '--trust', pub, '--full', '--media'], { env: env() });
+    expect(mv.code, mv.stdout + mv.stderr).toBe(0);
+    expect(mv.stdout).toMatch(/ok\s+media of item stick\.E01: EWF, \d+ segment\(s\): \d+ bytes, md5, sha1, sha256 recomputed and equal/);
+    expect(runCli(['verify', bundle, '--trust', pub, '--media'], { env: env() }).code).toBe(2); // --media needs --full
+    // The report shows the item's acquisition block and the media hashes.
+    const html = path.join(dir, 'stick.html');
+    const rep = runCli(['report', bundle, '--html', html, '--trust', pub], { env: env() });
+    expect(rep.code, rep.stderr).toBe(0);
+    const page = fs.readFileSync(html, 'utf8');
+    for (const t of ['acquisition case number', 'CASE 9', 'acquisition examiner', `media md5`, md5(media), 'matches the media']) expect(page).toContain(t);
   });
 
   it('seals a split raw image given its first segment (--split), with the media hash of the whole', () => {
@@ -74,7 +84,9 @@ describe('custody seal of a disk image', () => {
     expect(segs.length).toBe(6);
     expect(item).toMatchObject({ id: 'usb.001', kind: 'image', image: { format: 'split', segments: segs.map((s) => `data/usb.001/${s}`) } });
     expect(item.image.media).toMatchObject({ size: media.length, hashes: { md5: md5(media), sha256: sha256(media) } });
-    expect(runCli(['verify', bundle, '--trust', pub], { env: env() }).code).toBe(0);
+    const v = runCli(['verify', bundle, '--trust', pub, '--full', '--media'], { env: env() });
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/ok\s+media of item usb\.001: split raw, 6 segment\(s\)/);
   });
 
   it('refuses to seal an E01 whose middle segment is missing, and leaves no bundle', () => {

@@ -125,6 +125,35 @@ function arr(s: Shape, v: unknown): unknown[] {
   return v as unknown[];
 }
 
+/** An image item's record as labelled facts, for the report's item block (acquisition first, then the media). */
+export function imageFacts(im: ManifestImage): Record<string, string> {
+  const out: Record<string, string> = {};
+  const a = im.acquisition ?? {};
+  const labels: [string, string][] = [
+    ['caseNumber', 'acquisition case number'],
+    ['evidenceNumber', 'acquisition evidence number'],
+    ['examiner', 'acquisition examiner'],
+    ['description', 'acquisition description'],
+    ['notes', 'acquisition notes'],
+    ['acquisitionDate', 'acquisition date'],
+    ['systemDate', 'acquisition system date'],
+    ['softwareVersion', 'acquisition software version'],
+    ['os', 'acquisition platform'],
+    ['model', 'media model'],
+    ['serialNumber', 'media serial number'],
+    ['deviceLabel', 'media label'],
+  ];
+  for (const [k, label] of labels) if (a[k] !== undefined) out[label] = a[k]!;
+  out['image format'] = im.format === 'ewf' ? `EWF, ${im.segments.length} segment(s)` : `split raw, ${im.segments.length} segment(s)`;
+  out['media size'] = `${im.media.size} bytes`;
+  for (const [alg, h] of Object.entries(im.media.hashes)) out[`media ${alg}`] = h;
+  for (const [k, name] of [['md5', 'MD5'], ['sha1', 'SHA-1']] as const) {
+    const stored = im.stored?.[k];
+    if (stored) out[`stored ${name}`] = `${stored} (${im.matches?.[k] === true ? 'matches the media' : im.matches?.[k] === false ? 'DOES NOT MATCH the media' : 'not checked'})`;
+  }
+  return out;
+}
+
 function bool(s: Shape, v: unknown): boolean {
   if (typeof v !== 'boolean') s.fail('is not true or false');
   return v as boolean;

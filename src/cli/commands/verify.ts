@@ -11,6 +11,8 @@ import { recordMemberName } from '../../custody/record.js';
 import { recycledFileChunks } from '../../bundle/file-source.js';
 import { bundleReadStream, journalPathFor, recoverInterruptedAppend } from '../../bundle/tar-append.js';
 import { verifyBundle, type BundleSink, type BundleVerdict, type ReadMode } from '../../bundle/verify.js';
+import { verifyMedia } from '../../bundle/media-verify.js';
+import { exitCodeFor } from '../exit-codes.js';
 import { openLedger } from '../../ledger/index.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
@@ -28,6 +30,7 @@ export interface TrustOptions {
 
 interface VerifyOptions extends TrustOptions {
   full?: boolean;
+  media?: boolean;
 }
 
 
@@ -78,6 +81,7 @@ export function register(program: Command): void {
       .argument('<bundle>', "the bundle .tar, or '-' to read it from stdin"),
   )
     .option('--full', 'also recompute every flat hash (md5, sha1, sha256 …), not only the piece SHA-256s; see Modes below')
+    .option('--media', 'with --full: also recompute the media hashes of disk-image items (E01, split raw) from their sealed segments')
     .addHelpText('after', HELP)
     .action(action(verifyCommand));
 }
@@ -266,7 +270,29 @@ export function verdictText(ctx: CliContext, v: BundleVerdict, label: string): s
 export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyOptions): Promise<Outcome> {
   checkTrustFlags(o);
   const src = await openBundleSource(bundle);
+  if (o.media && (!o.full || bundle === '-' || bundle.endsWith('.age'))) {
+    throw new CustodyError('USAGE', '--media needs --full and a plain bundle file (it reads the segments where they lie in the tar)');
+  }
   const v = await runVerify(ctx, src, o, undefined, 'verify', o.full ? 'full' : 'pieces');
+  if (o.media && v.ok && v.manifest) {
+    const engine = new HashEngine();
+    try {
+      const checks = await verifyMedia(bundle, v.manifest, engine);
+      v.checks.push(...checks);
+      const bad = checks.find((k) => !k.ok);
+      if (bad) {
+        v.ok = false;
+        v.error = new CustodyError('HASH_MISMATCH', `${bad.check}: ${bad.detail}`);
+      }
+    } catch (e) {
+      if (!(e instanceof CustodyError) || exitCodeFor(e.code) !== 1) throw e;
+      v.checks.push({ check: 'media', ok: false, detail: e.message });
+      v.ok = false;
+      v.error = e;
+    } finally {
+      await engine.close();
+    }
+  }
   const out = outcome({ verdict: verdictJson(v) }, verdictText(ctx, v, src.label));
   if (v.error) out.error = v.error;
   return out;

@@ -13,6 +13,7 @@
 import { fromBase64Strict } from '../../custody/encoding.js';
 import { fingerprint } from '../../custody/ed25519.js';
 import type { PartyJson } from '../../custody/record.js';
+import { imageFacts } from '../../bundle/custody-manifest.js';
 import type { BundleVerdict } from '../../bundle/verify.js';
 import type { ReportModel, ReportParty, ReportRecord } from './model.js';
 
@@ -109,7 +110,7 @@ export function buildReportModel(v: BundleVerdict, facts: ReportFacts): ReportMo
     items: (m?.items ?? []).map((it) => ({
       id: it.id,
       ...(it.description === undefined ? {} : { description: it.description }),
-      meta: { kind: it.kind, source: it.source, ...it.meta },
+      meta: { kind: it.kind, source: it.source, ...it.meta, ...(it.image ? imageFacts(it.image) : {}) },
       files: m!.files.filter((f) => f.item === it.id).map((f) => ({ path: f.path, size: f.size, hashes: { ...f.hashes } })),
     })),
     records,
