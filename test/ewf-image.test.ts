@@ -121,6 +121,14 @@ describe('custody hash of an EWF image', () => {
     expect(doc.files[0].hashes.md5).toBe(md5sum('media.raw'));
   });
 
+  it('under -r an E01 inside a tree is a file like any other (sums lists the container files)', () => {
+    const d = copyImage('fast');
+    const r = runCli(['hash', '-r', '--format', 'sums', path.basename(d)], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(images.fast!.length);
+    expect(r.stdout).toContain(`${tool('sha256sum', [path.join(d, 'fast.E01')], dir).split(' ')[0]}  ${path.basename(d)}/fast.E01`);
+  });
+
   it('hashes a partial last sector with the media, as the imaging tool did, and says so', () => {
     const d = fs.mkdtempSync(path.join(dir, 'tail-'));
     const odd = makeMedia(40, 300); // 300 bytes past the last whole sector

@@ -91,7 +91,9 @@ async function hashCommand(ctx: CliContext, paths: string[], opts: HashOptions):
   for (const s of expanded.skipped) ctx.note(`custody: skipped ${s} (not a regular file; symlinks are not followed under -r)`);
   if (opts.split && expanded.inputs.some((i) => i.kind !== 'file')) throw new CustodyError('USAGE', '--split takes regular files only');
   // An EWF image is hashed as the media it holds; its later segments (img.E02 … from a glob) are part of it.
-  const ewf = opts.split ? { images: new Set<string>(), absorbed: new Set<string>() } : await findEwfImages(expanded.inputs.filter((i) => i.kind === 'file').map((i) => i.path));
+  // Only paths named on the command line: a tree under -r is hashed file by file, E01s included.
+  const named = expanded.inputs.filter((i) => i.kind === 'file' && paths.includes(i.path)).map((i) => i.path);
+  const ewf = opts.split ? { images: new Set<string>(), absorbed: new Set<string>() } : await findEwfImages(named);
   const inputs = expanded.inputs.filter((i) => !ewf.absorbed.has(i.path));
   if (ewf.images.size > 0 && (opts.format === 'sums' || opts.format === 'hashdeep')) {
     throw new CustodyError('USAGE', `--format ${opts.format} lists files one by one; it cannot hold the media hash of an EWF image`, { hint: 'use --format text, json or dfxml' });
@@ -125,7 +127,7 @@ async function hashEach(ctx: CliContext, inputs: HashInput[], spec: HashSpec, im
       for (const input of inputs) {
         const onProgress = (n: number) => progress.update(before + n);
         if (images.has(input.path)) {
-          const r = await hashEwf(engine, input.path, spec, { onProgress });
+          const r = await hashEwf(engine, input.path, spec, { onStoredProgress: onProgress });
           before += input.size ?? 0;
           out.push({ path: input.path, size: r.size, digests: r.digests, ...(r.pieces ? { pieces: r.pieces } : {}), segments: r.image.segments, image: r.image });
           continue;

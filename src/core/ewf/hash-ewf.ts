@@ -71,6 +71,8 @@ export const nodeInflate = (data: Uint8Array, maxOutput: number): Uint8Array => 
  */
 export interface HashEwfOptions {
   onProgress?: (mediaBytes: number) => void;
+  /** Bytes of chunk data read from the segment files so far (a progress bar over the container sizes). */
+  onStoredProgress?: (storedBytes: number) => void;
   onMedia?: (bytes: Uint8Array) => Promise<void> | void;
   workers?: number;
 }
@@ -97,6 +99,7 @@ export async function hashEwfSegments(
   const session = engine.begin({ ...spec, algos });
   let pool: ChunkPool | undefined;
   let done = 0;
+  let stored = 0;
   const onMedia = async (bytes: Uint8Array) => {
     await session.update(bytes);
     if (opts.onMedia) await opts.onMedia(bytes);
@@ -112,6 +115,8 @@ export async function hashEwfSegments(
       const workers = opts.workers ?? Math.max(1, Math.min(4, os.availableParallelism() - hashers));
       pool ??= new ChunkPool({ onMedia, chunkSize: batch.chunkSize, batchBytes: BATCH_BYTES, workers });
       await pool.put(batch);
+      stored += batch.span;
+      opts.onStoredProgress?.(stored);
     },
   };
   try {
