@@ -70,7 +70,16 @@ async function mediaOf(r: SealRequest, item: CollectedItem, segments: string[]):
     const d = await hashPaths(r.engine, item.files.map((f) => f.abs), spec);
     return { format: 'split', segments, media: { size: d.size, hashes: pick(d.digests), ...(d.pieces ? { pieces: { count: d.pieces.hashes.length, merkleRoot: d.pieces.merkleRoot } } : {}) } };
   }
-  const d = await hashEwf(r.engine, item.files[0]!.abs, spec);
+  let d;
+  try {
+    d = await hashEwf(r.engine, item.files[0]!.abs, spec);
+  } catch (e) {
+    // The image is damaged: say so, and how to keep its segments in custody anyway (a folder item holds files as files).
+    if (e instanceof CustodyError && ['CHUNK_CORRUPT', 'SEGMENT_TRUNCATED', 'IMAGE_MALFORMED'].includes(e.code)) {
+      throw new CustodyError(e.code, `cannot seal item ${item.id} as a disk image: ${e.message}`, { hint: 'to seal the damaged segment files as they are, put them in a folder and seal the folder' });
+    }
+    throw e;
+  }
   const s = d.image;
   return {
     format: 'ewf',

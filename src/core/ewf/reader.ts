@@ -255,20 +255,24 @@ async function emitTable(
       const k = i + j;
       const index = first + k;
       const off = offsetOf(k);
-      const end = k + 1 < n ? offsetOf(k + 1) : area.end;
+      const compressed = table.entries[k]! >>> 31;
+      // The table gives no size for its last chunk: it runs at most to the end of its sectors section, and a
+      // stored chunk is exactly its bytes and their checksum (a zlib stream ends by itself; bytes after it are ignored).
+      const last = index === volume.chunkCount - 1;
+      const plainMost = last ? Math.min(chunkSize, Math.max(0, declared - index * chunkSize) + volume.bytesPerSector - 1) : chunkSize;
+      const end = k + 1 < n ? offsetOf(k + 1) : Math.min(area.end, off + (compressed ? maxStored : plainMost + 4));
       const range = `chunk ${index} (media bytes ${index * chunkSize}–${Math.min(declared, (index + 1) * chunkSize) - 1})`;
       if (off < Math.max(area.start, prevEnd) || end > area.end || end <= off || end - off > maxStored) {
         throw new CustodyError('IMAGE_MALFORMED', `${where}: ${range} is stored at ${off}–${end}, outside its sectors section or too long`);
       }
       if (index >= volume.chunkCount) throw new CustodyError('IMAGE_MALFORMED', `${where}: the tables list more chunks than the ${volume.chunkCount} the volume section declares`);
       // The last chunk may be short; ewfacquire also keeps a partial last sector there, beyond sectorCount.
-      const last = index === volume.chunkCount - 1;
       const least = last ? Math.max(0, declared - index * chunkSize) : chunkSize;
-      const most = last ? Math.min(chunkSize, least + volume.bytesPerSector - 1) : chunkSize;
+      const most = plainMost;
       if (!last && (index + 1) * chunkSize > declared) {
         throw new CustodyError('IMAGE_MALFORMED', `${where}: chunk ${index} lies past the media size the volume section declares (${declared} bytes)`);
       }
-      chunks.set([off - fileOffset, end - off, table.entries[k]! >>> 31, least, most], j * 5);
+      chunks.set([off - fileOffset, end - off, compressed, least, most], j * 5);
       prevEnd = end;
     }
     const span = prevEnd - fileOffset;
