@@ -52,7 +52,8 @@ export class ChunkPool implements ChunkSink {
     const slots = n + 2; // every worker busy, one batch being hashed, one being read
     const perBatch = Math.max(1, Math.floor(opts.batchBytes / opts.chunkSize));
     const inputs = Array.from({ length: slots }, () => new SharedArrayBuffer(maxBatchSpan(opts.chunkSize, opts.batchBytes)));
-    const outputs = Array.from({ length: slots }, () => new SharedArrayBuffer(perBatch * opts.chunkSize));
+    // One byte of slack: a chunk is inflated with room for one byte more than it may hold, to catch an overlong one.
+    const outputs = Array.from({ length: slots }, () => new SharedArrayBuffer(perBatch * opts.chunkSize + 1));
     this.inViews = inputs.map((b) => new Uint8Array(b));
     this.outViews = outputs.map((b) => new Uint8Array(b));
     this.free = inputs.map((_, i) => i);
