@@ -18,6 +18,7 @@ import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CustodyError, fromSystemError } from '../core/errors.js';
+import { ewfSegmentFiles, isEwfImage, splitSegments } from '../core/ewf/files.js';
 import { assertItemId, compareNames, componentProblem, itemIdFromName } from './layout.js';
 import { foldName } from './tar-names.js';
 
@@ -26,6 +27,8 @@ export interface ItemRequest {
   id?: string;
   description?: string;
   meta: Record<string, string>;
+  /** The path is the first segment of a split raw image (image.001, image.aa): seal every segment as one item. */
+  split?: boolean;
 }
 
 export interface ItemFile {
@@ -39,7 +42,9 @@ export interface ItemFile {
 
 export interface CollectedItem {
   id: string;
-  kind: 'file' | 'directory';
+  /** 'image': the segment files of one disk image (EWF or split raw), in segment order, hashed also as the media they hold. */
+  kind: 'file' | 'directory' | 'image';
+  image?: { format: 'ewf' | 'split' };
   source: string;
   description?: string;
   meta: Record<string, string>;
@@ -130,7 +135,20 @@ export async function collectItems(requests: ItemRequest[]): Promise<CollectedIt
     }
     const item: CollectedItem = { id, kind: st.isDirectory() ? 'directory' : 'file', source, meta: r.meta, files: [], emptyDirectories: [] };
     if (r.description !== undefined) item.description = r.description;
-    if (st.isFile()) {
+    if (r.split && !st.isFile()) throw usage(`--split takes the first segment file of a split image, not ${r.path}`);
+    const image = st.isFile() ? (r.split ? 'split' : (await isEwfImage(source)) ? 'ewf' : undefined) : undefined;
+    if (image) {
+      // The segments as they are, one item; their order is the segment order, checked (gaps, short segments) now.
+      item.kind = 'image';
+      item.image = { format: image };
+      const segments = image === 'ewf' ? await ewfSegmentFiles(source) : (await splitSegments([source])).map((s) => s.path);
+      for (const seg of segments) {
+        const sst = await fs.stat(seg).catch((e: unknown) => {
+          throw fromSystemError(e, seg);
+        });
+        item.files.push({ abs: seg, rel: nfcComponent(path.basename(seg), seg), size: sst.size, mtime: sst.mtime });
+      }
+    } else if (st.isFile()) {
       item.files.push({ abs: source, rel: nfcComponent(path.basename(source), source), size: st.size, mtime: st.mtime });
     } else if (st.isDirectory()) {
       await walk(source, '', item);

@@ -19,9 +19,39 @@ export interface ManifestSealer {
   publicKey: string; // base64 of the raw 32-byte key
 }
 
+/**
+ * A disk image sealed as one item (EWF segments or split raw segments): the
+ * hashes of the media it holds, and for EWF what the image says of itself.
+ * Absent in bundles sealed before images were known (they still parse).
+ */
+export interface ManifestImage {
+  format: 'ewf' | 'split';
+  /** Payload paths of the segments, in segment order. */
+  segments: string[];
+  media: { size: number; hashes: Record<string, string>; pieces?: { count: number; merkleRoot: string } };
+  /** EWF: the hashes the acquiring tool stored, and whether the media hashed at sealing time equals them. */
+  stored?: { md5?: string; sha1?: string };
+  matches?: { md5?: boolean; sha1?: boolean };
+  /** EWF: case number, examiner, dates, … as recorded in the image (see src/core/ewf/format.ts). */
+  acquisition?: Record<string, string>;
+  geometry?: {
+    bytesPerSector: number;
+    sectorCount: number;
+    tailBytes: number;
+    chunkSize: number;
+    sectorsPerChunk: number;
+    chunkCount: number;
+    compression?: string;
+    mediaType?: string;
+    physical?: boolean;
+  };
+  readErrors?: { firstSector: number; sectors: number }[];
+}
+
 export interface ManifestItem {
   id: string;
-  kind: 'file' | 'directory';
+  kind: 'file' | 'directory' | 'image';
+  image?: ManifestImage;
   /** The path the examiner sealed, as given on the command line (resolved). */
   source: string;
   description?: string;
@@ -95,6 +125,105 @@ function arr(s: Shape, v: unknown): unknown[] {
   return v as unknown[];
 }
 
+/** An image item's record as labelled facts, for the report's item block (acquisition first, then the media). */
+export function imageFacts(im: ManifestImage): Record<string, string> {
+  const out: Record<string, string> = {};
+  const a = im.acquisition ?? {};
+  const labels: [string, string][] = [
+    ['caseNumber', 'acquisition case number'],
+    ['evidenceNumber', 'acquisition evidence number'],
+    ['examiner', 'acquisition examiner'],
+    ['description', 'acquisition description'],
+    ['notes', 'acquisition notes'],
+    ['acquisitionDate', 'acquisition date'],
+    ['systemDate', 'acquisition system date'],
+    ['softwareVersion', 'acquisition software version'],
+    ['os', 'acquisition platform'],
+    ['model', 'media model'],
+    ['serialNumber', 'media serial number'],
+    ['deviceLabel', 'media label'],
+  ];
+  for (const [k, label] of labels) if (a[k] !== undefined) out[label] = a[k]!;
+  out['image format'] = im.format === 'ewf' ? `EWF, ${im.segments.length} segment(s)` : `split raw, ${im.segments.length} segment(s)`;
+  out['media size'] = `${im.media.size} bytes`;
+  for (const [alg, h] of Object.entries(im.media.hashes)) out[`media ${alg}`] = h;
+  for (const [k, name] of [['md5', 'MD5'], ['sha1', 'SHA-1']] as const) {
+    const stored = im.stored?.[k];
+    if (stored) out[`stored ${name}`] = `${stored} (${im.matches?.[k] === true ? 'matches the media' : im.matches?.[k] === false ? 'DOES NOT MATCH the media' : 'not checked'})`;
+  }
+  return out;
+}
+
+function bool(s: Shape, v: unknown): boolean {
+  if (typeof v !== 'boolean') s.fail('is not true or false');
+  return v as boolean;
+}
+
+const ACQUISITION_FIELDS = ['caseNumber', 'evidenceNumber', 'examiner', 'description', 'notes', 'acquisitionDate', 'systemDate', 'softwareVersion', 'os', 'model', 'serialNumber', 'deviceLabel'];
+
+function parseImage(s: Shape, v: unknown, itemId: string, algorithms: string[]): ManifestImage {
+  const o = s.obj(v, ['format', 'segments', 'media'], ['stored', 'matches', 'acquisition', 'geometry', 'readErrors']);
+  if (o.format !== 'ewf' && o.format !== 'split') s.at('format').fail('is not "ewf" or "split"');
+  const segments = arr(s.at('segments'), o.segments).map((x) => {
+    const p = str(s.at('segments'), x);
+    if (parsePayloadPath(p, 'MALFORMED_BUNDLE').item !== itemId) s.at('segments').fail(`names ${p}, outside item ${itemId}`);
+    return p;
+  });
+  if (segments.length === 0) s.at('segments').fail('is empty');
+  const ms = s.at('media');
+  const mo = ms.obj(o.media, ['size', 'hashes'], ['pieces']);
+  const ho = ms.at('hashes').obj(mo.hashes, algorithms);
+  const hashes: Record<string, string> = {};
+  for (const a of algorithms) hashes[a] = hex(ms.at(`hashes.${a}`), ho[a], digestHexLength(a)!);
+  const image: ManifestImage = { format: o.format as ManifestImage['format'], segments, media: { size: count(ms.at('size'), mo.size), hashes } };
+  if ('pieces' in mo) {
+    const ps = ms.at('pieces');
+    const po = ps.obj(mo.pieces, ['count', 'merkleRoot']);
+    image.media.pieces = { count: count(ps.at('count'), po.count), merkleRoot: hex(ps.at('merkleRoot'), po.merkleRoot, 64) };
+  }
+  if ('stored' in o) {
+    const so = s.at('stored').obj(o.stored, [], ['md5', 'sha1']);
+    image.stored = {};
+    if ('md5' in so) image.stored.md5 = hex(s.at('stored.md5'), so.md5, 32);
+    if ('sha1' in so) image.stored.sha1 = hex(s.at('stored.sha1'), so.sha1, 40);
+  }
+  if ('matches' in o) {
+    const mt = s.at('matches').obj(o.matches, [], ['md5', 'sha1']);
+    image.matches = {};
+    if ('md5' in mt) image.matches.md5 = bool(s.at('matches.md5'), mt.md5);
+    if ('sha1' in mt) image.matches.sha1 = bool(s.at('matches.sha1'), mt.sha1);
+  }
+  if ('acquisition' in o) {
+    const ao = s.at('acquisition').obj(o.acquisition, [], ACQUISITION_FIELDS);
+    image.acquisition = {};
+    for (const [k, x] of Object.entries(ao)) image.acquisition[k] = str(s.at(`acquisition.${k}`), x);
+  }
+  if ('geometry' in o) {
+    const gs = s.at('geometry');
+    const go = gs.obj(o.geometry, ['bytesPerSector', 'sectorCount', 'tailBytes', 'chunkSize', 'sectorsPerChunk', 'chunkCount'], ['compression', 'mediaType', 'physical']);
+    const g: NonNullable<ManifestImage['geometry']> = {
+      bytesPerSector: count(gs.at('bytesPerSector'), go.bytesPerSector),
+      sectorCount: count(gs.at('sectorCount'), go.sectorCount),
+      tailBytes: count(gs.at('tailBytes'), go.tailBytes),
+      chunkSize: count(gs.at('chunkSize'), go.chunkSize),
+      sectorsPerChunk: count(gs.at('sectorsPerChunk'), go.sectorsPerChunk),
+      chunkCount: count(gs.at('chunkCount'), go.chunkCount),
+    };
+    if ('compression' in go) g.compression = str(gs.at('compression'), go.compression);
+    if ('mediaType' in go) g.mediaType = str(gs.at('mediaType'), go.mediaType);
+    if ('physical' in go) g.physical = bool(gs.at('physical'), go.physical);
+    image.geometry = g;
+  }
+  if ('readErrors' in o) {
+    image.readErrors = arr(s.at('readErrors'), o.readErrors).map((e, i) => {
+      const es = s.at(`readErrors[${i}]`);
+      const eo = es.obj(e, ['firstSector', 'sectors']);
+      return { firstSector: count(es.at('firstSector'), eo.firstSector), sectors: count(es.at('sectors'), eo.sectors) };
+    });
+  }
+  return image;
+}
+
 export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
   let doc: unknown;
   try {
@@ -129,12 +258,13 @@ export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
   const itemIds = new Set<string>();
   const items = arr(top.at('items'), o.items).map((v, i): ManifestItem => {
     const s = top.at(`items[${i}]`);
-    const io = s.obj(v, ['id', 'kind', 'source', 'meta', 'emptyDirectories'], ['description']);
+    const io = s.obj(v, ['id', 'kind', 'source', 'meta', 'emptyDirectories'], ['description', 'image']);
     const id = str(s.at('id'), io.id);
     if (!isValidId(id)) s.at('id').fail('is not a valid item id');
     if (itemIds.has(id)) s.at('id').fail(`repeats item id ${id}`);
     itemIds.add(id);
-    if (io.kind !== 'file' && io.kind !== 'directory') s.at('kind').fail('is not "file" or "directory"');
+    if (io.kind !== 'file' && io.kind !== 'directory' && io.kind !== 'image') s.at('kind').fail('is not "file", "directory" or "image"');
+    if ((io.kind === 'image') !== ('image' in io)) s.at('image').fail(io.kind === 'image' ? 'is missing for an image item' : 'is given for an item that is not an image');
     const mo = s.at('meta').obj(io.meta, [], Object.keys((io.meta ?? {}) as object));
     const meta: Record<string, string> = {};
     for (const [k, mv] of Object.entries(mo)) meta[k] = str(s.at(`meta.${k}`), mv);
@@ -145,6 +275,7 @@ export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
     });
     const item: ManifestItem = { id, kind: io.kind as ManifestItem['kind'], source: str(s.at('source'), io.source), meta, emptyDirectories };
     if ('description' in io) item.description = str(s.at('description'), io.description);
+    if ('image' in io) item.image = parseImage(s.at('image'), io.image, id, algorithms);
     return item;
   });
 
@@ -167,6 +298,13 @@ export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
     }
     return f;
   });
+
+  // An image's segments are files of that item, listed in the manifest.
+  for (const it of items) {
+    for (const seg of it.image?.segments ?? []) {
+      if (!files.some((f) => f.path === seg && f.item === it.id)) top.at(`items.${it.id}.image.segments`).fail(`names ${seg}, which is not a file of the item`);
+    }
+  }
 
   return {
     custodyBundleVersion: BUNDLE_VERSION,

@@ -13,6 +13,7 @@ import type { Algo } from '../core/algorithms.js';
 import { CustodyError } from '../core/errors.js';
 import type { HashEngine } from '../core/engine.js';
 import { hashPaths } from '../core/hash-source.js';
+import { hashEwf } from '../core/ewf/hash-ewf.js';
 import { toBase64, utf8 } from '../custody/encoding.js';
 import type { Signer } from '../custody/identity.js';
 import { minisignPublicKeyFile, minisignSign } from '../custody/minisign.js';
@@ -20,7 +21,7 @@ import { publicKeyToSpkiPem } from '../custody/pem.js';
 import { makeRecord, partyFromIdentity, recordMemberName, type RecordPredicate } from '../custody/record.js';
 import { BAGIT_TXT_TEXT, bagInfoText } from './bag-info.js';
 import type { CollectedItem } from './collect-items.js';
-import { custodyManifestBytes, type CustodyManifest, type ManifestFile } from './custody-manifest.js';
+import { custodyManifestBytes, type CustodyManifest, type ManifestFile, type ManifestImage } from './custody-manifest.js';
 import * as L from './layout.js';
 import { manifestText } from './manifests.js';
 import { piecesText, type FilePieces } from './pieces.js';
@@ -59,6 +60,46 @@ export interface SealResult {
 
 export function payloadMemberPath(itemId: string, rel: string): string {
   return `data/${itemId}/${rel}`;
+}
+
+async function mediaOf(r: SealRequest, item: CollectedItem, segments: string[]): Promise<ManifestImage> {
+  const spec = { algos: r.algorithms, pieceSize: r.pieceSize };
+  const pick = (digests: Partial<Record<Algo, string>>) => Object.fromEntries(r.algorithms.map((a) => [a, digests[a]!]));
+  if (item.image!.format === 'split') {
+    const d = await hashPaths(r.engine, item.files.map((f) => f.abs), spec);
+    return { format: 'split', segments, media: { size: d.size, hashes: pick(d.digests), ...(d.pieces ? { pieces: { count: d.pieces.hashes.length, merkleRoot: d.pieces.merkleRoot } } : {}) } };
+  }
+  let d;
+  try {
+    d = await hashEwf(r.engine, item.files[0]!.abs, spec);
+  } catch (e) {
+    // The image is damaged: say so, and how to keep its segments in custody anyway (a folder item holds files as files).
+    if (e instanceof CustodyError && ['CHUNK_CORRUPT', 'SEGMENT_TRUNCATED', 'IMAGE_MALFORMED'].includes(e.code)) {
+      throw new CustodyError(e.code, `cannot seal item ${item.id} as a disk image: ${e.message}`, { hint: 'to seal the damaged segment files as they are, put them in a folder and seal the folder' });
+    }
+    throw e;
+  }
+  const s = d.image;
+  return {
+    format: 'ewf',
+    segments,
+    media: { size: d.size, hashes: pick(d.digests), ...(d.pieces ? { pieces: { count: d.pieces.hashes.length, merkleRoot: d.pieces.merkleRoot } } : {}) },
+    stored: s.stored,
+    matches: s.matches,
+    acquisition: { ...s.acquisition },
+    geometry: {
+      bytesPerSector: s.bytesPerSector,
+      sectorCount: s.sectorCount,
+      tailBytes: s.tailBytes,
+      chunkSize: s.chunkSize,
+      sectorsPerChunk: s.sectorsPerChunk,
+      chunkCount: s.chunkCount,
+      ...(s.compression ? { compression: s.compression } : {}),
+      ...(s.mediaType ? { mediaType: s.mediaType } : {}),
+      ...(s.physical !== undefined ? { physical: s.physical } : {}),
+    },
+    readErrors: s.readErrors,
+  };
 }
 
 export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealResult> {
@@ -116,6 +157,14 @@ export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealR
     manifestFiles.push(mf);
   }
 
+  // Disk images: also the media they hold. A second read of the segments (the engine hashes one stream at a
+  // time); the container hashes above are what verify checks, the media hashes are what the examiner compares.
+  const images = new Map<string, ManifestImage>();
+  for (const item of r.items) {
+    if (item.kind !== 'image' || !item.image) continue;
+    images.set(item.id, await mediaOf(r, item, files.filter((x) => x.item === item).map((x) => x.path)));
+  }
+
   for (const a of r.algorithms) {
     await addTag(L.manifestName(a), utf8(manifestText(manifestFiles.map((m) => ({ path: m.path, digest: m.hashes[a]! })))));
   }
@@ -139,6 +188,7 @@ export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealR
     items: r.items.map((it) => ({
       id: it.id,
       kind: it.kind,
+      ...(images.has(it.id) ? { image: images.get(it.id)! } : {}),
       source: it.source,
       ...(it.description === undefined ? {} : { description: it.description }),
       meta: it.meta,

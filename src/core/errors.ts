@@ -16,12 +16,16 @@ export const VERIFICATION_CODES = [
   'MALFORMED_BUNDLE', // the bundle does not follow the format (missing member, bad manifest line, bad JSON)
   'UNSAFE_BUNDLE', // the tar holds something a strict reader refuses (links, `..`, trailing data, …)
   'CHECK_FAILED', // `hash --check`: not every file matched
+  'CHUNK_CORRUPT', // a chunk of a disk image (EWF) fails its checksum or does not decompress
+  'SEGMENT_TRUNCATED', // a segment of an image (EWF or split raw) is shorter than its structure or its siblings say
+  'IMAGE_MALFORMED', // a disk image does not follow its format (bad section, table, or volume)
 ] as const;
 
 /** Codes whose meaning is "the user asked for something we cannot do" (exit 2). */
 export const USAGE_CODES = [
   'USAGE', // bad arguments or flags
   'NOT_FOUND', // a named input does not exist
+  'SEGMENT_MISSING', // a segment of a multi-file image (E02…, .002…) is not beside the others
   'WRONG_PASSPHRASE',
   'EXISTS', // refusing to overwrite
   'BAD_KEY', // a key given by the user is unusable (weak, malformed, not Ed25519)

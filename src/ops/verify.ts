@@ -7,8 +7,9 @@
  * --full does): a receipt, an extraction or a report attests the flat
  * hashes too.
  */
-import { CustodyError } from '../core/errors.js';
+import { CustodyError, VERIFICATION_CODES } from '../core/errors.js';
 import { HashEngine } from '../core/engine.js';
+import { verifyMedia } from '../bundle/media-verify.js';
 import { verifyBundle, type BundleSink, type BundleVerdict, type ReadMode } from '../bundle/verify.js';
 import { journalDetail, readReceipts, type BundleInput } from './bundle-input.js';
 import { noProgress, type Progress, type ProgressFactory } from './progress.js';
@@ -30,6 +31,8 @@ export interface VerifyRequest extends TrustRequest {
   /** The progress label (verify, extract, report, receive). */
   label?: string;
   now?: Date;
+  /** The bundle file, to also recompute the media hashes of disk-image items (E01, split raw) from their sealed segments. */
+  media?: string;
 }
 
 export function assertTrustFlags(o: { allowUntrusted?: boolean | undefined; strictTrust?: boolean | undefined }): void {
@@ -58,9 +61,30 @@ export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
     });
     const journal = journalDetail(req.input);
     if (journal !== undefined) v.checks.push({ id: 'bundle.journal', check: 'interrupted append', ok: true, detail: journal });
+    if (req.media !== undefined && v.ok && v.manifest) await checkMedia(req.media, v, engine);
     return v;
   } finally {
     progress?.stop();
     await engine.close();
+  }
+}
+
+/** media: each disk-image item's media hashes recomputed from its segments where they lie in the bundle. */
+async function checkMedia(bundle: string, v: BundleVerdict, engine: HashEngine): Promise<void> {
+  try {
+    const checks = await verifyMedia(bundle, v.manifest!, engine);
+    v.checks.push(...checks);
+    const bad = checks.find((k) => !k.ok);
+    if (bad) {
+      v.ok = false;
+      v.error = new CustodyError('HASH_MISMATCH', `${bad.check}: ${bad.detail}`);
+      v.failed = 'media';
+    }
+  } catch (e) {
+    if (!(e instanceof CustodyError) || !(VERIFICATION_CODES as readonly string[]).includes(e.code)) throw e;
+    v.checks.push({ id: 'media', check: 'media', ok: false, detail: e.message });
+    v.ok = false;
+    v.error = e;
+    v.failed = 'media';
   }
 }

@@ -6,8 +6,16 @@
  * depend on the machine and on what else runs on it.
  *
  * Env: CUSTODY_BENCH_SIZE (bytes, default 1 GiB), CUSTODY_BENCH_FILE (use this
- * file instead of generating one), CUSTODY_BENCH_RUNS (best of N, default 1).
+ * file instead of generating one), CUSTODY_BENCH_RUNS (best of N, default 1),
+ * CUSTODY_BENCH_ONLY (a regular expression: time only the commands it matches).
  * To time more commands (seal, verify …) add entries to COMMANDS below.
+ *
+ * EWF: an E01 of CUSTODY_BENCH_EWF_SIZE bytes of media (default 512 MiB; a
+ * quarter zeros, half text of random words, a quarter random bytes) is
+ * written once with ewfacquire (deflate fast, MD5 and SHA-1 stored) and
+ * custody's media hash is timed against ewfverify computing and comparing the
+ * same digests (both MD5 and SHA-1: custody checks every hash the image
+ * stores; target ≥ 1.5×).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -27,6 +35,10 @@ const HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'custody-bench-home-'));
 const KEY = path.join(HOME, 'bench');
 const BUNDLE = path.join(path.dirname(FILE), 'custody-bench-bundle.tar');
 
+const EWF_SIZE = Number(process.env.CUSTODY_BENCH_EWF_SIZE ?? 512 << 20);
+const EWF_DIR = path.join(os.tmpdir(), `custody-bench-ewf2-${EWF_SIZE}`);
+const E01 = path.join(EWF_DIR, 'media.E01');
+
 const has = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 
 /** Random-looking but cheap: AES-CTR keystream, so compression or dedup cannot flatter anyone. */
@@ -43,8 +55,40 @@ function ensureFile() {
   fs.renameSync(tmp, FILE);
 }
 
-function warmCache() {
-  const fd = fs.openSync(FILE, 'r');
+/** Mixed media (zeros, text, random 32 KiB chunks) imaged once with ewfacquire. */
+function ensureE01() {
+  if (fs.existsSync(path.join(EWF_DIR, 'done'))) return;
+  process.stderr.write(`writing a ${EWF_SIZE}-byte EWF image in ${EWF_DIR} …\n`);
+  fs.rmSync(EWF_DIR, { recursive: true, force: true });
+  fs.mkdirSync(EWF_DIR, { recursive: true });
+  const raw = path.join(EWF_DIR, 'media.raw');
+  const fd = fs.openSync(raw, 'w');
+  const cipher = crypto.createCipheriv('aes-128-ctr', crypto.randomBytes(16), crypto.randomBytes(16));
+  const words = Array.from({ length: 4096 }, (_, i) => `${crypto.randomBytes(1 + (i % 5)).toString('base64url')} `);
+  const chunk = Buffer.alloc(32768);
+  let x = 0x9e3779b9;
+  for (let c = 0; c * chunk.length < EWF_SIZE; c++) {
+    if (c % 4 === 0) chunk.fill(0);
+    else if (c % 4 === 3) cipher.update(Buffer.alloc(chunk.length)).copy(chunk);
+    else {
+      for (let p = 0; p < chunk.length; ) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        p += chunk.write(words[(x >>> 0) % 4096], p, 'latin1');
+      }
+    }
+    fs.writeSync(fd, chunk);
+  }
+  fs.closeSync(fd);
+  const r = spawnSync('ewfacquire', ['-u', '-q', '-c', 'deflate:fast', '-d', 'sha1', '-t', path.join(EWF_DIR, 'media'), raw], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ewfacquire failed: ${r.stdout}${r.stderr}`);
+  fs.rmSync(raw);
+  fs.writeFileSync(path.join(EWF_DIR, 'done'), '');
+}
+
+function warmCache(file = FILE) {
+  const fd = fs.openSync(file, 'r');
   const buf = Buffer.alloc(8 << 20);
   while (fs.readSync(fd, buf) > 0);
   fs.closeSync(fd);
@@ -88,6 +132,9 @@ const COMMANDS = [
   // Default verify: piece SHA-256s only (parallel lanes); --full also recomputes md5, sha1, sha256.
   { name: 'custody verify', argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`] },
   { name: 'custody verify --full', argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`, '--full'] },
+  // The media of an E01: decompress, check every chunk, hash, compare the stored digests. Same digests on both sides.
+  { name: 'ewfverify -d sha1', ewf: true, tool: 'ewfverify', argv: ['ewfverify', '-q', '-d', 'sha1', E01] },
+  { name: 'custody hash E01 --algo md5,sha1', ewf: true, tool: 'ewfverify', argv: [...CUSTODY, 'hash', '--quiet', '--algo', 'md5,sha1', E01] },
 ];
 
 async function main() {
@@ -95,10 +142,16 @@ async function main() {
   const made = spawnSync(CUSTODY[0], [CUSTODY[1], '--home', HOME, 'key', 'new', '--name', 'bench', '--no-passphrase', '--out', KEY], { encoding: 'utf8' });
   if (made.status !== 0) throw new Error(`key new failed: ${made.stderr}`);
   warmCache();
+  if (has('ewfacquire')) {
+    ensureE01();
+    for (const f of fs.readdirSync(EWF_DIR)) warmCache(path.join(EWF_DIR, f));
+  }
   const mb = SIZE / 1e6;
   console.log(`file ${FILE} (${(SIZE / 2 ** 20).toFixed(0)} MiB), ${os.availableParallelism()} cores, node ${process.version}, best of ${RUNS}`);
   const results = {};
+  const only = process.env.CUSTODY_BENCH_ONLY; // e.g. "E01|ewfverify": time only the commands whose name matches
   for (const c of COMMANDS) {
+    if (only && !new RegExp(only).test(c.name)) continue;
     if (c.tool && !has(c.tool)) {
       console.log(`${c.name.padEnd(44)} (not installed)`);
       continue;
@@ -110,7 +163,8 @@ async function main() {
       if (!best || r.secs < best.secs) best = r;
     }
     results[c.name] = best;
-    console.log(`${c.name.padEnd(44)} ${best.secs.toFixed(2).padStart(6)} s  ${(mb / best.secs).toFixed(0).padStart(5)} MB/s  peak RSS ${best.rssMB.toFixed(0)} MB`);
+    const size = c.ewf ? EWF_SIZE / 1e6 : mb;
+    console.log(`${c.name.padEnd(44)} ${best.secs.toFixed(2).padStart(6)} s  ${(size / best.secs).toFixed(0).padStart(5)} MB/s  peak RSS ${best.rssMB.toFixed(0)} MB`);
   }
   const custody = results['custody hash md5,sha1,sha256'];
   const ratio = (name, target) => {
@@ -128,6 +182,13 @@ async function main() {
     if (!pieced || !r) continue;
     const x = r.secs / pieced.secs;
     console.log(`${name} vs custody hash --piece 64MiB: ${x.toFixed(2)}× the time (target ≤ 1.15×) ${x <= 1.15 ? 'ok' : 'ABOVE TARGET'}; peak RSS ${r.rssMB.toFixed(0)} MB`);
+  }
+  for (const [peer, ours] of [['ewfverify -d sha1', 'custody hash E01 --algo md5,sha1']]) {
+    const p = results[peer];
+    const o = results[ours];
+    if (!p || !o) continue;
+    const x = p.secs / o.secs;
+    console.log(`${ours} vs ${peer}: ${x.toFixed(2)}× (target ≥ 1.5×) ${x >= 1.5 ? 'ok' : 'BELOW TARGET'}; peak RSS ${o.rssMB.toFixed(0)} MB`);
   }
   fs.rmSync(HOME, { recursive: true, force: true });
   fs.rmSync(BUNDLE, { force: true });

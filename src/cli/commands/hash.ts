@@ -19,6 +19,8 @@ import type { CliContext } from '../context.js';
 import { documentOutcome, outcome, type Outcome } from '../outcome.js';
 import { makeProgress } from '../progress.js';
 import { VERSION } from '../../core/version.js';
+import { findEwfImages, splitSegments } from '../../core/ewf/files.js';
+import { hashEwf, mismatchedStored } from '../../core/ewf/hash-ewf.js';
 
 type Format = 'text' | 'json' | 'sums' | 'hashdeep' | 'dfxml';
 
@@ -47,6 +49,7 @@ all matched. Without paths it checks every file the list names (relative to here
 
 Examples:
   $ custody hash image.dd
+  $ custody hash image.E01            (the media inside, checked against the MD5/SHA-1 it stores)
   $ custody hash --piece 64MiB --format json image.dd > image.hashes.json
   $ custody hash --split image.001 image.002 image.003
   $ custody hash -r --format sums export/ > SHA256SUMS && sha256sum -c SHA256SUMS
@@ -84,12 +87,26 @@ async function hashCommand(ctx: CliContext, paths: string[], opts: HashOptions):
   if (opts.split && (opts.format === 'sums' || opts.format === 'hashdeep')) {
     throw new CustodyError('USAGE', `--format ${opts.format} lists files one by one; it cannot hold a split image`, { hint: 'use --format text, json or dfxml' });
   }
-  const { inputs, skipped } = await expandInputs(paths, opts.recursive === true);
-  for (const s of skipped) ctx.note(`custody: skipped ${s} (not a regular file; symlinks are not followed under -r)`);
-  if (opts.split && inputs.some((i) => i.kind !== 'file')) throw new CustodyError('USAGE', '--split takes regular files only');
+  const expanded = await expandInputs(paths, opts.recursive === true);
+  for (const s of expanded.skipped) ctx.note(`custody: skipped ${s} (not a regular file; symlinks are not followed under -r)`);
+  if (opts.split && expanded.inputs.some((i) => i.kind !== 'file')) throw new CustodyError('USAGE', '--split takes regular files only');
+  // An EWF image is hashed as the media it holds; its later segments (img.E02 … from a glob) are part of it.
+  // Only paths named on the command line: a tree under -r is hashed file by file, E01s included.
+  const named = expanded.inputs.filter((i) => i.kind === 'file' && paths.includes(i.path)).map((i) => i.path);
+  const ewf = opts.split ? { images: new Set<string>(), absorbed: new Set<string>() } : await findEwfImages(named);
+  const inputs = expanded.inputs.filter((i) => !ewf.absorbed.has(i.path));
+  if (ewf.images.size > 0 && (opts.format === 'sums' || opts.format === 'hashdeep')) {
+    throw new CustodyError('USAGE', `--format ${opts.format} lists files one by one; it cannot hold the media hash of an EWF image`, { hint: 'use --format text, json or dfxml' });
+  }
   const spec: HashSpec = { algos, pieceSize };
-  const files = opts.split ? await hashSplit(ctx, inputs, spec) : await hashEach(ctx, inputs, spec);
-  return render(ctx, files, opts, algos);
+  const files = opts.split ? await hashSplit(ctx, inputs, spec) : await hashEach(ctx, inputs, spec, ewf.images);
+  const out = render(ctx, files, opts, algos);
+  const bad = files.filter((f) => f.image && mismatchedStored(f.image).length > 0);
+  if (bad.length > 0) {
+    const what = bad.map((f) => `${f.path}: the media's ${mismatchedStored(f.image!).join(' and ')} differ${mismatchedStored(f.image!).length === 1 ? 's' : ''} from the one stored in the image`);
+    out.error = new CustodyError('HASH_MISMATCH', what.join('; '));
+  }
+  return out;
 }
 
 async function withEngine<T>(fn: (engine: HashEngine) => Promise<T>): Promise<T> {
@@ -101,7 +118,7 @@ async function withEngine<T>(fn: (engine: HashEngine) => Promise<T>): Promise<T>
   }
 }
 
-async function hashEach(ctx: CliContext, inputs: HashInput[], spec: HashSpec): Promise<FileHash[]> {
+async function hashEach(ctx: CliContext, inputs: HashInput[], spec: HashSpec, images = new Set<string>()): Promise<FileHash[]> {
   const progress = makeProgress(ctx, 'hashing', totalSize(inputs));
   try {
     return await withEngine(async (engine) => {
@@ -109,6 +126,12 @@ async function hashEach(ctx: CliContext, inputs: HashInput[], spec: HashSpec): P
       let before = 0;
       for (const input of inputs) {
         const onProgress = (n: number) => progress.update(before + n);
+        if (images.has(input.path)) {
+          const r = await hashEwf(engine, input.path, spec, { onStoredProgress: onProgress });
+          before += input.size ?? 0;
+          out.push({ path: input.path, size: r.size, digests: r.digests, ...(r.pieces ? { pieces: r.pieces } : {}), segments: r.image.segments, image: r.image });
+          continue;
+        }
         const d =
           input.kind === 'stdin'
             ? await hashReadable(engine, process.stdin, spec, { label: 'stdin', onProgress })
@@ -124,9 +147,11 @@ async function hashEach(ctx: CliContext, inputs: HashInput[], spec: HashSpec): P
 }
 
 async function hashSplit(ctx: CliContext, inputs: HashInput[], spec: HashSpec): Promise<FileHash[]> {
-  const progress = makeProgress(ctx, 'hashing', totalSize(inputs));
+  // Given the first segment the rest are found; given several, their order and continuity are checked.
+  const found = await splitSegments(inputs.map((i) => i.path));
+  const progress = makeProgress(ctx, 'hashing', found.reduce((t, s) => t + s.size, 0));
   try {
-    const segments = inputs.map((i) => i.path);
+    const segments = found.map((s) => s.path);
     const d = await withEngine((engine) => hashPaths(engine, segments, spec, { onProgress: (n) => progress.update(n) }));
     return [{ path: segments[0]!, segments, ...d }];
   } finally {

@@ -9,6 +9,7 @@ import { MIN_PIECE_SIZE } from '../../bundle/bag-info.js';
 import type { ItemRequest } from '../../bundle/collect-items.js';
 import { homeLedger } from '../../ops/ledger-access.js';
 import { checkSealOutput, seal } from '../../ops/seal.js';
+import type { ManifestImage } from '../../bundle/custody-manifest.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { loadSigner } from '../keys.js';
@@ -30,6 +31,7 @@ interface SealOptions {
   key?: string;
   passphraseFile?: string;
   force?: boolean;
+  split?: boolean;
 }
 
 
@@ -42,6 +44,13 @@ applies to every item, --meta <item>:key=value to one (make, model, serial,
 acquisition tool, …). sha256 is always computed (the tagmanifest and the
 stock-tool route rely on it).
 
+A disk image is one item holding its segment files as they are: an EWF image
+(image.E01, with image.E02 … found beside it) is recognised; a split raw image
+is sealed with --split and its first segment (image.001 or image.aa). The
+media they hold is hashed too and recorded in custody/manifest.json, with, for
+EWF, the MD5/SHA-1 stored in the image (and whether they match) and its
+acquisition metadata (case and evidence number, examiner, dates, tool).
+
 The bundle is written to a temporary name beside --out and renamed at the end;
 an existing --out is replaced only with --force. Prints the bundle digest
 (SHA-256 of tagmanifest-sha256.txt), which names the bundle in every custody
@@ -49,7 +58,9 @@ record and in the ledger.
 
 Example:
   $ custody seal disk01.dd phone-export/ --case 2026-041 --out case-2026-041.tar \\
-      --item disk01 --item phone --description "Laptop SSD image" --meta serial=S4EVNX0N`;
+      --item disk01 --item phone --description "Laptop SSD image" --meta serial=S4EVNX0N
+  $ custody seal laptop.E01 --case 2026-041 --out laptop.tar
+  $ custody seal --split usb.001 --case 2026-041 --out usb.tar`;
 
 export function register(program: Command): void {
   program
@@ -69,6 +80,7 @@ export function register(program: Command): void {
     .option('--key <file>', 'signing key (default: env CUSTODY_KEY, or the only key in <home>/keys)')
     .option('--passphrase-file <file>', 'read the key passphrase from this file')
     .option('--force', 'replace an existing --out')
+    .option('--split', 'each path is the first segment of a split raw image (image.001, image.aa): one item of all its segments')
     .addHelpText('after', HELP)
     .action(action(sealCommand));
 }
@@ -82,6 +94,7 @@ function itemRequests(paths: string[], o: SealOptions): ItemRequest[] {
   if (o.description.length > paths.length) throw new CustodyError('USAGE', `${o.description.length} --description texts for ${paths.length} path(s)`);
   const reqs: ItemRequest[] = paths.map((p, i) => {
     const r: ItemRequest = { path: p, meta: {} };
+    if (o.split) r.split = true;
     if (o.item[i] !== undefined) r.id = o.item[i];
     const d = checkOptional(o.description[i], '--description');
     if (d !== undefined) r.description = d;
@@ -97,6 +110,17 @@ function itemRequests(paths: string[], o: SealOptions): ItemRequest[] {
     for (const t of targets) t.meta[key] = value;
   }
   return reqs;
+}
+
+/** One line for the media of an image item, one per stored hash. */
+function imageLines(id: string, im: ManifestImage): string[] {
+  const h = im.media.hashes;
+  const lines = [`  media ${id}: ${im.format === 'ewf' ? 'EWF' : 'split raw'}, ${im.segments.length} segments, ${im.media.size} bytes, md5 ${h.md5 ?? '-'}, sha256 ${h.sha256}`];
+  for (const [k, name] of [['md5', 'MD5'], ['sha1', 'SHA-1']] as const) {
+    const m = im.matches?.[k];
+    if (im.stored?.[k]) lines.push(`    stored ${name} ${m === true ? 'matches' : m === false ? `DOES NOT MATCH (the image says ${im.stored[k]})` : 'not checked'}`);
+  }
+  return lines;
 }
 
 export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptions): Promise<Outcome> {
@@ -138,7 +162,7 @@ export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptio
       bundleName: result.bagName,
       case: o.case,
       sealer: { name: sealer.name, keyid: sealer.keyid, fingerprint: sealer.fingerprint },
-      items: result.manifest.items.map((it) => ({ id: it.id, kind: it.kind, files: result.manifest.files.filter((f) => f.item === it.id).length })),
+      items: result.manifest.items.map((it) => ({ id: it.id, kind: it.kind, files: result.manifest.files.filter((f) => f.item === it.id).length, ...(it.image ? { image: it.image } : {}) })),
       files,
       bytes: result.payloadBytes,
       algorithms,
@@ -152,6 +176,7 @@ export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptio
       `  sealer        ${sealer.name} (key id ${sealer.keyid})`,
       `  fingerprint   ${groupedFingerprint(sealer.fingerprint)}`,
       `  bundle digest ${result.bundleDigest}`,
+      ...result.manifest.items.flatMap((it) => (it.image ? imageLines(it.id, it.image) : [])),
     ],
   );
 }

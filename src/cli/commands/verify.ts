@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { openBundleInput } from '../../ops/bundle-input.js';
 import { assertTrustFlags, verifyInput } from '../../ops/verify.js';
+import { CustodyError } from '../../core/errors.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { outcome, type Outcome } from '../outcome.js';
@@ -12,6 +13,7 @@ import { trustedKeys } from '../trust-input.js';
 
 interface VerifyOptions extends TrustFlags {
   full?: boolean;
+  media?: boolean;
 }
 
 const HELP = `
@@ -61,6 +63,7 @@ export function register(program: Command): void {
       .argument('<bundle>', "the bundle .tar, or '-' to read it from stdin"),
   )
     .option('--full', 'also recompute every flat hash (md5, sha1, sha256 …), not only the piece SHA-256s; see Modes below')
+    .option('--media', 'with --full: also recompute the media hashes of disk-image items (E01, split raw) from their sealed segments')
     .addHelpText('after', HELP)
     .action(action(verifyCommand));
 }
@@ -68,6 +71,9 @@ export function register(program: Command): void {
 export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyOptions): Promise<Outcome> {
   assertTrustFlags(o);
   const input = await openBundleInput(bundle);
+  if (o.media && (!o.full || bundle === '-' || bundle.endsWith('.age'))) {
+    throw new CustodyError('USAGE', '--media needs --full and a plain bundle file (it reads the segments where they lie in the tar)');
+  }
   const v = await verifyInput({
     input,
     trusted: trustedKeys(ctx, o.trust),
@@ -75,6 +81,7 @@ export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyOp
     strictTrust: o.strictTrust === true,
     receipts: o.receipt,
     mode: o.full ? 'full' : 'pieces',
+    ...(o.media ? { media: bundle } : {}),
     progress: progressFor(ctx),
     label: 'verify',
   });

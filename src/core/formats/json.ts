@@ -5,6 +5,7 @@
 import { HEX_LENGTH, isAlgo, type Algo } from '../algorithms.js';
 import { CustodyError } from '../errors.js';
 import type { FileHash, ReferenceEntry } from './result.js';
+import { imageJson } from '../ewf/describe.js';
 
 export interface FileHashJson {
   path: string;
@@ -12,12 +13,15 @@ export interface FileHashJson {
   hashes: Partial<Record<Algo, string>>;
   segments?: string[];
   pieces?: { size: number; count: number; merkleRoot: string; sha256: string[] };
+  /** An EWF image: its geometry, stored hashes (and whether they match) and acquisition metadata. */
+  image?: Record<string, unknown>;
 }
 
 export function toJsonFiles(files: FileHash[]): FileHashJson[] {
   return files.map((f) => {
     const j: FileHashJson = { path: f.path, size: f.size, hashes: f.digests };
     if (f.segments) j.segments = f.segments;
+    if (f.image) j.image = imageJson(f.image);
     if (f.pieces) {
       j.pieces = { size: f.pieces.pieceSize, count: f.pieces.hashes.length, merkleRoot: f.pieces.merkleRoot, sha256: f.pieces.hashes };
     }

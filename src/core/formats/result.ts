@@ -1,6 +1,7 @@
 /** The result of hashing one input, as every output format sees it. */
 import type { Algo } from '../algorithms.js';
 import type { PieceDigests } from '../engine.js';
+import type { EwfSummary } from '../ewf/hash-ewf.js';
 
 export interface FileHash {
   /** The path as the user gave it (`-` for stdin); for --split, the first segment. */
@@ -10,6 +11,8 @@ export interface FileHash {
   pieces?: PieceDigests;
   /** --split: every segment, in order, hashed as one logical image. */
   segments?: string[];
+  /** An EWF image: the digests are of the media it holds; this is what the image says of itself. */
+  image?: EwfSummary;
 }
 
 /** A line-oriented format cannot hold a path with a line break or other control characters unescaped. */

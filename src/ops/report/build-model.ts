@@ -13,6 +13,7 @@
 import { fromBase64Strict } from '../../custody/encoding.js';
 import { fingerprint } from '../../custody/ed25519.js';
 import type { PartyJson } from '../../custody/record.js';
+import { imageFacts } from '../../bundle/custody-manifest.js';
 import type { BundleVerdict } from '../../bundle/verify.js';
 import type { ManifestFile, ManifestItem } from '../../bundle/custody-manifest.js';
 import type { ReportModel, ReportParty, ReportRecord } from './model.js';
@@ -141,7 +142,7 @@ export function buildReportModel(v: BundleVerdict, facts: ReportFacts): ReportMo
       meta: { ...it.meta },
       kind: it.kind,
       source: it.source,
-      ...acquisitionOf(it),
+      ...(it.image ? { acquisition: imageFacts(it.image) } : acquisitionOf(it)),
       files: (filesByItem.get(it.id) ?? []).map((f) => ({ path: f.path, size: f.size, hashes: { ...f.hashes } })),
     })),
     records,

@@ -24,7 +24,7 @@ export interface ReportItem {
   meta: Record<string, string>;
   files: ReportFile[];
   /** A single file or a folder, and the path it was sealed from (as the sealer's machine named it). */
-  kind?: 'file' | 'directory';
+  kind?: 'file' | 'directory' | 'image';
   source?: string;
   /** What the imaging tool recorded in the image itself (an E01's header), flattened to dotted keys. */
   acquisition?: Record<string, string>;
