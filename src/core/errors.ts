@@ -16,6 +16,7 @@ export const VERIFICATION_CODES = [
   'MALFORMED_BUNDLE', // the bundle does not follow the format (missing member, bad manifest line, bad JSON)
   'UNSAFE_BUNDLE', // the tar holds something a strict reader refuses (links, `..`, trailing data, …)
   'CHECK_FAILED', // `hash --check`: not every file matched
+  'CIPHERTEXT_ERROR', // an age-encrypted bundle's header, header MAC or a payload chunk does not authenticate, or it is cut short
 ] as const;
 
 /** Codes whose meaning is "the user asked for something we cannot do" (exit 2). */
@@ -26,6 +27,7 @@ export const USAGE_CODES = [
   'EXISTS', // refusing to overwrite
   'BAD_KEY', // a key given by the user is unusable (weak, malformed, not Ed25519)
   'NOT_CUSTODIAN', // transfer/receive with a key that does not hold custody
+  'NOT_RECIPIENT', // an age-encrypted bundle is not encrypted to the key given
 ] as const;
 
 /** Codes whose meaning is "something broke while running" (exit 3). */
