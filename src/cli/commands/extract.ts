@@ -8,11 +8,15 @@ import { directorySink, finishExtraction } from '../../bundle/extract.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { outcome, type Outcome } from '../outcome.js';
+import { loadAgeIdentities } from '../age-keys.js';
+import { addDecryptKeyOptions } from '../options.js';
 import { checkTrustFlags, openBundleSource, runVerify, verdictJson, verdictText, type TrustOptions } from './verify.js';
 import { collect } from '../options.js';
 
 interface ExtractOptions extends TrustOptions {
   into: string;
+  key?: string;
+  passphraseFile?: string;
 }
 
 
@@ -32,10 +36,10 @@ Example:
   $ custody extract case-2026-041.tar --into case-2026-041 --trust examiner.pub`;
 
 export function register(program: Command): void {
-  program
-    .command('extract')
+  addDecryptKeyOptions(program
+    .command('extract'))
     .description('verify a bundle and extract it into a new folder, atomically')
-    .argument('<bundle>', "the bundle .tar, or '-' for stdin")
+    .argument('<bundle>', "the bundle .tar (or .tar.age, decrypted as it is verified), or '-' for stdin")
     .requiredOption('--into <dir>', 'the folder to create')
     .option('--trust <pubfile>', 'also trust this key (repeat)', collect, [])
     .option('--allow-untrusted', 'extract even if the sealer is not trusted (reported)')
@@ -62,7 +66,7 @@ async function extractCommand(ctx: CliContext, bundle: string, o: ExtractOptions
   const dest = path.resolve(o.into);
   assertFreeDestination(dest);
   if (!fs.existsSync(path.dirname(dest))) throw new CustodyError('NOT_FOUND', `the parent folder of ${o.into} does not exist`);
-  const src = await openBundleSource(bundle);
+  const src = await openBundleSource(bundle, () => loadAgeIdentities(ctx, o));
   const tmp = tempNameBeside(dest, 'custody-tmp');
   fs.mkdirSync(tmp, { mode: 0o700 });
   let placed = false;

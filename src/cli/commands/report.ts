@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import type { Outcome } from '../outcome.js';
-import { addVerifyTrustOptions, collect } from '../options.js';
+import { addDecryptKeyOptions, addVerifyTrustOptions, collect } from '../options.js';
 
 export interface ReportOptions {
   html: string;
@@ -12,6 +12,8 @@ export interface ReportOptions {
   strictTrust?: boolean;
   receipt: string[];
   force?: boolean;
+  key?: string;
+  passphraseFile?: string;
 }
 
 
@@ -36,13 +38,13 @@ Example:
   $ custody report case-2026-041.tar --html case-2026-041-custody.html --trust examiner.pub`;
 
 export function register(program: Command): void {
-  addVerifyTrustOptions(
+  addDecryptKeyOptions(addVerifyTrustOptions(
     program
       .command('report')
       .description('write a printable chain-of-custody report (HTML) of a bundle, after verifying it')
       .argument('<bundle>', 'the bundle .tar')
       .requiredOption('--html <out.html>', 'the report file to write'),
-  )
+  ))
     .option('--force', 'replace an existing --html file')
     .addHelpText('after', HELP)
     .action(

@@ -14,8 +14,9 @@ import { loadIdentityRef, loadSigner } from '../keys.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { readReceipts } from './verify.js';
 import { collect } from '../options.js';
+import { prepareEncryptedCopy, type EncryptOptions } from './transfer-encrypt.js';
 
-interface TransferOptions {
+interface TransferOptions extends EncryptOptions {
   to: string;
   reason: string;
   authority?: string;
@@ -42,7 +43,16 @@ file), give that file with --receipt: it goes into the bundle with the transfer.
 Example:
   $ custody transfer case-2026-041.tar --to central-authority.pub \\
       --reason "MLA request 2026/117" --authority "Public Prosecutor, Lyon" \\
-      --location "Lyon evidence room" --condition "sealed, intact"`;
+      --location "Lyon evidence room" --condition "sealed, intact"
+
+With --encrypt, the bundle (with the new record) is also written encrypted to
+the recipient's key in the age format, to --out (default <bundle>.age); stock
+'age -d -i <their key exported with custody key export --format ssh-private>'
+opens it, and custody verify/receive/extract/report/log read it with --key.
+--encrypt-to adds recipients (an age1… key, an ssh-ed25519 line, a .pub file),
+e.g. your own key for the copy you keep:
+  $ custody transfer case.tar --to central-authority.pub --reason "MLA 2026/117" \\
+      --encrypt --encrypt-to me.pub`;
 
 export function register(program: Command): void {
   program
@@ -58,6 +68,9 @@ export function register(program: Command): void {
     .option('--key <file>', 'signing key (default: env CUSTODY_KEY, or the only key in <home>/keys)')
     .option('--passphrase-file <file>', 'read the key passphrase from this file')
     .option('--receipt <file>', 'your receive record kept beside the bundle while it was read-only: appended first (repeat, in order)', collect, [])
+    .option('--encrypt', "also write the bundle encrypted (age) to the recipient's key")
+    .option('--out <file.tar.age>', 'with --encrypt: where to write it (default <bundle>.age; never replaced)')
+    .option('--encrypt-to <recipient>', 'with --encrypt: also encrypt to this age1… key, ssh-ed25519 line or .pub file (repeat)', collect, [])
     .addHelpText('after', HELP)
     .action(action(transferCommand));
 }
@@ -104,10 +117,12 @@ export async function transferCommand(ctx: CliContext, bundleArg: string, o: Tra
   if (!st.isFile()) throw new CustodyError('USAGE', `${bundleArg} is not a file`);
   const to = loadIdentityRef(ctx, o.to);
   const signer = await loadSigner(ctx, { key: o.key, passphraseFile: o.passphraseFile });
+  const writeEncrypted = prepareEncryptedCopy(ctx, bundle, to, o);
   await recoverInterruptedAppend(bundle);
   const receipts = o.receipt?.length ? readReceipts(o.receipt, (await readBundleChain(bundle)).envelopes.length) : [];
   const r = await transferBundle(bundle, { signer, to, ...fields, receipts });
   const ledger = await recordInLedger(ctx, bundle, r);
+  const encrypted = writeEncrypted ? await writeEncrypted() : undefined;
   const p = r.record.predicate;
   return outcome(
     {
@@ -122,6 +137,7 @@ export async function transferCommand(ctx: CliContext, bundleArg: string, o: Tra
       to: { name: to.name, keyid: to.keyid, fingerprint: to.fingerprint },
       ledger: ledger.ok,
       ...(ledger.error === undefined ? {} : { ledgerError: ledger.error }),
+      ...(encrypted ? { encrypted } : {}),
     },
     [
       `transferred ${bundle}`,
@@ -131,6 +147,7 @@ export async function transferCommand(ctx: CliContext, bundleArg: string, o: Tra
       `  fingerprint   ${groupedFingerprint(to.fingerprint)}`,
       `  at            ${p.at}`,
       `  bundle digest ${r.chain.bundleDigest}`,
+      ...(encrypted ? [`  encrypted     ${encrypted.out} (age, to ${encrypted.recipients.join(', ')})`] : []),
       `in transit until ${to.name} runs custody receive`,
     ],
   );

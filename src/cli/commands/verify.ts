@@ -17,7 +17,10 @@ import type { CliContext } from '../context.js';
 import { loadIdentityRef } from '../keys.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { humanBytes, makeProgress, type Progress } from '../progress.js';
-import { addVerifyTrustOptions, collect } from '../options.js';
+import { addDecryptKeyOptions, addVerifyTrustOptions, collect } from '../options.js';
+import { openAgeSource, isAgeFile } from '../../bundle/age-files.js';
+import type { AgeIdentity } from '../../custody/age/recipients.js';
+import { loadAgeIdentities } from '../age-keys.js';
 
 export interface TrustOptions {
   trust: string[];
@@ -28,6 +31,8 @@ export interface TrustOptions {
 
 interface VerifyOptions extends TrustOptions {
   full?: boolean;
+  key?: string;
+  passphraseFile?: string;
 }
 
 
@@ -71,12 +76,12 @@ Example:
   $ cat case-2026-041.tar | custody verify - --json`;
 
 export function register(program: Command): void {
-  addVerifyTrustOptions(
+  addDecryptKeyOptions(addVerifyTrustOptions(
     program
       .command('verify')
       .description('verify a bundle offline: hashes, manifests, signatures, trust and the custody chain')
-      .argument('<bundle>', "the bundle .tar, or '-' to read it from stdin"),
-  )
+      .argument('<bundle>', "the bundle .tar (or .tar.age, decrypted as it is verified), or '-' to read it from stdin"),
+  ))
     .option('--full', 'also recompute every flat hash (md5, sha1, sha256 …), not only the piece SHA-256s; see Modes below')
     .addHelpText('after', HELP)
     .action(action(verifyCommand));
@@ -129,12 +134,14 @@ export interface BundleSource {
   label: string;
   stream: AsyncIterable<Uint8Array>;
   size?: number;
+  /** Set for an age-encrypted bundle: how it was decrypted (a line of the verdict). */
+  decryption?: string;
   /** Set when only the bundle as it was before an unrepaired interrupted append could be read. */
   unrepairedJournal?: string;
 }
 
-/** A bundle path (after undoing an interrupted append) or stdin. */
-export async function openBundleSource(ref: string): Promise<BundleSource> {
+/** A bundle path (after undoing an interrupted append), an age-encrypted bundle (opened with `ageKeys()`), or stdin. */
+export async function openBundleSource(ref: string, ageKeys?: () => Promise<AgeIdentity[]>): Promise<BundleSource> {
   if (ref === '-') return { label: 'stdin', stream: process.stdin };
   let st: fs.Stats;
   try {
@@ -143,6 +150,10 @@ export async function openBundleSource(ref: string): Promise<BundleSource> {
     throw new CustodyError('NOT_FOUND', `no such bundle: ${ref}`);
   }
   if (!st.isFile()) throw new CustodyError('USAGE', `${ref} is not a file`);
+  if (await isAgeFile(ref)) {
+    if (!ageKeys) throw new CustodyError('USAGE', `${ref} is encrypted (age) and this command cannot decrypt it`);
+    return openAgeSource(ref, await ageKeys());
+  }
   await recoverInterruptedAppend(ref);
   // A journal left after recovery means a read-only medium (or an append in
   // progress elsewhere): read the bundle as it was before that append.
@@ -183,6 +194,7 @@ export async function runVerify(
       },
       ...(receiptFiles.length > 0 ? { extraRecords: (chainLength: number) => readReceipts(receiptFiles, chainLength) } : {}),
     });
+    if (src.decryption !== undefined && v.ok) v.checks.unshift({ check: 'decryption', ok: true, detail: src.decryption });
     if (src.unrepairedJournal !== undefined) {
       // Say so in every verdict: the bytes past the old end were not checked, and tar -xf would still see them
       // (a journal planted beside a read-only copy must not hide extra members behind a bare VERIFIED).
@@ -265,7 +277,7 @@ export function verdictText(ctx: CliContext, v: BundleVerdict, label: string): s
 
 export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyOptions): Promise<Outcome> {
   checkTrustFlags(o);
-  const src = await openBundleSource(bundle);
+  const src = await openBundleSource(bundle, () => loadAgeIdentities(ctx, o));
   const v = await runVerify(ctx, src, o, undefined, 'verify', o.full ? 'full' : 'pieces');
   const out = outcome({ verdict: verdictJson(v) }, verdictText(ctx, v, src.label));
   if (v.error) out.error = v.error;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { assertCanCreate, writeFileAtomically } from '../../bundle/atomic-output.js';
 import type { BundleVerdict } from '../../bundle/verify.js';
 import { openBundleSource, runVerify, verdictJson } from '../commands/verify.js';
+import { loadAgeIdentities } from '../age-keys.js';
 import type { ReportOptions } from '../commands/report.js';
 import type { CliContext } from '../context.js';
 import { VERSION } from '../main.js';
@@ -25,7 +26,7 @@ export async function writeReport(ctx: CliContext, bundle: string, o: ReportOpti
   const out = path.resolve(o.html);
   // Refuse before the (possibly long) verification, and again at the rename.
   assertCanCreate(out, o.force === true);
-  const src = await openBundleSource(bundle);
+  const src = await openBundleSource(bundle, () => loadAgeIdentities(ctx, o));
   const verdict = await runVerify(ctx, src, { trust: o.trust, receipt: o.receipt, allowUntrusted: o.allowUntrusted === true, strictTrust: o.strictTrust === true }, undefined, 'report');
   const model = buildReportModel(verdict, {
     file: path.basename(bundle),

@@ -130,6 +130,10 @@ class ByteReader {
 export interface AgeHeaderInfo {
   /** The recipient stanzas' types and first argument, for telling someone who the file is for. */
   recipients: string[];
+  /** The header's length in bytes (the payload nonce follows it). */
+  headerBytes: number;
+  /** The label of the identity that opened it. */
+  openedWith: string;
 }
 
 export interface AgeDecryption {
@@ -174,8 +178,10 @@ export async function decryptAge(source: AsyncIterable<Uint8Array>, identities: 
   }
   const header = parseHeader(headerBytes);
   let fileKey: Uint8Array | null = null;
+  let openedWith = '';
   for (const id of identities) {
     fileKey = id.unwrap(header.stanzas);
+    openedWith = id.label;
     if (fileKey) break;
   }
   if (!fileKey) {
@@ -188,7 +194,7 @@ export async function decryptAge(source: AsyncIterable<Uint8Array>, identities: 
   if (!constantTimeEqual(headerMac(fileKey, header.macInput), header.mac)) {
     throw new CustodyError('CIPHERTEXT_ERROR', 'age header MAC does not verify: the header was changed', { member: 'age header' });
   }
-  return { header: { recipients: describeStanzas(header.stanzas) }, plaintext: decryptPayload(reader.rest(), fileKey) };
+  return { header: { recipients: describeStanzas(header.stanzas), headerBytes: size, openedWith }, plaintext: decryptPayload(reader.rest(), fileKey) };
 }
 
 async function* decryptPayload(rest: AsyncIterable<Uint8Array>, fileKey: Uint8Array): AsyncGenerator<Uint8Array> {
