@@ -13,12 +13,16 @@ import { assertCaseId, openLedger, type StoredRecord } from '../../ledger/index.
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { outcome, type Outcome } from '../outcome.js';
-import { readReceipts, trustedKeys } from './verify.js';
-import { collect } from '../options.js';
+import { openBundleSource, readReceipts, runVerify, trustedKeys } from './verify.js';
+import { addDecryptKeyOptions, collect } from '../options.js';
+import { isAgeFile } from '../../bundle/age-files.js';
+import { loadAgeIdentities } from '../age-keys.js';
 
 interface LogOptions {
   case?: string;
   receipt?: string[];
+  key?: string;
+  passphraseFile?: string;
 }
 
 
@@ -34,10 +38,10 @@ Example:
   $ custody log --case 2026-041 --json`;
 
 export function register(program: Command): void {
-  program
-    .command('log')
+  addDecryptKeyOptions(program
+    .command('log'))
     .description('show the chain of custody as a timeline: who handed what to whom, when, why')
-    .argument('[bundle]', 'the bundle .tar')
+    .argument('[bundle]', 'the bundle .tar (or .tar.age: decrypted and read whole, as a stream, since the chain is at its end)')
     .option('--case <id>', 'show every bundle of this case from the ledger instead')
     .option('--receipt <file>', 'a receive record kept beside a read-only bundle (repeat, in order)', collect, [])
     .addHelpText('after', HELP)
@@ -110,9 +114,18 @@ function timelineText(ctx: CliContext, t: Timeline): string[] {
   return L;
 }
 
-async function bundleTimeline(ctx: CliContext, bundleArg: string, receipts: string[]): Promise<Timeline> {
+/** An encrypted bundle has no random access: it is decrypted and verified as one stream, and its chain taken from that. */
+async function encryptedTimeline(ctx: CliContext, bundle: string, o: LogOptions): Promise<Timeline> {
+  const src = await openBundleSource(bundle, () => loadAgeIdentities(ctx, o));
+  const v = await runVerify(ctx, src, { trust: [], allowUntrusted: true, receipt: o.receipt ?? [] }, undefined, 'log', 'pieces');
+  if (!v.chain || !v.bagName || !v.bundleDigest) throw v.error ?? new CustodyError('MALFORMED_BUNDLE', `${bundle}: no custody chain`);
+  return { bundleName: v.bagName, bundleDigest: v.bundleDigest, ...(v.caseId ? { caseId: v.caseId } : {}), verdict: v.chain, problems: new Map() };
+}
+
+async function bundleTimeline(ctx: CliContext, bundleArg: string, receipts: string[], o: LogOptions = {}): Promise<Timeline> {
   const bundle = path.resolve(bundleArg);
   if (!fs.existsSync(bundle)) throw new CustodyError('NOT_FOUND', `no such bundle: ${bundleArg}`);
+  if (fs.statSync(bundle).isFile() && (await isAgeFile(bundle))) return encryptedTimeline(ctx, bundle, o);
   await recoverInterruptedAppend(bundle);
   if (fs.existsSync(journalPathFor(bundle))) {
     throw new CustodyError('IO_ERROR', `${bundleArg} has an interrupted append that cannot be undone here (read-only?)`, {
@@ -197,7 +210,7 @@ export async function logCommand(ctx: CliContext, bundle: string | undefined, o:
     throw new CustodyError('USAGE', 'give either a bundle or --case <id>', { hint: 'custody log case.tar, or custody log --case 2026-041' });
   }
   if (o.case !== undefined && (o.receipt?.length ?? 0) > 0) throw new CustodyError('USAGE', '--receipt goes with a bundle, not with --case');
-  const timelines = bundle !== undefined ? [await bundleTimeline(ctx, bundle, o.receipt ?? [])] : await caseTimelines(ctx, o.case!);
+  const timelines = bundle !== undefined ? [await bundleTimeline(ctx, bundle, o.receipt ?? [], o)] : await caseTimelines(ctx, o.case!);
   const withBundle = bundle === undefined;
   const records = timelines.flatMap((t) => t.verdict.records.map((r) => recordJson(t, r, withBundle)));
   const text: string[] = [];

@@ -25,6 +25,7 @@ import { VERSION } from '../main.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { openBundleSource, runVerify, verdictJson, verdictText } from './verify.js';
 import { collect } from '../options.js';
+import { openEncryptedReceive } from './receive-encrypted.js';
 
 interface ReceiveOptions {
   condition?: string;
@@ -35,6 +36,7 @@ interface ReceiveOptions {
   trust?: string[];
   allowUntrusted?: boolean;
   receiptOut?: string;
+  out?: string;
 }
 
 
@@ -62,7 +64,8 @@ export function register(program: Command): void {
   program
     .command('receive')
     .description('accept custody of a bundle transferred to you: verify it, then append a signed receive record')
-    .argument('<bundle>', 'the bundle .tar')
+    .argument('<bundle>', 'the bundle .tar, or an encrypted .tar.age (decrypted with your --key as it is verified; needs --out)')
+    .option('--out <bundle.tar>', 'for an encrypted bundle: write the received bundle (with your receive record) here')
     .option('--condition <text>', 'the condition the evidence arrived in')
     .option('--location <text>', 'where it was received')
     .option('--note <text>', 'a note in the record')
@@ -111,14 +114,15 @@ export async function receiveCommand(ctx: CliContext, bundleArg: string, o: Rece
     location: checkRecordText(o.location, '--location'),
     note: checkRecordText(o.note, '--note'),
   };
-  const bundle = path.resolve(bundleArg);
-  const src = await openBundleSource(bundleArg); // NOT_FOUND, and undoes an interrupted append where it can
-  const signer = await loadSigner(ctx, { key: o.key, passphraseFile: o.passphraseFile });
+  const enc = await openEncryptedReceive(ctx, bundleArg, o);
+  const bundle = enc ? enc.out : path.resolve(bundleArg);
+  const src = enc ? enc.source : await openBundleSource(bundleArg); // NOT_FOUND, and undoes an interrupted append where it can
+  const signer = enc ? enc.signer : await loadSigner(ctx, { key: o.key, passphraseFile: o.passphraseFile });
 
   // Fail fast, before hashing what may be terabytes: the quick header-only read says whether a
   // transfer names us. (Skipped while an interrupted append cannot be undone: verify reads the old view.)
   let endOfData: number | undefined;
-  if (!fs.existsSync(journalPathFor(bundle))) {
+  if (!enc && !fs.existsSync(journalPathFor(bundle))) {
     const quick = await readBundleChain(bundle).catch(() => undefined);
     if (quick) {
       const qv = checkBundleChain(quick);
@@ -129,7 +133,12 @@ export async function receiveCommand(ctx: CliContext, bundleArg: string, o: Rece
     }
   }
 
-  const v = await runVerify(ctx, src, { trust: o.trust ?? [], allowUntrusted: o.allowUntrusted === true, receipt: [] }, undefined, 'receive');
+  const verifyRun = async (s: typeof src) => {
+    const r = await runVerify(ctx, s, { trust: o.trust ?? [], allowUntrusted: o.allowUntrusted === true, receipt: [] }, undefined, 'receive');
+    if (enc && r.ok && r.chain) assertMayReceive(r.chain, signer); // before the decrypted bundle is kept at --out
+    return r;
+  };
+  const v = enc ? await enc.verifyInto(verifyRun) : await verifyRun(src);
   if (!v.ok || !v.chain || !v.read || !v.manifest || !v.bagName || !v.bundleDigest || !v.caseId) {
     const out = outcome({ received: false, verdict: verdictJson(v) }, verdictText(ctx, v, src.label));
     out.error = v.error ?? new CustodyError('MALFORMED_BUNDLE', 'the bundle did not verify');
