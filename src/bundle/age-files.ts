@@ -77,21 +77,45 @@ export async function openAgeSource(file: string, identities: AgeIdentity[]): Pr
   };
 }
 
-/** Writes every chunk of `stream` to `fd`. */
+const WRITE_BATCH = 1 << 20;
+
+/**
+ * Writes every chunk of `stream` to `fd`, gathered into one writev per MiB
+ * (two small writes per 64 KiB chunk cost a tenth of the encryption time).
+ * The stream's chunks must stay valid once yielded (encryptAge's do).
+ */
 async function writeAll(fd: number, stream: AsyncIterable<Uint8Array>, what: string): Promise<number> {
   let total = 0;
-  for await (const c of stream) {
-    let off = 0;
-    while (off < c.length) {
-      try {
-        off += fs.writeSync(fd, c, off, c.length - off);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        throw new CustodyError('IO_ERROR', `cannot write ${what}: ${code === 'ENOSPC' ? 'disk full' : (e as Error).message}`, { cause: e });
+  let batch: Uint8Array[] = [];
+  let batched = 0;
+  const flush = () => {
+    try {
+      let written = fs.writevSync(fd, batch);
+      if (written < batched) {
+        // A short write: the rest one chunk at a time.
+        for (const c of batch) {
+          if (written >= c.length) {
+            written -= c.length;
+            continue;
+          }
+          for (let off = written; off < c.length; ) off += fs.writeSync(fd, c, off, c.length - off);
+          written = 0;
+        }
       }
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new CustodyError('IO_ERROR', `cannot write ${what}: ${code === 'ENOSPC' ? 'disk full' : (e as Error).message}`, { cause: e });
     }
+    batch = [];
+    batched = 0;
+  };
+  for await (const c of stream) {
+    batch.push(c);
+    batched += c.length;
     total += c.length;
+    if (batched >= WRITE_BATCH || batch.length >= 1000) flush();
   }
+  if (batch.length > 0) flush();
   return total;
 }
 
@@ -100,9 +124,4 @@ export async function encryptFileTo(input: string, recipients: AgeRecipient[], o
   if (recipients.length === 0) throw new CustodyError('USAGE', 'no recipient to encrypt to');
   const bytes = await writeFileAtomically(out, force, (fd) => writeAll(fd, encryptAge(recycledFileChunks(input), recipients), out));
   return { out, bytes };
-}
-
-/** Writes a plaintext stream to `out` atomically (used by receive to keep the bundle it decrypted). */
-export async function writeStreamTo(stream: AsyncIterable<Uint8Array>, out: string, force = false): Promise<number> {
-  return writeFileAtomically(out, force, (fd) => writeAll(fd, stream, out));
 }

@@ -8,6 +8,12 @@
  * Env: CUSTODY_BENCH_SIZE (bytes, default 1 GiB), CUSTODY_BENCH_FILE (use this
  * file instead of generating one), CUSTODY_BENCH_RUNS (best of N, default 1).
  * To time more commands (seal, verify …) add entries to COMMANDS below.
+ * CUSTODY_BENCH_ONLY=<regex> times only the commands whose name matches.
+ *
+ * Encrypted hand-over: the sealed bundle encrypted to one ssh-ed25519
+ * recipient and decrypted again, by custody's age code (test/bench/age-helper.mjs,
+ * what transfer --encrypt and verify <.tar.age> run) and by stock age, in the
+ * same run (target: custody ≥ 0.8× age's rate, peak RSS < 150 MB).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -26,6 +32,11 @@ const FILE = process.env.CUSTODY_BENCH_FILE ?? path.join(os.tmpdir(), `custody-b
 const HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'custody-bench-home-'));
 const KEY = path.join(HOME, 'bench');
 const BUNDLE = path.join(path.dirname(FILE), 'custody-bench-bundle.tar');
+const AGE_HELPER = path.join(ROOT, 'test', 'bench', 'age-helper.mjs');
+const SSH_KEY = path.join(HOME, 'bench_ed25519');
+const CUSTODY_AGE = `${BUNDLE}.custody.age`;
+const STOCK_AGE = `${BUNDLE}.stock.age`;
+const ONLY = process.env.CUSTODY_BENCH_ONLY ? new RegExp(process.env.CUSTODY_BENCH_ONLY) : undefined;
 
 const has = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 
@@ -76,6 +87,21 @@ function timeCommand(argv) {
   });
 }
 
+/** The age entries need the sealed bundle (and each other's output): made here when an earlier entry did not. */
+function ensureBundle() {
+  if (fs.existsSync(BUNDLE)) return;
+  const r = spawnSync(CUSTODY[0], [CUSTODY[1], '--home', HOME, '--quiet', 'seal', FILE, '--case', 'bench', '--key', `${KEY}.key`, '--out', BUNDLE], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`seal failed: ${r.stderr}`);
+}
+function ensureEncrypted(file, argv) {
+  ensureBundle();
+  if (fs.existsSync(file)) return;
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
+}
+const CUSTODY_ENCRYPT = [process.execPath, AGE_HELPER, 'encrypt', BUNDLE, CUSTODY_AGE, `${KEY}.pub`];
+const STOCK_ENCRYPT = ['age', '-R', `${KEY}.ssh.pub`, '-o', STOCK_AGE, BUNDLE];
+
 const COMMANDS = [
   { name: 'custody hash md5,sha1,sha256', argv: [...CUSTODY, 'hash', '--quiet', '--algo', 'md5,sha1,sha256', FILE] },
   { name: 'custody hash md5,sha1,sha256 --piece 64MiB', argv: [...CUSTODY, 'hash', '--quiet', '--algo', 'md5,sha1,sha256', '--piece', '64MiB', FILE] },
@@ -88,17 +114,28 @@ const COMMANDS = [
   // Default verify: piece SHA-256s only (parallel lanes); --full also recomputes md5, sha1, sha256.
   { name: 'custody verify', argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`] },
   { name: 'custody verify --full', argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`, '--full'] },
+  // Encrypted hand-over, the bundle to one ssh-ed25519 recipient; the old output is removed first (as for seal).
+  { name: 'custody age encrypt (bundle)', before: () => (ensureBundle(), fs.rmSync(CUSTODY_AGE, { force: true })), argv: CUSTODY_ENCRYPT },
+  { name: 'age -R ssh.pub (bundle)', tool: 'age', before: () => (ensureBundle(), fs.rmSync(STOCK_AGE, { force: true })), argv: STOCK_ENCRYPT },
+  { name: 'custody age decrypt (bundle)', before: () => ensureEncrypted(STOCK_AGE, STOCK_ENCRYPT), argv: [process.execPath, AGE_HELPER, 'decrypt', STOCK_AGE, `${KEY}.key`] },
+  { name: 'age -d -i ssh key (bundle)', tool: 'age', before: () => ensureEncrypted(CUSTODY_AGE, CUSTODY_ENCRYPT), argv: ['age', '-d', '-i', SSH_KEY, '-o', '/dev/null', CUSTODY_AGE] },
+  // What the recipient runs: verify decrypting as it reads (compare with custody verify above).
+  { name: 'custody verify <bundle.tar.age>', before: () => ensureEncrypted(CUSTODY_AGE, CUSTODY_ENCRYPT), argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', CUSTODY_AGE, '--key', `${KEY}.key`, '--trust', `${KEY}.pub`] },
 ];
 
 async function main() {
   ensureFile();
   const made = spawnSync(CUSTODY[0], [CUSTODY[1], '--home', HOME, 'key', 'new', '--name', 'bench', '--no-passphrase', '--out', KEY], { encoding: 'utf8' });
   if (made.status !== 0) throw new Error(`key new failed: ${made.stderr}`);
+  const ssh = spawnSync(CUSTODY[0], [CUSTODY[1], '--home', HOME, 'key', 'export', `${KEY}.pub`, '--format', 'ssh'], { encoding: 'utf8' });
+  fs.writeFileSync(`${KEY}.ssh.pub`, ssh.stdout);
+  spawnSync(CUSTODY[0], [CUSTODY[1], '--home', HOME, 'key', 'export', `${KEY}.key`, '--format', 'ssh-private', '--no-passphrase', '--out', SSH_KEY], { encoding: 'utf8' });
   warmCache();
   const mb = SIZE / 1e6;
   console.log(`file ${FILE} (${(SIZE / 2 ** 20).toFixed(0)} MiB), ${os.availableParallelism()} cores, node ${process.version}, best of ${RUNS}`);
   const results = {};
   for (const c of COMMANDS) {
+    if (ONLY && !ONLY.test(c.name)) continue;
     if (c.tool && !has(c.tool)) {
       console.log(`${c.name.padEnd(44)} (not installed)`);
       continue;
@@ -129,8 +166,17 @@ async function main() {
     const x = r.secs / pieced.secs;
     console.log(`${name} vs custody hash --piece 64MiB: ${x.toFixed(2)}× the time (target ≤ 1.15×) ${x <= 1.15 ? 'ok' : 'ABOVE TARGET'}; peak RSS ${r.rssMB.toFixed(0)} MB`);
   }
+  const ageRatio = (ours, theirs) => {
+    const a = results[ours];
+    const b = results[theirs];
+    if (!a || !b) return;
+    const x = b.secs / a.secs;
+    console.log(`${ours} vs ${theirs}: ${x.toFixed(2)}× age's rate (target ≥ 0.8×) ${x >= 0.8 ? 'ok' : 'BELOW TARGET'}; peak RSS ${a.rssMB.toFixed(0)} MB (target < 150 MB) ${a.rssMB < 150 ? 'ok' : 'ABOVE TARGET'}`);
+  };
+  ageRatio('custody age encrypt (bundle)', 'age -R ssh.pub (bundle)');
+  ageRatio('custody age decrypt (bundle)', 'age -d -i ssh key (bundle)');
   fs.rmSync(HOME, { recursive: true, force: true });
-  fs.rmSync(BUNDLE, { force: true });
+  for (const f of [BUNDLE, CUSTODY_AGE, STOCK_AGE]) fs.rmSync(f, { force: true });
   if (custody) console.log(`custody peak RSS ${custody.rssMB.toFixed(0)} MB (target < 150 MB) ${custody.rssMB < 150 ? 'ok' : 'ABOVE TARGET'}`);
 }
 

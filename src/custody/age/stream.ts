@@ -65,6 +65,11 @@ export async function* encryptAge(source: AsyncIterable<Uint8Array>, recipients:
   for await (const piece of source) {
     let off = 0;
     while (off < piece.length) {
+      // Whole chunks with more data after them are sealed straight from the input (no copy).
+      while (used === 0 && piece.length - off > CHUNK_SIZE) {
+        yield* sealParts(key, chunkNonce(counter++, false), piece.subarray(off, off + CHUNK_SIZE));
+        off += CHUNK_SIZE;
+      }
       // A full buffer is sealed as a non-final chunk only once more data is known to follow.
       if (used === CHUNK_SIZE) {
         yield* sealParts(key, chunkNonce(counter++, false), buf);
@@ -215,6 +220,20 @@ async function* decryptPayload(rest: AsyncIterable<Uint8Array>, fileKey: Uint8Ar
       key = payloadKey(fileKey, nonce);
     }
     while (off < piece.length) {
+      // Whole sealed chunks with more data after them are opened straight from the input (no copy).
+      while (used === 0 && piece.length - off > SEALED_CHUNK) {
+        const pt = open(key!, chunkNonce(counter, false), piece.subarray(off, off + SEALED_CHUNK));
+        if (!pt) {
+          buf.set(piece.subarray(off, off + SEALED_CHUNK));
+          used = SEALED_CHUNK;
+          off += SEALED_CHUNK;
+          break; // the buffered path below names the failure
+        }
+        yield pt;
+        counter++;
+        off += SEALED_CHUNK;
+      }
+      if (off >= piece.length) break;
       // A full sealed chunk is opened as non-final only once more data is known to follow it.
       if (used === SEALED_CHUNK) {
         const pt = open(key!, chunkNonce(counter, false), buf);
