@@ -100,7 +100,7 @@ describe('age STREAM round trip', () => {
     const secret = new Uint8Array(32).fill(7);
     const id = x25519Identity(secret);
     const rcp = x25519Recipient(new Uint8Array(Buffer.from(require_x25519_pub(secret))));
-    for (const size of [0, 1, 65535, 65536, 65537, 131072, 200000]) {
+    for (const size of [0, 1, 65535, 65536, 65537, 131072, 200000, 16 * 65536 + 1, 33 * 65536 + 5]) {
       const plain = new Uint8Array(size).map((_, i) => (i * 31 + 7) & 0xff);
       const parts: Buffer[] = [];
       for await (const c of encryptAge(inPieces(plain, 1000), [rcp])) parts.push(Buffer.from(c));

@@ -18,7 +18,40 @@ import { INTRO } from '../custody/age/format.js';
 import type { AgeIdentity, AgeRecipient } from '../custody/age/recipients.js';
 import { CHUNK_SIZE, decryptAge, encryptAge } from '../custody/age/stream.js';
 import { writeFileAtomically } from './atomic-output.js';
-import { recycledFileChunks } from './file-source.js';
+
+/**
+ * Reads a file in 1 MiB chunks with blocking reads, two buffers in turn (the
+ * contract of recycledFileChunks: a chunk is valid until the one after the
+ * next is requested). Blocking reads here because the age paths do nothing
+ * else while they wait: an async read's hand-off through the thread pool left
+ * the decryptor idle a quarter of the time on a busy machine.
+ */
+async function* syncFileChunks(file: string, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw fromSystemError(e, file);
+  }
+  const bufs = [new Uint8Array(chunkSize), new Uint8Array(chunkSize)];
+  let k = 0;
+  try {
+    for (;;) {
+      k ^= 1;
+      const buf = bufs[k]!;
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, 0, chunkSize, null);
+      } catch (e) {
+        throw fromSystemError(e, file);
+      }
+      if (n === 0) return;
+      yield buf.subarray(0, n);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 const MAGIC = new TextEncoder().encode(`${INTRO}\n`);
 
@@ -70,7 +103,7 @@ export async function openAgeSource(file: string, identities: AgeIdentity[]): Pr
   } catch (e) {
     throw fromSystemError(e, file);
   }
-  const d = await decryptAge(recycledFileChunks(file), identities);
+  const d = await decryptAge(syncFileChunks(file), identities);
   const size = plaintextSize(st.size - d.header.headerBytes - 16);
   return { label: file, stream: d.plaintext, ...(size === undefined ? {} : { size }), recipients: d.header.recipients,
     decryption: `age-encrypted to ${d.header.recipients.join(', ')}; opened with ${d.header.openedWith}; header MAC and every chunk authenticated (nothing decrypted was written to disk)`,
@@ -122,6 +155,6 @@ async function writeAll(fd: number, stream: AsyncIterable<Uint8Array>, what: str
 /** Encrypts the file at `input` to `recipients`, written atomically to `out` (never replacing a file unless `force`). */
 export async function encryptFileTo(input: string, recipients: AgeRecipient[], out: string, force = false): Promise<{ out: string; bytes: number }> {
   if (recipients.length === 0) throw new CustodyError('USAGE', 'no recipient to encrypt to');
-  const bytes = await writeFileAtomically(out, force, (fd) => writeAll(fd, encryptAge(recycledFileChunks(input), recipients), out));
+  const bytes = await writeFileAtomically(out, force, (fd) => writeAll(fd, encryptAge(syncFileChunks(input), recipients), out));
   return { out, bytes };
 }

@@ -18,11 +18,12 @@
  * meant for us is an error, never silently skipped.
  */
 import { bech32 } from '@scure/base';
-import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { CustodyError } from '../../core/errors.js';
+import { publicKeyFromSeed } from '../ed25519.js';
 import { concatBytes, utf8 } from '../encoding.js';
 import { b64Decode, b64Encode, headerError, type Stanza } from './format.js';
-import { hkdfSha256, open, randomBytes, seal, sha256 } from './primitives.js';
+import { hkdfSha256, open, randomBytes, seal, sha256, x25519, x25519Base } from './primitives.js';
 
 export const FILE_KEY_SIZE = 16;
 const X25519_LABEL = 'age-encryption.org/v1/X25519';
@@ -41,20 +42,9 @@ export interface AgeIdentity {
   unwrap(stanzas: Stanza[]): Uint8Array | null;
 }
 
-function isZero(b: Uint8Array): boolean {
-  let acc = 0;
-  for (const x of b) acc |= x;
-  return acc === 0;
-}
-
 function dh(scalar: Uint8Array, point: Uint8Array): Uint8Array {
-  let shared: Uint8Array;
-  try {
-    shared = x25519.getSharedSecret(scalar, point);
-  } catch {
-    throw headerError('a recipient stanza carries a low-order X25519 share');
-  }
-  if (isZero(shared)) throw headerError('a recipient stanza carries a low-order X25519 share');
+  const shared = x25519(scalar, point);
+  if (!shared) throw headerError('a recipient stanza carries a low-order X25519 share');
   return shared;
 }
 
@@ -78,7 +68,7 @@ export function x25519Recipient(publicKey: Uint8Array, label = encodeX25519Recip
     label,
     wrap(fileKey) {
       const ephemeral = randomBytes(32);
-      const share = x25519.scalarMultBase(ephemeral);
+      const share = x25519Base(ephemeral);
       const shared = dh(ephemeral, publicKey);
       const key = hkdfSha256(shared, concatBytes(share, publicKey), X25519_LABEL, 32);
       return [{ type: 'X25519', args: [b64Encode(share)], body: seal(key, ZERO_NONCE, fileKey) }];
@@ -88,7 +78,7 @@ export function x25519Recipient(publicKey: Uint8Array, label = encodeX25519Recip
 
 export function x25519Identity(secretKey: Uint8Array): AgeIdentity {
   if (secretKey.length !== 32) throw new CustodyError('BAD_KEY', 'an X25519 identity is 32 bytes');
-  const ourPublic = x25519.scalarMultBase(secretKey);
+  const ourPublic = x25519Base(secretKey);
   return {
     label: encodeX25519Recipient(ourPublic),
     unwrap(stanzas) {
@@ -169,8 +159,8 @@ export function sshEd25519Recipient(edPublicKey: Uint8Array, label: string): Age
     label,
     wrap(fileKey) {
       const ephemeral = randomBytes(32);
-      const share = x25519.scalarMultBase(ephemeral);
-      const shared = x25519.getSharedSecret(tweak, dh(ephemeral, theirs));
+      const share = x25519Base(ephemeral);
+      const shared = dh(tweak, dh(ephemeral, theirs));
       const key = hkdfSha256(shared, concatBytes(share, theirs), SSH_ED25519_LABEL, 32);
       return [{ type: 'ssh-ed25519', args: [tag, b64Encode(share)], body: seal(key, ZERO_NONCE, fileKey) }];
     },
@@ -180,9 +170,9 @@ export function sshEd25519Recipient(edPublicKey: Uint8Array, label: string): Age
 /** The identity for an Ed25519 key given by its 32-byte seed (what custody's .key file and an OpenSSH private key hold). */
 export function sshEd25519Identity(seed: Uint8Array, label: string): AgeIdentity {
   if (seed.length !== 32) throw new CustodyError('BAD_KEY', 'an Ed25519 seed is 32 bytes');
-  const edPublic = ed25519.getPublicKey(seed);
+  const edPublic = publicKeyFromSeed(seed);
   const secret = ed25519.utils.toMontgomerySecret(seed);
-  const ours = x25519.scalarMultBase(secret);
+  const ours = x25519Base(secret);
   const blob = sshEd25519Blob(edPublic);
   const tag = sshTag(blob);
   const tweak = sshTweak(blob);
@@ -195,7 +185,7 @@ export function sshEd25519Identity(seed: Uint8Array, label: string): AgeIdentity
         if (s.args[0] !== tag) continue;
         const share = b64Decode(s.args[1]!, 'an ssh-ed25519 share');
         if (share.length !== 32) throw headerError('an ssh-ed25519 share is not 32 bytes');
-        const shared = x25519.getSharedSecret(tweak, dh(secret, share));
+        const shared = dh(tweak, dh(secret, share));
         const key = hkdfSha256(shared, concatBytes(share, ours), SSH_ED25519_LABEL, 32);
         const fileKey = unwrapBody(key, s.body);
         // The tag names our key: a body that does not open is damage, not someone else's stanza.
