@@ -12,6 +12,8 @@
  * .age (the decryptor refuses it, naming the header or chunk).
  */
 import fs from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { CustodyError, fromSystemError } from '../core/errors.js';
 import { openForReading } from '../core/open-file.js';
 import { INTRO } from '../custody/age/format.js';
@@ -69,6 +71,41 @@ export async function isAgeFile(file: string): Promise<boolean> {
   }
 }
 
+/**
+ * node:crypto hands back every decrypted 64 KiB chunk in a fresh buffer, and
+ * V8 collects such buffers only once 64 MB of them are garbage: a 1 GiB
+ * verify of an encrypted bundle peaked at ~180 MB against 115 MB for the
+ * plain bundle. A young-generation collection (a few milliseconds) every
+ * 8 MiB frees them as they go (135 MB; every 16 MiB: 144 MB); `gc` is reached through V8's own flag, the
+ * documented way to get it without --expose-gc on the command line.
+ */
+const COLLECT_EVERY = 8 << 20;
+let minorGc: (() => void) | null | undefined;
+function collectYoungGarbage(): void {
+  if (minorGc === undefined) {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      const gc = vm.runInNewContext('gc') as (o: { type: 'minor' }) => void;
+      minorGc = () => gc({ type: 'minor' });
+    } catch {
+      minorGc = null;
+    }
+  }
+  minorGc?.();
+}
+
+async function* collectingGarbage(stream: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let since = 0;
+  for await (const c of stream) {
+    yield c;
+    since += c.length;
+    if (since >= COLLECT_EVERY) {
+      since = 0;
+      collectYoungGarbage();
+    }
+  }
+}
+
 export interface AgeSource {
   label: string;
   /** The decrypted bundle, authenticated chunk by chunk. */
@@ -105,7 +142,7 @@ export async function openAgeSource(file: string, identities: AgeIdentity[]): Pr
   }
   const d = await decryptAge(syncFileChunks(file), identities);
   const size = plaintextSize(st.size - d.header.headerBytes - 16);
-  return { label: file, stream: d.plaintext, ...(size === undefined ? {} : { size }), recipients: d.header.recipients,
+  return { label: file, stream: collectingGarbage(d.plaintext), ...(size === undefined ? {} : { size }), recipients: d.header.recipients,
     decryption: `age-encrypted to ${d.header.recipients.join(', ')}; opened with ${d.header.openedWith}; header MAC and every chunk authenticated (nothing decrypted was written to disk)`,
   };
 }

@@ -112,8 +112,8 @@ const COMMANDS = [
   // The old bundle is removed first: replacing it would time the kernel freeing 1 GiB of page cache, not the seal.
   { name: 'custody seal', before: () => fs.rmSync(BUNDLE, { force: true }), argv: [...CUSTODY, '--home', HOME, '--quiet', 'seal', FILE, '--case', 'bench', '--algo', 'md5,sha1,sha256', '--key', `${KEY}.key`, '--out', BUNDLE, '--force'] },
   // Default verify: piece SHA-256s only (parallel lanes); --full also recomputes md5, sha1, sha256.
-  { name: 'custody verify', argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`] },
-  { name: 'custody verify --full', argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`, '--full'] },
+  { name: 'custody verify', before: () => ensureBundle(), argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`] },
+  { name: 'custody verify --full', before: () => ensureBundle(), argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`, '--full'] },
   // Encrypted hand-over, the bundle to one ssh-ed25519 recipient; the old output is removed first (as for seal).
   { name: 'custody age encrypt (bundle)', before: () => (ensureBundle(), fs.rmSync(CUSTODY_AGE, { force: true })), argv: CUSTODY_ENCRYPT },
   { name: 'age -R ssh.pub (bundle)', tool: 'age', before: () => (ensureBundle(), fs.rmSync(STOCK_AGE, { force: true })), argv: STOCK_ENCRYPT },
