@@ -76,8 +76,10 @@ export async function isAgeFile(file: string): Promise<boolean> {
  * V8 collects such buffers only once 64 MB of them are garbage: a 1 GiB
  * verify of an encrypted bundle peaked at ~180 MB against 115 MB for the
  * plain bundle. A young-generation collection (a few milliseconds) every
- * 8 MiB frees them as they go (135 MB; every 16 MiB: 144 MB); `gc` is reached through V8's own flag, the
- * documented way to get it without --expose-gc on the command line.
+ * 8 MiB frees them as they go (135 MB; every 16 MiB: 144 MB). `gc` comes
+ * from turning V8's --expose-gc flag on at run time and taking it from a
+ * context made afterwards (V8 installs it only in new contexts); if that
+ * fails, nothing is collected early and only the memory peak is higher.
  */
 const COLLECT_EVERY = 8 << 20;
 let minorGc: (() => void) | null | undefined;
