@@ -135,12 +135,25 @@ describe('an encrypted bundle that must be refused', () => {
 
   const cases: { name: string; make: () => Buffer; reason: RegExp }[] = [
     {
-      name: 'a changed byte in the header (the MAC)',
+      name: 'a changed byte in the header (its MAC)',
       make: () => {
-        const h = headerLength(ageBytes);
-        return flipped(ageBytes, h - 10);
+        // The MAC's first base64 character, changed to another (still canonical) one.
+        const c = Buffer.from(ageBytes);
+        const at = c.indexOf('\n--- ') + 5;
+        c[at] = c[at] === 0x41 ? 0x42 : 0x41;
+        return c;
       },
-      reason: /age header (MAC does not verify|: )/,
+      reason: /age header MAC does not verify: the header was changed/,
+    },
+    {
+      name: 'a changed byte in the header (the recipient stanza)',
+      make: () => {
+        const c = Buffer.from(ageBytes);
+        const at = c.indexOf('\n', c.indexOf('-> ssh-ed25519')) + 3; // inside the wrapped file key
+        c[at] = c[at] === 0x41 ? 0x42 : 0x41;
+        return c;
+      },
+      reason: /age header: (the ssh-ed25519 stanza for .* does not decrypt|.*not canonical base64)/,
     },
     { name: 'a changed byte in the first chunk', make: () => flipped(ageBytes, headerLength(ageBytes) + 16 + 100), reason: /age payload: chunk 1 \(.*does not authenticate/ },
     {
