@@ -39,7 +39,16 @@ export function prepareEncryptedCopy(ctx: CliContext, bundle: string, to: Identi
   assertCanCreate(out, false, 'another --out');
   const recipients = loadRecipients(ctx, to, o.encryptTo ?? []);
   return async () => {
-    const r = await encryptFileTo(bundle, recipients, out);
-    return { out: r.out, bytes: r.bytes, recipients: recipients.map((x) => x.label) };
+    try {
+      const r = await encryptFileTo(bundle, recipients, out);
+      return { out: r.out, bytes: r.bytes, recipients: recipients.map((x) => x.label) };
+    } catch (e) {
+      // The record is already in the bundle: say so, and how to make the copy without a second transfer.
+      const err = e instanceof CustodyError ? e : new CustodyError('IO_ERROR', String(e), { cause: e });
+      throw new CustodyError(err.code, `the transfer is recorded in ${bundle}, but the encrypted copy was not written: ${err.message}`, {
+        hint: `free space or fix the cause, then encrypt it with stock age: custody key export ${to.keyid} --format ssh > to.ssh.pub; age -R to.ssh.pub -o ${out} ${bundle}`,
+        cause: e,
+      });
+    }
   };
 }
