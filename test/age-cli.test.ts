@@ -121,6 +121,17 @@ describe('stock age → custody', () => {
   });
 });
 
+describe('an encrypted bundle on stdin', () => {
+  it("is told from a plain one by its first line and verified while it streams in ('-')", () => {
+    const enc = runCli(['verify', '-', '--key', at('bo.key'), '--trust', at('ana.pub')], { env, cwd: dir, input: ageBytes });
+    expect(enc.code, enc.stderr).toBe(0);
+    expect(enc.stdout).toMatch(/decryption: age-encrypted/);
+    const plain = runCli(['verify', '-', '--trust', at('ana.pub')], { env, cwd: dir, input: bundleBytes });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).not.toMatch(/decryption/);
+  });
+});
+
 describe('an encrypted bundle that must be refused', () => {
   it('refuses the wrong key with exit 2 "not encrypted to <key id>", writing nothing', () => {
     const before = fs.readdirSync(dir);

@@ -108,6 +108,55 @@ async function* collectingGarbage(stream: AsyncIterable<Uint8Array>): AsyncGener
   }
 }
 
+/**
+ * Looks at the start of a stream (stdin) without losing it: whether it is an
+ * age file, and the same bytes again from the beginning.
+ */
+export async function sniffAge(source: AsyncIterable<Uint8Array>): Promise<{ isAge: boolean; stream: AsyncIterable<Uint8Array> }> {
+  const it = source[Symbol.asyncIterator]();
+  const head: Uint8Array[] = [];
+  let have = 0;
+  let done = false;
+  while (have < MAGIC.length) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    // Copied: a stream may reuse its buffers.
+    head.push(new Uint8Array(r.value));
+    have += r.value.length;
+  }
+  const first = new Uint8Array(have);
+  let o = 0;
+  for (const h of head) {
+    first.set(h, o);
+    o += h.length;
+  }
+  const isAge = have >= MAGIC.length && MAGIC.every((b, i) => first[i] === b);
+  async function* again(): AsyncGenerator<Uint8Array> {
+    if (first.length > 0) yield first;
+    if (done) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  return { isAge, stream: again() };
+}
+
+/** Opens an age stream (stdin) with `identities`, as openAgeSource does a file. */
+export async function openAgeStream(label: string, stream: AsyncIterable<Uint8Array>, identities: AgeIdentity[]): Promise<AgeSource> {
+  const d = await decryptAge(stream, identities);
+  return {
+    label,
+    stream: collectingGarbage(d.plaintext),
+    recipients: d.header.recipients,
+    decryption: `age-encrypted to ${d.header.recipients.join(', ')}; opened with ${d.header.openedWith}; header MAC and every chunk authenticated (nothing decrypted was written to disk)`,
+  };
+}
+
 export interface AgeSource {
   label: string;
   /** The decrypted bundle, authenticated chunk by chunk. */

@@ -18,7 +18,7 @@ import { loadIdentityRef } from '../keys.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { humanBytes, makeProgress, type Progress } from '../progress.js';
 import { addDecryptKeyOptions, addVerifyTrustOptions, collect } from '../options.js';
-import { openAgeSource, isAgeFile } from '../../bundle/age-files.js';
+import { isAgeFile, openAgeSource, openAgeStream, sniffAge } from '../../bundle/age-files.js';
 import type { AgeIdentity } from '../../custody/age/recipients.js';
 import { loadAgeIdentities } from '../age-keys.js';
 
@@ -142,7 +142,12 @@ export interface BundleSource {
 
 /** A bundle path (after undoing an interrupted append), an age-encrypted bundle (opened with `ageKeys()`), or stdin. */
 export async function openBundleSource(ref: string, ageKeys?: () => Promise<AgeIdentity[]>): Promise<BundleSource> {
-  if (ref === '-') return { label: 'stdin', stream: process.stdin };
+  if (ref === '-') {
+    const s = await sniffAge(process.stdin);
+    if (!s.isAge) return { label: 'stdin', stream: s.stream };
+    if (!ageKeys) throw new CustodyError('USAGE', 'stdin is encrypted (age) and this command cannot decrypt it');
+    return openAgeStream('stdin', s.stream, await ageKeys());
+  }
   let st: fs.Stats;
   try {
     st = fs.statSync(ref);
