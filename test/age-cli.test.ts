@@ -70,8 +70,8 @@ describe('custody transfer --encrypt → stock age', () => {
   });
 
   it('also encrypts to every --encrypt-to (an age1 key here), and refuses an existing --out before appending anything', () => {
-    execFileSync('age-keygen', ['-o', at('mine.agekey')], { stdio: 'ignore' });
-    const mine = execFileSync('age-keygen', ['-y', at('mine.agekey')], { encoding: 'utf8' }).trim();
+    execFileSync('age-keygen', ['-o', at('mine-age.key')], { stdio: 'ignore' });
+    const mine = execFileSync('age-keygen', ['-y', at('mine-age.key')], { encoding: 'utf8' }).trim();
     fs.copyFileSync(at('b.tar'), at('c.tar'));
     const before = fs.readFileSync(at('c.tar'));
     fs.writeFileSync(at('taken.age'), 'x');
@@ -87,12 +87,12 @@ describe('custody transfer --encrypt → stock age', () => {
     expect(cli('seal', at('ev2'), '--out', at('d.tar'), '--case', 'AGE-2', '--key', at('ana.key')).code).toBe(0);
     const ok = cli('transfer', at('d.tar'), '--to', at('bo.pub'), '--reason', 'r', '--key', at('ana.key'), '--encrypt', '--encrypt-to', mine, '--out', at('d.age'));
     expect(ok.code, ok.stderr).toBe(0);
-    const viaAgeKey = execFileSync('age', ['-d', '-i', at('mine.agekey'), at('d.age')], { maxBuffer: 1 << 26 });
+    const viaAgeKey = execFileSync('age', ['-d', '-i', at('mine-age.key'), at('d.age')], { maxBuffer: 1 << 26 });
     expect(viaAgeKey.equals(fs.readFileSync(at('d.tar')))).toBe(true);
     const viaSsh = execFileSync('age', ['-d', '-i', at('bo_ed25519'), at('d.age')], { maxBuffer: 1 << 26 });
     expect(viaSsh.equals(fs.readFileSync(at('d.tar')))).toBe(true);
-    // custody opens it with the age identity file too.
-    expect(cli('verify', at('d.age'), '--key', at('mine.agekey'), '--trust', at('ana.pub')).code).toBe(0);
+    // custody opens it with the age identity file too (told from a custody .key by its content).
+    expect(cli('verify', at('d.age'), '--key', at('mine-age.key'), '--trust', at('ana.pub')).code).toBe(0);
   });
 });
 

@@ -8,6 +8,11 @@
  * store. Identities (--key): a custody key (the usual way: --key, env
  * CUSTODY_KEY, the only key in the home), an OpenSSH Ed25519 private key
  * file, or an age identity file (AGE-SECRET-KEY-1… lines).
+ *
+ * Threats guarded against: a bundle encrypted to someone other than the
+ * person the transfer names (the first recipient is built from the very
+ * identity the record names), and a recipient silently dropped (an ssh key
+ * of another type, or a line that is no key, is refused, not skipped).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -87,7 +92,8 @@ export function loadRecipients(ctx: CliContext, to: Identity, extra: string[] = 
 /** The identities to open an encrypted bundle with, from --key (see the module header). */
 export async function loadAgeIdentities(ctx: CliContext, opts: { key?: string | undefined; passphraseFile?: string | undefined }): Promise<AgeIdentity[]> {
   const ref = opts.key;
-  if (ref !== undefined && isFile(ref) && !ref.endsWith('.key') && !ref.endsWith('.pub')) {
+  if (ref !== undefined && isFile(ref)) {
+    // By content, not by name: age-keygen's files end in .key too.
     const text = new TextDecoder().decode(readKeyishFile(ref));
     if (isOpenSshPrivateKey(text)) {
       const passphrase = openSshPrivateKeyIsEncrypted(text) ? await readPassphrase({ passphraseFile: opts.passphraseFile, purpose: 'unlock', label: ref }) : null;
