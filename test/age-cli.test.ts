@@ -5,11 +5,11 @@
  * and custody verifies, receives, extracts and logs it. Every kind of damage
  * is refused with its own reason and exit code, and nothing is left behind.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from './helpers/cli.js';
+import { BIN, runCli, tempDir } from './helpers/cli.js';
 
 const dir = tempDir('custody-age-cli-');
 const env = { CUSTODY_HOME: path.join(dir, 'home') };
@@ -213,6 +213,33 @@ describe('an encrypted bundle that must be refused', () => {
     const noOut = cli('receive', at('b.tar.age'), '--key', at('bo.key'), '--trust', at('ana.pub'));
     expect(noOut.code).toBe(2);
     expect(noOut.stderr).toMatch(/give --out/);
+  });
+});
+
+describe('receive of an encrypted bundle interrupted', () => {
+  it('leaves no decrypted copy behind when stopped by SIGINT or SIGTERM while it decrypts', async () => {
+    const sub = path.join(dir, 'int');
+    fs.mkdirSync(path.join(sub, 'ev'), { recursive: true });
+    const block = Buffer.alloc(1 << 20);
+    const fd = fs.openSync(path.join(sub, 'ev', 'image.raw'), 'w');
+    for (let i = 0; i < 48; i++) fs.writeSync(fd, block.fill(i));
+    fs.closeSync(fd);
+    expect(cli('seal', path.join(sub, 'ev'), '--out', path.join(sub, 'i.tar'), '--case', 'INT-1', '--key', at('ana.key')).code).toBe(0);
+    expect(cli('transfer', path.join(sub, 'i.tar'), '--to', at('bo.pub'), '--reason', 'r', '--key', at('ana.key'), '--encrypt').code).toBe(0);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const before = fs.readdirSync(sub);
+      const child = spawn(process.execPath, [BIN, 'receive', path.join(sub, 'i.tar.age'), '--key', at('bo.key'), '--trust', at('ana.pub'), '--out', path.join(sub, 'got.tar')], {
+        env: { ...process.env, ...env, NO_COLOR: '1' },
+        stdio: 'ignore',
+      });
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, sig) => resolve({ code, signal: sig })));
+      // Wait until the decrypted copy is being written, then interrupt.
+      for (let i = 0; i < 400 && !fs.readdirSync(sub).some((f) => f.includes('.receive-')); i++) await new Promise((r) => setTimeout(r, 10));
+      child.kill(signal);
+      const r = await exited;
+      expect(r.signal ?? r.code).not.toBe(0);
+      expect(fs.readdirSync(sub).filter((f) => !before.includes(f))).toEqual([]);
+    }
   });
 });
 

@@ -10,7 +10,10 @@
  * the recipient check leaving a plaintext copy behind (the temporary file is
  * removed on every failure); a truncated .age verifying because the reader
  * stopped early (the decrypted stream must have been read to its
- * authenticated end before anything is kept).
+ * authenticated end before anything is kept); decrypted evidence left behind
+ * by Ctrl-C or a kill (SIGINT, SIGTERM, SIGHUP remove the temporary file
+ * before the process dies of the signal; only SIGKILL cannot be caught, and
+ * then the hidden temporary, mode 0600, stays beside --out).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,6 +27,8 @@ import { identityLabel } from '../age-keys.js';
 import type { CliContext } from '../context.js';
 import { loadSecretKey } from '../keys.js';
 import { openBundleSource, type BundleSource } from './verify.js';
+
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export interface EncryptedReceive {
   /** Where the received bundle is written. */
@@ -66,6 +71,12 @@ export async function openEncryptedReceive(
       const tmp = tempNameBeside(out, 'receive');
       let fd = fs.openSync(tmp, 'wx', 0o600);
       let kept = false;
+      const onSignal = (signal: NodeJS.Signals) => {
+        fs.rmSync(tmp, { force: true });
+        for (const s of SIGNALS) process.off(s, onSignal);
+        process.kill(process.pid, signal); // die of it, as without the handler
+      };
+      for (const s of SIGNALS) process.on(s, onSignal);
       let complete = false;
       async function* tee(): AsyncGenerator<Uint8Array> {
         for await (const c of source.stream) {
@@ -86,6 +97,7 @@ export async function openEncryptedReceive(
         kept = true;
         return v;
       } finally {
+        for (const s of SIGNALS) process.off(s, onSignal);
         if (fd >= 0) fs.closeSync(fd);
         if (!kept) fs.rmSync(tmp, { force: true });
       }
