@@ -69,12 +69,16 @@ function timeCommand(argv) {
     let out = '';
     let err = '';
     let hwm = 0;
+    let cpuTicks = 0; // utime + stime of all threads, from /proc/<pid>/stat (the last poll before exit)
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     const poll = setInterval(() => {
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) hwm = Math.max(hwm, Number(m[1]));
+        const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        cpuTicks = Math.max(cpuTicks, Number(f[11]) + Number(f[12]));
       } catch {}
     }, 20);
     child.on('error', reject);
@@ -82,7 +86,7 @@ function timeCommand(argv) {
       clearInterval(poll);
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
       if (code !== 0) reject(new Error(`${argv.join(' ')} exited ${code}: ${err.slice(0, 400)}`));
-      else resolve({ secs, rssMB: hwm / 1024, out });
+      else resolve({ secs, rssMB: hwm / 1024, cpuSecs: cpuTicks / 100, out });
     });
   });
 }
@@ -172,6 +176,8 @@ async function main() {
     if (!a || !b) return;
     const x = b.secs / a.secs;
     console.log(`${ours} vs ${theirs}: ${x.toFixed(2)}× age's rate (target ≥ 0.8×) ${x >= 0.8 ? 'ok' : 'BELOW TARGET'}; peak RSS ${a.rssMB.toFixed(0)} MB (target < 150 MB) ${a.rssMB < 150 ? 'ok' : 'ABOVE TARGET'}`);
+    // On a shared machine wall time swings with the load; CPU time (user + sys, sampled every 20 ms, so a little low) much less.
+    console.log(`  CPU time: custody ${a.cpuSecs.toFixed(2)} s, age ${b.cpuSecs.toFixed(2)} s (${(b.cpuSecs / a.cpuSecs).toFixed(2)}× age's CPU rate)`);
   };
   ageRatio('custody age encrypt (bundle)', 'age -R ssh.pub (bundle)');
   ageRatio('custody age decrypt (bundle)', 'age -d -i ssh key (bundle)');
