@@ -73,7 +73,8 @@ Exit: 0 verified, 1 not verified (the reason names member, item, byte range),
 
 Example:
   $ custody verify case-2026-041.tar --trust examiner.pub
-  $ cat case-2026-041.tar | custody verify - --json`;
+  $ cat case-2026-041.tar | custody verify - --json
+  $ custody verify case-2026-041.tar.age --key authority.key --trust examiner.pub   # encrypted (age): decrypted as it is verified`;
 
 export function register(program: Command): void {
   addDecryptKeyOptions(addVerifyTrustOptions(
