@@ -46,10 +46,11 @@ export function assertCanCreate(final: string, force: boolean, flag = '--force')
 
 /**
  * Opens `<dir>/.<name>.tmp-<random>` exclusively, lets `fill(fd)` write it,
- * fsyncs, renames it to `final`. On any failure the temporary is removed and
- * the error rethrown.
+ * fsyncs (unless `opts.fsync` is false: for an output whose damage its own
+ * format detects), renames it to `final`. On any failure the temporary is
+ * removed and the error rethrown.
  */
-export async function writeFileAtomically<T>(final: string, force: boolean, fill: (fd: number) => Promise<T>): Promise<T> {
+export async function writeFileAtomically<T>(final: string, force: boolean, fill: (fd: number) => Promise<T>, opts: { fsync?: boolean } = {}): Promise<T> {
   assertCanCreate(final, force);
   const tmp = tempNameBeside(final, 'tmp');
   let fd: number;
@@ -62,7 +63,7 @@ export async function writeFileAtomically<T>(final: string, force: boolean, fill
   try {
     const result = await fill(fd);
     try {
-      fs.fsyncSync(fd);
+      if (opts.fsync !== false) fs.fsyncSync(fd);
     } catch (e) {
       throw ioError(e, final);
     }

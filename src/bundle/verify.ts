@@ -99,7 +99,7 @@ export const CHECK_IDS = [
   'chain',
 ] as const;
 /** `chain.<rule>` (custody/chain.ts CHAIN_RULES) names the broken chain rule in BundleVerdict.failed. */
-export type CheckId = Exclude<(typeof CHECK_IDS)[number], 'manifest.<alg>'> | `manifest.${string}` | 'bundle.journal' | 'media' | ChainRule;
+export type CheckId = Exclude<(typeof CHECK_IDS)[number], 'manifest.<alg>'> | `manifest.${string}` | 'bundle.journal' | 'bundle.decryption' | 'media' | ChainRule;
 
 export interface Check {
   id: CheckId;

@@ -139,6 +139,15 @@ export function describeKeyRef(ctx: CliContext, ref: string): HomeKey & { file: 
  * terminal prompt.
  */
 export async function loadSigner(ctx: CliContext, opts: { key?: string | undefined; passphraseFile?: string | undefined }): Promise<Signer> {
+  const { seed, identity } = await loadSecretKey(ctx, opts);
+  return signerFromSeed(seed, identity);
+}
+
+/** The secret key itself (seed and identity), chosen and unlocked as loadSigner does: for decryption and export. */
+export async function loadSecretKey(
+  ctx: CliContext,
+  opts: { key?: string | undefined; passphraseFile?: string | undefined },
+): Promise<{ seed: Uint8Array; identity: Identity; file: string }> {
   let ref = opts.key ?? (process.env.CUSTODY_KEY ? process.env.CUSTODY_KEY : undefined);
   if (ref === undefined) {
     const secret = listHomeKeys(ctx).filter((k) => k.keyPath !== undefined);
@@ -169,7 +178,7 @@ export async function loadSigner(ctx: CliContext, opts: { key?: string | undefin
   }
   const passphrase = header.encrypted ? await readPassphrase({ passphraseFile: opts.passphraseFile, purpose: 'unlock', label: file }) : null;
   const { seed, identity } = await decryptKeyFile(bytes, passphrase, file);
-  return signerFromSeed(seed, identity);
+  return { seed, identity, file };
 }
 
 /**

@@ -4,6 +4,19 @@ import type { Command } from 'commander';
 /** Commander parser for a repeatable option: `--trust a --trust b` → ['a', 'b']. */
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/** The key that opens an age-encrypted bundle (.tar.age), for the commands that read one. */
+export function addDecryptKeyOptions(cmd: Command): Command {
+  return cmd
+    .option('--key <file>', 'for an encrypted bundle (.tar.age): your key — a custody key, an OpenSSH private key or an age identity file (default: env CUSTODY_KEY, or the only key in <home>/keys)')
+    .option('--passphrase-file <file>', "read that key's passphrase from this file");
+}
+
+/** What addDecryptKeyOptions parses. */
+export interface DecryptKeyFlags {
+  key?: string;
+  passphraseFile?: string;
+}
+
 /** What addVerifyTrustOptions parses. */
 export interface TrustFlags {
   trust: string[];

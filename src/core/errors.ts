@@ -19,6 +19,7 @@ export const VERIFICATION_CODES = [
   'CHUNK_CORRUPT', // a chunk of a disk image (EWF) fails its checksum or does not decompress
   'SEGMENT_TRUNCATED', // a segment of an image (EWF or split raw) is shorter than its structure or its siblings say
   'IMAGE_MALFORMED', // a disk image does not follow its format (bad section, table, or volume)
+  'CIPHERTEXT_ERROR', // an age-encrypted bundle's header, header MAC or a payload chunk does not authenticate, or it is cut short
 ] as const;
 
 /** Codes whose meaning is "the user asked for something we cannot do" (exit 2). */
@@ -30,6 +31,7 @@ export const USAGE_CODES = [
   'EXISTS', // refusing to overwrite
   'BAD_KEY', // a key given by the user is unusable (weak, malformed, not Ed25519)
   'NOT_CUSTODIAN', // transfer/receive with a key that does not hold custody
+  'NOT_RECIPIENT', // an age-encrypted bundle is not encrypted to the key given
 ] as const;
 
 /** Codes whose meaning is "something broke while running" (exit 3). */

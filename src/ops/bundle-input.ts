@@ -10,7 +10,9 @@
  */
 import fs from 'node:fs';
 import { CustodyError } from '../core/errors.js';
+import { isAgeFile, openAgeSource, openAgeStream, sniffAge } from '../bundle/age-files.js';
 import { recycledFileChunks } from '../bundle/file-source.js';
+import type { AgeIdentity } from '../custody/age/recipients.js';
 import { bundleReadStream, inspectJournal, type JournalState } from '../bundle/tar-append.js';
 import { openEnvelope } from '../custody/dsse.js';
 import { recordMemberName } from '../custody/record.js';
@@ -20,13 +22,30 @@ export interface BundleInput {
   label: string;
   stream: AsyncIterable<Uint8Array>;
   size?: number;
+  /** Set for an age-encrypted bundle: how it was decrypted (a check of the verdict). */
+  decryption?: string;
   /** A journal beside the bundle: custody's own (the bundle is read as it was before that append) or not (ignored). */
   journal?: Exclude<JournalState, { state: 'none' }>;
 }
 
-/** A bundle path, or '-' for stdin. */
-export async function openBundleInput(ref: string, stdin: AsyncIterable<Uint8Array> = process.stdin): Promise<BundleInput> {
-  if (ref === '-') return { label: 'stdin', stream: stdin };
+export interface OpenInputOptions {
+  /** The identities that may open an age-encrypted bundle (asked for only when it is one). */
+  ageKeys?: () => Promise<AgeIdentity[]>;
+  stdin?: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * A bundle path, or '-' for stdin; an age-encrypted bundle (.tar.age, or age on
+ * stdin) is decrypted as it is read, authenticated chunk by chunk, with no
+ * plaintext written anywhere.
+ */
+export async function openBundleInput(ref: string, o: OpenInputOptions = {}): Promise<BundleInput> {
+  if (ref === '-') {
+    const s = await sniffAge(o.stdin ?? process.stdin);
+    if (!s.isAge) return { label: 'stdin', stream: s.stream };
+    if (!o.ageKeys) throw new CustodyError('USAGE', 'stdin is encrypted (age) and this command cannot decrypt it');
+    return openAgeStream('stdin', s.stream, await o.ageKeys());
+  }
   let st: fs.Stats;
   try {
     st = fs.statSync(ref);
@@ -34,6 +53,10 @@ export async function openBundleInput(ref: string, stdin: AsyncIterable<Uint8Arr
     throw new CustodyError('NOT_FOUND', `no such bundle: ${ref}`);
   }
   if (!st.isFile()) throw new CustodyError('USAGE', `${ref} is not a file`);
+  if (await isAgeFile(ref)) {
+    if (!o.ageKeys) throw new CustodyError('USAGE', `${ref} is encrypted (age) and this command cannot decrypt it`);
+    return openAgeSource(ref, await o.ageKeys());
+  }
   const journal = await inspectJournal(ref);
   if (journal.state === 'pending') return { label: ref, stream: bundleReadStream(ref, undefined, journal), size: st.size, journal };
   return { label: ref, stream: recycledFileChunks(ref), size: st.size, ...(journal.state === 'foreign' ? { journal } : {}) };

@@ -12,7 +12,8 @@ import { readBundleChain } from '../bundle/chain-read.js';
 import { inspectJournal } from '../bundle/tar-append.js';
 import { checkChain, type ChainVerdict } from '../custody/chain.js';
 import { checkStoredChain, type DamagedTrustedKey, type StoredChainKeys, type StoredRecord } from '../ledger/index.js';
-import { readReceipts } from './bundle-input.js';
+import { readReceipts, type BundleInput } from './bundle-input.js';
+import { verifyInput } from './verify.js';
 import type { LedgerAccess } from './ledger-access.js';
 
 export interface Timeline {
@@ -59,6 +60,16 @@ export async function bundleLog(req: BundleLogRequest): Promise<BundleLog> {
     baggingDate: chain.info.baggingDate,
   });
   return { timeline: { bundleName: chain.bagName, bundleDigest: chain.bundleDigest, caseId: chain.info.caseId, verdict, problems: new Map() }, notes };
+}
+
+/**
+ * An encrypted bundle has no random access: it is decrypted and verified as
+ * one stream (pieces mode, trust not asked), and its chain taken from that.
+ */
+export async function encryptedBundleLog(input: BundleInput, receipts: string[] = []): Promise<Timeline> {
+  const v = await verifyInput({ input, trusted: [], allowUntrusted: true, receipts, mode: 'pieces', label: 'log' });
+  if (!v.chain || !v.bagName || !v.bundleDigest) throw v.error ?? new CustodyError('MALFORMED_BUNDLE', `${input.label}: no custody chain`);
+  return { bundleName: v.bagName, bundleDigest: v.bundleDigest, ...(v.caseId ? { caseId: v.caseId } : {}), verdict: v.chain, problems: new Map() };
 }
 
 export interface CaseLogRequest {

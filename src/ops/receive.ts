@@ -39,6 +39,12 @@ export interface ReceiveRequest extends Omit<TrustRequest, 'receipts'> {
   ledger?: LedgerAccess | undefined;
   progress?: ProgressFactory;
   now?: Date;
+  /**
+   * An encrypted bundle: `keep` runs the verification on a stream that also
+   * writes the plaintext beside `bundle` (the received file), and keeps it
+   * there only if the verdict is ok; the record is then appended to it.
+   */
+  encrypted?: { keep: (verify: (input: BundleInput) => Promise<BundleVerdict>) => Promise<BundleVerdict> };
 }
 
 export type ReceiveResult =
@@ -95,7 +101,7 @@ export async function receive(req: ReceiveRequest): Promise<ReceiveResult> {
   // Fail fast, before hashing what may be terabytes: the quick header-only read says whether a
   // transfer names us. (Skipped while a journal is beside it: verify reads the old view.)
   let endOfData: number | undefined;
-  if (!fs.existsSync(journalPathFor(bundle))) {
+  if (!req.encrypted && !fs.existsSync(journalPathFor(bundle))) {
     const quick = await readBundleChain(bundle).catch(() => undefined);
     if (quick) {
       const qv = checkBundleChain(quick);
@@ -106,7 +112,13 @@ export async function receive(req: ReceiveRequest): Promise<ReceiveResult> {
     }
   }
 
-  const verdict = await verifyInput({ ...req, receipts: [], label: 'receive' });
+  const verifyOnce = async (input: BundleInput): Promise<BundleVerdict> => {
+    const v = await verifyInput({ ...req, input, receipts: [], label: 'receive' });
+    // An encrypted bundle is kept (decrypted) only when the transfer names us.
+    if (req.encrypted && v.ok && v.chain) assertMayReceive(v.chain, req.signer);
+    return v;
+  };
+  const verdict = req.encrypted ? await req.encrypted.keep(verifyOnce) : await verifyOnce(req.input);
   if (!verdict.ok || !verdict.chain || !verdict.read || !verdict.manifest || !verdict.bagName || !verdict.bundleDigest || !verdict.caseId) {
     verdict.error ??= new CustodyError('MALFORMED_BUNDLE', 'the bundle did not verify');
     return { received: false, verdict };

@@ -59,6 +59,7 @@ export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
       },
       ...(receipts.length > 0 ? { extraRecords: (chainLength: number) => readReceipts(receipts, chainLength) } : {}),
     });
+    if (req.input.decryption !== undefined && v.ok) v.checks.unshift({ id: 'bundle.decryption', check: 'decryption', ok: true, detail: req.input.decryption });
     const journal = journalDetail(req.input);
     if (journal !== undefined) v.checks.push({ id: 'bundle.journal', check: 'interrupted append', ok: true, detail: journal });
     if (req.media !== undefined && v.ok && v.manifest) await checkMedia(req.media, v, engine);

@@ -16,6 +16,10 @@
  * custody's media hash is timed against ewfverify computing and comparing the
  * same digests (both MD5 and SHA-1: custody checks every hash the image
  * stores; target ≥ 1.5×).
+ * Encrypted hand-over: the sealed bundle encrypted to one ssh-ed25519
+ * recipient and decrypted again, by custody's age code (test/bench/age-helper.mjs,
+ * what transfer --encrypt and verify <.tar.age> run) and by stock age, in the
+ * same run (target: custody ≥ 0.8× age's rate, peak RSS < 150 MB).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -34,6 +38,11 @@ const FILE = process.env.CUSTODY_BENCH_FILE ?? path.join(os.tmpdir(), `custody-b
 const HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'custody-bench-home-'));
 const KEY = path.join(HOME, 'bench');
 const BUNDLE = path.join(path.dirname(FILE), 'custody-bench-bundle.tar');
+const AGE_HELPER = path.join(ROOT, 'test', 'bench', 'age-helper.mjs');
+const SSH_KEY = path.join(HOME, 'bench_ed25519');
+const CUSTODY_AGE = `${BUNDLE}.custody.age`;
+const STOCK_AGE = `${BUNDLE}.stock.age`;
+const ONLY = process.env.CUSTODY_BENCH_ONLY ? new RegExp(process.env.CUSTODY_BENCH_ONLY) : undefined;
 
 const EWF_SIZE = Number(process.env.CUSTODY_BENCH_EWF_SIZE ?? 512 << 20);
 const EWF_DIR = path.join(os.tmpdir(), `custody-bench-ewf2-${EWF_SIZE}`);
@@ -102,12 +111,16 @@ function timeCommand(argv) {
     let out = '';
     let err = '';
     let hwm = 0;
+    let cpuTicks = 0; // utime + stime of all threads, from /proc/<pid>/stat (the last poll before exit)
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     const poll = setInterval(() => {
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) hwm = Math.max(hwm, Number(m[1]));
+        const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        cpuTicks = Math.max(cpuTicks, Number(f[11]) + Number(f[12]));
       } catch {}
     }, 20);
     child.on('error', reject);
@@ -115,10 +128,25 @@ function timeCommand(argv) {
       clearInterval(poll);
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
       if (code !== 0) reject(new Error(`${argv.join(' ')} exited ${code}: ${err.slice(0, 400)}`));
-      else resolve({ secs, rssMB: hwm / 1024, out });
+      else resolve({ secs, rssMB: hwm / 1024, cpuSecs: cpuTicks / 100, out });
     });
   });
 }
+
+/** The age entries need the sealed bundle (and each other's output): made here when an earlier entry did not. */
+function ensureBundle() {
+  if (fs.existsSync(BUNDLE)) return;
+  const r = spawnSync(CUSTODY[0], [CUSTODY[1], '--home', HOME, '--quiet', 'seal', FILE, '--case', 'bench', '--key', `${KEY}.key`, '--out', BUNDLE], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`seal failed: ${r.stderr}`);
+}
+function ensureEncrypted(file, argv) {
+  ensureBundle();
+  if (fs.existsSync(file)) return;
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
+}
+const CUSTODY_ENCRYPT = [process.execPath, AGE_HELPER, 'encrypt', BUNDLE, CUSTODY_AGE, `${KEY}.pub`];
+const STOCK_ENCRYPT = ['age', '-R', `${KEY}.ssh.pub`, '-o', STOCK_AGE, BUNDLE];
 
 const COMMANDS = [
   { name: 'custody hash md5,sha1,sha256', argv: [...CUSTODY, 'hash', '--quiet', '--algo', 'md5,sha1,sha256', FILE] },
@@ -130,8 +158,15 @@ const COMMANDS = [
   // The old bundle is removed first: replacing it would time the kernel freeing 1 GiB of page cache, not the seal.
   { name: 'custody seal', before: () => fs.rmSync(BUNDLE, { force: true }), argv: [...CUSTODY, '--home', HOME, '--quiet', 'seal', FILE, '--case', 'bench', '--algo', 'md5,sha1,sha256', '--key', `${KEY}.key`, '--out', BUNDLE, '--force'] },
   // Default verify: piece SHA-256s only (parallel lanes); --full also recomputes md5, sha1, sha256.
-  { name: 'custody verify', argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`] },
-  { name: 'custody verify --full', argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`, '--full'] },
+  { name: 'custody verify', before: () => ensureBundle(), argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`] },
+  { name: 'custody verify --full', before: () => ensureBundle(), argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`, '--full'] },
+  // Encrypted hand-over, the bundle to one ssh-ed25519 recipient; the old output is removed first (as for seal).
+  { name: 'custody age encrypt (bundle)', before: () => (ensureBundle(), fs.rmSync(CUSTODY_AGE, { force: true })), argv: CUSTODY_ENCRYPT },
+  { name: 'age -R ssh.pub (bundle)', tool: 'age', before: () => (ensureBundle(), fs.rmSync(STOCK_AGE, { force: true })), argv: STOCK_ENCRYPT },
+  { name: 'custody age decrypt (bundle)', before: () => ensureEncrypted(STOCK_AGE, STOCK_ENCRYPT), argv: [process.execPath, AGE_HELPER, 'decrypt', STOCK_AGE, `${KEY}.key`] },
+  { name: 'age -d -i ssh key (bundle)', tool: 'age', before: () => ensureEncrypted(CUSTODY_AGE, CUSTODY_ENCRYPT), argv: ['age', '-d', '-i', SSH_KEY, '-o', '/dev/null', CUSTODY_AGE] },
+  // What the recipient runs: verify decrypting as it reads (compare with custody verify above).
+  { name: 'custody verify <bundle.tar.age>', before: () => ensureEncrypted(CUSTODY_AGE, CUSTODY_ENCRYPT), argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', CUSTODY_AGE, '--key', `${KEY}.key`, '--trust', `${KEY}.pub`] },
   // The media of an E01: decompress, check every chunk, hash, compare the stored digests. Same digests on both sides.
   { name: 'ewfverify -d sha1', ewf: true, tool: 'ewfverify', argv: ['ewfverify', '-q', '-d', 'sha1', E01] },
   { name: 'custody hash E01 --algo md5,sha1', ewf: true, tool: 'ewfverify', argv: [...CUSTODY, 'hash', '--quiet', '--algo', 'md5,sha1', E01] },
@@ -141,6 +176,9 @@ async function main() {
   ensureFile();
   const made = spawnSync(CUSTODY[0], [CUSTODY[1], '--home', HOME, 'key', 'new', '--name', 'bench', '--no-passphrase', '--out', KEY], { encoding: 'utf8' });
   if (made.status !== 0) throw new Error(`key new failed: ${made.stderr}`);
+  const ssh = spawnSync(CUSTODY[0], [CUSTODY[1], '--home', HOME, 'key', 'export', `${KEY}.pub`, '--format', 'ssh'], { encoding: 'utf8' });
+  fs.writeFileSync(`${KEY}.ssh.pub`, ssh.stdout);
+  spawnSync(CUSTODY[0], [CUSTODY[1], '--home', HOME, 'key', 'export', `${KEY}.key`, '--format', 'ssh-private', '--no-passphrase', '--out', SSH_KEY], { encoding: 'utf8' });
   warmCache();
   if (has('ewfacquire')) {
     ensureE01();
@@ -149,9 +187,8 @@ async function main() {
   const mb = SIZE / 1e6;
   console.log(`file ${FILE} (${(SIZE / 2 ** 20).toFixed(0)} MiB), ${os.availableParallelism()} cores, node ${process.version}, best of ${RUNS}`);
   const results = {};
-  const only = process.env.CUSTODY_BENCH_ONLY; // e.g. "E01|ewfverify": time only the commands whose name matches
   for (const c of COMMANDS) {
-    if (only && !new RegExp(only).test(c.name)) continue;
+    if (ONLY && !ONLY.test(c.name)) continue;
     if (c.tool && !has(c.tool)) {
       console.log(`${c.name.padEnd(44)} (not installed)`);
       continue;
@@ -190,8 +227,19 @@ async function main() {
     const x = p.secs / o.secs;
     console.log(`${ours} vs ${peer}: ${x.toFixed(2)}× (target ≥ 1.5×) ${x >= 1.5 ? 'ok' : 'BELOW TARGET'}; peak RSS ${o.rssMB.toFixed(0)} MB`);
   }
+  const ageRatio = (ours, theirs) => {
+    const a = results[ours];
+    const b = results[theirs];
+    if (!a || !b) return;
+    const x = b.secs / a.secs;
+    console.log(`${ours} vs ${theirs}: ${x.toFixed(2)}× age's rate (target ≥ 0.8×) ${x >= 0.8 ? 'ok' : 'BELOW TARGET'}; peak RSS ${a.rssMB.toFixed(0)} MB (target < 150 MB) ${a.rssMB < 150 ? 'ok' : 'ABOVE TARGET'}`);
+    // On a shared machine wall time swings with the load; CPU time (user + sys, sampled every 20 ms, so a little low) much less.
+    console.log(`  CPU time: custody ${a.cpuSecs.toFixed(2)} s, age ${b.cpuSecs.toFixed(2)} s (${(b.cpuSecs / a.cpuSecs).toFixed(2)}× age's CPU rate)`);
+  };
+  ageRatio('custody age encrypt (bundle)', 'age -R ssh.pub (bundle)');
+  ageRatio('custody age decrypt (bundle)', 'age -d -i ssh key (bundle)');
   fs.rmSync(HOME, { recursive: true, force: true });
-  fs.rmSync(BUNDLE, { force: true });
+  for (const f of [BUNDLE, CUSTODY_AGE, STOCK_AGE]) fs.rmSync(f, { force: true });
   if (custody) console.log(`custody peak RSS ${custody.rssMB.toFixed(0)} MB (target < 150 MB) ${custody.rssMB < 150 ? 'ok' : 'ABOVE TARGET'}`);
 }
 

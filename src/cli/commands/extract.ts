@@ -6,12 +6,13 @@ import { assertTrustFlags } from '../../ops/verify.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { outcome, type Outcome } from '../outcome.js';
-import { collect, type TrustFlags } from '../options.js';
+import { addDecryptKeyOptions, collect, type DecryptKeyFlags, type TrustFlags } from '../options.js';
+import { loadAgeIdentities } from '../age-keys.js';
 import { progressFor } from '../progress.js';
 import { verdictJson, verdictText } from '../render/verdict.js';
 import { trustedKeys } from '../trust-input.js';
 
-interface ExtractOptions extends TrustFlags {
+interface ExtractOptions extends TrustFlags, DecryptKeyFlags {
   into: string;
 }
 
@@ -32,10 +33,9 @@ Example:
   $ custody extract case-2026-041.tar --into case-2026-041 --trust examiner.pub`;
 
 export function register(program: Command): void {
-  program
-    .command('extract')
+  addDecryptKeyOptions(program.command('extract'))
     .description('verify a bundle and extract it into a new folder, atomically')
-    .argument('<bundle>', "the bundle .tar, or '-' for stdin")
+    .argument('<bundle>', "the bundle .tar (or .tar.age, decrypted as it is verified), or '-' for stdin")
     .requiredOption('--into <dir>', 'the folder to create')
     .option('--trust <pubfile>', 'also trust this key (repeat)', collect, [])
     .option('--allow-untrusted', 'extract even if the sealer is not trusted (reported)')
@@ -48,7 +48,7 @@ export function register(program: Command): void {
 async function extractCommand(ctx: CliContext, bundle: string, o: ExtractOptions): Promise<Outcome> {
   assertTrustFlags(o);
   checkExtractDestination(o.into);
-  const input = await openBundleInput(bundle);
+  const input = await openBundleInput(bundle, { ageKeys: () => loadAgeIdentities(ctx, o) });
   const r = await extractBundle({
     input,
     into: o.into,

@@ -8,6 +8,7 @@ import { groupedFingerprint } from '../../custody/ed25519.js';
 import { publicKeyFile, signerFromSeed, type Identity } from '../../custody/identity.js';
 import { minisignPublicKeyFile } from '../../custody/minisign.js';
 import { publicKeyToOpenSsh } from '../../custody/openssh.js';
+import { exportSshPrivate, type SshPrivateOptions } from '../key-ssh-private.js';
 import { pkcs8PemToSeed, publicKeyToSpkiPem } from '../../custody/pem.js';
 import { createKey, newKeyFiles } from '../../ops/key.js';
 import { action } from '../action.js';
@@ -109,10 +110,11 @@ function showKey(ctx: CliContext, ref: string) {
   return outcome({ key: { ...homeKeyJson(k), file: k.file } }, text);
 }
 
-const FORMATS = ['pem', 'minisign', 'ssh', 'json'] as const;
+const FORMATS = ['pem', 'minisign', 'ssh', 'json', 'ssh-private'] as const;
 type ExportFormat = (typeof FORMATS)[number];
 
-function exportKey(ctx: CliContext, ref: string, opts: { format: ExportFormat }) {
+async function exportKey(ctx: CliContext, ref: string, opts: SshPrivateOptions & { format: ExportFormat }) {
+  if (opts.format === 'ssh-private') return exportSshPrivate(ctx, ref, opts);
   const k = describeKeyRef(ctx, ref);
   const id = k.identity;
   let body: string;
@@ -184,9 +186,16 @@ export function register(program: Command): void {
 
   cmd
     .command('export')
-    .description('print a public key as PEM (openssl), minisign, OpenSSH or custody JSON (.pub)')
+    .description('print a public key as PEM (openssl), minisign, OpenSSH or custody JSON (.pub); or write the secret key as an OpenSSH private key (ssh-private)')
     .argument('<key>', 'a .key or .pub file, a key id prefix, or a name in <home>/keys')
     .addOption(new Option('--format <format>', 'output format').choices([...FORMATS]).makeOptionMandatory())
-    .addHelpText('after', '\nExample:\n  $ custody key export 3f2a9c --format pem > examiner.pem\n  $ custody key export 3f2a9c --format ssh > examiner.ssh.pub')
-    .action(action(async (ctx: CliContext, ref: string, opts: { format: ExportFormat }) => exportKey(ctx, ref, opts)));
+    .option('--out <file>', 'ssh-private: the file to write (mode 0600; never replaced)')
+    .option('--no-passphrase', 'ssh-private: write the OpenSSH key UNENCRYPTED')
+    .option('--passphrase-file <file>', "read the custody key's passphrase from this file")
+    .option('--export-passphrase-file <file>', 'ssh-private: read the new OpenSSH passphrase from this file (else env CUSTODY_EXPORT_PASSPHRASE, else a prompt)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ custody key export 3f2a9c --format pem > examiner.pem\n  $ custody key export 3f2a9c --format ssh > examiner.ssh.pub\n  $ custody key export 3f2a9c --format ssh-private --out ~/.ssh/custody_ed25519\n  $ age -d -i ~/.ssh/custody_ed25519 -o bundle.tar bundle.tar.age',
+    )
+    .action(action(async (ctx: CliContext, ref: string, opts: SshPrivateOptions & { format: ExportFormat }) => exportKey(ctx, ref, opts)));
 }

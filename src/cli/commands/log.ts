@@ -3,16 +3,20 @@ import type { Command } from 'commander';
 import { assertCaseId } from '../../core/case-id.js';
 import { CustodyError } from '../../core/errors.js';
 import { hasLedger, homeLedger } from '../../ops/ledger-access.js';
-import { bundleLog, caseLog, type Timeline } from '../../ops/log.js';
+import { bundleLog, caseLog, encryptedBundleLog, type Timeline } from '../../ops/log.js';
+import { openBundleInput } from '../../ops/bundle-input.js';
+import { isAgeFile } from '../../bundle/age-files.js';
+import fs from 'node:fs';
+import { loadAgeIdentities } from '../age-keys.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { damagedTrustNote, listHomeKeys } from '../keys.js';
 import { outcome, type Outcome } from '../outcome.js';
-import { collect } from '../options.js';
+import { addDecryptKeyOptions, collect, type DecryptKeyFlags } from '../options.js';
 import { trustedKeys } from '../trust-input.js';
 import { recordJson, timelineText } from '../render/timeline.js';
 
-interface LogOptions {
+interface LogOptions extends DecryptKeyFlags {
   case?: string;
   receipt?: string[];
 }
@@ -30,17 +34,19 @@ Example:
   $ custody log --case 2026-041 --json`;
 
 export function register(program: Command): void {
-  program
-    .command('log')
+  addDecryptKeyOptions(program.command('log'))
     .description('show the chain of custody as a timeline: who handed what to whom, when, why')
-    .argument('[bundle]', 'the bundle .tar')
+    .argument('[bundle]', 'the bundle .tar (or .tar.age: decrypted and read whole, as a stream, since the chain is at its end)')
     .option('--case <id>', 'show every bundle of this case from the ledger instead')
     .option('--receipt <file>', 'a receive record kept beside a read-only bundle (repeat, in order)', collect, [])
     .addHelpText('after', HELP)
     .action(action(logCommand));
 }
 
-async function bundleTimeline(ctx: CliContext, bundleArg: string, receipts: string[]): Promise<Timeline> {
+async function bundleTimeline(ctx: CliContext, bundleArg: string, receipts: string[], o: LogOptions = {}): Promise<Timeline> {
+  if (fs.existsSync(bundleArg) && fs.statSync(bundleArg).isFile() && (await isAgeFile(bundleArg))) {
+    return encryptedBundleLog(await openBundleInput(bundleArg, { ageKeys: () => loadAgeIdentities(ctx, o) }), receipts);
+  }
   const { timeline, notes } = await bundleLog({ bundle: bundleArg, receipts, trusted: trustedKeys(ctx, []) });
   for (const n of notes) ctx.note(`custody: note: ${n}`);
   return timeline;
@@ -60,7 +66,7 @@ export async function logCommand(ctx: CliContext, bundle: string | undefined, o:
     throw new CustodyError('USAGE', 'give either a bundle or --case <id>', { hint: 'custody log case.tar, or custody log --case 2026-041' });
   }
   if (o.case !== undefined && (o.receipt?.length ?? 0) > 0) throw new CustodyError('USAGE', '--receipt goes with a bundle, not with --case');
-  const timelines = bundle !== undefined ? [await bundleTimeline(ctx, bundle, o.receipt ?? [])] : caseTimelines(ctx, o.case!);
+  const timelines = bundle !== undefined ? [await bundleTimeline(ctx, bundle, o.receipt ?? [], o)] : caseTimelines(ctx, o.case!);
   const withBundle = bundle === undefined;
   const records = timelines.flatMap((t) => t.verdict.records.map((r) => recordJson(t, r, withBundle)));
   const text: string[] = [];

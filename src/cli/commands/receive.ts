@@ -13,6 +13,7 @@ import { collect } from '../options.js';
 import { progressFor } from '../progress.js';
 import { verdictJson, verdictText } from '../render/verdict.js';
 import { trustedKeys } from '../trust-input.js';
+import { openEncryptedReceive } from '../receive-encrypted.js';
 
 interface ReceiveOptions {
   condition?: string;
@@ -23,6 +24,7 @@ interface ReceiveOptions {
   trust?: string[];
   allowUntrusted?: boolean;
   receiptOut?: string;
+  out?: string;
 }
 
 const HELP = `
@@ -49,7 +51,8 @@ export function register(program: Command): void {
   program
     .command('receive')
     .description('accept custody of a bundle transferred to you: verify it, then append a signed receive record')
-    .argument('<bundle>', 'the bundle .tar')
+    .argument('<bundle>', 'the bundle .tar, or an encrypted .tar.age (decrypted with your --key as it is verified; needs --out)')
+    .option('--out <bundle.tar>', 'for an encrypted bundle: write the received bundle (with your receive record) here')
     .option('--condition <text>', 'the condition the evidence arrived in')
     .option('--location <text>', 'where it was received')
     .option('--note <text>', 'a note in the record')
@@ -65,13 +68,15 @@ export function register(program: Command): void {
 export async function receiveCommand(ctx: CliContext, bundleArg: string, o: ReceiveOptions): Promise<Outcome> {
   if (bundleArg === '-') throw new CustodyError('USAGE', 'receive needs the bundle file (not stdin): the record is appended to it');
   receiveFields(o);
-  const input = await openBundleInput(bundleArg); // NOT_FOUND before a passphrase is asked for
-  const signer = await loadSigner(ctx, { key: o.key, passphraseFile: o.passphraseFile });
+  const enc = await openEncryptedReceive(ctx, bundleArg, o);
+  const input = enc ? enc.source : await openBundleInput(bundleArg); // NOT_FOUND before a passphrase is asked for
+  const signer = enc ? enc.signer : await loadSigner(ctx, { key: o.key, passphraseFile: o.passphraseFile });
   const r = await receive({
     ...o,
-    bundle: bundleArg,
+    bundle: enc ? enc.out : bundleArg,
     input,
     signer,
+    ...(enc ? { encrypted: { keep: enc.verifyInto } } : {}),
     trusted: trustedKeys(ctx, o.trust ?? []),
     allowUntrusted: o.allowUntrusted === true,
     ledger: homeLedger(ctx.opts.home, true),

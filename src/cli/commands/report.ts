@@ -4,7 +4,7 @@ import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import type { Outcome } from '../outcome.js';
 import type { ReportOptions } from '../report/report-command.js';
-import { addVerifyTrustOptions, collect } from '../options.js';
+import { addDecryptKeyOptions, addVerifyTrustOptions, collect } from '../options.js';
 
 const HELP = `
 The report is one self-contained HTML file (inline CSS, no scripts, no network)
@@ -45,14 +45,14 @@ Example:
   $ custody report case-2026-041.tar --case-jsonld case-2026-041.jsonld`;
 
 export function register(program: Command): void {
-  addVerifyTrustOptions(
+  addDecryptKeyOptions(addVerifyTrustOptions(
     program
       .command('report')
       .description('write a printable chain-of-custody report (HTML) of a bundle, after verifying it')
-      .argument('<bundle>', 'the bundle .tar')
+      .argument('<bundle>', 'the bundle .tar (or .tar.age, decrypted as it is verified)')
       .option('--html <out.html>', 'the report file to write')
       .option('--case-jsonld <out.jsonld>', 'also (or instead) write the same facts as CASE/UCO 1.4 JSON-LD'),
-  )
+  ))
     .option('--lang <code>', 'label language: en, fr, de, es; two for a bilingual form (en,fr)', 'en')
     .addOption(new Option('--files <which>', 'the file list appendix: all or none').choices(['all', 'none']).default('all'))
     .option('--force', 'replace an existing --html or --case-jsonld file')

@@ -9,8 +9,10 @@ import type { CliContext } from '../context.js';
 import { loadIdentityRef, loadSigner } from '../keys.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { collect } from '../options.js';
+import path from 'node:path';
+import { prepareEncryptedCopy, type EncryptOptions } from '../transfer-encrypt.js';
 
-interface TransferOptions {
+interface TransferOptions extends EncryptOptions {
   to: string;
   reason: string;
   authority?: string;
@@ -37,7 +39,16 @@ file), give that file with --receipt: it goes into the bundle with the transfer.
 Example:
   $ custody transfer case-2026-041.tar --to central-authority.pub \\
       --reason "MLA request 2026/117" --authority "Public Prosecutor, Lyon" \\
-      --location "Lyon evidence room" --condition "sealed, intact"`;
+      --location "Lyon evidence room" --condition "sealed, intact"
+
+With --encrypt, the bundle (with the new record) is also written encrypted to
+the recipient's key in the age format, to --out (default <bundle>.age); stock
+'age -d -i <their key exported with custody key export --format ssh-private>'
+opens it, and custody verify/receive/extract/report/log read it with --key.
+--encrypt-to adds recipients (an age1… key, an ssh-ed25519 line, a .pub file),
+e.g. your own key for the copy you keep:
+  $ custody transfer case.tar --to central-authority.pub --reason "MLA 2026/117" \\
+      --encrypt --encrypt-to me.pub`;
 
 export function register(program: Command): void {
   program
@@ -53,6 +64,9 @@ export function register(program: Command): void {
     .option('--key <file>', 'signing key (default: env CUSTODY_KEY, or the only key in <home>/keys)')
     .option('--passphrase-file <file>', 'read the key passphrase from this file')
     .option('--receipt <file>', 'your receive record kept beside the bundle while it was read-only: appended first (repeat, in order)', collect, [])
+    .option('--encrypt', "also write the bundle encrypted (age) to the recipient's key")
+    .option('--out <file.tar.age>', 'with --encrypt: where to write it (default <bundle>.age; never replaced)')
+    .option('--encrypt-to <recipient>', 'with --encrypt: also encrypt to this age1… key, ssh-ed25519 line or .pub file (repeat)', collect, [])
     .addHelpText('after', HELP)
     .action(action(transferCommand));
 }
@@ -62,7 +76,9 @@ export async function transferCommand(ctx: CliContext, bundleArg: string, o: Tra
   assertBundleFile(bundleArg);
   const to = loadIdentityRef(ctx, o.to);
   const signer = await loadSigner(ctx, { key: o.key, passphraseFile: o.passphraseFile });
+  const writeEncrypted = prepareEncryptedCopy(ctx, path.resolve(bundleArg), to, o); // refused before the record is appended
   const r = await transfer({ ...o, bundle: bundleArg, signer, to, receipts: o.receipt ?? [], ledger: homeLedger(ctx.opts.home) });
+  const encrypted = writeEncrypted ? await writeEncrypted() : undefined;
   if (r.ledger.error !== undefined) ctx.note(`custody: warning: the transfer is in the bundle, but the ledger was not updated: ${r.ledger.error}`);
   const p = r.record.predicate;
   return outcome(
@@ -78,6 +94,7 @@ export async function transferCommand(ctx: CliContext, bundleArg: string, o: Tra
       to: { name: to.name, keyid: to.keyid, fingerprint: to.fingerprint },
       ledger: r.ledger.ok,
       ...(r.ledger.error === undefined ? {} : { ledgerError: r.ledger.error }),
+      ...(encrypted ? { encrypted } : {}),
     },
     [
       `transferred ${r.bundle}`,
@@ -87,6 +104,7 @@ export async function transferCommand(ctx: CliContext, bundleArg: string, o: Tra
       `  fingerprint   ${groupedFingerprint(to.fingerprint)}`,
       `  at            ${p.at}`,
       `  bundle digest ${r.chain.bundleDigest}`,
+      ...(encrypted ? [`  encrypted     ${encrypted.out} (age, to ${encrypted.recipients.join(', ')})`] : []),
       `in transit until ${to.name} runs custody receive`,
     ],
   );

@@ -6,12 +6,13 @@ import { CustodyError } from '../../core/errors.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { outcome, type Outcome } from '../outcome.js';
-import { addVerifyTrustOptions, type TrustFlags } from '../options.js';
+import { addDecryptKeyOptions, addVerifyTrustOptions, type DecryptKeyFlags, type TrustFlags } from '../options.js';
+import { loadAgeIdentities } from '../age-keys.js';
 import { progressFor } from '../progress.js';
 import { verdictJson, verdictText } from '../render/verdict.js';
 import { trustedKeys } from '../trust-input.js';
 
-interface VerifyOptions extends TrustFlags {
+interface VerifyOptions extends TrustFlags, DecryptKeyFlags {
   full?: boolean;
   media?: boolean;
 }
@@ -53,15 +54,16 @@ Exit: 0 verified, 1 not verified (the reason names member, item, byte range),
 
 Example:
   $ custody verify case-2026-041.tar --trust examiner.pub
-  $ cat case-2026-041.tar | custody verify - --json`;
+  $ cat case-2026-041.tar | custody verify - --json
+  $ custody verify case-2026-041.tar.age --key authority.key --trust examiner.pub   # encrypted (age): decrypted as it is verified`;
 
 export function register(program: Command): void {
-  addVerifyTrustOptions(
+  addDecryptKeyOptions(addVerifyTrustOptions(
     program
       .command('verify')
       .description('verify a bundle offline: hashes, manifests, signatures, trust and the custody chain')
-      .argument('<bundle>', "the bundle .tar, or '-' to read it from stdin"),
-  )
+      .argument('<bundle>', "the bundle .tar (or .tar.age, decrypted as it is verified), or '-' to read it from stdin"),
+  ))
     .option('--full', 'also recompute every flat hash (md5, sha1, sha256 …), not only the piece SHA-256s; see Modes below')
     .option('--media', 'with --full: also recompute the media hashes of disk-image items (E01, split raw) from their sealed segments')
     .addHelpText('after', HELP)
@@ -70,7 +72,7 @@ export function register(program: Command): void {
 
 export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyOptions): Promise<Outcome> {
   assertTrustFlags(o);
-  const input = await openBundleInput(bundle);
+  const input = await openBundleInput(bundle, { ageKeys: () => loadAgeIdentities(ctx, o) });
   if (o.media && (!o.full || bundle === '-' || bundle.endsWith('.age'))) {
     throw new CustodyError('USAGE', '--media needs --full and a plain bundle file (it reads the segments where they lie in the tar)');
   }

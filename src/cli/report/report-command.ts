@@ -9,6 +9,7 @@ import type { BundleVerdict } from '../../bundle/verify.js';
 import { openBundleInput } from '../../ops/bundle-input.js';
 import { checkReportOutputs, writeReport, type ReportContext, type ReportOutput } from '../../ops/report.js';
 import { assertTrustFlags } from '../../ops/verify.js';
+import { loadAgeIdentities } from '../age-keys.js';
 import type { CliContext } from '../context.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { progressFor } from '../progress.js';
@@ -31,6 +32,8 @@ export interface ReportOptions {
   strictTrust?: boolean;
   receipt: string[];
   force?: boolean;
+  key?: string;
+  passphraseFile?: string;
 }
 
 /** The HTML form of a verdict. */
@@ -53,7 +56,7 @@ export async function reportCommand(ctx: CliContext, bundle: string, o: ReportOp
   if (o.html !== undefined) outputs.push({ kind: 'html', out: o.html, render: (v, c) => renderReport(v, c, { langs, files: o.files ?? 'all' }) });
   if (o.caseJsonld !== undefined) outputs.push({ kind: 'jsonld', out: o.caseJsonld, render: renderCaseJsonLd });
   checkReportOutputs(outputs.map((x) => x.out), o.force === true);
-  const input = await openBundleInput(bundle);
+  const input = await openBundleInput(bundle, { ageKeys: () => loadAgeIdentities(ctx, o) });
   const { files, verdict } = await writeReport({
     input,
     bundleFile: bundle,

@@ -1,0 +1,106 @@
+/**
+ * `custody receive <bundle.tar.age> --out <bundle.tar>`: the encrypted bundle
+ * is decrypted with the recipient's key while it is verified, and the
+ * decrypted bytes are written at the same time to a temporary file beside
+ * --out. Only a bundle that verified (and names this key as the recipient
+ * of the pending transfer) is renamed to --out; the receive record is then
+ * appended to it as to any bundle.
+ *
+ * Threats guarded against: a bundle that fails verification, decryption or
+ * the recipient check leaving a plaintext copy behind (the temporary file is
+ * removed on every failure); a truncated .age verifying because the reader
+ * stopped early (the decrypted stream must have been read to its
+ * authenticated end before anything is kept); decrypted evidence left behind
+ * by Ctrl-C or a kill (SIGINT, SIGTERM, SIGHUP remove the temporary file
+ * before the process dies of the signal; only SIGKILL cannot be caught, and
+ * then the hidden temporary, mode 0600, stays beside --out).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { CustodyError } from '../core/errors.js';
+import { assertCanCreate, tempNameBeside } from '../bundle/atomic-output.js';
+import { isAgeFile } from '../bundle/age-files.js';
+import type { BundleVerdict } from '../bundle/verify.js';
+import { sshEd25519Identity } from '../custody/age/recipients.js';
+import { signerFromSeed, type Signer } from '../custody/identity.js';
+import { identityLabel } from './age-keys.js';
+import type { CliContext } from './context.js';
+import { loadSecretKey } from './keys.js';
+import { openBundleInput, type BundleInput } from '../ops/bundle-input.js';
+
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+export interface EncryptedReceive {
+  /** Where the received bundle is written. */
+  out: string;
+  signer: Signer;
+  source: BundleInput;
+  /** Runs `verify` on a source that also writes the plaintext beside --out; keeps it at --out only if the verdict is ok. */
+  verifyInto(verify: (src: BundleInput) => Promise<BundleVerdict>): Promise<BundleVerdict>;
+}
+
+/** Undefined unless `bundleArg` is an age file; then needs --out, and opens it with the signing key. */
+export async function openEncryptedReceive(
+  ctx: CliContext,
+  bundleArg: string,
+  o: { key?: string | undefined; passphraseFile?: string | undefined; out?: string | undefined; receiptOut?: string | undefined },
+): Promise<EncryptedReceive | undefined> {
+  let isFile = false;
+  try {
+    isFile = fs.statSync(bundleArg).isFile();
+  } catch {
+    return undefined; // openBundleInput reports it
+  }
+  if (!isFile || !(await isAgeFile(bundleArg))) {
+    if (o.out !== undefined) throw new CustodyError('USAGE', '--out is for an encrypted bundle (.tar.age); a plain bundle gets the record appended in place');
+    return undefined;
+  }
+  if (o.out === undefined) throw new CustodyError('USAGE', `${bundleArg} is encrypted: give --out <bundle.tar> for the received bundle`);
+  if (o.receiptOut !== undefined) throw new CustodyError('USAGE', '--receipt-out does not go with an encrypted bundle: the record is appended to --out');
+  const out = path.resolve(o.out);
+  assertCanCreate(out, false, 'another --out');
+  // One unlock: the signing key is also the key the bundle is encrypted to.
+  const { seed, identity } = await loadSecretKey(ctx, o);
+  const signer = signerFromSeed(seed, identity);
+  const source = await openBundleInput(bundleArg, { ageKeys: async () => [sshEd25519Identity(seed, identityLabel(identity))] });
+  return {
+    out,
+    signer,
+    source,
+    async verifyInto(verify) {
+      const tmp = tempNameBeside(out, 'receive');
+      let fd = fs.openSync(tmp, 'wx', 0o600);
+      let kept = false;
+      const onSignal = (signal: NodeJS.Signals) => {
+        fs.rmSync(tmp, { force: true });
+        for (const s of SIGNALS) process.off(s, onSignal);
+        process.kill(process.pid, signal); // die of it, as without the handler
+      };
+      for (const s of SIGNALS) process.on(s, onSignal);
+      let complete = false;
+      async function* tee(): AsyncGenerator<Uint8Array> {
+        for await (const c of source.stream) {
+          for (let off = 0; off < c.length; ) off += fs.writeSync(fd, c, off, c.length - off);
+          yield c;
+        }
+        complete = true;
+      }
+      try {
+        const v = await verify({ ...source, stream: tee() });
+        if (!v.ok) return v;
+        if (!complete) throw new CustodyError('INTERNAL', 'the verifier stopped before the end of the decrypted bundle');
+        fs.fsyncSync(fd);
+        fs.closeSync(fd);
+        fd = -1;
+        assertCanCreate(out, false, 'another --out');
+        fs.renameSync(tmp, out);
+        kept = true;
+        return v;
+      } finally {
+        for (const s of SIGNALS) process.off(s, onSignal);
+        if (fd >= 0) fs.closeSync(fd);
+        if (!kept) fs.rmSync(tmp, { force: true });
+      }
+    },
+  };
+}
