@@ -64,6 +64,10 @@ export interface VerifyOptions {
   mode?: ReadMode;
   /** Trust store keys plus every --trust key. */
   trusted: Uint8Array[];
+  /** Fingerprints given as trust anchors (64 lowercase hex): the sealer is trusted if its key has one. */
+  trustedFingerprints?: string[];
+  /** The verifier's own keys: trusted for its own bundles ("trusted: own key"). */
+  ownKeys?: Uint8Array[];
   strictTrust?: boolean;
   allowUntrusted?: boolean;
   /**
@@ -99,7 +103,7 @@ export const CHECK_IDS = [
   'chain',
 ] as const;
 /** `chain.<rule>` (custody/chain.ts CHAIN_RULES) names the broken chain rule in BundleVerdict.failed. */
-export type CheckId = Exclude<(typeof CHECK_IDS)[number], 'manifest.<alg>'> | `manifest.${string}` | 'bundle.journal' | 'bundle.decryption' | 'media' | ChainRule;
+export type CheckId = Exclude<(typeof CHECK_IDS)[number], 'manifest.<alg>'> | `manifest.${string}` | 'bundle.journal' | 'bundle.decryption' | 'media' | 'chain.ledger' | ChainRule;
 
 export interface Check {
   id: CheckId;
@@ -115,7 +119,7 @@ export interface BundleVerdict {
   bagName?: string;
   bundleDigest?: string;
   caseId?: string;
-  sealer?: { name?: string; keyid: string; fingerprint: string; trusted: boolean };
+  sealer?: { name?: string; keyid: string; fingerprint: string; trusted: boolean; /** why it is trusted */ trustedAs?: TrustedAs };
   algorithms?: string[];
   pieceSize?: number;
   files?: number;
@@ -123,11 +127,26 @@ export interface BundleVerdict {
   checks: Check[];
   /** The id of the check whose failure is the verdict's error. */
   failed?: CheckId;
+  /** The sealer's key (custody/sealer.pem), once it is known to be a strong key. */
+  sealerKey?: Uint8Array;
+  /** What a ledger at hand knows of this bundle (set by the caller that has one). */
+  ledger?: { state: 'unknown' | 'same' | 'behind' | 'stale' | 'fork'; detail: string };
   chain?: ChainVerdict;
   manifest?: CustodyManifest;
   /** What was read (for extract and receive); absent when the stream could not be read to the end. */
   read?: ReadBundle;
   error?: CustodyError;
+}
+
+/** Why the sealer is trusted: its key in the trust store or a --trust file, its fingerprint given as read out, or one of our own keys. */
+export type TrustedAs = 'trust store or --trust' | 'fingerprint given with --trust' | 'own key';
+
+/** How `key` is trusted under these options, or undefined. */
+export function trustOf(key: Uint8Array, o: Pick<VerifyOptions, 'trusted' | 'trustedFingerprints' | 'ownKeys'>): TrustedAs | undefined {
+  if (o.trusted.some((t) => sameKey(t, key))) return 'trust store or --trust';
+  if (o.trustedFingerprints?.includes(fingerprint(key))) return 'fingerprint given with --trust';
+  if (o.ownKeys?.some((t) => sameKey(t, key))) return 'own key';
+  return undefined;
 }
 
 /** What the steps share: what was read, and what earlier steps established. */
@@ -277,6 +296,7 @@ function checkSealerKey(s: VerifyState): void {
     }
     if (!bytesEqual(pem, mini)) fail('MALFORMED_BUNDLE', `${L.SEALER_MINISIGN_PUB} is not the key in ${L.SEALER_PEM}`, { member: L.SEALER_MINISIGN_PUB });
     s.sealerKey = pem;
+    s.v.sealerKey = pem;
     s.v.sealer = { keyid: keyId(pem), fingerprint: fingerprint(pem), trusted: false };
     return `key id ${keyId(pem)}, fingerprint ${fingerprint(pem)}`;
   });
@@ -313,13 +333,16 @@ function checkSealerTrust(s: VerifyState): void {
   const key = s.sealerKey;
   if (!key) return;
   record(s.v, 'seal.trust', 'sealer trusted', () => {
-    const trusted = s.o.trusted.some((t) => sameKey(t, key));
-    s.v.sealer!.trusted = trusted;
-    if (trusted) return 'in the trust store or given with --trust';
+    const how = trustOf(key, s.o);
+    s.v.sealer!.trusted = how !== undefined;
+    if (how !== undefined) {
+      s.v.sealer!.trustedAs = how;
+      return how === 'own key' ? 'trusted: own key' : how === 'fingerprint given with --trust' ? 'its fingerprint was given with --trust' : 'in the trust store or given with --trust';
+    }
     if (s.o.allowUntrusted) return 'NOT trusted (accepted with --allow-untrusted)';
     throw new CustodyError('UNTRUSTED_KEY', `the sealer's key (key id ${keyId(key)}, fingerprint ${fingerprint(key)}) is not trusted`, {
       member: L.SEALER_PEM,
-      hint: 'confirm the fingerprint with the sealer out of band, then custody trust add <their .pub>, or pass --trust <their .pub>',
+      hint: 'confirm the fingerprint with the sealer out of band (letter of request, phone), then pass --trust <the 64-hex fingerprint> or custody trust add --from <bundle> --fingerprint <it>',
     });
   });
 }
@@ -486,7 +509,8 @@ function checkCustodyChain(s: VerifyState): void {
     bundleDigest: v.bundleDigest!,
     envelopes: [...r.chain, ...(o.extraRecords?.(r.chain.length) ?? [])],
     sealerPublicKey: s.sealerKey,
-    trusted: o.trusted,
+    trusted: [...o.trusted, ...(o.ownKeys ?? [])],
+    ...(o.trustedFingerprints ? { trustedFingerprints: o.trustedFingerprints } : {}),
     strictTrust: o.strictTrust === true,
     allowUntrusted: o.allowUntrusted === true,
     now: o.now ?? new Date(),

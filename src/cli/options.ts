@@ -28,7 +28,7 @@ export interface TrustFlags {
 /** The trust options of every command that verifies a bundle the way `custody verify` does. */
 export function addVerifyTrustOptions(cmd: Command): Command {
   return cmd
-    .option('--trust <pubfile>', 'also trust this key (a .pub/.pem file or a fingerprint; repeat)', collect, [])
+    .option('--trust <pubfile|fingerprint>', 'trust this sealer: its .pub/.pem file, or its 64-hex fingerprint as read out to you (spaces, colons, dashes allowed; repeat)', collect, [])
     .option('--allow-untrusted', 'report an untrusted sealer but do not fail on it')
     .option('--strict-trust', 'every record signer must be in the trust store, not only the sealer')
     .option('--receipt <file>', 'a custody record kept beside a read-only bundle (repeat, in order)', collect, []);

@@ -37,8 +37,10 @@ export interface ChainInput {
   envelopes: { member: string; bytes: Uint8Array }[];
   /** the key that signed the tagmanifest */
   sealerPublicKey: Uint8Array;
-  /** trust store + --trust */
+  /** trust store + --trust keys + the verifier's own keys */
   trusted: Uint8Array[];
+  /** Fingerprints given as trust anchors (64 lowercase hex, as read out): a key whose fingerprint is one is trusted. */
+  trustedFingerprints?: string[];
   /** every signer must be trusted, not only the sealer */
   strictTrust: boolean;
   /**
@@ -380,7 +382,7 @@ function checkTrust(s: ChainState, r: RecordCheck): void {
   const { input, verdict } = s;
   const by = r.by!;
   const pred = r.parsed!.predicate;
-  const trusted = input.trusted.some((t) => sameKey(t, r.signer!.publicKey));
+  const trusted = input.trusted.some((t) => sameKey(t, r.signer!.publicKey)) || (input.trustedFingerprints?.includes(r.signer!.fingerprint) ?? false);
   r.rv.trusted = trusted;
   if (r.i === 0) verdict.sealerTrusted = trusted;
   if (!trusted) verdict.untrustedSigners.push({ seq: pred.seq, keyid: by.keyid, name: by.name });

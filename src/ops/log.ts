@@ -15,6 +15,7 @@ import { checkStoredChain, type DamagedTrustedKey, type StoredChainKeys, type St
 import { readReceipts, type BundleInput } from './bundle-input.js';
 import { verifyInput } from './verify.js';
 import type { LedgerAccess } from './ledger-access.js';
+import { compareWithLedger, type LedgerComparison } from './ledger-compare.js';
 
 export interface Timeline {
   bundleName: string;
@@ -30,10 +31,13 @@ export interface BundleLogRequest {
   receipts?: string[];
   trusted: Uint8Array[];
   now?: Date;
+  /** A ledger to compare the chain with (stale copy, fork). */
+  ledger?: LedgerAccess | undefined;
 }
 
 export interface BundleLog {
   timeline: Timeline;
+  ledgerView?: LedgerComparison;
   /** Said about a journal beside the bundle, if there is one. */
   notes: string[];
 }
@@ -59,7 +63,15 @@ export async function bundleLog(req: BundleLogRequest): Promise<BundleLog> {
     now: req.now ?? new Date(),
     baggingDate: chain.info.baggingDate,
   });
-  return { timeline: { bundleName: chain.bagName, bundleDigest: chain.bundleDigest, caseId: chain.info.caseId, verdict, problems: new Map() }, notes };
+  const ledgerView = req.ledger
+    ? compareWithLedger(req.ledger, { bundleName: chain.bagName, bundleDigest: chain.bundleDigest, sealerPublicKey: chain.sealerPublicKey, chain: verdict })
+    : undefined;
+  if (ledgerView && (ledgerView.state === 'stale' || ledgerView.state === 'fork')) notes.push(ledgerView.detail);
+  return {
+    timeline: { bundleName: chain.bagName, bundleDigest: chain.bundleDigest, caseId: chain.info.caseId, verdict, problems: new Map() },
+    notes,
+    ...(ledgerView ? { ledgerView } : {}),
+  };
 }
 
 /**

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
-import { writeFileAtomically } from '../bundle/atomic-output.js';
+import { assertCanCreate, writeFileAtomically } from '../bundle/atomic-output.js';
 import { readBundleChain } from '../bundle/chain-read.js';
 import { assertMayReceive, buildNextRecord, checkBundleChain, checkRecordText, nextRecordTime, type NewRecord } from '../bundle/custody-ops.js';
 import { appendMembers, journalPathFor, recoverInterruptedAppend } from '../bundle/tar-append.js';
@@ -24,6 +24,7 @@ import { receiptMemberName, type VerificationSummary } from '../custody/record.j
 import type { BundleInput } from './bundle-input.js';
 import { writeLedger, type LedgerAccess } from './ledger-access.js';
 import { importInput } from './ledger-rows.js';
+import { assertExtendable, type LedgerComparison } from './ledger-compare.js';
 import type { ProgressFactory } from './progress.js';
 import { verifyInput, type TrustRequest } from './verify.js';
 
@@ -36,6 +37,8 @@ export interface ReceiveRequest extends Omit<TrustRequest, 'receipts'> {
   note?: string | undefined;
   /** Write the record here instead of appending it to the bundle. */
   receiptOut?: string | undefined;
+  /** Also write the record here (appended or not), for the sender's ledger (custody ledger import). */
+  receiptCopy?: string | undefined;
   ledger?: LedgerAccess | undefined;
   progress?: ProgressFactory;
   now?: Date;
@@ -44,6 +47,8 @@ export interface ReceiveRequest extends Omit<TrustRequest, 'receipts'> {
    * writes the plaintext beside `bundle` (the received file), and keeps it
    * there only if the verdict is ok; the record is then appended to it.
    */
+  /** Accept a copy the ledger knows to be stale or forked. */
+  allowFork?: boolean;
   encrypted?: { keep: (verify: (input: BundleInput) => Promise<BundleVerdict>) => Promise<BundleVerdict> };
 }
 
@@ -97,6 +102,7 @@ function summary(v: BundleVerdict): VerificationSummary {
 export async function receive(req: ReceiveRequest): Promise<ReceiveResult> {
   const fields = receiveFields(req);
   const bundle = path.resolve(req.bundle);
+  if (req.receiptCopy !== undefined) assertCanCreate(path.resolve(req.receiptCopy), false);
 
   // Fail fast, before hashing what may be terabytes: the quick header-only read says whether a
   // transfer names us. (Skipped while a journal is beside it: verify reads the old view.)
@@ -125,6 +131,7 @@ export async function receive(req: ReceiveRequest): Promise<ReceiveResult> {
   }
   const chain = verdict.chain;
   assertMayReceive(chain, req.signer);
+  if (verdict.ledger) assertExtendable(verdict.ledger as LedgerComparison, req.allowFork === true);
   const at = nextRecordTime(chain, req.now);
   const record = buildNextRecord(req.signer, { bagName: verdict.bagName, bundleDigest: verdict.bundleDigest, verdict: chain }, 'receive', at, {
     ...fields,
@@ -146,6 +153,12 @@ export async function receive(req: ReceiveRequest): Promise<ReceiveResult> {
   }
   if (receipt) {
     await writeFileAtomically(receipt.file, false, async (fd) => {
+      fs.writeSync(fd, record.envelope);
+    });
+  }
+
+  if (req.receiptCopy !== undefined) {
+    await writeFileAtomically(path.resolve(req.receiptCopy), false, async (fd) => {
       fs.writeSync(fd, record.envelope);
     });
   }

@@ -14,6 +14,7 @@ import type { Identity, Signer } from '../custody/identity.js';
 import { readReceipts } from './bundle-input.js';
 import { writeLedger, type LedgerAccess } from './ledger-access.js';
 import { importInput } from './ledger-rows.js';
+import { assertExtendable, compareWithLedger, type LedgerComparison } from './ledger-compare.js';
 
 export interface TransferRequest {
   bundle: string;
@@ -27,11 +28,15 @@ export interface TransferRequest {
   /** Receive records kept beside the bundle while it was read-only: appended first. */
   receipts?: string[];
   ledger?: LedgerAccess | undefined;
+  /** Extend a copy the ledger knows to be stale or forked (the re-send of a copy lost in transit; --reason says why). */
+  allowFork?: boolean;
   now?: Date;
 }
 
 export interface TransferDone extends TransferResult {
   bundle: string;
+  /** What the ledger knew of this copy before the transfer. */
+  ledgerView?: LedgerComparison;
   ledger: { ok: boolean; error?: string };
 }
 
@@ -63,12 +68,24 @@ export async function transfer(req: TransferRequest): Promise<TransferDone> {
   const bundle = assertBundleFile(req.bundle);
   await recoverInterruptedAppend(bundle);
   const receipts = req.receipts?.length ? readReceipts(req.receipts, (await readBundleChain(bundle)).envelopes.length) : [];
-  const r = await transferBundle(bundle, { signer: req.signer, to: req.to, ...fields, receipts, ...(req.now ? { now: req.now } : {}) });
+  let seen: LedgerComparison | undefined;
+  const r = await transferBundle(bundle, {
+    signer: req.signer,
+    to: req.to,
+    ...fields,
+    receipts,
+    ...(req.now ? { now: req.now } : {}),
+    // Under the bundle's lock, before anything is written: a stale or forked copy is not extended.
+    check: (chain, verdict) => {
+      seen = compareWithLedger(req.ledger, { bundleName: chain.bagName, bundleDigest: chain.bundleDigest, sealerPublicKey: chain.sealerPublicKey, chain: verdict });
+      assertExtendable(seen, req.allowFork === true);
+    },
+  });
   // One transaction with the whole chain: idempotent for the records the ledger holds, and it also covers
   // a bundle sealed or received elsewhere and any receipts appended with this transfer.
   const manifest = req.ledger ? await r.chain.manifest() : undefined;
   const ledger = writeLedger(req.ledger, (l) =>
     l.importBundle({ ...importInput({ ...r.chain, caseId: r.chain.info.caseId, manifest: manifest!, verdict: r.verdict }, [r.record], bundle), state: 'in transit' }),
   );
-  return { ...r, bundle, ledger };
+  return { ...r, bundle, ledger, ...(seen ? { ledgerView: seen } : {}) };
 }

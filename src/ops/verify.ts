@@ -12,15 +12,23 @@ import { HashEngine } from '../core/engine.js';
 import { verifyMedia } from '../bundle/media-verify.js';
 import { verifyBundle, type BundleSink, type BundleVerdict, type ReadMode } from '../bundle/verify.js';
 import { journalDetail, readReceipts, type BundleInput } from './bundle-input.js';
+import type { LedgerAccess } from './ledger-access.js';
+import { compareWithLedger } from './ledger-compare.js';
 import { noProgress, type Progress, type ProgressFactory } from './progress.js';
 
 export interface TrustRequest {
   /** Trust store keys plus every --trust key (resolved by the caller). */
   trusted: Uint8Array[];
+  /** --trust fingerprints as read out (64 lowercase hex). */
+  trustedFingerprints?: string[];
+  /** The verifier's own keys (trusted for their own bundles). */
+  ownKeys?: Uint8Array[];
   allowUntrusted?: boolean;
   strictTrust?: boolean;
   /** Receipt files: records kept beside a read-only bundle, checked after the bundle's own. */
   receipts?: string[];
+  /** A ledger to compare the chain with (stale copies and forks). */
+  ledger?: LedgerAccess | undefined;
 }
 
 export interface VerifyRequest extends TrustRequest {
@@ -33,6 +41,10 @@ export interface VerifyRequest extends TrustRequest {
   now?: Date;
   /** The bundle file, to also recompute the media hashes of disk-image items (E01, split raw) from their sealed segments. */
   media?: string;
+  /** A stale copy does not verify (it only says so otherwise). */
+  strict?: boolean;
+  /** A fork is reported but accepted (the re-send of a copy lost in transit). */
+  allowFork?: boolean;
 }
 
 export function assertTrustFlags(o: { allowUntrusted?: boolean | undefined; strictTrust?: boolean | undefined }): void {
@@ -49,6 +61,8 @@ export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
       engine,
       mode: req.mode ?? 'full',
       trusted: req.trusted,
+      ...(req.trustedFingerprints ? { trustedFingerprints: req.trustedFingerprints } : {}),
+      ...(req.ownKeys ? { ownKeys: req.ownKeys } : {}),
       strictTrust: req.strictTrust === true,
       allowUntrusted: req.allowUntrusted === true,
       ...(req.sink ? { sink: req.sink } : {}),
@@ -63,6 +77,7 @@ export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
     const journal = journalDetail(req.input);
     if (journal !== undefined) v.checks.push({ id: 'bundle.journal', check: 'interrupted append', ok: true, detail: journal });
     if (req.media !== undefined && v.ok && v.manifest) await checkMedia(req.media, v, engine);
+    if (req.ledger) checkAgainstLedger(v, req);
     return v;
   } finally {
     progress?.stop();
@@ -87,5 +102,23 @@ async function checkMedia(bundle: string, v: BundleVerdict, engine: HashEngine):
     v.ok = false;
     v.error = e;
     v.failed = 'media';
+  }
+}
+
+/** chain.ledger: the chain against every record a ledger holds for this bundle digest (stale copy, fork). */
+function checkAgainstLedger(v: BundleVerdict, req: VerifyRequest): void {
+  if (!v.chain || !v.bundleDigest || !v.bagName || !v.sealerKey) return;
+  const c = compareWithLedger(req.ledger, { bundleName: v.bagName, bundleDigest: v.bundleDigest, sealerPublicKey: v.sealerKey, chain: v.chain });
+  v.ledger = c;
+  const check = 'custody chain against the ledger';
+  const fails = (c.state === 'fork' && !req.allowFork) || (c.state === 'stale' && req.strict === true);
+  const detail = c.state === 'fork' && req.allowFork ? `${c.detail} (accepted with --allow-fork)` : c.state === 'stale' && !req.strict ? `${c.detail}; this copy verifies on its own (--strict refuses a stale copy)` : c.detail;
+  v.checks.push({ id: 'chain.ledger', check, ok: !fails, detail: c.problem ? `${detail}; ${c.problem}` : detail });
+  if (fails && v.error === undefined) {
+    v.ok = false;
+    v.error = new CustodyError('CHAIN_ERROR', c.detail, {
+      hint: c.state === 'fork' ? 'find out which copy is the one in custody; the other must not be used' : 'get the current copy from its custodian',
+    });
+    v.failed = 'chain.ledger';
   }
 }

@@ -10,7 +10,8 @@ import { addDecryptKeyOptions, collect, type DecryptKeyFlags, type TrustFlags } 
 import { loadAgeIdentities } from '../age-keys.js';
 import { progressFor } from '../progress.js';
 import { verdictJson, verdictText } from '../render/verdict.js';
-import { trustedKeys } from '../trust-input.js';
+import { trustFor } from '../trust-input.js';
+import { ledgerFor } from '../ledger-input.js';
 
 interface ExtractOptions extends TrustFlags, DecryptKeyFlags {
   into: string;
@@ -37,7 +38,7 @@ export function register(program: Command): void {
     .description('verify a bundle and extract it into a new folder, atomically')
     .argument('<bundle>', "the bundle .tar (or .tar.age, decrypted as it is verified), or '-' for stdin")
     .requiredOption('--into <dir>', 'the folder to create')
-    .option('--trust <pubfile>', 'also trust this key (repeat)', collect, [])
+    .option('--trust <pubfile|fingerprint>', "trust this sealer: its .pub file, or its 64-hex fingerprint as read out to you (repeat)", collect, [])
     .option('--allow-untrusted', 'extract even if the sealer is not trusted (reported)')
     .option('--strict-trust', 'every record signer must be in the trust store')
     .option('--receipt <file>', 'a custody record kept beside a read-only bundle (repeat)', collect, [])
@@ -52,7 +53,8 @@ async function extractCommand(ctx: CliContext, bundle: string, o: ExtractOptions
   const r = await extractBundle({
     input,
     into: o.into,
-    trusted: trustedKeys(ctx, o.trust),
+    ...trustFor(ctx, o.trust),
+    ledger: ledgerFor(ctx),
     allowUntrusted: o.allowUntrusted === true,
     strictTrust: o.strictTrust === true,
     receipts: o.receipt,

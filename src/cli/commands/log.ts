@@ -14,6 +14,7 @@ import { damagedTrustNote, listHomeKeys } from '../keys.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { addDecryptKeyOptions, collect, type DecryptKeyFlags } from '../options.js';
 import { trustedKeys } from '../trust-input.js';
+import { ledgerFor } from '../ledger-input.js';
 import { recordJson, timelineText } from '../render/timeline.js';
 
 interface LogOptions extends DecryptKeyFlags {
@@ -47,8 +48,10 @@ async function bundleTimeline(ctx: CliContext, bundleArg: string, receipts: stri
   if (fs.existsSync(bundleArg) && fs.statSync(bundleArg).isFile() && (await isAgeFile(bundleArg))) {
     return encryptedBundleLog(await openBundleInput(bundleArg, { ageKeys: () => loadAgeIdentities(ctx, o) }), receipts);
   }
-  const { timeline, notes } = await bundleLog({ bundle: bundleArg, receipts, trusted: trustedKeys(ctx, []) });
+  const { timeline, notes, ledgerView } = await bundleLog({ bundle: bundleArg, receipts, trusted: trustedKeys(ctx, []), ledger: ledgerFor(ctx) });
   for (const n of notes) ctx.note(`custody: note: ${n}`);
+  // A fork breaks the chain of custody as surely as a bad signature: exit 1.
+  if (ledgerView?.state === 'fork') timeline.problems.set(ledgerView.fork!.bundle.seq, ledgerView.detail);
   return timeline;
 }
 

@@ -12,7 +12,7 @@ import { outcome, type Outcome } from '../outcome.js';
 import { collect } from '../options.js';
 import { progressFor } from '../progress.js';
 import { verdictJson, verdictText } from '../render/verdict.js';
-import { trustedKeys } from '../trust-input.js';
+import { trustFor } from '../trust-input.js';
 import { openEncryptedReceive } from '../receive-encrypted.js';
 
 interface ReceiveOptions {
@@ -25,6 +25,8 @@ interface ReceiveOptions {
   allowUntrusted?: boolean;
   receiptOut?: string;
   out?: string;
+  allowFork?: boolean;
+  receiptCopy?: string;
 }
 
 const HELP = `
@@ -52,13 +54,15 @@ export function register(program: Command): void {
     .command('receive')
     .description('accept custody of a bundle transferred to you: verify it, then append a signed receive record')
     .argument('<bundle>', 'the bundle .tar, or an encrypted .tar.age (decrypted with your --key as it is verified; needs --out)')
+    .option('--receipt-copy <file>', 'also write your receive record to this file, to send back to the sender (custody ledger import <file>)')
+    .option('--allow-fork', 'accept a copy your ledger knows to be stale or forked (a re-send of a copy lost in transit; say why with --note)')
     .option('--out <bundle.tar>', 'for an encrypted bundle: write the received bundle (with your receive record) here')
     .option('--condition <text>', 'the condition the evidence arrived in')
     .option('--location <text>', 'where it was received')
     .option('--note <text>', 'a note in the record')
     .option('--key <file>', 'signing key (default: env CUSTODY_KEY, or the only key in <home>/keys)')
     .option('--passphrase-file <file>', 'read the key passphrase from this file')
-    .option('--trust <pubfile>', "trust this key (the sealer's .pub) for this verification (repeat)", collect, [])
+    .option('--trust <pubfile|fingerprint>', "trust this sealer for this verification: its .pub file, or its 64-hex fingerprint as read out to you (repeat)", collect, [])
     .option('--allow-untrusted', 'accept a sealer you do not trust; the receive record then says trusted: false')
     .option('--receipt-out <file>', 'write the receive record to this file instead of appending it to the bundle')
     .addHelpText('after', HELP)
@@ -77,9 +81,10 @@ export async function receiveCommand(ctx: CliContext, bundleArg: string, o: Rece
     input,
     signer,
     ...(enc ? { encrypted: { keep: enc.verifyInto } } : {}),
-    trusted: trustedKeys(ctx, o.trust ?? []),
+    ...trustFor(ctx, o.trust ?? []),
     allowUntrusted: o.allowUntrusted === true,
     ledger: homeLedger(ctx.opts.home, true),
+    allowFork: o.allowFork === true,
     progress: progressFor(ctx),
   });
   const v = r.verdict;

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { prepareEncryptedCopy, type EncryptOptions } from '../transfer-encrypt.js';
 
 interface TransferOptions extends EncryptOptions {
+  allowFork?: boolean;
   to: string;
   reason: string;
   authority?: string;
@@ -64,6 +65,7 @@ export function register(program: Command): void {
     .option('--key <file>', 'signing key (default: env CUSTODY_KEY, or the only key in <home>/keys)')
     .option('--passphrase-file <file>', 'read the key passphrase from this file')
     .option('--receipt <file>', 'your receive record kept beside the bundle while it was read-only: appended first (repeat, in order)', collect, [])
+    .option('--allow-fork', 'extend a copy the ledger knows to be stale or forked: the re-send of a copy lost in transit (--reason says why)')
     .option('--encrypt', "also write the bundle encrypted (age) to the recipient's key")
     .option('--out <file.tar.age>', 'with --encrypt: where to write it (default <bundle>.age; never replaced)')
     .option('--encrypt-to <recipient>', 'with --encrypt: also encrypt to this age1… key, ssh-ed25519 line or .pub file (repeat)', collect, [])
@@ -77,7 +79,7 @@ export async function transferCommand(ctx: CliContext, bundleArg: string, o: Tra
   const to = loadIdentityRef(ctx, o.to);
   const signer = await loadSigner(ctx, { key: o.key, passphraseFile: o.passphraseFile });
   const writeEncrypted = prepareEncryptedCopy(ctx, path.resolve(bundleArg), to, o); // refused before the record is appended
-  const r = await transfer({ ...o, bundle: bundleArg, signer, to, receipts: o.receipt ?? [], ledger: homeLedger(ctx.opts.home) });
+  const r = await transfer({ ...o, bundle: bundleArg, signer, to, receipts: o.receipt ?? [], ledger: homeLedger(ctx.opts.home), allowFork: o.allowFork === true });
   const encrypted = writeEncrypted ? await writeEncrypted() : undefined;
   if (r.ledger.error !== undefined) ctx.note(`custody: warning: the transfer is in the bundle, but the ledger was not updated: ${r.ledger.error}`);
   const p = r.record.predicate;

@@ -10,7 +10,7 @@ import { CustodyError } from '../../core/errors.js';
 import { groupedFingerprint } from '../../custody/ed25519.js';
 import { withLedger, type TrustedKey } from '../../ledger/index.js';
 import { homeLedger } from '../../ops/ledger-access.js';
-import { addTrustedKey } from '../../ops/trust.js';
+import { addTrustedFromBundle, addTrustedKey, type TrustAdded } from '../../ops/trust.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { damagedTrustNote, readKeyishFile } from '../keys.js';
@@ -31,13 +31,19 @@ function trustedJson(k: TrustedKey): Record<string, unknown> {
 }
 
 export function addTrust(ctx: CliContext, file: string, opts: { name?: string }) {
-  const { added, identity: id, label, named } = addTrustedKey(homeLedger(ctx.opts.home, true)!, readKeyishFile(file), file, opts.name);
+  return trustOutcome(ctx, addTrustedKey(homeLedger(ctx.opts.home, true)!, readKeyishFile(file), file, opts.name), false);
+}
+
+function trustOutcome(ctx: CliContext, t: TrustAdded, checked: boolean) {
+  const { added, identity: id, label, named } = t;
   const who = [id.name, id.org, id.role].filter(Boolean).join(', ');
   const text = [
     `${added ? 'trusted' : 'already trusted'}: ${ctx.chalk.bold(who)}${label !== undefined && named ? ` (label ${label})` : ''}`,
     `key id       ${id.keyid}`,
     `fingerprint  ${groupedFingerprint(id.fingerprint)}`,
-    ctx.chalk.yellow('Confirm this fingerprint with the key owner out of band (in person or by phone), not from the file or the bundle.'),
+    checked
+      ? 'The fingerprint matched the one you gave: trust comes from that fingerprint, confirmed out of band.'
+      : ctx.chalk.yellow('Confirm this fingerprint with the key owner out of band (in person or by phone), not from the file or the bundle.'),
   ];
   return outcome(
     { added, fingerprint: id.fingerprint, keyid: id.keyid, name: id.name, org: id.org ?? null, role: id.role ?? null, label: label ?? null },
@@ -74,10 +80,26 @@ export function register(program: Command): void {
   cmd
     .command('add')
     .description('trust a public key (.pub, PEM, ssh-ed25519 or minisign); prints the fingerprint to confirm out of band')
-    .argument('<pubfile>', 'the public key file')
+    .argument('[pubfile]', 'the public key file (or --from a bundle with --fingerprint)')
     .option('--name <label>', 'a label for the key (required when the file carries no name, e.g. a PEM)')
-    .addHelpText('after', '\nExample:\n  $ custody trust add examiner.pub\n  $ custody trust add bundle/custody/sealer.pem --name "Ana Lima, Police Lab"')
-    .action(action(async (ctx: CliContext, file: string, opts: { name?: string }) => addTrust(ctx, file, opts)));
+    .option('--from <bundle>', "take the sealer's key from this bundle, once its fingerprint is the one given with --fingerprint")
+    .option('--fingerprint <fp>', 'with --from: the sealer fingerprint as read out to you (64 hex digits; spaces, colons, dashes allowed)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ custody trust add examiner.pub\n  $ custody trust add bundle/custody/sealer.pem --name "Ana Lima, Police Lab"\n  $ custody trust add --from case-2026-041.tar --fingerprint "3f2a 9c0d … (all 16 groups)"',
+    )
+    .action(
+      action(async (ctx: CliContext, file: string | undefined, opts: { name?: string; from?: string; fingerprint?: string }) => {
+        if (opts.from !== undefined || opts.fingerprint !== undefined) {
+          if (file !== undefined || opts.from === undefined || opts.fingerprint === undefined) {
+            throw new CustodyError('USAGE', 'trust add takes a key file, or --from <bundle> with --fingerprint <fp>');
+          }
+          return trustOutcome(ctx, await addTrustedFromBundle(homeLedger(ctx.opts.home, true)!, opts.from, opts.fingerprint, opts.name), true);
+        }
+        if (file === undefined) throw new CustodyError('USAGE', 'trust add needs a key file, or --from <bundle> --fingerprint <fp>');
+        return addTrust(ctx, file, opts);
+      }),
+    );
 
   cmd
     .command('list')

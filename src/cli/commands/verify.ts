@@ -10,9 +10,12 @@ import { addDecryptKeyOptions, addVerifyTrustOptions, type DecryptKeyFlags, type
 import { loadAgeIdentities } from '../age-keys.js';
 import { progressFor } from '../progress.js';
 import { verdictJson, verdictText } from '../render/verdict.js';
-import { trustedKeys } from '../trust-input.js';
+import { trustFor } from '../trust-input.js';
+import { ledgerFor } from '../ledger-input.js';
 
 interface VerifyOptions extends TrustFlags, DecryptKeyFlags {
+  ledger?: string;
+  strict?: boolean;
   full?: boolean;
   media?: boolean;
 }
@@ -64,6 +67,8 @@ export function register(program: Command): void {
       .description('verify a bundle offline: hashes, manifests, signatures, trust and the custody chain')
       .argument('<bundle>', "the bundle .tar (or .tar.age, decrypted as it is verified), or '-' to read it from stdin"),
   ))
+    .option('--ledger <file>', "compare the chain with this ledger (a ledger.db, or the folder holding one; default: the home's)")
+    .option('--strict', 'a stale copy (the ledger knows later records) does not verify')
     .option('--full', 'also recompute every flat hash (md5, sha1, sha256 …), not only the piece SHA-256s; see Modes below')
     .option('--media', 'with --full: also recompute the media hashes of disk-image items (E01, split raw) from their sealed segments')
     .addHelpText('after', HELP)
@@ -78,12 +83,14 @@ export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyOp
   }
   const v = await verifyInput({
     input,
-    trusted: trustedKeys(ctx, o.trust),
+    ...trustFor(ctx, o.trust),
     allowUntrusted: o.allowUntrusted === true,
     strictTrust: o.strictTrust === true,
     receipts: o.receipt,
     mode: o.full ? 'full' : 'pieces',
     ...(o.media ? { media: bundle } : {}),
+    ledger: ledgerFor(ctx, o.ledger),
+    strict: o.strict === true,
     progress: progressFor(ctx),
     label: 'verify',
   });

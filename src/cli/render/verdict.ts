@@ -20,6 +20,7 @@ export function verdictJson(v: BundleVerdict): Record<string, unknown> {
     bytes: v.bytes,
     items: v.manifest?.items.map((i) => ({ id: i.id, kind: i.kind, ...(i.description ? { description: i.description } : {}), meta: i.meta })),
     checks: v.checks,
+    ...(v.ledger ? { ledger: v.ledger } : {}),
     ...(v.failed ? { failedCheck: v.failed } : {}),
     chain: chain && {
       ok: chain.ok,
@@ -53,7 +54,7 @@ export function verdictText(ctx: CliContext, v: BundleVerdict, label: string): s
   if (v.bundleDigest) L.push(`  bundle digest ${v.bundleDigest}`);
   if (v.caseId) L.push(`  case          ${v.caseId}`);
   if (v.sealer) {
-    const trust = v.sealer.trusted ? c.green('trusted') : c.yellow('NOT trusted');
+    const trust = v.sealer.trusted ? c.green(v.sealer.trustedAs === 'own key' ? 'trusted: own key' : v.sealer.trustedAs === 'fingerprint given with --trust' ? 'trusted: fingerprint given with --trust' : 'trusted') : c.yellow('NOT trusted');
     L.push(`  sealer        ${e(v.sealer.name)} (key id ${v.sealer.keyid}), ${trust}`);
     L.push(`  fingerprint   ${groupedFingerprint(v.sealer.fingerprint)}`);
   }
@@ -70,6 +71,7 @@ export function verdictText(ctx: CliContext, v: BundleVerdict, label: string): s
         : 'unknown';
     L.push(`  custody       ${state} (${v.chain.records.length} record(s), last: ${last.action})`);
   }
+  if (v.ledger && (v.ledger.state === 'stale' || v.ledger.state === 'fork')) L.push(`  ledger        ${c.yellow(e(v.ledger.detail))}`);
   L.push('  checks:');
   for (const k of v.checks) L.push(`    ${k.ok ? c.green('ok  ') : c.red('FAIL')} ${k.check}: ${e(k.detail)}`);
   return L;

@@ -14,7 +14,8 @@ import type { CliContext } from '../context.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { progressFor } from '../progress.js';
 import { verdictJson } from '../render/verdict.js';
-import { trustedKeys } from '../trust-input.js';
+import { trustFor } from '../trust-input.js';
+import { ledgerFor } from '../ledger-input.js';
 import { buildReportModel } from '../../ops/report/build-model.js';
 import { buildCaseJsonLd } from './case-jsonld.js';
 import { renderReportHtml } from './html.js';
@@ -62,7 +63,8 @@ export async function reportCommand(ctx: CliContext, bundle: string, o: ReportOp
     bundleFile: bundle,
     outputs,
     force: o.force === true,
-    trusted: trustedKeys(ctx, o.trust),
+    ...trustFor(ctx, o.trust),
+    ledger: ledgerFor(ctx),
     allowUntrusted: o.allowUntrusted === true,
     strictTrust: o.strictTrust === true,
     receipts: o.receipt,
