@@ -210,10 +210,14 @@ describe('refusals leave the bundle byte-identical', () => {
 describe('read-only bundle: receipt beside it', () => {
   it('writes the receipt, verify --receipt accepts it, a tampered receipt fails, and transfer --receipt carries it in', async () => {
     const b = copyOf(sealed, 'ro.tar');
-    expect(runCli(['--home', alice.home, 'transfer', b, '--to', bob.pub, '--reason', 'r']).code).toBe(0);
+    // Another copy of the bundle the tests above handed over: each copy gets homes of its own (a shared
+    // ledger would rightly call this copy stale, or a fork).
+    const aliceHome = path.join(dir, 'ro-alice');
+    const bobHome = path.join(dir, 'ro-bob');
+    expect(runCli(['--home', aliceHome, 'transfer', b, '--to', bob.pub, '--reason', 'r', '--key', alice.key]).code).toBe(0);
     fs.chmodSync(b, 0o444);
     const before = sha(b);
-    const r = runCli(['--home', bob.home, 'receive', b, '--trust', alice.pub, '--condition', 'ok', '--json']);
+    const r = runCli(['--home', bobHome, 'receive', b, '--trust', alice.pub, '--condition', 'ok', '--json', '--key', bob.key]);
     expect(r.code, r.stderr).toBe(0);
     const j = json(r);
     expect(j).toMatchObject({ appended: false, seq: 2 });
@@ -243,17 +247,23 @@ describe('read-only bundle: receipt beside it', () => {
     expect(json(bad).error.code).toBe('SIGNATURE_ERROR');
     expect((json(log).records as unknown[]).length).toBe(3);
 
-    // A second receipt to the same place is refused, not overwritten.
-    const again = runCli(['--home', bob.home, 'receive', b, '--trust', alice.pub, '--json']);
+    // A second receive is refused: Bob's ledger knows he received it (a stale copy), and without that
+    // ledger the receipt file already there is not overwritten.
+    const receiptBytes = fs.readFileSync(receipt);
+    const again = runCli(['--home', bobHome, 'receive', b, '--trust', alice.pub, '--json', '--key', bob.key]);
     expect(again.code).toBe(2);
-    expect(json(again).error.code).toBe('EXISTS');
+    expect(json(again).error.code).toBe('STALE_COPY');
+    const elsewhere = runCli(['--home', path.join(dir, 'ro-bob-2'), 'receive', b, '--trust', alice.pub, '--json', '--key', bob.key]);
+    expect(elsewhere.code).toBe(2);
+    expect(json(elsewhere).error.code).toBe('EXISTS');
+    expect(fs.readFileSync(receipt).equals(receiptBytes)).toBe(true);
 
     // Later, writable again: Bob hands on, carrying his receipt into the bundle in the same append.
     fs.chmodSync(b, 0o644);
-    const refused = runCli(['--home', bob.home, 'transfer', b, '--to', carol.pub, '--reason', 'on']);
+    const refused = runCli(['--home', bobHome, 'transfer', b, '--to', carol.pub, '--reason', 'on', '--key', bob.key]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('--receipt');
-    const t = runCli(['--home', bob.home, 'transfer', b, '--to', carol.pub, '--reason', 'on', '--receipt', receipt, '--json']);
+    const t = runCli(['--home', bobHome, 'transfer', b, '--to', carol.pub, '--reason', 'on', '--receipt', receipt, '--json', '--key', bob.key]);
     expect(t.code, t.stderr).toBe(0);
     expect(json(t).seq).toBe(3);
     const v = runCli(['verify', b, '--trust', alice.pub, '--json']);
@@ -265,7 +275,7 @@ describe('read-only bundle: receipt beside it', () => {
 describe('log', () => {
   it('prints what it can of a broken chain and exits 1', () => {
     const b = copyOf(sealed, 'broken.tar');
-    expect(runCli(['--home', alice.home, 'transfer', b, '--to', bob.pub, '--reason', 'original reason']).code).toBe(0);
+    expect(runCli(['--home', path.join(dir, 'broken-alice'), 'transfer', b, '--to', bob.pub, '--reason', 'original reason', '--key', alice.key]).code).toBe(0);
     const bytes = fs.readFileSync(b);
     // Flip one byte of the transfer's signature inside the appended record (base64 "sig" value).
     const rec = bytes.lastIndexOf(Buffer.from('"sig":"'));

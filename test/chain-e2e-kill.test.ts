@@ -70,6 +70,10 @@ let alicePub: string;
 let bobPub: string;
 let aliceHome: string;
 let bobHome: string;
+let aliceKeyFile: string;
+let bobKeyFile: string;
+/** Each copy of the bundle gets its own homes: a ledger shared across copies would rightly call them stale or forked. */
+const homeOf = (file: string, who: string): string => path.join(dir, 'homes', `${path.basename(file)}-${who}`);
 let alice: Signer;
 let bob: Signer;
 let bobId: Identity;
@@ -95,6 +99,8 @@ beforeAll(async () => {
   const jb = JSON.parse(b!.stdout);
   alicePub = ja.pubFile;
   bobPub = jb.pubFile;
+  aliceKeyFile = ja.keyFile;
+  bobKeyFile = jb.keyFile;
   alice = await signerOf(ja.keyFile);
   bob = await signerOf(jb.keyFile);
   aliceId = parsePublicKeyFile(fs.readFileSync(alicePub));
@@ -152,7 +158,7 @@ describe('custody transfer killed at every step of the append', () => {
     const points = Array.from({ length: 16 }, (_, i) => i + 1); // 14 steps for a transfer record today, plus two that complete
     const files = points.map((n) => copy(`abort-${n}`));
     const runs = await pool(points, 3, (n) =>
-      run(['--home', aliceHome, 'transfer', files[n - 1]!, '--to', bobPub, '--reason', 'kill test'], { [ABORT_ENV]: String(n) }),
+      run(['--home', homeOf(files[n - 1]!, 'alice'), 'transfer', files[n - 1]!, '--to', bobPub, '--reason', 'kill test', '--key', aliceKeyFile], { [ABORT_ENV]: String(n) }),
     );
     const killed = runs.map((r) => r.signal === 'SIGKILL');
     const k = killed.lastIndexOf(true) + 1;
@@ -190,7 +196,7 @@ describe('custody transfer killed at every step of the append', () => {
     const cases = [2, 4, 7, 10]; // lock held; journal written; mid-header/data; late data
     const files = cases.map((n) => copy(`cli-${n}`));
     const kills = await pool(cases, 2, (n) =>
-      run(['--home', aliceHome, 'transfer', files[cases.indexOf(n)]!, '--to', bobPub, '--reason', 'k'], { [ABORT_ENV]: String(n) }),
+      run(['--home', homeOf(files[cases.indexOf(n)]!, 'alice'), 'transfer', files[cases.indexOf(n)]!, '--to', bobPub, '--reason', 'k', '--key', aliceKeyFile], { [ABORT_ENV]: String(n) }),
     );
     for (const r of kills) expect(r.signal).toBe('SIGKILL');
     // verify on two: it passes on the bundle as it was, says so, and leaves every byte as it found it
@@ -204,25 +210,25 @@ describe('custody transfer killed at every step of the append', () => {
     expect(fs.readFileSync(files[2]!).equals(sealedBytes)).toBe(false); // a partial record is still there
     // transfer repairs before it appends
     const [t1, t2, t3] = await Promise.all(
-      [files[1]!, files[3]!, files[2]!].map((f) => run(['--home', aliceHome, 'transfer', f, '--to', bobPub, '--reason', 'retry', '--json'])),
+      [files[1]!, files[3]!, files[2]!].map((f) => run(['--home', homeOf(f, 'alice'), 'transfer', f, '--to', bobPub, '--reason', 'retry', '--json', '--key', aliceKeyFile])),
     );
     expect(t1!.code, t1!.stderr).toBe(0);
     expect(t2!.code, t2!.stderr).toBe(0);
     expect(t3!.code, t3!.stderr).toBe(0);
     expect(JSON.parse(t1!.stdout).seq).toBe(1);
     expect(JSON.parse(t3!.stdout).seq).toBe(1);
-    const r = await run(['--home', bobHome, 'receive', files[1]!, '--trust', alicePub, '--json']);
+    const r = await run(['--home', homeOf(files[1]!, 'bob'), 'receive', files[1]!, '--trust', alicePub, '--json', '--key', bobKeyFile]);
     expect(r.code, r.stderr).toBe(0);
     expect((await verifiesInProcess(files[1]!)).actions).toEqual(['seal', 'transfer', 'receive']);
   }, 180_000);
 
   it('a kill inside recovery is itself recovered', async () => {
     const f = copy('recover-kill');
-    expect((await run(['--home', aliceHome, 'transfer', f, '--to', bobPub, '--reason', 'k'], { [ABORT_ENV]: '9' })).signal).toBe('SIGKILL');
+    expect((await run(['--home', homeOf(f, 'alice'), 'transfer', f, '--to', bobPub, '--reason', 'k', '--key', aliceKeyFile], { [ABORT_ENV]: '9' })).signal).toBe('SIGKILL');
     const dirty = sha(f);
     for (const n of [1, 2]) {
       // transfer recovers first (verify never writes); killed inside that recovery
-      const r = await run(['--home', aliceHome, 'transfer', f, '--to', bobPub, '--reason', 'k'], { [RECOVER_ABORT_ENV]: String(n) });
+      const r = await run(['--home', homeOf(f, 'alice'), 'transfer', f, '--to', bobPub, '--reason', 'k', '--key', aliceKeyFile], { [RECOVER_ABORT_ENV]: String(n) });
       expect(r.signal).toBe('SIGKILL');
       expect(fs.existsSync(journalPathFor(f))).toBe(true);
     }
@@ -237,7 +243,7 @@ describe('custody transfer killed at every step of the append', () => {
     const delays = [150, 300, 450, 600, 750, 900];
     const files = delays.map((d) => copy(`random-${d}`));
     await pool(delays, 3, (d) =>
-      run(['--home', aliceHome, 'transfer', files[delays.indexOf(d)]!, '--to', bobPub, '--reason', 'random kill'], {}, d + Math.floor(Math.random() * 150)),
+      run(['--home', homeOf(files[delays.indexOf(d)]!, 'alice'), 'transfer', files[delays.indexOf(d)]!, '--to', bobPub, '--reason', 'random kill', '--key', aliceKeyFile], {}, d + Math.floor(Math.random() * 150)),
     );
     for (const f of files) {
       await recoverInterruptedAppend(f); // what the next command does first (the CLI path is covered above)
@@ -256,14 +262,14 @@ describe('custody receive killed during its append', () => {
     const points = [3, 6, 9];
     const files = points.map((n) => copy(`receive-${n}`, base));
     const runs = await pool(points, 3, (n) =>
-      run(['--home', bobHome, 'receive', files[points.indexOf(n)]!, '--trust', alicePub], { [ABORT_ENV]: String(n) }),
+      run(['--home', homeOf(files[points.indexOf(n)]!, 'bob'), 'receive', files[points.indexOf(n)]!, '--trust', alicePub, '--key', bobKeyFile], { [ABORT_ENV]: String(n) }),
     );
     for (const r of runs) expect(r.signal, r.stderr + r.stdout).toBe('SIGKILL');
     for (const f of files) {
       await recoverInterruptedAppend(f);
       expect(fs.readFileSync(f).equals(pendingBytes)).toBe(true);
     }
-    const again = await run(['--home', bobHome, 'receive', files[0]!, '--trust', alicePub, '--json']);
+    const again = await run(['--home', homeOf(files[0]!, 'bob'), 'receive', files[0]!, '--trust', alicePub, '--json', '--key', bobKeyFile]);
     expect(again.code, again.stderr).toBe(0);
     expect((await verifiesInProcess(files[0]!)).actions).toEqual(['seal', 'transfer', 'receive']);
     // And Bob, now the custodian, can hand it on.
