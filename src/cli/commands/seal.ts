@@ -164,6 +164,15 @@ export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptio
       sealer: { name: sealer.name, keyid: sealer.keyid, fingerprint: sealer.fingerprint },
       items: result.manifest.items.map((it) => ({ id: it.id, kind: it.kind, files: result.manifest.files.filter((f) => f.item === it.id).length, ...(it.image ? { image: it.image } : {}) })),
       files,
+      // Every payload file as custody/manifest.json records it, so a pipeline need not open the bundle.
+      fileHashes: result.manifest.files.map((f) => ({
+        path: f.path,
+        item: f.item,
+        size: f.size,
+        modifiedAt: f.mtime,
+        hashes: f.hashes,
+        ...(f.pieces ? { pieces: { count: f.pieces.count, merkleRoot: f.pieces.merkleRoot } } : {}),
+      })),
       bytes: result.payloadBytes,
       algorithms,
       pieceSize,
