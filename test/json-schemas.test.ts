@@ -13,6 +13,7 @@ import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli, tempDir } from './helpers/cli.js';
+import { makeMedia } from './helpers/ewf.js';
 import { exitCodeFor } from '../src/cli/exit-codes.js';
 import { errorCodeTable } from '../src/cli/error-codes.js';
 import { RUNTIME_CODES, USAGE_CODES, VERIFICATION_CODES } from '../src/core/errors.js';
@@ -117,6 +118,7 @@ describe('every --json document follows its schema', () => {
   it('hash and hash --check', () => {
     const img = path.join(d, 'evidence', 'disk.img');
     j('hash', ['hash', '--piece', '4KiB', img]);
+    validate('hash', JSON.parse(runCli(['hash', '--format', 'json', img]).stdout)); // the --format json document is the same
     const partial = j('hash', ['hash', img, path.join(d, 'missing.img')], 2);
     expect(partial.files.map((f: { path: string }) => f.path)).toEqual([img]);
     expect(partial.error).toEqual({ code: 'NOT_FOUND', message: `no such file: ${path.join(d, 'missing.img')}` });
@@ -129,6 +131,18 @@ describe('every --json document follows its schema', () => {
     const bad = j('hash-check', ['hash', '--check', list, 'evidence/disk.img', 'evidence/later.txt'], 1, d);
     expect(bad.summary).toEqual({ matched: 1, changed: 0, missing: 1, new: 1 });
     fs.rmSync(path.join(d, 'evidence', 'later.txt'));
+  }, 180_000);
+
+  it('hash and seal of an EWF image (the media, its stored hashes and acquisition metadata)', () => {
+    const media = path.join(d, 'ewf');
+    fs.mkdirSync(media);
+    fs.writeFileSync(path.join(media, 'disk.raw'), makeMedia(8));
+    const acq = spawnSync('ewfacquire', ['-u', '-q', '-c', 'deflate:fast', '-d', 'sha1', '-C', 'CASE 7', '-e', 'Ana Lima', '-t', 'disk', 'disk.raw'], { cwd: media, encoding: 'utf8' });
+    expect(acq.status, acq.stderr).toBe(0);
+    const h = j('hash', ['hash', path.join(media, 'disk.E01')]);
+    expect(h.files[0].image.stored.md5).toMatch(/^[0-9a-f]{32}$/);
+    const s = j('seal', ['--home', homeE, 'seal', path.join(media, 'disk.E01'), '--case', 'C-2', '--out', path.join(d, 'ewf.tar')]);
+    expect(s.items[0]).toMatchObject({ kind: 'image', image: { format: 'ewf' } });
   }, 180_000);
 
   it('seal, verify, transfer, receive, extract, log, report', () => {
@@ -230,7 +244,7 @@ describe('time fields have one naming', () => {
 
 describe("seal's document", () => {
   it('lists every file with its path, size, hashes, piece count and Merkle root, equal to the bytes sealed', () => {
-    const s = seen.find((x) => x.schema === 'seal' && x.doc.ok)!.doc;
+    const s = seen.find((x) => x.schema === 'seal' && x.doc.ok && x.doc.case === 'C-1')!.doc;
     const byPath = new Map(s.fileHashes.map((f: any) => [f.path, f]));
     for (const name of ['disk.img', 'notes.txt']) {
       const bytes = fs.readFileSync(path.join(d, 'evidence', name));
@@ -242,7 +256,7 @@ describe("seal's document", () => {
       expect(f.pieces.merkleRoot).toMatch(/^[0-9a-f]{64}$/);
     }
     // The same digests `custody hash --piece` gives for the file.
-    const h = seen.find((x) => x.schema === 'hash' && x.doc.ok)!.doc.files[0];
+    const h = seen.find((x) => x.schema === 'hash' && x.doc.ok && x.args.includes('4KiB'))!.doc.files[0];
     expect(byPath.get('data/evidence/disk.img')).toMatchObject({ hashes: h.hashes, pieces: { count: h.pieces.count, merkleRoot: h.pieces.merkleRoot } });
   });
 });
