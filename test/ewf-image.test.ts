@@ -102,8 +102,8 @@ describe('custody hash of an EWF image', () => {
       const p = (n: number) => String(n).padStart(2, '0');
       return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
     };
-    expect(asCtime(img.acquisition.acquisitionDate)).toBe(field('Acquisition date'));
-    expect(asCtime(img.acquisition.systemDate)).toBe(field('System date'));
+    expect(asCtime(img.acquisition.acquiredAt)).toBe(field('Acquisition date'));
+    expect(asCtime(img.acquisition.systemClockAt)).toBe(field('System date'));
     expect(img.bytesPerSector).toBe(Number(field('Bytes per sector')));
     expect(img.sectorCount).toBe(Number(field('Number of sectors')));
     expect(img.sectorsPerChunk).toBe(Number(field('Sectors per chunk')));

@@ -17,10 +17,10 @@ export function buildProgram(): Command {
   program
     .name('custody')
     .description('Chain of custody for digital evidence: hash, seal, hand over and verify, offline.')
-    .version(VERSION, '--version', 'print the version')
+    .version(VERSION, '-V, --version', 'print the version')
     .option('--home <dir>', 'where ledger.db and keys/ live (env CUSTODY_HOME, default ~/.custody)')
     .option('--json', 'print one JSON document on stdout')
-    .option('--quiet', 'no progress output')
+    .option('-q, --quiet', 'no progress output')
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .showHelpAfterError(false)
     .exitOverride()

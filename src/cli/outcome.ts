@@ -22,6 +22,8 @@ export interface Outcome {
    * Otherwise every line is escaped for the terminal (src/core/text.ts).
    */
   document?: boolean;
+  /** `-o/--out`: what would reach stdout is written to this file instead (atomically; replaced only with `force`). */
+  out?: { file: string; force: boolean };
 }
 
 export function outcome(data: Record<string, unknown>, text: string | string[] = []): Outcome {

@@ -7,6 +7,7 @@ import { escapeLine, escapeText, safeJson } from '../core/text.js';
 import type { CliContext } from './context.js';
 import { exitCodeFor, EXIT_OK } from './exit-codes.js';
 import type { Outcome } from './outcome.js';
+import { writeOutputFile } from './output-file.js';
 
 export function errorJson(e: CustodyError): Record<string, unknown> {
   const err: Record<string, unknown> = { code: e.code, message: e.message };
@@ -34,15 +35,20 @@ export function asCustodyError(e: unknown): CustodyError {
 
 export function render(ctx: CliContext, result: Outcome): number {
   const { error } = result;
+  const toFile = result.out;
+  let body = '';
   if (ctx.opts.json) {
     const doc: Record<string, unknown> = { ok: error === undefined, ...result.data };
     if (error) doc.error = errorJson(error);
-    process.stdout.write(`${safeJson(doc)}\n`);
+    body = `${safeJson(doc)}\n`;
   } else {
     // Every line is escaped here, whatever the command put in it: a bundle's strings never reach the terminal raw.
-    for (const line of result.text) process.stdout.write(`${result.document ? line : escapeLine(line, ctx.opts.color)}\n`);
-    if (error) process.stderr.write(`${errorLine(error)}\n`);
+    const color = ctx.opts.color && toFile === undefined;
+    for (const line of result.text) body += `${result.document ? line : escapeLine(line, color)}\n`;
   }
+  if (toFile) writeOutputFile(toFile.file, body, toFile.force);
+  else process.stdout.write(body);
+  if (error && !ctx.opts.json) process.stderr.write(`${errorLine(error)}\n`);
   return error ? exitCodeFor(error.code) : EXIT_OK;
 }
 

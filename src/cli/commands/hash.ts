@@ -18,6 +18,8 @@ import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { documentOutcome, outcome, type Outcome } from '../outcome.js';
 import { makeProgress } from '../progress.js';
+import { checkOutputFile } from '../output-file.js';
+import { errorJson } from '../run.js';
 import { VERSION } from '../../core/version.js';
 import { findEwfImages, splitSegments } from '../../core/ewf/files.js';
 import { hashEwf, mismatchedStored } from '../../core/ewf/hash-ewf.js';
@@ -31,6 +33,9 @@ interface HashOptions {
   format: Format;
   check?: string;
   split?: boolean;
+  verbose?: boolean;
+  out?: string;
+  force?: boolean;
 }
 
 const HELP = `
@@ -46,6 +51,15 @@ Formats:
 --check <file> reads a json, sums or hashdeep list (detected) and reports each file as
 matched, changed, missing (listed, not found) or new (given, not listed); exit 1 unless
 all matched. Without paths it checks every file the list names (relative to here).
+It prints only what did not match and a summary line ("N matched, N changed, N missing,
+N new"); -v lists every file. --json always lists every file.
+
+A path that does not exist does not stop the others: every readable path is hashed
+and printed, then custody names the missing ones and exits 2.
+
+-o <file> writes the output (any --format, or the --json document) to <file> instead
+of stdout: under a temporary name, renamed when complete; an existing file is
+replaced only with --force.
 
 Examples:
   $ custody hash image.dd
@@ -53,7 +67,8 @@ Examples:
   $ custody hash --piece 64MiB --format json image.dd > image.hashes.json
   $ custody hash --split image.001 image.002 image.003
   $ custody hash -r --format sums export/ > SHA256SUMS && sha256sum -c SHA256SUMS
-  $ custody hash --check image.hashes.json image.dd`;
+  $ custody hash --check image.hashes.json image.dd
+  $ custody hash -r --format hashdeep -o evidence.hashdeep export/`;
 
 export function register(program: Command): void {
   program
@@ -66,6 +81,9 @@ export function register(program: Command): void {
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'sums', 'hashdeep', 'dfxml']).default('text'))
     .option('--check <file>', 'audit the paths against a json, sums or hashdeep list')
     .option('--split', 'the paths are segments of one image (image.001 image.002 …), hashed as one')
+    .option('-v, --verbose', '--check: list every file, matched ones too')
+    .option('-o, --out <file>', 'write the output to this file instead of stdout (atomically)')
+    .option('--force', 'with -o: replace an existing file')
     .addHelpText('after', HELP)
     .action(action(hashCommand));
 }
@@ -76,10 +94,35 @@ function chooseAlgos(opts: HashOptions): Algo[] {
 }
 
 async function hashCommand(ctx: CliContext, paths: string[], opts: HashOptions): Promise<Outcome> {
+  if (opts.force && opts.out === undefined) throw new CustodyError('USAGE', '--force goes with -o/--out');
+  if (opts.out !== undefined) checkOutputFile(opts.out, opts.force === true);
+  const result = await hashOrCheck(ctx, paths, opts);
+  if (opts.out !== undefined) result.out = { file: opts.out, force: opts.force === true };
+  return result;
+}
+
+/** Paths named on the command line that do not exist: reported after the others are hashed. */
+async function missingPaths(paths: string[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const p of paths) {
+    if (p === '-') continue;
+    try {
+      await fs.stat(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') missing.push(p);
+    }
+  }
+  return missing;
+}
+
+async function hashOrCheck(ctx: CliContext, allPaths: string[], opts: HashOptions): Promise<Outcome> {
   const algos = chooseAlgos(opts);
   const pieceSize = opts.piece === undefined ? 0 : parseSize(opts.piece);
-  if (opts.check !== undefined) return checkCommand(ctx, paths, opts, algos);
-  if (paths.length === 0) throw new CustodyError('USAGE', 'nothing to hash', { hint: "give files, or '-' for stdin" });
+  if (opts.check !== undefined) return checkCommand(ctx, allPaths, opts, algos);
+  if (allPaths.length === 0) throw new CustodyError('USAGE', 'nothing to hash', { hint: "give files, or '-' for stdin" });
+  // A split image is one input: a missing segment is an error of the whole (splitSegments names it).
+  const missing = opts.split ? [] : await missingPaths(allPaths);
+  const paths = allPaths.filter((p) => !missing.includes(p));
   // Refuse impossible combinations before reading anything.
   if (opts.format === 'sums') sumsAlgo(algos);
   if (opts.format === 'hashdeep') hashdeepAlgos(algos);
@@ -100,12 +143,18 @@ async function hashCommand(ctx: CliContext, paths: string[], opts: HashOptions):
   }
   const spec: HashSpec = { algos, pieceSize };
   const files = opts.split ? await hashSplit(ctx, inputs, spec) : await hashEach(ctx, inputs, spec, ewf.images);
-  const out = render(ctx, files, opts, algos);
   const bad = files.filter((f) => f.image && mismatchedStored(f.image).length > 0);
+  const gone = missing.length === 0 ? '' : `no such file${missing.length === 1 ? '' : 's'}: ${missing.join(', ')}`;
+  let error: CustodyError | undefined;
   if (bad.length > 0) {
+    // Evidence that does not verify (exit 1) outranks a missing path (exit 2); the message names both.
     const what = bad.map((f) => `${f.path}: the media's ${mismatchedStored(f.image!).join(' and ')} differ${mismatchedStored(f.image!).length === 1 ? 's' : ''} from the one stored in the image`);
-    out.error = new CustodyError('HASH_MISMATCH', what.join('; '));
+    error = new CustodyError('HASH_MISMATCH', [...what, ...(gone ? [gone] : [])].join('; '));
+  } else if (gone) {
+    error = new CustodyError('NOT_FOUND', gone);
   }
+  const out = render(ctx, files, opts, algos, error);
+  if (error) out.error = error;
   return out;
 }
 
@@ -159,12 +208,12 @@ async function hashSplit(ctx: CliContext, inputs: HashInput[], spec: HashSpec): 
   }
 }
 
-function render(ctx: CliContext, files: FileHash[], opts: HashOptions, algos: Algo[]): Outcome {
+function render(ctx: CliContext, files: FileHash[], opts: HashOptions, algos: Algo[], error?: CustodyError): Outcome {
   const data = { files: toJsonFiles(files) };
   const commandLine = ['custody', ...process.argv.slice(2)].join(' ');
   switch (opts.format) {
     case 'json':
-      return documentOutcome(data, JSON.stringify({ ok: true, ...data }, null, 2));
+      return documentOutcome(data, JSON.stringify({ ok: error === undefined, ...data, ...(error ? { error: errorJson(error) } : {}) }, null, 2));
     case 'sums':
       return documentOutcome(data, formatSums(files, sumsAlgo(algos)));
     case 'hashdeep':
@@ -230,7 +279,9 @@ async function checkCommand(ctx: CliContext, paths: string[], opts: HashOptions,
   for (const [k, i] of present) if (!listed.has(k)) lines.push({ path: i.path, status: 'new' });
 
   const summary = summarize(lines);
-  const text2 = lines.map((l) => {
+  // Like hashdeep's "Audit passed": only what did not match, unless -v asks for every line.
+  const shown = opts.verbose ? lines : lines.filter((l) => l.status !== 'matched');
+  const text2 = shown.map((l) => {
     const diff = l.differences?.map((d) => `${d.what} expected ${d.expected}, got ${d.actual}`).join('; ');
     return `${l.status.toUpperCase().padEnd(8)} ${l.path}${diff ? `  (${diff})` : ''}`;
   });

@@ -69,13 +69,13 @@ export async function storeNewKey(ctx: CliContext, seed: Uint8Array, opts: MakeO
   if (!encrypted) text.push(ctx.chalk.yellow(`WARNING: the secret key is NOT encrypted (--no-passphrase); anyone who can read ${keyPath} can sign as ${id.name}.`));
   if (from) text.push(`The PEM file ${from} still holds the secret key unencrypted; delete it once you have a safe backup.`);
   text.push(`Give ${path.basename(pubPath)} to whoever must trust you, and tell them the fingerprint out of band.`);
-  return outcome({ ...identityJson(id), created, encrypted, keyFile: keyPath, pubFile: pubPath }, text);
+  return outcome({ ...identityJson(id), createdAt: created, encrypted, keyFile: keyPath, pubFile: pubPath }, text);
 }
 
 function homeKeyJson(k: HomeKey & { file?: string }): Record<string, unknown> {
   return {
     ...identityJson(k.identity),
-    created: k.created ?? null,
+    createdAt: k.created ?? null,
     encrypted: k.encrypted ?? null,
     keyFile: k.keyPath ?? null,
     pubFile: k.pubPath ?? null,

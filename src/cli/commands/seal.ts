@@ -10,6 +10,7 @@ import type { ItemRequest } from '../../bundle/collect-items.js';
 import { homeLedger } from '../../ops/ledger-access.js';
 import { checkSealOutput, seal } from '../../ops/seal.js';
 import type { ManifestImage } from '../../bundle/custody-manifest.js';
+import { acquisitionJson } from '../../core/ewf/describe.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { loadSigner } from '../keys.js';
@@ -162,8 +163,17 @@ export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptio
       bundleName: result.bagName,
       case: o.case,
       sealer: { name: sealer.name, keyid: sealer.keyid, fingerprint: sealer.fingerprint },
-      items: result.manifest.items.map((it) => ({ id: it.id, kind: it.kind, files: result.manifest.files.filter((f) => f.item === it.id).length, ...(it.image ? { image: it.image } : {}) })),
+      items: result.manifest.items.map((it) => ({ id: it.id, kind: it.kind, files: result.manifest.files.filter((f) => f.item === it.id).length, ...(it.image ? { image: it.image.acquisition ? { ...it.image, acquisition: acquisitionJson(it.image.acquisition) } : it.image } : {}) })),
       files,
+      // Every payload file as custody/manifest.json records it, so a pipeline need not open the bundle.
+      fileHashes: result.manifest.files.map((f) => ({
+        path: f.path,
+        item: f.item,
+        size: f.size,
+        modifiedAt: f.mtime,
+        hashes: f.hashes,
+        ...(f.pieces ? { pieces: { count: f.pieces.count, merkleRoot: f.pieces.merkleRoot } } : {}),
+      })),
       bytes: result.payloadBytes,
       algorithms,
       pieceSize,

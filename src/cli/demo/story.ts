@@ -102,7 +102,7 @@ export interface DemoOptions {
 
 function keyJson(k: NewKey): Record<string, unknown> {
   const id = k.identity;
-  return { keyid: id.keyid, fingerprint: id.fingerprint, name: id.name, org: id.org ?? null, role: id.role ?? null, created: k.created, encrypted: k.encrypted, keyFile: k.keyFile, pubFile: k.pubFile };
+  return { keyid: id.keyid, fingerprint: id.fingerprint, name: id.name, org: id.org ?? null, role: id.role ?? null, createdAt: k.created, encrypted: k.encrypted, keyFile: k.keyFile, pubFile: k.pubFile };
 }
 
 export async function runDemo(outer: CliContext, dirArg: string, onStep: (s: DemoStep) => void = () => {}, o: DemoOptions = {}): Promise<DemoResult> {

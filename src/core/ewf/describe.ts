@@ -76,7 +76,19 @@ export function imageJson(s: EwfSummary): Record<string, unknown> {
     ...(s.physical !== undefined ? { physical: s.physical } : {}),
     stored: s.stored,
     matches: s.matches,
-    acquisition: s.acquisition,
+    acquisition: acquisitionJson(s.acquisition),
     readErrors: s.readErrors,
   };
+}
+
+/**
+ * The names the image's own dates take in `--json` documents, where every
+ * time field but a record's `at` ends in `At`. Their values stay as the image
+ * recorded them (local time, often without a zone); custody/manifest.json
+ * keeps the image's own names.
+ */
+const ACQUISITION_JSON_NAMES: Record<string, string> = { acquisitionDate: 'acquiredAt', systemDate: 'systemClockAt' };
+
+export function acquisitionJson(a: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(a).map(([k, v]) => [ACQUISITION_JSON_NAMES[k] ?? k, v]));
 }

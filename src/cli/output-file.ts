@@ -1,0 +1,45 @@
+/**
+ * `-o/--out <file>` for commands whose output is a document (a hash list):
+ * what would go to stdout is written under a temporary name beside the file,
+ * fsynced and renamed, so a crash or a full disk never leaves a half-written
+ * list that a later `--check` would take for the reference. An existing file
+ * is replaced only with --force: a reference hash list made at acquisition
+ * must not be overwritten by a later run by mistake.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { CustodyError } from '../core/errors.js';
+import { assertCanCreate, tempNameBeside } from '../bundle/atomic-output.js';
+
+/** Refused before any work is done (EXISTS, exit 2; NOT_FOUND when its folder is missing). */
+export function checkOutputFile(file: string, force: boolean): void {
+  assertCanCreate(file, force);
+  if (!fs.existsSync(path.dirname(path.resolve(file)))) {
+    throw new CustodyError('NOT_FOUND', `cannot write ${file}: its folder does not exist`);
+  }
+}
+
+export function writeOutputFile(file: string, body: string, force: boolean): void {
+  assertCanCreate(file, force);
+  const tmp = tempNameBeside(path.resolve(file), 'tmp');
+  let done = false;
+  try {
+    const fd = fs.openSync(tmp, 'wx', 0o644);
+    try {
+      fs.writeFileSync(fd, body);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    assertCanCreate(file, force);
+    fs.renameSync(tmp, file);
+    done = true;
+  } catch (e) {
+    if (e instanceof CustodyError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    const why = err?.code === 'ENOSPC' ? 'disk full' : (err?.message ?? String(e));
+    throw new CustodyError('IO_ERROR', `cannot write ${file}: ${why}`, { cause: e });
+  } finally {
+    if (!done) fs.rmSync(tmp, { force: true });
+  }
+}
