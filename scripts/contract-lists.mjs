@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
  * Check ids that src/ops adds to a verdict besides CHECK_IDS (they are
  * named in the CheckId type of src/bundle/verify.ts; the test compares).
  */
-export const OPS_CHECK_IDS = ['bundle.decryption', 'bundle.journal', 'media'];
+export const OPS_CHECK_IDS = ['bundle.decryption', 'bundle.journal', 'media', 'chain.ledger'];
 
 export async function contractLists(root) {
   const load = (rel) => import(pathToFileURL(path.join(root, 'dist', rel)).href);

@@ -73,7 +73,7 @@ let bobHome: string;
 let aliceKeyFile: string;
 let bobKeyFile: string;
 /** Each copy of the bundle gets its own homes: a ledger shared across copies would rightly call them stale or forked. */
-const homeOf = (file: string, who: string): string => path.join(dir, 'homes', `${path.basename(file)}-${who}`);
+const homeOf = (file: string, who: string): string => path.join(dir, 'homes', `${path.relative(dir, file).replace(/[\/]/g, '_')}-${who}`);
 let alice: Signer;
 let bob: Signer;
 let bobId: Identity;

@@ -172,8 +172,10 @@ describe('every --json document follows its schema', () => {
     const receipt = path.join(d, 'receipt.json');
     const copy = path.join(d, 'copy.tar');
     fs.copyFileSync(sealed, copy);
-    j('transfer', ['--home', homeE, 'transfer', copy, '--to', pubA, '--reason', 'second copy']);
-    expect(j('receive', ['--home', homeA, 'receive', copy, '--receipt-out', receipt]).appended).toBe(false);
+    // A second copy of the same sealed bundle, handled in homes of its own (a shared ledger would call it stale).
+    const keyOf = (pub: string): string => pub.replace(/\.pub$/, '.key');
+    j('transfer', ['--home', path.join(d, 'examiner-copy'), 'transfer', copy, '--to', pubA, '--reason', 'second copy', '--key', keyOf(pubE)]);
+    expect(j('receive', ['--home', path.join(d, 'authority-copy'), 'receive', copy, '--receipt-out', receipt, '--key', keyOf(pubA), '--trust', pubE]).appended).toBe(false);
 
     j('extract', ['--home', homeA, 'extract', bundle, '--into', path.join(d, 'out')]);
     const nx = j('extract', ['--home', homeA, 'extract', tampered, '--into', path.join(d, 'out2')], 1);

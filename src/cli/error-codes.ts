@@ -30,6 +30,7 @@ export const ERROR_MEANINGS: Record<ErrorCode, string> = {
   EXISTS: 'refusing to overwrite',
   BAD_KEY: 'a key given by the user is unusable (weak, malformed, not Ed25519)',
   NOT_CUSTODIAN: 'transfer/receive with a key that does not hold custody',
+  STALE_COPY: 'transfer/receive of a copy the ledger knows to be stale or forked (without --allow-fork)',
   NOT_RECIPIENT: 'an age-encrypted bundle is not encrypted to the key given',
   IO_ERROR: 'reading or writing failed (I/O error, disk full)',
   INTERNAL: 'an internal error (a bug: please report it)',
