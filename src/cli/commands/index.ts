@@ -12,7 +12,8 @@ import { register as receive } from './receive.js';
 import { register as log } from './log.js';
 import { register as report } from './report.js';
 import { register as demo } from './demo.js';
+import { register as verifier } from './verifier.js';
 
 export function registerAll(program: Command): void {
-  for (const r of [hash, key, trust, caseCmd, seal, verify, extract, transfer, receive, log, report, demo]) r(program);
+  for (const r of [hash, key, trust, caseCmd, seal, verify, extract, transfer, receive, log, report, verifier, demo]) r(program);
 }
