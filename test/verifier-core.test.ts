@@ -105,13 +105,28 @@ describe('the page’s file source', () => {
     const data = randomBytes(10_000);
     const seen: number[] = [];
     const parts: Uint8Array[] = [];
-    for await (const c of fileChunks(new Blob([data]), { sliceSize: 4096, onRead: (done) => seen.push(done) })) parts.push(c);
+    for await (const c of fileChunks(new Blob([data]), { sliceSize: 4096, slices: true, onRead: (done) => seen.push(done) })) parts.push(c);
     expect(parts.map((p) => p.length)).toEqual([4096, 4096, 1808]);
     expect(Buffer.concat(parts)).toEqual(data);
     expect(seen).toEqual([4096, 8192, 10_000]);
     const none: Uint8Array[] = [];
-    for await (const c of fileChunks(new Blob([]))) none.push(c);
+    for await (const c of fileChunks(new Blob([]), { slices: true })) none.push(c);
     expect(none).toEqual([]);
+  });
+
+  it('from a byte stream: two buffers in turn, each chunk intact until the next is asked for, the old view detached after', async () => {
+    const data = randomBytes(100_000);
+    const parts: Uint8Array[] = [];
+    const views: Uint8Array[] = [];
+    for await (const c of fileChunks(new Blob([data]), { sliceSize: 8192 })) {
+      parts.push(c.slice());
+      views.push(c);
+    }
+    expect(Buffer.concat(parts)).toEqual(data);
+    expect(parts.length).toBeGreaterThan(2);
+    expect(Math.max(...parts.map((p) => p.length))).toBeLessThanOrEqual(8192);
+    // Every earlier chunk's view was detached when its buffer was reused: stale bytes read as none.
+    expect(views.slice(0, -2).every((v) => v.length === 0)).toBe(true);
   });
 });
 

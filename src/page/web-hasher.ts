@@ -41,7 +41,7 @@ const FLAT: Record<Algo, () => Streaming> = {
 export type DigestFn = (data: Uint8Array) => Promise<ArrayBuffer>;
 
 export interface WebHasherOptions {
-  /** Pieces WebCrypto may hash at once (each holds a copy of its piece); default 2. */
+  /** Pieces WebCrypto may hash at once (each holds a copy of its piece); default 1: the next piece fills while one is hashed. */
   inFlight?: number;
   /** Default crypto.subtle.digest('SHA-256', …). */
   digest?: DigestFn;
@@ -53,7 +53,7 @@ export class WebHasher implements Hasher {
   private readonly digest: DigestFn;
 
   constructor(o: WebHasherOptions = {}) {
-    this.workerCount = Math.max(1, o.inFlight ?? 2);
+    this.workerCount = Math.max(1, o.inFlight ?? 1);
     this.digest = o.digest ?? ((data) => crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>));
   }
 

@@ -75,22 +75,36 @@ export async function verifyInPage(
   return readVerdict(page);
 }
 
-/** Resident memory (MB) of the renderer processes of the browsers this process launched, from /proc (Linux). */
-export function rendererRssMB(): number {
-  const root = process.pid;
-  let total = 0;
+/**
+ * Resident memory (MB) of the tab: the largest renderer process among those
+ * of the browsers this process launched (Chromium also starts idle renderers
+ * of its own), from /proc (Linux).
+ */
+export function tabRssMB(): number {
+  let most = 0;
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes('--type=renderer')) continue;
-      if (!isDescendant(Number(pid), root)) continue;
+      if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer')) continue;
+      if (!isDescendant(Number(pid), process.pid)) continue;
       const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) total += Number(m[1]) / 1024;
+      if (m) most = Math.max(most, Number(m[1]) / 1024);
     } catch {
       /* gone meanwhile */
     }
   }
-  return total;
+  return most;
+}
+
+/** Samples tabRssMB() every 100 ms until stopped; returns the peak. */
+export function sampleTabRss(): { stop(): number } {
+  let peak = tabRssMB();
+  const timer = setInterval(() => (peak = Math.max(peak, tabRssMB())), 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, tabRssMB());
+    },
+  };
 }
 
 function isDescendant(pid: number, root: number): boolean {
