@@ -20,6 +20,8 @@ import { parseFingerprintInput } from '../src/page/fingerprint.js';
 import { WebHasher } from '../src/page/web-hasher.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { buildPage } from './helpers/verifier-page.js';
+import { verifyBundle } from '../src/bundle/verify.js';
+import { chunks, hostileBundles, MALLORY, SEALER, sealFixture, writeTree } from './helpers/hostile-bundle.js';
 
 const engine = new HashEngine({ workers: 2, slotSize: 64 * 1024, slots: 3 });
 const dir = tempDir('custody-verifier-core-');
@@ -128,6 +130,33 @@ describe('the page’s file source', () => {
     // Every earlier chunk's view was detached when its buffer was reused: stale bytes read as none.
     expect(views.slice(0, -2).every((v) => v.length === 0)).toBe(true);
   });
+});
+
+describe('the core reading from reused buffers', () => {
+  it('gives the same verdict on every hostile bundle when the source reuses two small buffers as when every chunk is fresh', async () => {
+    const evDir = path.join(dir, 'reuse');
+    writeTree(path.join(evDir, 'ev'), { 'disk.img': new Uint8Array(4 * 4096 + 9).map((_, i) => i % 251), 'notes/n.txt': 'notes\n' });
+    const reqs = [
+      { path: path.join(evDir, 'ev/disk.img'), id: 'disk01', meta: {} },
+      { path: path.join(evDir, 'ev/notes'), meta: {} },
+    ];
+    const good = await sealFixture(engine, evDir, reqs, { pieceSize: 4096, out: 'good.tar' });
+    const bad = await sealFixture(engine, evDir, reqs, { pieceSize: 4096, out: 'mallory.tar', signer: MALLORY });
+    const cases = [{ id: 'good', bytes: good.bytes }, ...(await hostileBundles(good.bytes, 4096, bad.bytes))];
+    const opts = { engine: new WebHasher(), mode: 'pieces' as const, trusted: [SEALER.identity.publicKey] };
+    const differ: string[] = [];
+    for (const c of cases) {
+      const fresh = await verifyBundle(chunks(c.bytes, 64 * 1024), opts);
+      const key = (v: typeof fresh) => JSON.stringify([v.ok, v.failed, v.error?.member, v.error?.range, v.error?.message, v.checks.map((k) => [k.id, k.ok, k.detail])]);
+      // Small buffers: headers, pax records and tag files span chunks, or end exactly at one's end.
+      for (const size of [512, 700, 4096]) {
+        const reused = await verifyBundle(fileChunks(new Blob([c.bytes]), { sliceSize: size }), opts).catch((e: Error) => ({ thrown: e.message }));
+        if ('thrown' in reused || key(fresh) !== key(reused)) differ.push(`${c.id} (${size}): ${'thrown' in reused ? reused.thrown : key(reused)} vs ${key(fresh)}`);
+      }
+    }
+    expect(cases.length).toBeGreaterThan(30);
+    expect(differ).toEqual([]);
+  }, 120_000);
 });
 
 describe('the fingerprint as typed', () => {
