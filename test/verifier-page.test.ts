@@ -15,6 +15,7 @@ import { publicKeyFile } from '../src/custody/identity.js';
 import { verifyBundle, type BundleVerdict } from '../src/bundle/verify.js';
 import { haveChromium, launchChromium } from './helpers/browser.js';
 import { runCli, tempDir } from './helpers/cli.js';
+import { pdfPages } from './helpers/pdf.js';
 import { chunks, hostileBundles, MALLORY, SEALER, sealFixture, writeTree, type HostileBundle } from './helpers/hostile-bundle.js';
 import { buildPage, readVerdict, verifyInPage, type PageBuild, type PageVerdict } from './helpers/verifier-page.js';
 
@@ -202,8 +203,30 @@ describe.skipIf(!haveChromium())('the verifier page in Chromium (file://)', () =
     expect(await page.textContent('#scope')).toMatch(/NOT trusted/);
   });
 
+  it('prints the report alone: the Print button hides the form and the verdict, and the printed pages are the court form', async () => {
+    await verifyInPage(page, built.url, good, FP);
+    // Headless Chromium has no print dialog: print() is caught, then the page is printed to PDF as the dialog would.
+    await page.evaluate(() => {
+      (window as unknown as { printedWith: string }).printedWith = '';
+      window.print = () => {
+        (window as unknown as { printedWith: string }).printedWith = document.documentElement.className;
+      };
+    });
+    await page.click('#print');
+    expect(await page.evaluate(() => (window as unknown as { printedWith: string }).printedWith)).toBe('print-report');
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.isVisible('#form')).toBe(false);
+    expect(await page.isVisible('#result')).toBe(false);
+    const text = pdfPages(await page.pdf({ format: 'A4' }), dir).join('\n');
+    expect(text).toMatch(/Chain of custody form/);
+    expect(text).toMatch(/CASE-1/);
+    expect(text).not.toMatch(/offline bundle verifier|Verify the bundle|How thoroughly/);
+    await page.emulateMedia({ media: 'screen' });
+  });
+
   it('works from the keyboard alone: Tab to the file, Tab to the fingerprint, Enter, and the verdict takes the focus', async () => {
     await page.goto(built.url);
+    await page.bringToFront();
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('bundle');
     // The file chooser is the operating system's; the test hands the file over as the chooser would.
