@@ -24,6 +24,7 @@ const FP = SEALER.identity.fingerprint;
 let dir: string;
 let pub: string;
 let good: string;
+let unpieced: string;
 let goodBytes: Uint8Array;
 let cases: HostileBundle[];
 let built: PageBuild;
@@ -47,6 +48,7 @@ beforeAll(async () => {
     good = g.file;
     goodBytes = g.bytes;
     const bad = await sealFixture(engine, dir, reqs, { pieceSize: PIECE, out: 'mallory.tar', signer: MALLORY });
+    unpieced = (await sealFixture(engine, dir, reqs, { pieceSize: 0, algorithms: ['md5', 'sha1', 'sha256', 'sha512', 'sha3-256', 'blake3'], out: 'unpieced.tar' })).file;
     cases = await hostileBundles(g.bytes, PIECE, bad.bytes);
   } finally {
     await engine.close();
@@ -118,6 +120,16 @@ describe.skipIf(!haveChromium())('the verifier page in Chromium (file://)', () =
     expect(v.ok).toBe(true);
     expect(comparable(v.checks)).toEqual(comparable(cli.doc.verdict.checks));
     expect(v.checks.find((c) => c.id === 'manifest.md5')?.detail).toBe('2 file(s) match');
+  });
+
+  it('a bundle sealed with --piece 0 is verified in full with the streaming hashers (every algorithm), as by the CLI', async () => {
+    const v = await verifyInPage(page, built.url, unpieced, FP);
+    const cli = cliVerdict(unpieced);
+    expect(cli.code).toBe(0);
+    expect(v.ok).toBe(true);
+    expect(v.checks.find((c) => c.id === 'verify.mode')?.detail).toMatch(/^full .*\(the piece size is 0: no piece hashes to check against\)$/);
+    expect(comparable(v.checks)).toEqual(comparable(cli.doc.verdict.checks));
+    expect(v.checks.filter((c) => c.id.startsWith('manifest.')).map((c) => c.id)).toEqual(['manifest.md5', 'manifest.sha1', 'manifest.sha256', 'manifest.sha512', 'manifest.sha3-256', 'manifest.blake3']);
   });
 
   it('a tampered copy: the same failed check, member, item and piece byte range as the CLI', async () => {
