@@ -1,6 +1,6 @@
 /**
  * The layers of DESIGN §7 hold in the import graph: core → custody →
- * bundle, ledger → ops → cli, each importing only those below it; no
+ * bundle, ledger → ops → cli → page (the verifier page, built apart for the browser), each importing only those below it; no
  * command imports another command; and there is no import cycle.
  */
 import fs from 'node:fs';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = path.resolve(import.meta.dirname, '..', 'src');
-const LAYER: Record<string, number> = { core: 0, custody: 1, bundle: 2, ledger: 2, ops: 3, cli: 4 };
+const LAYER: Record<string, number> = { core: 0, custody: 1, bundle: 2, ledger: 2, ops: 3, cli: 4, page: 5 };
 const IMPORT = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 function sourceFiles(dir: string): string[] {

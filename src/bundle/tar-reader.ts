@@ -64,7 +64,11 @@ function malformed(message: string, member?: string, range?: [number, number]): 
   });
 }
 
-/** Pull-based view of an async byte stream with an absolute offset. */
+/**
+ * Pull-based view of an async byte stream with an absolute offset. A chunk is
+ * used only until the next one is pulled (what must outlive that is copied), so
+ * a source may reuse its buffers.
+ */
 class ByteSource {
   offset = 0;
   private chunk: Uint8Array = new Uint8Array(0);
@@ -218,13 +222,15 @@ async function* entries(source: AsyncIterable<Uint8Array>, opts: ReadTarOptions,
       if (h.typeflag === 'x') {
         if (pax) throw new CustodyError('UNSAFE_BUNDLE', `two pax headers in a row at offset ${at}`, { range: [at, at + BLOCK] });
         if (h.size > MAX_PAX_SIZE) throw new CustodyError('UNSAFE_BUNDLE', `absurd pax header size ${h.size} at offset ${at}`, { range: [at, at + BLOCK] });
+        // Copied before more is read: a source may reuse a chunk's buffer once later bytes are asked for (the verifier page does).
+        const header = block.slice();
         const data = await src.exact(h.size + paddingFor(h.size));
         if (data.length < h.size + paddingFor(h.size)) throw malformed(`archive truncated inside a pax header at offset ${at}`);
         if (!isZeroBlock(data.subarray(h.size))) {
           throw new CustodyError('UNSAFE_BUNDLE', `non-zero bytes in the padding after the pax header at offset ${at}`, { range: [at, src.offset] });
         }
         const raw = new Uint8Array(BLOCK + data.length);
-        raw.set(block, 0);
+        raw.set(header, 0);
         raw.set(data, BLOCK);
         pax = { map: parsePax(data.subarray(0, h.size), at), offset: at, raw };
         continue;

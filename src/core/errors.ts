@@ -81,7 +81,7 @@ export function isCustodyError(e: unknown): e is CustodyError {
  */
 export function fromSystemError(e: unknown, path: string): CustodyError {
   if (e instanceof CustodyError) return e;
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const code = (e as { code?: unknown } | undefined)?.code; // a Node system error, typed without Node (the core also builds for the browser)
   if (code === 'ENOENT') return new CustodyError('NOT_FOUND', `no such file: ${path}`, { cause: e });
   if (code === 'EISDIR') return new CustodyError('USAGE', `${path} is a directory`, { cause: e });
   const reason = e instanceof Error ? e.message : String(e);

@@ -13,7 +13,8 @@ import { register as log } from './log.js';
 import { register as report } from './report.js';
 import { register as demo } from './demo.js';
 import { register as ledger } from './ledger.js';
+import { register as verifier } from './verifier.js';
 
 export function registerAll(program: Command): void {
-  for (const r of [hash, key, trust, caseCmd, seal, verify, extract, transfer, receive, log, report, ledger, demo]) r(program);
+  for (const r of [hash, key, trust, caseCmd, seal, verify, extract, transfer, receive, log, report, ledger, verifier, demo]) r(program);
 }
