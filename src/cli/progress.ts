@@ -15,16 +15,8 @@ export type { Progress } from '../ops/progress.js';
 
 const NOOP: Progress = { update() {}, stop() {} };
 
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
+export { humanBytes } from '../core/bytes.js';
+import { humanBytes } from '../core/bytes.js';
 
 function humanTime(s: number): string {
   if (!Number.isFinite(s) || s < 0) return '--:--';

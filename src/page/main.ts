@@ -10,6 +10,7 @@
  * (DOMParser runs no script) and shown in a shadow root. The page's CSP
  * (default-src 'none', this script allowed by its hash) keeps it offline.
  */
+import { humanBytes } from '../core/bytes.js';
 import { groupedFingerprint } from '../custody/ed25519.js';
 import { escapeText } from '../core/text.js';
 import type { BundleVerdict } from '../bundle/verify.js';
@@ -43,16 +44,6 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: 
   return n;
 }
 
-function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
 
 function choose(f: File | undefined): void {
   chosen = f;

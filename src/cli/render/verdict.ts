@@ -3,7 +3,7 @@ import { groupedFingerprint } from '../../custody/ed25519.js';
 import { escapeText } from '../../core/text.js';
 import type { BundleVerdict } from '../../bundle/verify.js';
 import type { CliContext } from '../context.js';
-import { humanBytes } from '../progress.js';
+import { humanBytes } from '../../core/bytes.js';
 
 export function verdictJson(v: BundleVerdict): Record<string, unknown> {
   const chain = v.chain;
