@@ -115,9 +115,9 @@ export async function readBundleChain(bundlePath: string, view: { endOfData?: nu
     } catch (e) {
       throw malformed(`${L.SEALER_PEM}: ${(e as Error).message}`, L.SEALER_PEM);
     }
-    const sig = await readMember(fh, need(L.TAGMANIFEST_SIG), L.TAGMANIFEST_SIG);
+    const sig = await readMember(fh, need(L.SEAL_SIG), L.SEAL_SIG);
     if (sig.length !== 64 || !verifyEd25519(sig, tagmanifest, sealerPublicKey)) {
-      throw new CustodyError('SIGNATURE_ERROR', `${L.TAGMANIFEST_SIG} does not verify with the sealer's key`, { member: L.TAGMANIFEST_SIG });
+      throw new CustodyError('SIGNATURE_ERROR', `${L.SEAL_SIG} does not verify with the sealer's key`, { member: L.SEAL_SIG });
     }
     const envelopes: BundleChain['envelopes'] = [];
     let chainBytes = 0;

@@ -20,8 +20,13 @@ export const SEALER_PEM = 'custody/sealer.pem';
 export const SEALER_MINISIGN_PUB = 'custody/sealer.minisign.pub';
 export const VERIFY_TXT = 'VERIFY.txt';
 export const TAGMANIFEST = 'tagmanifest-sha256.txt';
-export const TAGMANIFEST_SIG = 'tagmanifest-sha256.txt.sig';
-export const TAGMANIFEST_MINISIG = 'tagmanifest-sha256.txt.minisig';
+/**
+ * The seal signatures over the tagmanifest. Not named `tagmanifest-*`: BagIt
+ * readers (the Library of Congress's Java library among them) parse every root
+ * file of that name as a tag manifest and crash on a binary signature.
+ */
+export const SEAL_SIG = 'custody/seal.sig';
+export const SEAL_MINISIG = 'custody/seal.minisig';
 export const CHAIN_DIR = 'custody/chain/';
 /**
  * All custody records of a bundle together, at most. Readers keep the records
@@ -31,7 +36,7 @@ export const CHAIN_DIR = 'custody/chain/';
 export const MAX_CHAIN_BYTES = 64 << 20;
 
 /**
- * The two comment lines of tagmanifest-sha256.txt.minisig. The trusted one is
+ * The two comment lines of custody/seal.minisig. The trusted one is
  * signed; the untrusted one is not, so verify compares it exactly (a byte of
  * the bundle that nothing checks would break "change any byte, verify fails").
  */
@@ -62,7 +67,7 @@ export function tagFilesInOrder(algos: readonly string[]): string[] {
 
 /** Tag members after the payload, in order, up to the chain records. */
 export function membersAfterPayload(algos: readonly string[]): string[] {
-  return [...tagFilesAfterPayload(algos), TAGMANIFEST, TAGMANIFEST_SIG, TAGMANIFEST_MINISIG];
+  return [...tagFilesAfterPayload(algos), TAGMANIFEST, SEAL_SIG, SEAL_MINISIG];
 }
 
 /** Record members: the one naming lives with the records (custody/record.ts). */

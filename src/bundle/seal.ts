@@ -170,9 +170,9 @@ export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealR
   const tagmanifest = utf8(manifestText(L.tagFilesInOrder(r.algorithms).map((name) => ({ path: name, digest: sha256Hex(tagBytes.get(name)!) }))));
   const bundleDigest = sha256Hex(tagmanifest);
   await tar.addFile(root + L.TAGMANIFEST, tagmanifest);
-  await tar.addFile(root + L.TAGMANIFEST_SIG, r.signer.sign(tagmanifest));
+  await tar.addFile(root + L.SEAL_SIG, r.signer.sign(tagmanifest));
   const comments = L.minisigComments(r.bagName, bundleDigest, r.caseInfo.id);
-  await tar.addFile(root + L.TAGMANIFEST_MINISIG, utf8(minisignSign(r.signer, tagmanifest, comments.trusted, comments.untrusted)));
+  await tar.addFile(root + L.SEAL_MINISIG, utf8(minisignSign(r.signer, tagmanifest, comments.trusted, comments.untrusted)));
 
   const predicate: RecordPredicate = { seq: 0, prev: null, action: 'seal', at: now.toISOString(), by: partyFromIdentity(id) };
   if (r.caseInfo.authority !== undefined) predicate.authority = r.caseInfo.authority;
