@@ -75,6 +75,8 @@ export interface VerifyOptions {
   onProgress?: (payloadDone: number, payloadTotal: number) => void;
   /** The clock records are checked against (default: now). */
   now?: Date;
+  /** What the bytes are called in messages (the bundle's file name, "stdin"). */
+  label?: string;
 }
 
 /**

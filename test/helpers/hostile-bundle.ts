@@ -218,7 +218,7 @@ export async function hostileBundles(good: Uint8Array, piece: number, resealedBy
       id: 'bag-info before bagit.txt',
       bytes: withMembers((ms) => ([ms[0], ms[1]] = [ms[1]!, ms[0]!])),
       code: 'MALFORMED_BUNDLE',
-      reason: /first member must be <name>\/bagit\.txt/,
+      reason: /not a custody bundle \(no <name>\/bagit\.txt first\)/,
     },
     { id: 'removed seal record', bytes: withMembers((ms) => ms.pop()), code: 'MALFORMED_BUNDLE', reason: /no custody records/ },
     {
