@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedger } from '../src/ledger/index.js';
 import { runCli, tempDir } from './helpers/cli.js';
+import { runVerifyTxt, verifyTxtCommands } from './helpers/verify-txt.js';
 
 let dir: string;
 let home: string;
@@ -92,14 +93,12 @@ describe('seal → stock tools → verify → extract', () => {
     fs.copyFileSync(bundle, path.join(x, 'case-42.tar'));
     const text = sh(`tar -xOf case-42.tar case-42/VERIFY.txt`, x).out;
     expect(text).toContain(fp);
-    const commands = text.split('\n').filter((l) => l.startsWith('   $ ')).map((l) => l.slice(5));
+    const commands = verifyTxtCommands(text);
     expect(commands.length).toBeGreaterThanOrEqual(10);
     for (const tool of ['tar -xf', 'sha256sum -c manifest-sha256.txt', 'sha256sum -c tagmanifest-sha256.txt', 'openssl pkeyutl -verify', 'minisign -Vm', 'md5sum -c', 'sha1sum -c', 'dd if=']) {
       expect(commands.some((c) => c.startsWith(tool)), tool).toBe(true);
     }
-    // One shell, in order (the `cd` carries over), stop at the first failure; echo a marker per command.
-    const script = ['set -e -o pipefail', ...commands.flatMap((c, i) => [`echo "### ${i}"`, c])].join('\n');
-    const r = sh(script, x);
+    const r = runVerifyTxt(commands, x);
     expect(r.code, r.out).toBe(0);
     const out = r.out.split(/### \d+\n/);
     expect(out[4]).toMatch(/OK\n$/); // sha256sum -c manifest-sha256.txt
@@ -108,6 +107,7 @@ describe('seal → stock tools → verify → extract', () => {
     expect(r.out).toContain(`Trusted comment: custody bundle case-42 sha256:${digest} case CASE-42`);
     expect(r.out).toContain(`${digest}  tagmanifest-sha256.txt`);
     expect(r.out).toContain(`${fp}  -`); // step 7: the fingerprint of the key in sealer.pem
+    expect(r.out).toContain('OK custody/chain/0000-seal.dsse.json (seal)'); // step 8: the records
     // The dd example must give the digest VERIFY.txt names (the first piece of the pieces file).
     const m = /must give ([0-9a-f]{64}):/.exec(text)!;
     expect(r.out).toContain(`${m[1]}  -`);
