@@ -1,15 +1,17 @@
 /**
  * Turns the paths given to `custody seal` into items: a file is one item
  * holding that file; a directory is one item holding all its files,
- * recursively, in byte order of their NFC names (so the member order does not
- * depend on the file system or the locale).
+ * recursively, in byte order of their names (so the member order does not
+ * depend on the file system or the locale). Names are sealed as they are on
+ * disk: NFD stays NFD, and names that differ only in case or normalisation
+ * (README.txt beside Readme.txt) are both kept; extract refuses a target that
+ * cannot hold both.
  *
  * Refused up front, with a usage error naming the path, rather than sealed
  * into a bundle that a strict reader would later refuse or that would mean
  * something else on the receiver's machine: symlinks, devices, FIFOs and
  * sockets inside a directory (a symlink could pull in files from outside the
- * item); names with control characters, backslashes or over 255 bytes; two
- * names that become one on a case-insensitive or normalising file system.
+ * item); names with control characters, backslashes or over 255 bytes.
  *
  * Empty directories cannot be listed in a BagIt manifest; they are kept in
  * custody/manifest.json (`emptyDirectories`) and recreated by extract.
@@ -31,7 +33,7 @@ export interface ItemRequest {
 export interface ItemFile {
   /** Path on disk, to read. */
   abs: string;
-  /** Path inside the item (NFC, '/'-separated). */
+  /** Path inside the item ('/'-separated, as on disk). */
   rel: string;
   size: number;
   mtime: Date;
@@ -51,11 +53,10 @@ function usage(msg: string, hint?: string): CustodyError {
   return new CustodyError('USAGE', msg, hint === undefined ? {} : { hint });
 }
 
-function nfcComponent(name: string, where: string): string {
-  const n = name.normalize('NFC');
-  const p = componentProblem(n);
+function checkedComponent(name: string, where: string): string {
+  const p = componentProblem(name);
   if (p) throw usage(`cannot seal ${where}: it has ${p}`, 'rename it, or put it in an archive first');
-  return n;
+  return name;
 }
 
 async function walk(dir: string, relDir: string, item: CollectedItem): Promise<void> {
@@ -67,7 +68,7 @@ async function walk(dir: string, relDir: string, item: CollectedItem): Promise<v
   }
   const named = entries.map((d) => {
     const abs = path.join(dir, d.name);
-    return { d, abs, name: nfcComponent(d.name, abs) };
+    return { d, abs, name: checkedComponent(d.name, abs) };
   });
   named.sort((a, b) => compareNames(a.name, b.name));
   for (const { d, abs, name } of named) {
@@ -85,19 +86,6 @@ async function walk(dir: string, relDir: string, item: CollectedItem): Promise<v
     } else {
       throw usage(`cannot seal ${abs}: only regular files and directories can be sealed (not devices, FIFOs or sockets)`);
     }
-  }
-}
-
-/** Checks that no two names of the item fold to the same name. */
-function checkCollisions(item: CollectedItem): void {
-  const seen = new Map<string, string>();
-  for (const rel of [...item.files.map((f) => f.rel), ...item.emptyDirectories]) {
-    const k = foldName(rel);
-    const other = seen.get(k);
-    if (other !== undefined) {
-      throw usage(`cannot seal item ${item.id}: ${JSON.stringify(rel)} and ${JSON.stringify(other)} would be one file on a case-insensitive or normalising file system`);
-    }
-    seen.set(k, rel);
   }
 }
 
@@ -131,13 +119,12 @@ export async function collectItems(requests: ItemRequest[]): Promise<CollectedIt
     const item: CollectedItem = { id, kind: st.isDirectory() ? 'directory' : 'file', source, meta: r.meta, files: [], emptyDirectories: [] };
     if (r.description !== undefined) item.description = r.description;
     if (st.isFile()) {
-      item.files.push({ abs: source, rel: nfcComponent(path.basename(source), source), size: st.size, mtime: st.mtime });
+      item.files.push({ abs: source, rel: checkedComponent(path.basename(source), source), size: st.size, mtime: st.mtime });
     } else if (st.isDirectory()) {
       await walk(source, '', item);
     } else {
       throw usage(`cannot seal ${r.path}: not a regular file or directory`, 'image a device first (e.g. with dc3dd) and seal the image file');
     }
-    checkCollisions(item);
     items.push(item);
   }
   return items;

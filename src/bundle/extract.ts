@@ -20,6 +20,7 @@ import { CustodyError } from '../core/errors.js';
 import type { CustodyManifest } from './custody-manifest.js';
 import { componentProblem } from './layout.js';
 import type { BundleSink } from './read-bundle.js';
+import type { TargetNameCheck } from './target-names.js';
 
 export function safeJoin(root: string, rel: string): string {
   const parts = rel.split('/');
@@ -48,10 +49,15 @@ async function writeAll(fh: fsp.FileHandle, chunk: Uint8Array): Promise<void> {
   while (done < chunk.length) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
 }
 
-/** Writes every member under `root` (a folder the caller created, empty and private). */
-export function directorySink(root: string): BundleSink {
+/**
+ * Writes every member under `root` (a folder the caller created, empty and
+ * private). `names`: refuses, before writing it, a member the target file
+ * system cannot hold beside the earlier ones (target-names.ts).
+ */
+export function directorySink(root: string, names?: TargetNameCheck): BundleSink {
   return {
     async beginPayload(rel, _size) {
+      names?.add(rel);
       const fh = await createExclusive(root, rel);
       return {
         write: (chunk) => writeAll(fh, chunk),
@@ -65,6 +71,7 @@ export function directorySink(root: string): BundleSink {
       };
     },
     async tagFile(rel, bytes) {
+      names?.add(rel);
       const fh = await createExclusive(root, rel);
       try {
         await writeAll(fh, bytes);

@@ -101,8 +101,8 @@ export function bagNameFromOut(outBasename: string): string {
 /**
  * Why a path component is refused, or undefined when it is fine. Guards:
  * `.`/`..` (path traversal), `/` and `\` (separators on some system),
- * control characters (CR/LF break manifest lines; others hide in terminals),
- * names that are not NFC (two spellings of one name collide on macOS).
+ * control characters (CR/LF break manifest lines; others hide in terminals).
+ * Names are not normalised: NFD stays NFD, as the evidence has it.
  */
 export function componentProblem(c: string): string | undefined {
   if (c.length === 0) return 'an empty path component';
@@ -110,7 +110,6 @@ export function componentProblem(c: string): string | undefined {
   if (c.includes('/') || c.includes('\\')) return 'a slash or backslash in a name';
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f]/.test(c)) return 'a control character in a name';
-  if (c !== c.normalize('NFC')) return 'a name that is not in Unicode NFC';
   if (utf8(c).length > 255) return 'a name longer than 255 bytes';
   return undefined;
 }

@@ -235,7 +235,7 @@ export async function hostileBundles(good: Uint8Array, piece: number, resealedBy
     },
     // Duplicates of real bundle members (the tar-level cases duplicate their own ok.txt).
     { id: 'duplicate member', bytes: concat(prefix, member(`${bag}/bagit.txt`, 'BagIt-Version: 1.0\n'), END_OF_ARCHIVE), code: 'UNSAFE_BUNDLE', reason: /duplicate name/ },
-    { id: 'case-folded duplicate', bytes: concat(prefix, member(`${bag}/BAGIT.TXT`, 'x'), END_OF_ARCHIVE), code: 'UNSAFE_BUNDLE', reason: /case folding/ },
+    { id: 'case-only twin of a tag file', bytes: concat(prefix, member(`${bag}/BAGIT.TXT`, 'x'), END_OF_ARCHIVE), code: 'MALFORMED_BUNDLE', reason: /unexpected member BAGIT\.TXT after the signatures/ },
     { id: 'member inside a file', bytes: concat(prefix, member(`${bag}/bagit.txt/inner`, 'x'), END_OF_ARCHIVE), code: 'UNSAFE_BUNDLE', reason: /which is a regular file/ },
     // Header fields our writer fixes (mode 0644, mtime 0) changed with the checksum fixed: a forger's edit, not a bit flip.
     { id: 'payload header mode changed (checksum fixed)', bytes: patchHeader(`${bag}/${dataName}`, 100, 8, '0000755\u0000'), code: 'UNSAFE_BUNDLE', reason: /not in the canonical form/ },
@@ -256,7 +256,7 @@ export async function hostileBundles(good: Uint8Array, piece: number, resealedBy
   ];
   // Every strict-reader case, spliced after the bundle's last member (each
   // hostile-tar case is `ok.txt` (1024 bytes) + the construct + the rest).
-  const skip = new Set(['duplicateName', 'duplicateCaseFolded', 'duplicateFileAndDir', 'memberInsideFile']);
+  const skip = new Set(['duplicateName', 'duplicateFileAndDir', 'memberInsideFile']);
   // In these two the refusal comes while reading a member's data: the member
   // must be one verify reads, so b.txt becomes a (next) record member.
   const asRecord = new Set(['nonZeroPadding', 'truncatedInData']);

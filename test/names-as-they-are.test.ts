@@ -1,0 +1,99 @@
+/**
+ * Evidence names as they are on disk: a tree holding a case-only pair
+ * (README.txt, Readme.txt), an NFC/NFD pair of one name, and names Windows
+ * cannot hold (CON, a:b, x?.txt, trailing.) seals, verifies and extracts
+ * byte-exact on Linux, every name the same bytes. Extract onto a target that
+ * folds case, normalises Unicode or refuses Windows names refuses before
+ * writing anything, naming both members (the target is simulated: this
+ * machine cannot mount vfat or a casefolded ext4), from a file and from
+ * stdin; the probe of a real Linux folder finds none of those.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeTarget, type TargetProfile } from '../src/bundle/target-names.js';
+import { parsePublicKeyFile } from '../src/custody/identity.js';
+import { openBundleInput } from '../src/ops/bundle-input.js';
+import { extractBundle } from '../src/ops/extract.js';
+import { runCli, tempDir } from './helpers/cli.js';
+import { chunked } from './helpers/tar-read.js';
+
+const NFC = 'caf\u00e9.txt';
+const NFD = 'cafe\u0301.txt';
+const NAMES = ['README.txt', 'Readme.txt', NFC, NFD, 'CON', 'a:b', 'x?.txt', 'trailing.', 'Dir/inner.txt', 'dir/inner.txt'];
+
+let dir: string;
+let home: string;
+let bundle: string;
+let sealer: Uint8Array;
+
+/** Every file under root: name bytes (hex) → content. */
+function tree(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string, rel: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(path.join(d, e.name), r);
+      else out.set(Buffer.from(r).toString('hex'), fs.readFileSync(path.join(d, e.name), 'utf8'));
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+beforeAll(() => {
+  dir = tempDir('custody-names-');
+  home = path.join(dir, 'home');
+  const k = runCli(['--json', 'key', 'new', '--name', 'Nina Names', '--no-passphrase'], { env: { CUSTODY_HOME: home } });
+  expect(k.code, k.stderr).toBe(0);
+  sealer = parsePublicKeyFile(fs.readFileSync(JSON.parse(k.stdout).pubFile)).publicKey;
+  const ev = path.join(dir, 'ev');
+  for (const n of NAMES) {
+    fs.mkdirSync(path.dirname(path.join(ev, n)), { recursive: true });
+    fs.writeFileSync(path.join(ev, n), `content of ${Buffer.from(n).toString('hex')}\n`);
+  }
+  expect(fs.readdirSync(ev).length).toBe(NAMES.length); // this file system keeps all of them apart
+  bundle = path.join(dir, 'names.tar');
+  const r = runCli(['seal', ev, '--case', 'N-1', '--item', 'ev', '--out', bundle], { env: { CUSTODY_HOME: home } });
+  expect(r.code, r.stderr).toBe(0);
+}, 120_000);
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const SIMULATED: Record<string, TargetProfile> = {
+  'case-insensitive': { caseInsensitive: true, normalisationInsensitive: false, windowsNames: false },
+  normalising: { caseInsensitive: false, normalisationInsensitive: true, windowsNames: false },
+  windows: { caseInsensitive: false, normalisationInsensitive: false, windowsNames: true },
+};
+
+describe('names as they are', () => {
+  it('seals, verifies and extracts every name byte-exact on Linux (case pairs, NFC and NFD, Windows-reserved)', () => {
+    const into = path.join(dir, 'out');
+    const r = runCli(['extract', bundle, '--into', into, '--allow-untrusted'], { env: { CUSTODY_HOME: home } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(tree(path.join(into, 'data/ev'))).toEqual(tree(path.join(dir, 'ev')));
+  });
+
+  it('finds a Linux folder case-sensitive, not normalising, holding Windows names', () => {
+    const d = path.join(dir, 'probe');
+    fs.mkdirSync(d);
+    expect(probeTarget(d)).toEqual({ caseInsensitive: false, normalisationInsensitive: false, windowsNames: false });
+    expect(fs.readdirSync(d)).toEqual([]);
+  });
+
+  const refusals: [string, RegExp][] = [
+    ['case-insensitive', /"data\/ev\/(Dir|README\.txt)" and "data\/ev\/(dir|Readme\.txt)" would be one file there \(its file system ignores case\); nothing was written/],
+    ['normalising', new RegExp(`"data/ev/${NFC}" and "data/ev/${NFD}" would be one file there \\(its file system ignores Unicode normalisation\\)`)],
+    ['windows', /"data\/ev\/(CON|a:b|trailing\.|x\?\.txt)" has a (device name reserved on Windows|character Windows refuses|trailing dot)/],
+  ];
+  for (const [which, message] of refusals) {
+    it(`refuses to extract onto a ${which} target before writing anything, naming both (from a file and from stdin)`, async () => {
+      for (const fromStdin of [false, true]) {
+        const into = path.join(dir, `into-${which}-${fromStdin}`);
+        const input = fromStdin ? { label: 'stdin', stream: chunked(fs.readFileSync(bundle), 65536) } : await openBundleInput(bundle);
+        await expect(extractBundle({ input, into, trusted: [sealer], target: SIMULATED[which]! })).rejects.toMatchObject({ code: 'USAGE', message });
+        expect(fs.existsSync(into)).toBe(false);
+        expect(fs.readdirSync(dir).filter((f) => f.includes('custody-tmp'))).toEqual([]);
+      }
+    });
+  }
+});
