@@ -155,11 +155,12 @@ describe('names', () => {
     fc.assert(fc.property(fc.string(), (s) => isValidId(itemIdFromName(s))));
   });
 
-  it('refuses unsafe path components', () => {
-    for (const c of ['', '.', '..', 'a\\b', 'a\nb', 'a\u0007', 'e\u0301'.normalize('NFD')]) {
+  it('refuses unsafe path components, and keeps NFD names as they are', () => {
+    for (const c of ['', '.', '..', 'a\\b', 'a\nb', 'a\u0007']) {
       expect(componentProblem(c), JSON.stringify(c)).toBeDefined();
     }
     expect(componentProblem('é')).toBeUndefined();
+    expect(componentProblem('e\u0301')).toBeUndefined();
     expect(parsePayloadPath('data/item/dir/f.txt')).toEqual({ item: 'item', path: 'dir/f.txt' });
     for (const p of ['data/item', 'other/item/f', 'data/../f', 'data/item/../f', 'data/-x/f', 'data/item//f']) {
       expect(code(() => parsePayloadPath(p)), p).toBe('UNSAFE_BUNDLE');

@@ -8,6 +8,7 @@
  * machine cannot mount vfat or a casefolded ext4), from a file and from
  * stdin; the probe of a real Linux folder finds none of those.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +27,7 @@ let dir: string;
 let home: string;
 let bundle: string;
 let sealer: Uint8Array;
+let sealOut: string;
 
 /** Every file under root: name bytes (hex) → content. */
 function tree(root: string): Map<string, string> {
@@ -56,6 +58,7 @@ beforeAll(() => {
   bundle = path.join(dir, 'names.tar');
   const r = runCli(['seal', ev, '--case', 'N-1', '--item', 'ev', '--out', bundle], { env: { CUSTODY_HOME: home } });
   expect(r.code, r.stderr).toBe(0);
+  sealOut = r.stdout;
 }, 120_000);
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -71,6 +74,20 @@ describe('names as they are', () => {
     const r = runCli(['extract', bundle, '--into', into, '--allow-untrusted'], { env: { CUSTODY_HOME: home } });
     expect(r.code, r.stderr).toBe(0);
     expect(tree(path.join(into, 'data/ev'))).toEqual(tree(path.join(dir, 'ev')));
+  });
+
+  it('marks the names Windows cannot hold in custody/manifest.json, and names them in the summary of seal', () => {
+    const m = JSON.parse(spawnSync('tar', ['-xOf', bundle, 'names/custody/manifest.json'], { encoding: 'utf8' }).stdout);
+    const marked = Object.fromEntries((m.files as { path: string; windows?: string }[]).map((f) => [f.path.replace('data/ev/', ''), f.windows]));
+    expect(marked).toMatchObject({
+      CON: '"CON": a device name reserved on Windows',
+      'a:b': expect.stringMatching(/character Windows refuses/),
+      'x?.txt': expect.stringMatching(/character Windows refuses/),
+      'trailing.': '"trailing.": a trailing dot or space (Windows drops it)',
+      'README.txt': undefined,
+      [NFD]: undefined,
+    });
+    expect(sealOut).toMatch(/windows {7}4 names Windows cannot hold \(sealed as they are, marked in custody\/manifest\.json\): .*data\/ev\/CON/);
   });
 
   it('finds a Linux folder case-sensitive, not normalising, holding Windows names', () => {

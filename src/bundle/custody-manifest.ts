@@ -38,6 +38,8 @@ export interface ManifestFile {
   mtime: string; // ISO 8601
   hashes: Record<string, string>;
   pieces?: { count: number; merkleRoot: string };
+  /** Why a Windows file system cannot hold this name (sealed as it is; extract there refuses or renames). */
+  windows?: string;
 }
 
 export interface CustodyManifest {
@@ -150,7 +152,7 @@ export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
 
   const files = arr(top.at('files'), o.files).map((v, i): ManifestFile => {
     const s = top.at(`files[${i}]`);
-    const fo = s.obj(v, ['path', 'item', 'size', 'mtime', 'hashes'], ['pieces']);
+    const fo = s.obj(v, ['path', 'item', 'size', 'mtime', 'hashes'], ['pieces', 'windows']);
     const path = str(s.at('path'), fo.path);
     const item = str(s.at('item'), fo.item);
     if (parsePayloadPath(path, 'MALFORMED_BUNDLE').item !== item) s.at('item').fail(`does not match the path ${path}`);
@@ -164,6 +166,10 @@ export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
       const ps = s.at('pieces');
       const po = ps.obj(fo.pieces, ['count', 'merkleRoot']);
       f.pieces = { count: count(ps.at('count'), po.count), merkleRoot: hex(ps.at('merkleRoot'), po.merkleRoot, 64) };
+    }
+    if ('windows' in fo) {
+      f.windows = str(s.at('windows'), fo.windows);
+      if (f.windows === '') s.at('windows').fail('is empty');
     }
     return f;
   });

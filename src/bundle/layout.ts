@@ -114,6 +114,32 @@ export function componentProblem(c: string): string | undefined {
   return undefined;
 }
 
+const WINDOWS_RESERVED = /^(CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³])(\..*)?$/i;
+// eslint-disable-next-line no-control-regex
+const WINDOWS_CHARS = /[<>:"|?*\\\u0000-\u001f]/;
+
+/**
+ * Why a Windows file system (NTFS, exFAT, FAT) cannot hold this one path
+ * component, or undefined. Such names are sealed as they are (they are the
+ * evidence's) and marked in custody/manifest.json, so that whoever extracts
+ * on Windows is told before, not halfway.
+ */
+export function windowsNameProblem(component: string): string | undefined {
+  if (WINDOWS_RESERVED.test(component)) return 'a device name reserved on Windows';
+  if (WINDOWS_CHARS.test(component)) return 'a character Windows refuses in names (< > : " | ? * \\ or a control character)';
+  if (/[. ]$/.test(component)) return 'a trailing dot or space (Windows drops it)';
+  return undefined;
+}
+
+/** The first Windows problem of any component of a '/'-separated path. */
+export function windowsPathProblem(rel: string): string | undefined {
+  for (const c of rel.split('/')) {
+    const p = windowsNameProblem(c);
+    if (p !== undefined) return `${JSON.stringify(c)}: ${p}`;
+  }
+  return undefined;
+}
+
 /**
  * Checks `data/<item>/<path>` (relative to the bag root) and returns the item
  * id and the path inside the item.

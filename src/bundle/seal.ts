@@ -113,6 +113,8 @@ export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealR
       mf.pieces = { count: digest.pieces.hashes.length, merkleRoot: digest.pieces.merkleRoot };
       pieces.push({ path, size: f.size, hashes: digest.pieces.hashes });
     }
+    const windows = L.windowsPathProblem(f.rel);
+    if (windows !== undefined) mf.windows = windows;
     manifestFiles.push(mf);
   }
 

@@ -16,6 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CustodyError } from '../core/errors.js';
+import { windowsNameProblem } from './layout.js';
 import { foldName } from './tar-names.js';
 
 export interface TargetProfile {
@@ -25,18 +26,6 @@ export interface TargetProfile {
   normalisationInsensitive: boolean;
   /** Names Windows file systems refuse (`CON`, `a:b`, `x?`, a trailing dot or space) cannot be created. */
   windowsNames: boolean;
-}
-
-const WINDOWS_RESERVED = /^(CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³])(\..*)?$/i;
-// eslint-disable-next-line no-control-regex
-const WINDOWS_CHARS = /[<>:"|?*\\\u0000-\u001f]/;
-
-/** Why Windows (NTFS, exFAT, FAT) cannot hold this one path component, or undefined. */
-export function windowsNameProblem(component: string): string | undefined {
-  if (WINDOWS_RESERVED.test(component)) return 'a device name reserved on Windows';
-  if (WINDOWS_CHARS.test(component)) return 'a character Windows refuses in names (< > : " | ? * \\ or a control character)';
-  if (/[. ]$/.test(component)) return 'a trailing dot or space (Windows drops it)';
-  return undefined;
 }
 
 /** Probes the folder `dir` (empty, ours) for what its file system does to names. */
