@@ -156,9 +156,10 @@ describe('names', () => {
   });
 
   it('refuses unsafe path components, and keeps NFD names as they are', () => {
-    for (const c of ['', '.', '..', 'a\\b', 'a\nb', 'a\u0007']) {
+    for (const c of ['', '.', '..', 'a\\b', 'a\u0007', 'a\u001bb']) {
       expect(componentProblem(c), JSON.stringify(c)).toBeDefined();
     }
+    for (const c of ['a\nb', 'a\rb', 'a\tb']) expect(componentProblem(c), JSON.stringify(c)).toBeUndefined();
     expect(componentProblem('é')).toBeUndefined();
     expect(componentProblem('e\u0301')).toBeUndefined();
     expect(parsePayloadPath('data/item/dir/f.txt')).toEqual({ item: 'item', path: 'dir/f.txt' });

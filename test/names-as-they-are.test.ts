@@ -6,7 +6,9 @@
  * folds case, normalises Unicode or refuses Windows names refuses before
  * writing anything, naming both members (the target is simulated: this
  * machine cannot mount vfat or a casefolded ext4), from a file and from
- * stdin; the probe of a real Linux folder finds none of those.
+ * stdin; the probe of a real Linux folder finds none of those. Names with
+ * CR, LF and tab are sealed, percent-encoded in the manifests (BagIt), and
+ * VERIFY.txt still runs as written.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,6 +20,7 @@ import { openBundleInput } from '../src/ops/bundle-input.js';
 import { extractBundle } from '../src/ops/extract.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { chunked } from './helpers/tar-read.js';
+import { runVerifyTxt, verifyTxtCommands } from './helpers/verify-txt.js';
 
 const NFC = 'caf\u00e9.txt';
 const NFD = 'cafe\u0301.txt';
@@ -113,4 +116,46 @@ describe('names as they are', () => {
       }
     });
   }
+});
+
+describe('names with CR, LF and tab', () => {
+  const LB = ['line\nbreak.txt', 'carriage\rreturn.txt', 'tab\there.txt', '50% off.txt'];
+  let lbBundle: string;
+  beforeAll(() => {
+    const ev = path.join(dir, 'ev-lb');
+    fs.mkdirSync(ev);
+    for (const n of LB) fs.writeFileSync(path.join(ev, n), `content of ${JSON.stringify(n)}\n`);
+    lbBundle = path.join(dir, 'lb.tar');
+    const r = runCli(['seal', ev, '--case', 'N-2', '--item', 'ev', '--out', lbBundle, '--piece', '1MiB'], { env: { CUSTODY_HOME: home } });
+    expect(r.code, r.stderr).toBe(0);
+  }, 60_000);
+
+  it('are percent-encoded in the manifests and pieces list, and extract byte-exact', () => {
+    const manifest = spawnSync('tar', ['-xOf', lbBundle, 'lb/manifest-sha256.txt'], { encoding: 'utf8' }).stdout;
+    expect(manifest).toContain('  data/ev/line%0Abreak.txt\n');
+    expect(manifest).toContain('  data/ev/carriage%0Dreturn.txt\n');
+    expect(manifest).toContain('  data/ev/tab\there.txt\n');
+    expect(manifest.split('\n').filter(Boolean)).toHaveLength(LB.length);
+    const pieces = spawnSync('tar', ['-xOf', lbBundle, 'lb/custody/pieces-sha256.txt'], { encoding: 'utf8' }).stdout;
+    expect(pieces).toContain('data/ev/line%0Abreak.txt\n');
+    const into = path.join(dir, 'out-lb');
+    const r = runCli(['extract', lbBundle, '--into', into, '--allow-untrusted'], { env: { CUSTODY_HOME: home } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(tree(path.join(into, 'data/ev'))).toEqual(tree(path.join(dir, 'ev-lb')));
+  });
+
+  it('VERIFY.txt checks the others with sed and sha256sum and names these for custody verify; its commands pass as written', () => {
+    const x = path.join(dir, 'verify-lb');
+    fs.mkdirSync(x);
+    fs.copyFileSync(lbBundle, path.join(x, 'lb.tar'));
+    const text = spawnSync('tar', ['-xOf', 'lb.tar', 'lb/VERIFY.txt'], { cwd: x, encoding: 'utf8' }).stdout;
+    const commands = verifyTxtCommands(text);
+    expect(commands).toContain("sed -e '/%0[AD]/d' -e 's/%25/%/g' manifest-sha256.txt | sha256sum -c -");
+    expect(text).toContain('     "data/ev/line\\nbreak.txt"');
+    expect(text).toContain('     "data/ev/carriage\\rreturn.txt"');
+    const r = runVerifyTxt(commands, x);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('50% off.txt: OK');
+    expect(r.out).toContain('tab\there.txt: OK');
+  });
 });

@@ -101,7 +101,8 @@ export function bagNameFromOut(outBasename: string): string {
 /**
  * Why a path component is refused, or undefined when it is fine. Guards:
  * `.`/`..` (path traversal), `/` and `\` (separators on some system),
- * control characters (CR/LF break manifest lines; others hide in terminals).
+ * control characters other than tab, CR and LF (they hide in terminals; CR
+ * and LF are percent-encoded in the manifests, as BagIt asks).
  * Names are not normalised: NFD stays NFD, as the evidence has it.
  */
 export function componentProblem(c: string): string | undefined {
@@ -109,7 +110,7 @@ export function componentProblem(c: string): string | undefined {
   if (c === '.' || c === '..') return `a '${c}' path component`;
   if (c.includes('/') || c.includes('\\')) return 'a slash or backslash in a name';
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(c)) return 'a control character in a name';
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/.test(c)) return 'a control character in a name';
   if (utf8(c).length > 255) return 'a name longer than 255 bytes';
   return undefined;
 }

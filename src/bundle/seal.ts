@@ -152,7 +152,8 @@ export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealR
   await addTag(L.PIECES_TXT, utf8(piecesText(r.pieceSize, pieces)));
   await addTag(L.SEALER_PEM, utf8(publicKeyToSpkiPem(id.publicKey)));
   await addTag(L.SEALER_MINISIGN_PUB, utf8(minisignPublicKeyFile(id.publicKey, `custody sealer ${id.name} fingerprint ${id.fingerprint}`)));
-  const first = [...pieces].sort((a, b) => L.compareNames(a.path, b.path)).find((p) => p.hashes.length > 0);
+  // The dd example is one shell line: a name with a line break cannot be its example.
+  const first = [...pieces].sort((a, b) => L.compareNames(a.path, b.path)).find((p) => p.hashes.length > 0 && !/[\r\n]/.test(p.path));
   await addTag(
     L.VERIFY_TXT,
     utf8(
@@ -165,6 +166,7 @@ export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealR
         pieceSize: r.pieceSize,
         ...(first ? { firstPiece: { path: first.path, size: first.size, digest: first.hashes[0]! } } : {}),
         percentNames: manifestFiles.some((m) => m.path.includes('%')),
+        lineBreakNames: manifestFiles.filter((m) => /[\r\n]/.test(m.path)).map((m) => m.path),
       }),
     ),
   );

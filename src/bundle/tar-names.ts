@@ -11,10 +11,11 @@ function unsafe(name: string, rule: string): CustodyError {
   return new CustodyError('UNSAFE_BUNDLE', `unsafe tar member ${JSON.stringify(name)}: ${rule}`, { member: name });
 }
 
-// C0 controls and DEL: a newline in a name would forge extra lines in the
+// C0 controls and DEL, except tab, CR and LF (evidence names hold them; the
+// manifests percent-encode CR and LF as BagIt asks, so no line can be forged):
 // BagIt manifests; NUL truncates names in C tools.
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** Longest member name (UTF-8 bytes) read or written. */
 export const MAX_NAME_BYTES = 4096;
