@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { CustodyError } from '../core/errors.js';
-import { tempNameBeside } from '../bundle/atomic-output.js';
+import { sweepStaleTemps, tempNameBeside, trackTemp, untrackTemp } from '../bundle/temp-files.js';
 import { walkHeaders } from '../bundle/chain-read.js';
 import { directorySink, finishExtraction } from '../bundle/extract.js';
 import { TargetNameCheck, probeTarget, type TargetProfile } from '../bundle/target-names.js';
@@ -76,8 +76,10 @@ async function checkNamesFirst(input: BundleInput, names: TargetNameCheck): Prom
 export async function extractBundle(req: ExtractRequest): Promise<ExtractResult> {
   assertTrustFlags(req);
   const dest = checkExtractDestination(req.into);
+  sweepStaleTemps(dest, 'custody-tmp');
   const tmp = tempNameBeside(dest, 'custody-tmp');
   fs.mkdirSync(tmp, { mode: 0o700 });
+  trackTemp(tmp);
   let placed = false;
   try {
     const names = new TargetNameCheck(req.target ?? probeTarget(tmp), dest);
@@ -99,6 +101,7 @@ export async function extractBundle(req: ExtractRequest): Promise<ExtractResult>
     placed = true;
     return { into: dest, extracted: true, verdict };
   } finally {
+    untrackTemp(tmp);
     if (!placed) fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
