@@ -57,7 +57,9 @@ beforeAll(() => {
     fs.mkdirSync(path.dirname(path.join(ev, n)), { recursive: true });
     fs.writeFileSync(path.join(ev, n), `content of ${Buffer.from(n).toString('hex')}\n`);
   }
-  expect(fs.readdirSync(ev).length).toBe(NAMES.length); // this file system keeps all of them apart
+  fs.mkdirSync(path.join(ev, 'Empty'));
+  fs.mkdirSync(path.join(ev, 'EMPTY'));
+  expect(fs.readdirSync(ev).length).toBe(NAMES.length + 2); // this file system keeps all of them apart
   bundle = path.join(dir, 'names.tar');
   const r = runCli(['seal', ev, '--case', 'N-1', '--item', 'ev', '--out', bundle], { env: { CUSTODY_HOME: home } });
   expect(r.code, r.stderr).toBe(0);
@@ -91,6 +93,25 @@ describe('names as they are', () => {
       [NFD]: undefined,
     });
     expect(sealOut).toMatch(/windows {7}4 names Windows cannot hold \(sealed as they are, marked in custody\/manifest\.json\): .*data\/ev\/CON/);
+  });
+
+  it('checks empty folders too: EMPTY beside Empty on a case-insensitive target', async () => {
+    const into = path.join(dir, 'into-empty-dirs');
+    const files = NAMES.filter((n) => n !== 'README.txt' && n !== 'Readme.txt' && !n.endsWith('inner.txt'));
+    const ev2 = path.join(dir, 'ev2');
+    for (const n of files) {
+      fs.mkdirSync(path.dirname(path.join(ev2, n)), { recursive: true });
+      fs.writeFileSync(path.join(ev2, n), 'x');
+    }
+    fs.mkdirSync(path.join(ev2, 'Empty'));
+    fs.mkdirSync(path.join(ev2, 'EMPTY'));
+    const b2 = path.join(dir, 'empty-dirs.tar');
+    expect(runCli(['seal', ev2, '--case', 'N-3', '--item', 'ev', '--out', b2], { env: { CUSTODY_HOME: home } }).code).toBe(0);
+    await expect(extractBundle({ input: await openBundleInput(b2), into, trusted: [sealer], target: SIMULATED['case-insensitive']! })).rejects.toMatchObject({
+      code: 'USAGE',
+      message: /"data\/ev\/(EMPTY|Empty)" and "data\/ev\/(EMPTY|Empty)" would be one file there/,
+    });
+    expect(fs.existsSync(into)).toBe(false);
   });
 
   it('finds a Linux folder case-sensitive, not normalising, holding Windows names', () => {

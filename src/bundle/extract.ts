@@ -83,8 +83,9 @@ export function directorySink(root: string, names?: TargetNameCheck): BundleSink
   };
 }
 
-/** After a verified verdict: item folders, empty folders, file times as sealed. */
-export async function finishExtraction(root: string, m: CustodyManifest): Promise<void> {
+/** After a verified verdict: item folders, empty folders (through the same target check as files), file times as sealed. */
+export async function finishExtraction(root: string, m: CustodyManifest, names?: TargetNameCheck): Promise<void> {
+  for (const item of m.items) for (const d of item.emptyDirectories) names?.add(`data/${item.id}/${d}`);
   for (const item of m.items) {
     await fsp.mkdir(safeJoin(root, `data/${item.id}`), { recursive: true, mode: 0o755 });
     for (const d of item.emptyDirectories) await fsp.mkdir(safeJoin(root, `data/${item.id}/${d}`), { recursive: true, mode: 0o755 });

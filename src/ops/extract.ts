@@ -89,7 +89,7 @@ export async function extractBundle(req: ExtractRequest): Promise<ExtractResult>
       verdict.error ??= new CustodyError('INTERNAL', 'verified without a manifest');
       return { into: dest, extracted: false, verdict };
     }
-    await finishExtraction(tmp, verdict.manifest);
+    await finishExtraction(tmp, verdict.manifest, names);
     assertFreeDestination(dest); // again: something may have appeared there meanwhile
     try {
       fs.renameSync(tmp, dest);
