@@ -8,12 +8,15 @@
  * machine cannot mount vfat or a casefolded ext4), from a file and from
  * stdin; the probe of a real Linux folder finds none of those. Names with
  * CR, LF and tab are sealed, percent-encoded in the manifests (BagIt), and
- * VERIFY.txt still runs as written.
+ * VERIFY.txt still runs as written. A name that is not valid UTF-8 is
+ * sealed under a reversible escape, its bytes kept in custody/manifest.json,
+ * and extract writes it under those bytes again.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { escapeNameBytes, escapePathBytes } from '../src/bundle/layout.js';
 import { probeTarget, type TargetProfile } from '../src/bundle/target-names.js';
 import { parsePublicKeyFile } from '../src/custody/identity.js';
 import { openBundleInput } from '../src/ops/bundle-input.js';
@@ -178,5 +181,46 @@ describe('names with CR, LF and tab', () => {
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('50% off.txt: OK');
     expect(r.out).toContain('tab\there.txt: OK');
+  });
+});
+
+describe('a name that is not valid UTF-8', () => {
+  it('is sealed under its escape with the original bytes in custody/manifest.json, verifies, and extracts under its original bytes', () => {
+    const ev = Buffer.from(path.join(dir, 'ev-bytes'));
+    const j = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p, i) => Buffer.concat([i ? Buffer.from('/') : Buffer.alloc(0), Buffer.from(p as never)])));
+    fs.mkdirSync(ev);
+    fs.writeFileSync(j(ev.toString(), [0x61, 0xff, 0x62, 0x25, 0x2e, 0x74, 0x78, 0x74]), 'latin-1 name\n'); // "a\xffb%.txt"
+    fs.mkdirSync(j(ev.toString(), [0x64, 0xe9]));                                                        // "d\xe9" (ISO-8859-1 é)
+    fs.writeFileSync(j(ev.toString(), [0x64, 0xe9], 'inner.txt'), 'inner\n');
+    fs.writeFileSync(j(ev.toString(), 'ok.txt'), 'ok\n');
+    const b = path.join(dir, 'bytes.tar');
+    const s = runCli(['seal', ev.toString(), '--case', 'N-4', '--item', 'ev', '--out', b], { env: { CUSTODY_HOME: home } });
+    expect(s.code, s.stderr).toBe(0);
+    const list = spawnSync('tar', ['-tf', b], { encoding: 'utf8' }).stdout;
+    expect(list).toContain('bytes/data/ev/a%FFb%25.txt\n');
+    expect(list).toContain('bytes/data/ev/d%E9/inner.txt\n');
+    const m = JSON.parse(spawnSync('tar', ['-xOf', b, 'bytes/custody/manifest.json'], { encoding: 'utf8' }).stdout);
+    const byPath = Object.fromEntries((m.files as { path: string; nameBytes?: string }[]).map((f) => [f.path, f.nameBytes]));
+    expect(byPath).toEqual({ 'data/ev/a%FFb%25.txt': '61ff62252e747874', 'data/ev/d%E9/inner.txt': '64e9/696e6e65722e747874'.replace('/', '2f'), 'data/ev/ok.txt': undefined });
+    const into = path.join(dir, 'out-bytes');
+    const x = runCli(['extract', b, '--into', into, '--allow-untrusted'], { env: { CUSTODY_HOME: home } });
+    expect(x.code, x.stderr).toBe(0);
+    const names = (fs.readdirSync(path.join(into, 'data/ev'), { encoding: 'buffer' }) as Buffer[]).map((n) => n.toString('hex')).sort();
+    expect(names).toEqual(['61ff62252e747874', '64e9', '6f6b2e747874'].sort());
+    expect(fs.readFileSync(j(path.join(into, 'data/ev'), [0x61, 0xff, 0x62, 0x25, 0x2e, 0x74, 0x78, 0x74]), 'utf8')).toBe('latin-1 name\n');
+    expect(fs.readFileSync(j(path.join(into, 'data/ev'), [0x64, 0xe9], 'inner.txt'), 'utf8')).toBe('inner\n');
+  });
+});
+
+describe('the escape of names that are not valid UTF-8', () => {
+  it('leaves valid names alone and escapes only the bytes that are not UTF-8, one spelling each', () => {
+    const e = (bytes: number[]) => escapeNameBytes(new Uint8Array(bytes));
+    expect(e([0x63, 0x61, 0x66, 0xc3, 0xa9, 0x25])).toBeUndefined(); // "café%": valid, sealed as it is
+    expect(e([0x61, 0xff, 0x62])).toBe('a%FFb');
+    expect(e([0xe9, 0x25, 0xc3, 0xa9])).toBe('%E9%25é'); // a '%' in an escaped name is %25, so the escape reverses
+    expect(e([0xc0, 0xaf])).toBe('%C0%AF'); // overlong '/'
+    expect(e([0xed, 0xa0, 0x80])).toBe('%ED%A0%80'); // a UTF-16 surrogate
+    expect(e([0x61, 0xe2, 0x82])).toBe('a%E2%82'); // cut short
+    expect(escapePathBytes(new Uint8Array([0x64, 0xe9, 0x2f, 0x78]))).toBe('d%E9/x');
   });
 });

@@ -20,7 +20,7 @@ import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CustodyError, fromSystemError } from '../core/errors.js';
-import { assertItemId, compareNames, componentProblem, itemIdFromName } from './layout.js';
+import { assertItemId, compareNames, componentProblem, escapeNameBytes, escapePathBytes, itemIdFromName } from './layout.js';
 import { foldName } from './tar-names.js';
 
 export interface ItemRequest {
@@ -31,8 +31,10 @@ export interface ItemRequest {
 }
 
 export interface ItemFile {
-  /** Path on disk, to read. */
-  abs: string;
+  /** Path on disk, to read (its bytes, where a name in it is not valid UTF-8). */
+  abs: string | Buffer;
+  /** The original bytes of `rel`, where a name in it is not valid UTF-8 (`rel` is then escaped: escapeNameBytes). */
+  relBytes?: Buffer;
   /** Path inside the item ('/'-separated, as on disk). */
   rel: string;
   size: number;
@@ -59,32 +61,41 @@ function checkedComponent(name: string, where: string): string {
   return name;
 }
 
-async function walk(dir: string, relDir: string, item: CollectedItem): Promise<void> {
-  let entries: import('node:fs').Dirent[];
+async function walk(dir: string | Buffer, relDir: string, relDirBytes: Buffer | undefined, item: CollectedItem): Promise<void> {
+  let entries: import('node:fs').Dirent<Buffer>[];
+  const shown = (p: string | Buffer) => (typeof p === 'string' ? p : escapePathBytes(p));
   try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
+    // Names as bytes: one that is not valid UTF-8 is still the evidence's name (sealed escaped, restored on extract).
+    entries = await fs.readdir(dir, { withFileTypes: true, encoding: 'buffer' });
   } catch (e) {
-    throw fromSystemError(e, dir);
+    throw fromSystemError(e, shown(dir));
   }
   const named = entries.map((d) => {
-    const abs = path.join(dir, d.name);
-    return { d, abs, name: checkedComponent(d.name, abs) };
+    const bytes = d.name;
+    const escaped = escapeNameBytes(bytes);
+    const name = escaped ?? bytes.toString('utf8');
+    const abs: string | Buffer =
+      typeof dir === 'string' && escaped === undefined ? path.join(dir, name) : Buffer.concat([typeof dir === 'string' ? Buffer.from(dir) : dir, Buffer.from('/'), bytes]);
+    const relBytes = escaped !== undefined || relDirBytes !== undefined ? Buffer.concat([...(relDir === '' ? [] : [relDirBytes ?? Buffer.from(relDir), Buffer.from('/')]), bytes]) : undefined;
+    return { d, abs, name: checkedComponent(name, shown(abs)), relBytes };
   });
   named.sort((a, b) => compareNames(a.name, b.name));
-  for (const { d, abs, name } of named) {
+  for (const { d, abs, name, relBytes } of named) {
     const rel = relDir === '' ? name : `${relDir}/${name}`;
-    if (d.isSymbolicLink()) throw usage(`cannot seal ${abs}: symbolic links inside an item are refused`, 'copy the target in, or seal it as its own item');
+    if (d.isSymbolicLink()) throw usage(`cannot seal ${shown(abs)}: symbolic links inside an item are refused`, 'copy the target in, or seal it as its own item');
     if (d.isDirectory()) {
       const before = item.files.length + item.emptyDirectories.length;
-      await walk(abs, rel, item);
+      await walk(abs, rel, relBytes, item);
       if (item.files.length + item.emptyDirectories.length === before) item.emptyDirectories.push(rel);
     } else if (d.isFile()) {
       const st = await fs.lstat(abs).catch((e: unknown) => {
-        throw fromSystemError(e, abs);
+        throw fromSystemError(e, shown(abs));
       });
-      item.files.push({ abs, rel, size: st.size, mtime: st.mtime });
+      const f: ItemFile = { abs, rel, size: st.size, mtime: st.mtime };
+      if (relBytes !== undefined) f.relBytes = relBytes;
+      item.files.push(f);
     } else {
-      throw usage(`cannot seal ${abs}: only regular files and directories can be sealed (not devices, FIFOs or sockets)`);
+      throw usage(`cannot seal ${shown(abs)}: only regular files and directories can be sealed (not devices, FIFOs or sockets)`);
     }
   }
 }
@@ -121,7 +132,7 @@ export async function collectItems(requests: ItemRequest[]): Promise<CollectedIt
     if (st.isFile()) {
       item.files.push({ abs: source, rel: checkedComponent(path.basename(source), source), size: st.size, mtime: st.mtime });
     } else if (st.isDirectory()) {
-      await walk(source, '', item);
+      await walk(source, '', undefined, item);
     } else {
       throw usage(`cannot seal ${r.path}: not a regular file or directory`, 'image a device first (e.g. with dc3dd) and seal the image file');
     }
@@ -153,6 +164,10 @@ export function assertOutsideItems(out: string, items: CollectedItem[]): void {
       }
     }
     for (const f of item.files) {
+      if (typeof f.abs !== 'string') {
+        if (outStat !== undefined && sameInode(outStat, fsSync.statSync(f.abs))) throw usage(`--out ${out} is an evidence file of item ${item.id}`, 'write the bundle to another file: sealing must never replace the evidence');
+        continue; // a name that is not UTF-8 is never the --out path given as text
+      }
       const real = fsSync.realpathSync(f.abs);
       const same = real === realOut || (outStat !== undefined && sameInode(outStat, fsSync.statSync(real)));
       if (same) throw usage(`--out ${out} is the evidence file ${f.abs} of item ${item.id}`, 'write the bundle to another file: sealing must never replace the evidence');

@@ -83,6 +83,29 @@ export function directorySink(root: string, names?: TargetNameCheck): BundleSink
   };
 }
 
+/**
+ * A file sealed under an escaped name (its name was not valid UTF-8) goes
+ * back under its original bytes, from custody/manifest.json (whose parser
+ * checked that they escape to exactly the sealed path, so they hold no '/',
+ * '..' or NUL the sealed name did not). Escaped folders left empty are removed.
+ */
+async function restoreNameBytes(root: string, rel: string, item: string, hex: string): Promise<Buffer> {
+  const from = safeJoin(root, rel);
+  const itemDir = safeJoin(root, `data/${item}`);
+  const to = Buffer.concat([Buffer.from(`${itemDir}/`), Buffer.from(hex, 'hex')]);
+  const slash = to.lastIndexOf(0x2f);
+  await fsp.mkdir(to.subarray(0, slash), { recursive: true, mode: 0o755 });
+  await fsp.rename(from, to);
+  for (let d = path.dirname(from); d.startsWith(`${itemDir}${path.sep}`); d = path.dirname(d)) {
+    try {
+      await fsp.rmdir(d);
+    } catch {
+      break; // not empty: it still holds other members
+    }
+  }
+  return to;
+}
+
 /** After a verified verdict: item folders, empty folders (through the same target check as files), file times as sealed. */
 export async function finishExtraction(root: string, m: CustodyManifest, names?: TargetNameCheck): Promise<void> {
   for (const item of m.items) for (const d of item.emptyDirectories) names?.add(`data/${item.id}/${d}`);
@@ -91,8 +114,9 @@ export async function finishExtraction(root: string, m: CustodyManifest, names?:
     for (const d of item.emptyDirectories) await fsp.mkdir(safeJoin(root, `data/${item.id}/${d}`), { recursive: true, mode: 0o755 });
   }
   for (const f of m.files) {
+    const at = f.nameBytes === undefined ? safeJoin(root, f.path) : await restoreNameBytes(root, f.path, f.item, f.nameBytes);
     const t = new Date(f.mtime);
-    if (!Number.isNaN(t.getTime())) await fsp.utimes(safeJoin(root, f.path), t, t);
+    if (!Number.isNaN(t.getTime())) await fsp.utimes(at, t, t);
   }
   await fsp.chmod(root, 0o755);
 }

@@ -159,6 +159,69 @@ export function parsePayloadPath(rel: string, code: ErrorCode = 'UNSAFE_BUNDLE')
   return { item, path: parts.slice(2).join('/') };
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The UTF-8 sequence length a lead byte announces (0: not a lead byte). */
+function seqLength(b: number): number {
+  if (b < 0x80) return 1;
+  if (b >= 0xc2 && b <= 0xdf) return 2;
+  if (b >= 0xe0 && b <= 0xef) return 3;
+  if (b >= 0xf0 && b <= 0xf4) return 4;
+  return 0;
+}
+
+/**
+ * The name under which a path component that is not valid UTF-8 is sealed
+ * (a tar pax name and a BagIt manifest path must be UTF-8): every byte that
+ * is not part of a valid UTF-8 sequence becomes `%XX` (two uppercase hex
+ * digits) and a '%' becomes `%25`; valid characters stay as they are. The
+ * original bytes are kept in custody/manifest.json (`nameBytes`), and
+ * extract writes the file under them. Undefined for a valid UTF-8 name
+ * (sealed as it is).
+ */
+export function escapeNameBytes(bytes: Uint8Array): string | undefined {
+  try {
+    strictUtf8.decode(bytes);
+    return undefined;
+  } catch {
+    /* escape below */
+  }
+  let out = '';
+  for (let i = 0; i < bytes.length; ) {
+    const n = seqLength(bytes[i]!);
+    let ch: string | undefined;
+    if (n > 0 && i + n <= bytes.length) {
+      try {
+        ch = strictUtf8.decode(bytes.subarray(i, i + n));
+      } catch {
+        ch = undefined;
+      }
+    }
+    if (ch === undefined) {
+      out += `%${bytes[i]!.toString(16).toUpperCase().padStart(2, '0')}`;
+      i += 1;
+    } else {
+      out += ch === '%' ? '%25' : ch;
+      i += n;
+    }
+  }
+  return out;
+}
+
+/** Escapes each component of a '/'-separated byte path that needs it (see escapeNameBytes). */
+export function escapePathBytes(bytes: Uint8Array): string {
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i === bytes.length || bytes[i] === 0x2f) {
+      const c = bytes.subarray(start, i);
+      parts.push(escapeNameBytes(c) ?? strictUtf8.decode(c));
+      start = i + 1;
+    }
+  }
+  return parts.join('/');
+}
+
 /** Byte-order comparison of UTF-8 names, so member order does not depend on locale. */
 export function compareNames(a: string, b: string): number {
   return compareBytes(utf8(a), utf8(b));

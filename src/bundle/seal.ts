@@ -115,6 +115,7 @@ export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealR
     }
     const windows = L.windowsPathProblem(f.rel);
     if (windows !== undefined) mf.windows = windows;
+    if (f.relBytes !== undefined) mf.nameBytes = Buffer.from(f.relBytes).toString('hex');
     manifestFiles.push(mf);
   }
 
