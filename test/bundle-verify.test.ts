@@ -83,8 +83,8 @@ describe('seal → verify', () => {
       'custody/sealer.minisign.pub',
       'VERIFY.txt',
       'tagmanifest-sha256.txt',
-      'tagmanifest-sha256.txt.sig',
-      'tagmanifest-sha256.txt.minisig',
+      'custody/seal.sig',
+      'custody/seal.minisig',
       'custody/chain/0000-seal.dsse.json',
     ]);
   });

@@ -4,7 +4,9 @@
  * in another test (.ci/run installs them; see README).
  */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { BAGIT } from './helpers/tar-peers.js';
 
 const TOOLS: [tool: string, debianPackage: string][] = [
   ['openssl', 'openssl'],
@@ -14,6 +16,10 @@ const TOOLS: [tool: string, debianPackage: string][] = [
   ['ssh-keygen', 'openssh-client'],
   ['minisign', 'minisign'],
   ['hashdeep', 'hashdeep'],
+  ['bsdtar', 'libarchive-tools'],
+  ['busybox', 'busybox'],
+  ['7zz', '7zip'],
+  ['pax', 'pax'],
 ];
 
 describe('peer tools the tests run against', () => {
@@ -23,4 +29,7 @@ describe('peer tools the tests run against', () => {
       expect(found, `${tool} is missing: apt-get install ${pkg} (or run bash .ci/run)`).toBe(true);
     });
   }
+  it('bagit-python is at ../shared/peers/bagit (or $CUSTODY_BAGIT)', () => {
+    expect(fs.existsSync(BAGIT), `${BAGIT} is missing: see ../shared/peers/README.md`).toBe(true);
+  });
 });

@@ -51,6 +51,11 @@ describe('strict tar reader: hostile archives', () => {
 });
 
 describe('strict tar reader: what it accepts', () => {
+  it('keeps names as they are: an NFD name, and names that differ only in case or normalisation', async () => {
+    const r = await readAll(concat(okFile(), member('OK.TXT', 'other\n'), member('cafe\u0301.txt', 'nfd\n'), member('caf\u00e9.txt', 'nfc\n'), END()));
+    expect(r.members.map((m) => m.name)).toEqual(['ok.txt', 'OK.TXT', 'cafe\u0301.txt', 'caf\u00e9.txt']);
+  });
+
   it('accepts any amount of zero padding after the end marker, reports endOfData and the size', async () => {
     for (const extra of [0, 1, 511, 8192, 10000]) {
       const bytes = concat(validArchive(), new Uint8Array(extra));

@@ -142,7 +142,7 @@ describe('extract (CLI)', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, extracted: true, into });
     expect(fs.readFileSync(path.join(into, 'data/notes/n.txt'), 'utf8')).toBe('notes\n');
     expect(fs.readdirSync(into).sort()).toEqual(
-      ['VERIFY.txt', 'bag-info.txt', 'bagit.txt', 'custody', 'data', 'manifest-md5.txt', 'manifest-sha1.txt', 'manifest-sha256.txt', 'tagmanifest-sha256.txt', 'tagmanifest-sha256.txt.minisig', 'tagmanifest-sha256.txt.sig'].sort(),
+      ['VERIFY.txt', 'bag-info.txt', 'bagit.txt', 'custody', 'data', 'manifest-md5.txt', 'manifest-sha1.txt', 'manifest-sha256.txt', 'tagmanifest-sha256.txt'].sort(),
     );
   });
 });

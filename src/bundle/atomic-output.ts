@@ -5,15 +5,13 @@
  * complete one: until the rename, nothing exists at the final path; on
  * failure the temporary is removed.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { CustodyError } from '../core/errors.js';
+import { sweepStaleTemps, tempNameBeside, trackTemp, untrackTemp } from './temp-files.js';
 
-export function tempNameBeside(final: string, tag: string): string {
-  return path.join(path.dirname(final), `.${path.basename(final)}.${tag}-${randomBytes(6).toString('hex')}`);
-}
+export { tempNameBeside } from './temp-files.js';
 
 async function fsyncDir(dir: string): Promise<void> {
   // Makes the rename itself durable. Some file systems refuse fsync on a directory: not fatal.
@@ -52,6 +50,7 @@ export function assertCanCreate(final: string, force: boolean, flag = '--force')
  */
 export async function writeFileAtomically<T>(final: string, force: boolean, fill: (fd: number) => Promise<T>, opts: { fsync?: boolean } = {}): Promise<T> {
   assertCanCreate(final, force);
+  sweepStaleTemps(final, 'tmp');
   const tmp = tempNameBeside(final, 'tmp');
   let fd: number;
   try {
@@ -59,6 +58,7 @@ export async function writeFileAtomically<T>(final: string, force: boolean, fill
   } catch (e) {
     throw ioError(e, final);
   }
+  trackTemp(tmp);
   let ok = false;
   try {
     const result = await fill(fd);
@@ -80,6 +80,7 @@ export async function writeFileAtomically<T>(final: string, force: boolean, fill
     await fsyncDir(path.dirname(final));
     return result;
   } finally {
+    untrackTemp(tmp);
     if (!ok) {
       if (fd >= 0) fs.closeSync(fd);
       fs.rmSync(tmp, { force: true });

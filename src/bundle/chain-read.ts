@@ -23,6 +23,8 @@ import * as L from './layout.js';
 import { parseManifest } from './manifests.js';
 import { locateEndOfData, preadAt, type LocatedMember } from './tar-locate.js';
 import { openForReading } from '../core/open-file.js';
+import { notABundle, sniffNotABundle } from './not-a-bundle.js';
+import { BLOCK } from './tar-header.js';
 import { sha256Hex } from '../core/digest.js';
 
 export type MemberLocation = LocatedMember;
@@ -69,12 +71,19 @@ export async function readBundleChain(bundlePath: string, view: { endOfData?: nu
   const fh = await openForReading(bundlePath);
   try {
     const { size } = await fh.stat();
-    const { members, endOfData } = await walkHeaders(fh, size, view.endOfData);
+    let walked: Awaited<ReturnType<typeof walkHeaders>>;
+    try {
+      walked = await walkHeaders(fh, size, view.endOfData);
+    } catch (e) {
+      // Failing at the first header: say what the file is, not which header field is wrong.
+      const kind = sniffNotABundle(await preadAt(fh, BLOCK, 0));
+      if (kind !== undefined) throw notABundle(bundlePath, kind, e);
+      throw e;
+    }
+    const { members, endOfData } = walked;
     const first = members[0];
     const bag = first ? /^([^/]+)\/bagit\.txt$/.exec(first.name) : null;
-    if (!first || !bag || first.type !== 'file' || !L.isValidId(bag[1]!)) {
-      throw malformed(`the first member must be <name>/bagit.txt, found ${first?.name ?? 'nothing'}`, first?.name);
-    }
+    if (!first || !bag || first.type !== 'file' || !L.isValidId(bag[1]!)) throw notABundle(bundlePath, 'no-bagit');
     const bagName = bag[1]!;
     const byRel = new Map<string, MemberLocation>();
     const envelopeMembers: { rel: string; m: MemberLocation }[] = [];
@@ -115,9 +124,9 @@ export async function readBundleChain(bundlePath: string, view: { endOfData?: nu
     } catch (e) {
       throw malformed(`${L.SEALER_PEM}: ${(e as Error).message}`, L.SEALER_PEM);
     }
-    const sig = await readMember(fh, need(L.TAGMANIFEST_SIG), L.TAGMANIFEST_SIG);
+    const sig = await readMember(fh, need(L.SEAL_SIG), L.SEAL_SIG);
     if (sig.length !== 64 || !verifyEd25519(sig, tagmanifest, sealerPublicKey)) {
-      throw new CustodyError('SIGNATURE_ERROR', `${L.TAGMANIFEST_SIG} does not verify with the sealer's key`, { member: L.TAGMANIFEST_SIG });
+      throw new CustodyError('SIGNATURE_ERROR', `${L.SEAL_SIG} does not verify with the sealer's key`, { member: L.SEAL_SIG });
     }
     const envelopes: BundleChain['envelopes'] = [];
     let chainBytes = 0;

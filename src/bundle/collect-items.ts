@@ -1,15 +1,17 @@
 /**
  * Turns the paths given to `custody seal` into items: a file is one item
  * holding that file; a directory is one item holding all its files,
- * recursively, in byte order of their NFC names (so the member order does not
- * depend on the file system or the locale).
+ * recursively, in byte order of their names (so the member order does not
+ * depend on the file system or the locale). Names are sealed as they are on
+ * disk: NFD stays NFD, and names that differ only in case or normalisation
+ * (README.txt beside Readme.txt) are both kept; extract refuses a target that
+ * cannot hold both.
  *
  * Refused up front, with a usage error naming the path, rather than sealed
  * into a bundle that a strict reader would later refuse or that would mean
  * something else on the receiver's machine: symlinks, devices, FIFOs and
  * sockets inside a directory (a symlink could pull in files from outside the
- * item); names with control characters, backslashes or over 255 bytes; two
- * names that become one on a case-insensitive or normalising file system.
+ * item); names with control characters, backslashes or over 255 bytes.
  *
  * Empty directories cannot be listed in a BagIt manifest; they are kept in
  * custody/manifest.json (`emptyDirectories`) and recreated by extract.
@@ -19,7 +21,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CustodyError, fromSystemError } from '../core/errors.js';
 import { ewfSegmentFiles, isEwfImage, splitSegments } from '../core/ewf/files.js';
-import { assertItemId, compareNames, componentProblem, itemIdFromName } from './layout.js';
+import { assertItemId, compareNames, componentProblem, escapeNameBytes, escapePathBytes, itemIdFromName } from './layout.js';
 import { foldName } from './tar-names.js';
 
 export interface ItemRequest {
@@ -32,9 +34,11 @@ export interface ItemRequest {
 }
 
 export interface ItemFile {
-  /** Path on disk, to read. */
-  abs: string;
-  /** Path inside the item (NFC, '/'-separated). */
+  /** Path on disk, to read (its bytes, where a name in it is not valid UTF-8). */
+  abs: string | Buffer;
+  /** The original bytes of `rel`, where a name in it is not valid UTF-8 (`rel` is then escaped: escapeNameBytes). */
+  relBytes?: Buffer;
+  /** Path inside the item ('/'-separated, as on disk). */
   rel: string;
   size: number;
   mtime: Date;
@@ -56,53 +60,48 @@ function usage(msg: string, hint?: string): CustodyError {
   return new CustodyError('USAGE', msg, hint === undefined ? {} : { hint });
 }
 
-function nfcComponent(name: string, where: string): string {
-  const n = name.normalize('NFC');
-  const p = componentProblem(n);
+function checkedComponent(name: string, where: string): string {
+  const p = componentProblem(name);
   if (p) throw usage(`cannot seal ${where}: it has ${p}`, 'rename it, or put it in an archive first');
-  return n;
+  return name;
 }
 
-async function walk(dir: string, relDir: string, item: CollectedItem): Promise<void> {
-  let entries: import('node:fs').Dirent[];
+async function walk(dir: string | Buffer, relDir: string, relDirBytes: Buffer | undefined, item: CollectedItem): Promise<void> {
+  let entries: import('node:fs').Dirent<Buffer>[];
+  const shown = (p: string | Buffer) => (typeof p === 'string' ? p : escapePathBytes(p));
   try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
+    // Names as bytes: one that is not valid UTF-8 is still the evidence's name (sealed escaped, restored on extract).
+    entries = await fs.readdir(dir, { withFileTypes: true, encoding: 'buffer' });
   } catch (e) {
-    throw fromSystemError(e, dir);
+    throw fromSystemError(e, shown(dir));
   }
   const named = entries.map((d) => {
-    const abs = path.join(dir, d.name);
-    return { d, abs, name: nfcComponent(d.name, abs) };
+    const bytes = d.name;
+    const escaped = escapeNameBytes(bytes);
+    const name = escaped ?? bytes.toString('utf8');
+    const abs: string | Buffer =
+      typeof dir === 'string' && escaped === undefined ? path.join(dir, name) : Buffer.concat([typeof dir === 'string' ? Buffer.from(dir) : dir, Buffer.from('/'), bytes]);
+    const relBytes = escaped !== undefined || relDirBytes !== undefined ? Buffer.concat([...(relDir === '' ? [] : [relDirBytes ?? Buffer.from(relDir), Buffer.from('/')]), bytes]) : undefined;
+    return { d, abs, name: checkedComponent(name, shown(abs)), relBytes };
   });
   named.sort((a, b) => compareNames(a.name, b.name));
-  for (const { d, abs, name } of named) {
+  for (const { d, abs, name, relBytes } of named) {
     const rel = relDir === '' ? name : `${relDir}/${name}`;
-    if (d.isSymbolicLink()) throw usage(`cannot seal ${abs}: symbolic links inside an item are refused`, 'copy the target in, or seal it as its own item');
+    if (d.isSymbolicLink()) throw usage(`cannot seal ${shown(abs)}: symbolic links inside an item are refused`, 'copy the target in, or seal it as its own item');
     if (d.isDirectory()) {
       const before = item.files.length + item.emptyDirectories.length;
-      await walk(abs, rel, item);
+      await walk(abs, rel, relBytes, item);
       if (item.files.length + item.emptyDirectories.length === before) item.emptyDirectories.push(rel);
     } else if (d.isFile()) {
       const st = await fs.lstat(abs).catch((e: unknown) => {
-        throw fromSystemError(e, abs);
+        throw fromSystemError(e, shown(abs));
       });
-      item.files.push({ abs, rel, size: st.size, mtime: st.mtime });
+      const f: ItemFile = { abs, rel, size: st.size, mtime: st.mtime };
+      if (relBytes !== undefined) f.relBytes = relBytes;
+      item.files.push(f);
     } else {
-      throw usage(`cannot seal ${abs}: only regular files and directories can be sealed (not devices, FIFOs or sockets)`);
+      throw usage(`cannot seal ${shown(abs)}: only regular files and directories can be sealed (not devices, FIFOs or sockets)`);
     }
-  }
-}
-
-/** Checks that no two names of the item fold to the same name. */
-function checkCollisions(item: CollectedItem): void {
-  const seen = new Map<string, string>();
-  for (const rel of [...item.files.map((f) => f.rel), ...item.emptyDirectories]) {
-    const k = foldName(rel);
-    const other = seen.get(k);
-    if (other !== undefined) {
-      throw usage(`cannot seal item ${item.id}: ${JSON.stringify(rel)} and ${JSON.stringify(other)} would be one file on a case-insensitive or normalising file system`);
-    }
-    seen.set(k, rel);
   }
 }
 
@@ -146,16 +145,15 @@ export async function collectItems(requests: ItemRequest[]): Promise<CollectedIt
         const sst = await fs.stat(seg).catch((e: unknown) => {
           throw fromSystemError(e, seg);
         });
-        item.files.push({ abs: seg, rel: nfcComponent(path.basename(seg), seg), size: sst.size, mtime: sst.mtime });
+        item.files.push({ abs: seg, rel: checkedComponent(path.basename(seg), seg), size: sst.size, mtime: sst.mtime });
       }
     } else if (st.isFile()) {
-      item.files.push({ abs: source, rel: nfcComponent(path.basename(source), source), size: st.size, mtime: st.mtime });
+      item.files.push({ abs: source, rel: checkedComponent(path.basename(source), source), size: st.size, mtime: st.mtime });
     } else if (st.isDirectory()) {
-      await walk(source, '', item);
+      await walk(source, '', undefined, item);
     } else {
       throw usage(`cannot seal ${r.path}: not a regular file or directory`, 'image a device first (e.g. with dc3dd) and seal the image file');
     }
-    checkCollisions(item);
     items.push(item);
   }
   return items;
@@ -184,6 +182,10 @@ export function assertOutsideItems(out: string, items: CollectedItem[]): void {
       }
     }
     for (const f of item.files) {
+      if (typeof f.abs !== 'string') {
+        if (outStat !== undefined && sameInode(outStat, fsSync.statSync(f.abs))) throw usage(`--out ${out} is an evidence file of item ${item.id}`, 'write the bundle to another file: sealing must never replace the evidence');
+        continue; // a name that is not UTF-8 is never the --out path given as text
+      }
       const real = fsSync.realpathSync(f.abs);
       const same = real === realOut || (outStat !== undefined && sameInode(outStat, fsSync.statSync(real)));
       if (same) throw usage(`--out ${out} is the evidence file ${f.abs} of item ${item.id}`, 'write the bundle to another file: sealing must never replace the evidence');

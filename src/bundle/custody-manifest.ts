@@ -7,7 +7,7 @@
  */
 import { CustodyError } from '../core/errors.js';
 import { parseStrictJson } from '../custody/strict-json.js';
-import { BUNDLE_VERSION, CUSTODY_MANIFEST_JSON, isValidId, parsePayloadPath } from './layout.js';
+import { BUNDLE_VERSION, CUSTODY_MANIFEST_JSON, escapePathBytes, isValidId, parsePayloadPath } from './layout.js';
 import { digestHexLength } from './manifests.js';
 
 export interface ManifestSealer {
@@ -68,6 +68,10 @@ export interface ManifestFile {
   mtime: string; // ISO 8601
   hashes: Record<string, string>;
   pieces?: { count: number; merkleRoot: string };
+  /** Why a Windows file system cannot hold this name (sealed as it is; extract there refuses or renames). */
+  windows?: string;
+  /** Hex of the path's original bytes inside the item, where a name in it is not valid UTF-8 (the path is then escaped: layout.escapeNameBytes). */
+  nameBytes?: string;
 }
 
 export interface CustodyManifest {
@@ -281,7 +285,7 @@ export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
 
   const files = arr(top.at('files'), o.files).map((v, i): ManifestFile => {
     const s = top.at(`files[${i}]`);
-    const fo = s.obj(v, ['path', 'item', 'size', 'mtime', 'hashes'], ['pieces']);
+    const fo = s.obj(v, ['path', 'item', 'size', 'mtime', 'hashes'], ['pieces', 'windows', 'nameBytes']);
     const path = str(s.at('path'), fo.path);
     const item = str(s.at('item'), fo.item);
     if (parsePayloadPath(path, 'MALFORMED_BUNDLE').item !== item) s.at('item').fail(`does not match the path ${path}`);
@@ -295,6 +299,18 @@ export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
       const ps = s.at('pieces');
       const po = ps.obj(fo.pieces, ['count', 'merkleRoot']);
       f.pieces = { count: count(ps.at('count'), po.count), merkleRoot: hex(ps.at('merkleRoot'), po.merkleRoot, 64) };
+    }
+    if ('nameBytes' in fo) {
+      const nb = str(s.at('nameBytes'), fo.nameBytes);
+      if (!/^([0-9a-f]{2})+$/.test(nb)) s.at('nameBytes').fail('is not lowercase hex');
+      const bytes = new Uint8Array(nb.length / 2).map((_, k) => parseInt(nb.slice(2 * k, 2 * k + 2), 16));
+      // The escaped name must be exactly what these bytes escape to: one spelling, and extract writes what was sealed.
+      if (`data/${item}/${escapePathBytes(bytes)}` !== path) s.at('nameBytes').fail(`does not escape to the path ${path}`);
+      f.nameBytes = nb;
+    }
+    if ('windows' in fo) {
+      f.windows = str(s.at('windows'), fo.windows);
+      if (f.windows === '') s.at('windows').fail('is empty');
     }
     return f;
   });

@@ -20,8 +20,13 @@ export const SEALER_PEM = 'custody/sealer.pem';
 export const SEALER_MINISIGN_PUB = 'custody/sealer.minisign.pub';
 export const VERIFY_TXT = 'VERIFY.txt';
 export const TAGMANIFEST = 'tagmanifest-sha256.txt';
-export const TAGMANIFEST_SIG = 'tagmanifest-sha256.txt.sig';
-export const TAGMANIFEST_MINISIG = 'tagmanifest-sha256.txt.minisig';
+/**
+ * The seal signatures over the tagmanifest. Not named `tagmanifest-*`: BagIt
+ * readers (the Library of Congress's Java library among them) parse every root
+ * file of that name as a tag manifest and crash on a binary signature.
+ */
+export const SEAL_SIG = 'custody/seal.sig';
+export const SEAL_MINISIG = 'custody/seal.minisig';
 export const CHAIN_DIR = 'custody/chain/';
 /**
  * All custody records of a bundle together, at most. Readers keep the records
@@ -31,7 +36,7 @@ export const CHAIN_DIR = 'custody/chain/';
 export const MAX_CHAIN_BYTES = 64 << 20;
 
 /**
- * The two comment lines of tagmanifest-sha256.txt.minisig. The trusted one is
+ * The two comment lines of custody/seal.minisig. The trusted one is
  * signed; the untrusted one is not, so verify compares it exactly (a byte of
  * the bundle that nothing checks would break "change any byte, verify fails").
  */
@@ -62,7 +67,7 @@ export function tagFilesInOrder(algos: readonly string[]): string[] {
 
 /** Tag members after the payload, in order, up to the chain records. */
 export function membersAfterPayload(algos: readonly string[]): string[] {
-  return [...tagFilesAfterPayload(algos), TAGMANIFEST, TAGMANIFEST_SIG, TAGMANIFEST_MINISIG];
+  return [...tagFilesAfterPayload(algos), TAGMANIFEST, SEAL_SIG, SEAL_MINISIG];
 }
 
 /** Record members: the one naming lives with the records (custody/record.ts). */
@@ -96,17 +101,43 @@ export function bagNameFromOut(outBasename: string): string {
 /**
  * Why a path component is refused, or undefined when it is fine. Guards:
  * `.`/`..` (path traversal), `/` and `\` (separators on some system),
- * control characters (CR/LF break manifest lines; others hide in terminals),
- * names that are not NFC (two spellings of one name collide on macOS).
+ * control characters other than tab, CR and LF (they hide in terminals; CR
+ * and LF are percent-encoded in the manifests, as BagIt asks).
+ * Names are not normalised: NFD stays NFD, as the evidence has it.
  */
 export function componentProblem(c: string): string | undefined {
   if (c.length === 0) return 'an empty path component';
   if (c === '.' || c === '..') return `a '${c}' path component`;
   if (c.includes('/') || c.includes('\\')) return 'a slash or backslash in a name';
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(c)) return 'a control character in a name';
-  if (c !== c.normalize('NFC')) return 'a name that is not in Unicode NFC';
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/.test(c)) return 'a control character in a name';
   if (utf8(c).length > 255) return 'a name longer than 255 bytes';
+  return undefined;
+}
+
+const WINDOWS_RESERVED = /^(CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³])(\..*)?$/i;
+// eslint-disable-next-line no-control-regex
+const WINDOWS_CHARS = /[<>:"|?*\\\u0000-\u001f]/;
+
+/**
+ * Why a Windows file system (NTFS, exFAT, FAT) cannot hold this one path
+ * component, or undefined. Such names are sealed as they are (they are the
+ * evidence's) and marked in custody/manifest.json, so that whoever extracts
+ * on Windows is told before, not halfway.
+ */
+export function windowsNameProblem(component: string): string | undefined {
+  if (WINDOWS_RESERVED.test(component)) return 'a device name reserved on Windows';
+  if (WINDOWS_CHARS.test(component)) return 'a character Windows refuses in names (< > : " | ? * \\ or a control character)';
+  if (/[. ]$/.test(component)) return 'a trailing dot or space (Windows drops it)';
+  return undefined;
+}
+
+/** The first Windows problem of any component of a '/'-separated path. */
+export function windowsPathProblem(rel: string): string | undefined {
+  for (const c of rel.split('/')) {
+    const p = windowsNameProblem(c);
+    if (p !== undefined) return `${JSON.stringify(c)}: ${p}`;
+  }
   return undefined;
 }
 
@@ -126,6 +157,69 @@ export function parsePayloadPath(rel: string, code: ErrorCode = 'UNSAFE_BUNDLE')
     if (p) throw new CustodyError(code, `payload member ${rel} has ${p}`, { member: rel, item });
   }
   return { item, path: parts.slice(2).join('/') };
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The UTF-8 sequence length a lead byte announces (0: not a lead byte). */
+function seqLength(b: number): number {
+  if (b < 0x80) return 1;
+  if (b >= 0xc2 && b <= 0xdf) return 2;
+  if (b >= 0xe0 && b <= 0xef) return 3;
+  if (b >= 0xf0 && b <= 0xf4) return 4;
+  return 0;
+}
+
+/**
+ * The name under which a path component that is not valid UTF-8 is sealed
+ * (a tar pax name and a BagIt manifest path must be UTF-8): every byte that
+ * is not part of a valid UTF-8 sequence becomes `%XX` (two uppercase hex
+ * digits) and a '%' becomes `%25`; valid characters stay as they are. The
+ * original bytes are kept in custody/manifest.json (`nameBytes`), and
+ * extract writes the file under them. Undefined for a valid UTF-8 name
+ * (sealed as it is).
+ */
+export function escapeNameBytes(bytes: Uint8Array): string | undefined {
+  try {
+    strictUtf8.decode(bytes);
+    return undefined;
+  } catch {
+    /* escape below */
+  }
+  let out = '';
+  for (let i = 0; i < bytes.length; ) {
+    const n = seqLength(bytes[i]!);
+    let ch: string | undefined;
+    if (n > 0 && i + n <= bytes.length) {
+      try {
+        ch = strictUtf8.decode(bytes.subarray(i, i + n));
+      } catch {
+        ch = undefined;
+      }
+    }
+    if (ch === undefined) {
+      out += `%${bytes[i]!.toString(16).toUpperCase().padStart(2, '0')}`;
+      i += 1;
+    } else {
+      out += ch === '%' ? '%25' : ch;
+      i += n;
+    }
+  }
+  return out;
+}
+
+/** Escapes each component of a '/'-separated byte path that needs it (see escapeNameBytes). */
+export function escapePathBytes(bytes: Uint8Array): string {
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i === bytes.length || bytes[i] === 0x2f) {
+      const c = bytes.subarray(start, i);
+      parts.push(escapeNameBytes(c) ?? strictUtf8.decode(c));
+      start = i + 1;
+    }
+  }
+  return parts.join('/');
 }
 
 /** Byte-order comparison of UTF-8 names, so member order does not depend on locale. */

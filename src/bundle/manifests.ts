@@ -3,7 +3,8 @@
  * `<hex digest>  <path>` per line, LF-terminated, sorted by path bytes —
  * the form `sha256sum -c` reads. Paths are percent-encoded for `%`, CR and
  * LF as RFC 8493 requires (seal refuses CR/LF in names, so in practice only
- * `%` → `%25` occurs; `sha256sum -c` cannot find such a file, VERIFY.txt says so).
+ * `%` → `%25` occurs; `sha256sum -c` cannot find such a file, so VERIFY.txt
+ * pipes the manifest through `sed 's/%25/%/g'` first).
  *
  * The parser is strict (one spelling per manifest): a manifest that lists a
  * file twice, in another order, or with a digest of the wrong length would

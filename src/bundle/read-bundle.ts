@@ -16,6 +16,7 @@ import { CustodyError } from '../core/errors.js';
 import type { Hasher, PieceDigests } from '../core/hasher.js';
 import { checkBagitTxt, parseBagInfo, type BagInfo } from './bag-info.js';
 import * as L from './layout.js';
+import { keepFirstBlock, notABundle, sniffNotABundle } from './not-a-bundle.js';
 import { readTarStrict, type TarEntry } from './tar-reader.js';
 
 /** Where extract puts what verify reads (verify alone passes none). */
@@ -58,6 +59,8 @@ export interface ReadOptions {
   mode?: ReadMode;
   sink?: BundleSink;
   onProgress?: (payloadDone: number, payloadTotal: number) => void;
+  /** What the bytes are called in messages (a file name, "stdin"); default "the input". */
+  label?: string;
 }
 
 /** Tag files are read whole; these caps keep a hostile bundle from exhausting memory. */
@@ -100,19 +103,32 @@ function assertPiecesFit(info: BagInfo): void {
 }
 
 export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOptions): Promise<ReadBundle> {
-  const reader = readTarStrict(source, { canonical: true });
+  const head = keepFirstBlock(source);
+  const reader = readTarStrict(head.stream, { canonical: true });
   const it = reader[Symbol.asyncIterator]();
   let bagName = '';
+  const label = opts.label ?? 'the input';
   const next = async (): Promise<{ entry: TarEntry; rel: string } | undefined> => {
-    const r = await it.next();
-    if (r.done) return undefined;
+    let r: IteratorResult<TarEntry, void>;
+    try {
+      r = await it.next();
+    } catch (e) {
+      // Failing before the first member: say what the file is, not which header field is wrong.
+      const kind = bagName === '' ? sniffNotABundle(head.first()) : undefined;
+      if (kind !== undefined) throw notABundle(label, kind, e);
+      throw e;
+    }
+    if (r.done) {
+      if (bagName === '') throw notABundle(label, 'no-bagit');
+      return undefined;
+    }
     const entry = r.value;
-    if (entry.type !== 'file') throw malformed(`unexpected directory member ${entry.name} (bundles hold regular files only)`, entry.name);
     if (bagName === '') {
       const m = /^([^/]+)\/bagit\.txt$/.exec(entry.name);
-      if (!m || !L.isValidId(m[1]!)) throw malformed(`the first member must be <name>/bagit.txt, found ${entry.name}`, entry.name);
+      if (!m || !L.isValidId(m[1]!) || entry.type !== 'file') throw notABundle(label, 'no-bagit');
       bagName = m[1]!;
     }
+    if (entry.type !== 'file') throw malformed(`unexpected directory member ${entry.name} (bundles hold regular files only)`, entry.name);
     if (!entry.name.startsWith(`${bagName}/`)) throw malformed(`member ${entry.name} is outside the bag folder ${bagName}/`, entry.name);
     return { entry, rel: entry.name.slice(bagName.length + 1) };
   };

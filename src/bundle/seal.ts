@@ -71,7 +71,7 @@ async function mediaOf(r: SealRequest, item: CollectedItem, segments: string[]):
   }
   let d;
   try {
-    d = await hashEwf(r.engine, item.files[0]!.abs, spec);
+    d = await hashEwf(r.engine, String(item.files[0]!.abs), spec); // image segments are found by name: always string paths
   } catch (e) {
     // The image is damaged: say so, and how to keep its segments in custody anyway (a folder item holds files as files).
     if (e instanceof CustodyError && ['CHUNK_CORRUPT', 'SEGMENT_TRUNCATED', 'IMAGE_MALFORMED'].includes(e.code)) {
@@ -154,6 +154,9 @@ export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealR
       mf.pieces = { count: digest.pieces.hashes.length, merkleRoot: digest.pieces.merkleRoot };
       pieces.push({ path, size: f.size, hashes: digest.pieces.hashes });
     }
+    const windows = L.windowsPathProblem(f.rel);
+    if (windows !== undefined) mf.windows = windows;
+    if (f.relBytes !== undefined) mf.nameBytes = Buffer.from(f.relBytes).toString('hex');
     manifestFiles.push(mf);
   }
 
@@ -200,7 +203,8 @@ export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealR
   await addTag(L.PIECES_TXT, utf8(piecesText(r.pieceSize, pieces)));
   await addTag(L.SEALER_PEM, utf8(publicKeyToSpkiPem(id.publicKey)));
   await addTag(L.SEALER_MINISIGN_PUB, utf8(minisignPublicKeyFile(id.publicKey, `custody sealer ${id.name} fingerprint ${id.fingerprint}`)));
-  const first = [...pieces].sort((a, b) => L.compareNames(a.path, b.path)).find((p) => p.hashes.length > 0);
+  // The dd example is one shell line: a name with a line break cannot be its example.
+  const first = [...pieces].sort((a, b) => L.compareNames(a.path, b.path)).find((p) => p.hashes.length > 0 && !/[\r\n]/.test(p.path));
   await addTag(
     L.VERIFY_TXT,
     utf8(
@@ -213,6 +217,7 @@ export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealR
         pieceSize: r.pieceSize,
         ...(first ? { firstPiece: { path: first.path, size: first.size, digest: first.hashes[0]! } } : {}),
         percentNames: manifestFiles.some((m) => m.path.includes('%')),
+        lineBreakNames: manifestFiles.filter((m) => /[\r\n]/.test(m.path)).map((m) => m.path),
       }),
     ),
   );
@@ -220,9 +225,9 @@ export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealR
   const tagmanifest = utf8(manifestText(L.tagFilesInOrder(r.algorithms).map((name) => ({ path: name, digest: sha256Hex(tagBytes.get(name)!) }))));
   const bundleDigest = sha256Hex(tagmanifest);
   await tar.addFile(root + L.TAGMANIFEST, tagmanifest);
-  await tar.addFile(root + L.TAGMANIFEST_SIG, r.signer.sign(tagmanifest));
+  await tar.addFile(root + L.SEAL_SIG, r.signer.sign(tagmanifest));
   const comments = L.minisigComments(r.bagName, bundleDigest, r.caseInfo.id);
-  await tar.addFile(root + L.TAGMANIFEST_MINISIG, utf8(minisignSign(r.signer, tagmanifest, comments.trusted, comments.untrusted)));
+  await tar.addFile(root + L.SEAL_MINISIG, utf8(minisignSign(r.signer, tagmanifest, comments.trusted, comments.untrusted)));
 
   const predicate: RecordPredicate = { seq: 0, prev: null, action: 'seal', at: now.toISOString(), by: partyFromIdentity(id) };
   if (r.caseInfo.authority !== undefined) predicate.authority = r.caseInfo.authority;

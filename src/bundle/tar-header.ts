@@ -21,8 +21,6 @@ export const END_OF_ARCHIVE: Uint8Array = new Uint8Array(2 * BLOCK);
 export const MAX_MEMBER_SIZE = Number.MAX_SAFE_INTEGER;
 /** Local pax headers are a few names long; a huge one is an attack on memory. */
 export const MAX_PAX_SIZE = 1 << 20;
-/** Names Python's tarfile also gives its pax headers; nothing extracts them. */
-export const PAX_HEADER_NAME = '././@PaxHeader';
 
 const OCTAL_SIZE_LIMIT = 8 ** 11; // 11 octal digits: 8 GiB
 const enc = new TextEncoder();
@@ -53,9 +51,17 @@ function putOctal(buf: Uint8Array, value: number, off: number, len: number): voi
   buf[off + len - 1] = 0;
 }
 
-/** Sizes of 8 GiB and more: GNU base-256 (0x80, then big-endian), read by GNU tar, bsdtar and Python. */
+/**
+ * The ustar size field. Up to 8 GiB - 1: 11 octal digits and a NUL. From 8 GiB
+ * to 64 GiB - 1: all 12 bytes octal digits, no terminator (GNU tar, bsdtar,
+ * Python, BusyBox, 7-Zip and MirBSD pax all read it; MirBSD pax reads neither
+ * base-256 nor the pax `size` record and took such a member for 0 bytes, then
+ * lost its place in the archive). From 64 GiB: GNU base-256. From 8 GiB on, a
+ * pax `size` record says the same (see encodeHeader).
+ */
 function putSize(buf: Uint8Array, size: number): void {
   if (size < OCTAL_SIZE_LIMIT) return putOctal(buf, size, 124, 12);
+  if (size < 8 ** 12) return putString(buf, enc.encode(size.toString(8)), 124);
   buf[124] = 0x80;
   let v = BigInt(size);
   for (let i = 135; i > 124; i--) {
@@ -102,11 +108,47 @@ function rawHeader(nameBytes: Uint8Array, prefixBytes: Uint8Array, size: number,
   return b;
 }
 
+/** Printable ASCII only: a name any reader decodes the same whatever character set it assumes. */
+function isPortableAscii(bytes: Uint8Array): boolean {
+  for (const x of bytes) if (x < 0x20 || x > 0x7e) return false;
+  return true;
+}
+
+/** The ustar name/prefix split (prefix <= 155 bytes '/' name <= 100 bytes, shortest prefix), if there is one. */
+function ustarSplit(bytes: Uint8Array): { name: Uint8Array; prefix: Uint8Array } | undefined {
+  if (bytes.length <= 100) return { name: bytes, prefix: new Uint8Array(0) };
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== 0x2f) continue;
+    if (i > 155) break;
+    const rest = bytes.length - i - 1;
+    if (rest > 0 && rest <= 100) return { name: bytes.subarray(i + 1), prefix: bytes.subarray(0, i) };
+  }
+  return undefined;
+}
+
+/** Where a name must go in ustar fields that cannot hold it all: split if it fits, else its first 100 bytes. */
+function ustarFallback(bytes: Uint8Array): { name: Uint8Array; prefix: Uint8Array } {
+  return ustarSplit(bytes) ?? { name: utf8Prefix(bytes, 100), prefix: new Uint8Array(0) };
+}
+
+/** The name GNU tar --format=pax gives a member's pax header: `<dir>/PaxHeaders/<base>`. */
+function paxHeaderName(name: string): string {
+  const bare = name.endsWith('/') ? name.slice(0, -1) : name;
+  const slash = bare.lastIndexOf('/');
+  return slash < 0 ? `./PaxHeaders/${bare}` : `${bare.slice(0, slash)}/PaxHeaders/${bare.slice(slash + 1)}`;
+}
+
 /**
- * Encodes the header(s) of one member: 512 bytes, or — for a name that fits
- * neither the name field nor a ustar prefix/name split — a local pax header
- * ('x', `path` record) followed by the ustar header (1536+ bytes). The name
- * is not checked here (see tar-names.ts); a directory gets its trailing '/'.
+ * Encodes the header(s) of one member, as `tar --format=pax` lays them out:
+ * a plain ustar header (512 bytes) when the name is printable ASCII that fits
+ * the ustar fields and the size is under 8 GiB; otherwise a local pax header
+ * ('x', named `<dir>/PaxHeaders/<base>`) with a `path` record (a name that is
+ * not printable ASCII, or too long for ustar) and/or a `size` record (8 GiB
+ * or more), followed by the ustar header with the name's bytes (split or cut
+ * to 100 bytes) and the size. A reader that assumes another character set
+ * for raw header names (ISO-8859-1, CP1252) still takes the name from the
+ * UTF-8 pax record. The name is not checked here (see tar-names.ts); a
+ * directory gets its trailing '/'.
  */
 export function encodeHeader(h: HeaderFields): Uint8Array {
   const mode = h.mode ?? (h.type === 'dir' ? 0o755 : 0o644);
@@ -118,19 +160,22 @@ export function encodeHeader(h: HeaderFields): Uint8Array {
   const name = h.type === 'dir' && !h.name.endsWith('/') ? `${h.name}/` : h.name;
   const typeflag = h.type === 'dir' ? '5' : '0';
   const bytes = enc.encode(name);
-  if (bytes.length <= 100) return rawHeader(bytes, new Uint8Array(0), h.size, typeflag, mode, mtime);
-  // ustar split: prefix (<= 155 bytes) '/' name (<= 100 bytes, not empty); shortest prefix wins.
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] !== 0x2f) continue;
-    if (i > 155) break;
-    const rest = bytes.length - i - 1;
-    if (rest > 0 && rest <= 100) return rawHeader(bytes.subarray(i + 1), bytes.subarray(0, i), h.size, typeflag, mode, mtime);
+  const split = ustarSplit(bytes);
+  const needPath = split === undefined || !isPortableAscii(bytes);
+  const needSize = h.size >= OCTAL_SIZE_LIMIT;
+  if (!needPath && !needSize) return rawHeader(split!.name, split!.prefix, h.size, typeflag, mode, mtime);
+  const records = [...(needPath ? [paxRecord('path', name)] : []), ...(needSize ? [paxRecord('size', String(h.size))] : [])];
+  const paxLen = records.reduce((n, r) => n + r.length, 0);
+  const out = new Uint8Array(BLOCK + paxLen + paddingFor(paxLen) + BLOCK);
+  const xName = ustarFallback(enc.encode(paxHeaderName(name)));
+  out.set(rawHeader(xName.name, xName.prefix, paxLen, 'x', 0o644, mtime), 0);
+  let at = BLOCK;
+  for (const r of records) {
+    out.set(r, at);
+    at += r.length;
   }
-  const pax = paxRecord('path', name);
-  const out = new Uint8Array(BLOCK + pax.length + paddingFor(pax.length) + BLOCK);
-  out.set(rawHeader(enc.encode(PAX_HEADER_NAME), new Uint8Array(0), pax.length, 'x', 0o644, mtime), 0);
-  out.set(pax, BLOCK);
-  out.set(rawHeader(utf8Prefix(bytes, 100), new Uint8Array(0), h.size, typeflag, mode, mtime), out.length - BLOCK);
+  const u = split ?? ustarFallback(bytes);
+  out.set(rawHeader(u.name, u.prefix, h.size, typeflag, mode, mtime), out.length - BLOCK);
   return out;
 }
 

@@ -11,10 +11,11 @@ function unsafe(name: string, rule: string): CustodyError {
   return new CustodyError('UNSAFE_BUNDLE', `unsafe tar member ${JSON.stringify(name)}: ${rule}`, { member: name });
 }
 
-// C0 controls and DEL: a newline in a name would forge extra lines in the
+// C0 controls and DEL, except tab, CR and LF (evidence names hold them; the
+// manifests percent-encode CR and LF as BagIt asks, so no line can be forged):
 // BagIt manifests; NUL truncates names in C tools.
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** Longest member name (UTF-8 bytes) read or written. */
 export const MAX_NAME_BYTES = 4096;
@@ -38,7 +39,6 @@ export function checkMemberName(raw: string, type: 'file' | 'dir'): string {
   if (/^[A-Za-z]:/.test(raw)) throw unsafe(raw, 'drive-letter name (absolute on Windows)');
   if (raw.includes('\\')) throw unsafe(raw, 'backslash in name (a path separator on Windows)');
   if (CONTROL.test(raw)) throw unsafe(raw, 'control character in name');
-  if (raw.normalize('NFC') !== raw) throw unsafe(raw, 'name is not in Unicode NFC');
   // Every folder above a member is remembered (NameTracker): a hostile 2 MB tar of
   // 400 names 2,000 folders deep took 1.8 GB and 23 s. Real evidence trees are far shallower.
   if (raw.split('/').length > MAX_NAME_DEPTH) throw unsafe(raw.slice(0, 100), `more than ${MAX_NAME_DEPTH} path components`);
@@ -57,35 +57,32 @@ export function checkMemberName(raw: string, type: 'file' | 'dir'): string {
 
 /**
  * Folds a name the way case-insensitive, normalising file systems (APFS,
- * NTFS, exFAT) may: two members that fold alike would land on one file.
- * Upper- then lower-casing approximates Unicode full case folding (ß → ss,
- * ſ → s).
+ * NTFS, exFAT) may: two members that fold alike would land on one file
+ * there. Upper- then lower-casing approximates Unicode full case folding
+ * (ß → ss, ſ → s). Not a rule of the bundle (the evidence's own names are
+ * kept, README.txt beside Readme.txt included); extract uses it to refuse,
+ * before writing, a target that cannot hold both.
  */
 export function foldName(name: string): string {
   return name.normalize('NFC').toUpperCase().toLowerCase().normalize('NFC');
 }
 
 /**
- * Refuses duplicates (exact, or after NFC + case folding) and members that
- * would be created inside something that is a regular file.
+ * Refuses byte-identical duplicate names (a second member could shadow the
+ * one that was verified) and members that would be created inside something
+ * that is a regular file. Names that differ only in case or Unicode
+ * normalisation are different names: both are kept, as on the disk they
+ * came from.
  */
 export class NameTracker {
-  private readonly seen = new Map<string, string>();
+  private readonly seen = new Set<string>();
   private readonly files = new Set<string>();
   private readonly parents = new Set<string>();
   private parentBytes = 0;
 
   add(name: string, type: 'file' | 'dir'): void {
-    const key = foldName(name);
-    const earlier = this.seen.get(key);
-    if (earlier !== undefined) {
-      throw unsafe(
-        name,
-        earlier === name
-          ? 'duplicate name'
-          : `duplicate name: same as ${JSON.stringify(earlier)} after Unicode normalisation and case folding`,
-      );
-    }
+    const key = name;
+    if (this.seen.has(key)) throw unsafe(name, 'duplicate name');
     if (type === 'file' && this.parents.has(key)) {
       throw unsafe(name, 'regular file with the same name as a directory holding earlier members');
     }
@@ -102,11 +99,11 @@ export class NameTracker {
         this.parents.add(parent);
       }
     }
-    this.seen.set(key, name);
+    this.seen.add(key);
     if (type === 'file') this.files.add(key);
   }
 
   has(name: string): boolean {
-    return this.seen.has(foldName(name));
+    return this.seen.has(name);
   }
 }

@@ -25,7 +25,7 @@ import {
 import { NameTracker, checkMemberName } from './tar-names.js';
 
 export interface TarEntry {
-  /** NFC, relative, '/'-separated; a directory's trailing '/' removed. */
+  /** As written (never normalised), relative, '/'-separated; a directory's trailing '/' removed. */
   name: string;
   type: 'file' | 'dir';
   size: number;

@@ -79,6 +79,8 @@ export interface VerifyOptions {
   onProgress?: (payloadDone: number, payloadTotal: number) => void;
   /** The clock records are checked against (default: now). */
   now?: Date;
+  /** What the bytes are called in messages (the bundle's file name, "stdin"). */
+  label?: string;
 }
 
 /**
@@ -307,22 +309,22 @@ function checkSignatures(s: VerifyState): void {
   const key = s.sealerKey;
   if (!key) return;
   s.signed = record(s.v, 'seal.signature', 'Ed25519 signature over the tag manifest', () => {
-    const sig = tag(s, L.TAGMANIFEST_SIG);
-    if (sig.length !== 64) fail('SIGNATURE_ERROR', `${L.TAGMANIFEST_SIG} is ${sig.length} bytes, not a 64-byte Ed25519 signature`, { member: L.TAGMANIFEST_SIG });
-    if (!verifyEd25519(sig, s.tagmanifest, key)) fail('SIGNATURE_ERROR', `${L.TAGMANIFEST_SIG} does not verify with the sealer's key`, { member: L.TAGMANIFEST_SIG });
+    const sig = tag(s, L.SEAL_SIG);
+    if (sig.length !== 64) fail('SIGNATURE_ERROR', `${L.SEAL_SIG} is ${sig.length} bytes, not a 64-byte Ed25519 signature`, { member: L.SEAL_SIG });
+    if (!verifyEd25519(sig, s.tagmanifest, key)) fail('SIGNATURE_ERROR', `${L.SEAL_SIG} does not verify with the sealer's key`, { member: L.SEAL_SIG });
     return 'valid';
   });
   record(s.v, 'seal.minisign', 'minisign signature over the tag manifest', () => {
-    const text = decodeUtf8(tag(s, L.TAGMANIFEST_MINISIG), L.TAGMANIFEST_MINISIG);
-    if (!minisignVerify(text, s.tagmanifest, key)) fail('SIGNATURE_ERROR', `${L.TAGMANIFEST_MINISIG} does not verify with the sealer's key`, { member: L.TAGMANIFEST_MINISIG });
+    const text = decodeUtf8(tag(s, L.SEAL_MINISIG), L.SEAL_MINISIG);
+    if (!minisignVerify(text, s.tagmanifest, key)) fail('SIGNATURE_ERROR', `${L.SEAL_MINISIG} does not verify with the sealer's key`, { member: L.SEAL_MINISIG });
     const c = L.minisigComments(s.r.bagName, s.v.bundleDigest!, s.r.info.caseId);
     const lines = text.split('\n');
     if (lines[2] !== `trusted comment: ${c.trusted}`) {
-      fail('SIGNATURE_ERROR', `${L.TAGMANIFEST_MINISIG}: its trusted comment does not name this bundle, digest and case`, { member: L.TAGMANIFEST_MINISIG });
+      fail('SIGNATURE_ERROR', `${L.SEAL_MINISIG}: its trusted comment does not name this bundle, digest and case`, { member: L.SEAL_MINISIG });
     }
     // The untrusted comment and the line ends are not signed: compare them exactly.
     if (lines[0] !== `untrusted comment: ${c.untrusted}` || lines.length !== 5 || lines[4] !== '' || text.includes('\r')) {
-      fail('MALFORMED_BUNDLE', `${L.TAGMANIFEST_MINISIG} is not in the form custody writes (comment or line ends changed)`, { member: L.TAGMANIFEST_MINISIG });
+      fail('MALFORMED_BUNDLE', `${L.SEAL_MINISIG} is not in the form custody writes (comment or line ends changed)`, { member: L.SEAL_MINISIG });
     }
     return 'valid';
   });

@@ -4,11 +4,12 @@
  */
 import { Command, CommanderError } from 'commander';
 import { CustodyError } from '../core/errors.js';
-import { safeJson } from '../core/text.js';
+import { escapeText, safeJson } from '../core/text.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { commandExitCode } from './action.js';
 import { renderError, errorLine, errorJson } from './run.js';
 import { registerAll } from './commands/index.js';
+import { removeTrackedTemps, takeNotes } from '../bundle/temp-files.js';
 
 import { VERSION } from '../core/version.js';
 
@@ -43,7 +44,28 @@ function usageFromCommander(e: CommanderError): CustodyError {
   return new CustodyError('USAGE', message, { hint: 'see custody --help' });
 }
 
+const SIGNALS: [NodeJS.Signals, number][] = [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+];
+
+/**
+ * An interrupted run removes what it made (the temporary bundle, report or
+ * extract folder) and says so in one line; exit 128 + the signal number.
+ */
+function onSignals(): void {
+  for (const [sig, code] of SIGNALS) {
+    process.once(sig, () => {
+      const n = removeTrackedTemps();
+      process.stderr.write(`custody: interrupted (${sig})${n > 0 ? '; removed the unfinished output' : ''}\n`);
+      process.exit(code);
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
+  onSignals();
   const program = buildProgram();
   let code = EXIT_OK;
   try {
@@ -63,6 +85,7 @@ export async function main(argv: string[]): Promise<void> {
       code = renderError(undefined, e);
     }
   }
+  for (const note of takeNotes()) process.stderr.write(`custody: note: ${escapeText(note)}\n`);
   // Let stdout drain before exiting (pipes may be asynchronous); worker threads must not keep us alive.
   process.stdout.write('', () => process.exit(code));
 }

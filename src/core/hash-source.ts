@@ -18,7 +18,7 @@ export interface HashSourceOptions {
 /** Hashes the files as one logical stream (several paths = split segments `image.001 image.002 …`, in order). */
 export async function hashPaths(
   engine: HashEngine,
-  paths: string[],
+  paths: (string | Uint8Array)[],
   spec: HashSpec,
   opts: HashSourceOptions = {},
 ): Promise<HashDigest> {
@@ -33,7 +33,7 @@ export async function hashPaths(
           try {
             return (await fh.read(target, 0, target.length, null)).bytesRead;
           } catch (e) {
-            throw fromSystemError(e, p);
+            throw fromSystemError(e, typeof p === 'string' ? p : new TextDecoder().decode(p));
           }
         };
         for (;;) {

@@ -4,10 +4,13 @@
  * verified. On any failure nothing is left at the destination.
  */
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { CustodyError } from '../core/errors.js';
-import { tempNameBeside } from '../bundle/atomic-output.js';
+import { sweepStaleTemps, tempNameBeside, trackTemp, untrackTemp } from '../bundle/temp-files.js';
+import { walkHeaders } from '../bundle/chain-read.js';
 import { directorySink, finishExtraction } from '../bundle/extract.js';
+import { TargetNameCheck, probeTarget, type TargetProfile } from '../bundle/target-names.js';
 import type { BundleVerdict } from '../bundle/verify.js';
 import type { BundleInput } from './bundle-input.js';
 import type { ProgressFactory } from './progress.js';
@@ -18,6 +21,8 @@ export interface ExtractRequest extends TrustRequest {
   /** The folder to create (or an empty one, which is replaced). */
   into: string;
   progress?: ProgressFactory;
+  /** What the destination's file system does to names; probed when not given (tests simulate one). */
+  target?: TargetProfile;
 }
 
 export interface ExtractResult {
@@ -46,19 +51,45 @@ export function checkExtractDestination(into: string): string {
   return dest;
 }
 
+/**
+ * A bundle file: every member name, from a header walk (no data read), goes
+ * through the target check before anything is written. A bundle that does
+ * not even walk is left to verify, which says why in its own words.
+ */
+async function checkNamesFirst(input: BundleInput, names: TargetNameCheck): Promise<void> {
+  if (input.label === 'stdin' || input.journal !== undefined) return; // checked member by member instead
+  let members: { name: string }[];
+  const fh = await fsp.open(input.label, 'r');
+  try {
+    members = (await walkHeaders(fh, (await fh.stat()).size)).members;
+  } catch {
+    return;
+  } finally {
+    await fh.close();
+  }
+  for (const m of members) {
+    const slash = m.name.indexOf('/');
+    if (slash > 0) names.add(m.name.slice(slash + 1));
+  }
+}
+
 export async function extractBundle(req: ExtractRequest): Promise<ExtractResult> {
   assertTrustFlags(req);
   const dest = checkExtractDestination(req.into);
+  sweepStaleTemps(dest, 'custody-tmp');
   const tmp = tempNameBeside(dest, 'custody-tmp');
   fs.mkdirSync(tmp, { mode: 0o700 });
+  trackTemp(tmp);
   let placed = false;
   try {
-    const verdict = await verifyInput({ ...req, sink: directorySink(tmp), label: 'extract' });
+    const names = new TargetNameCheck(req.target ?? probeTarget(tmp), dest);
+    await checkNamesFirst(req.input, names);
+    const verdict = await verifyInput({ ...req, sink: directorySink(tmp, names), label: 'extract' });
     if (verdict.error || !verdict.manifest) {
       verdict.error ??= new CustodyError('INTERNAL', 'verified without a manifest');
       return { into: dest, extracted: false, verdict };
     }
-    await finishExtraction(tmp, verdict.manifest);
+    await finishExtraction(tmp, verdict.manifest, names);
     assertFreeDestination(dest); // again: something may have appeared there meanwhile
     try {
       fs.renameSync(tmp, dest);
@@ -70,6 +101,7 @@ export async function extractBundle(req: ExtractRequest): Promise<ExtractResult>
     placed = true;
     return { into: dest, extracted: true, verdict };
   } finally {
+    untrackTemp(tmp);
     if (!placed) fs.rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -15,7 +15,7 @@ import { HashEngine } from '../core/engine.js';
 import { CustodyError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { writeFileAtomically } from '../bundle/atomic-output.js';
-import { assertOutsideItems, collectItems, type ItemRequest } from '../bundle/collect-items.js';
+import { assertOutsideItems, collectItems, type CollectedItem, type ItemRequest } from '../bundle/collect-items.js';
 import { bagNameFromOut } from '../bundle/layout.js';
 import { writeBundle, type SealResult } from '../bundle/seal.js';
 import { TarWriter } from '../bundle/tar-writer.js';
@@ -49,12 +49,54 @@ export interface Sealed extends SealResult {
 }
 
 /** Refuses an existing --out before any evidence is read. */
+/**
+ * Refuses an --out that cannot be written, before a byte of evidence is read
+ * (sealing a 2 TB image for an hour to fail at the rename is the threat):
+ * an existing folder (even with --force), a folder that does not exist or
+ * that we may not write in, an existing file without --force.
+ */
 export function checkSealOutput(out: string, force: boolean): string {
   const file = path.resolve(out);
-  if (!force && fs.existsSync(file)) {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (st?.isDirectory()) {
+    throw new CustodyError('USAGE', `--out ${out} is a folder`, { hint: `give the bundle's file name, e.g. --out ${path.join(out, 'case.tar')}` });
+  }
+  const dir = path.dirname(file);
+  const dst = fs.statSync(dir, { throwIfNoEntry: false });
+  if (!dst) throw new CustodyError('NOT_FOUND', `the folder of --out ${out} (${dir}) does not exist`);
+  if (!dst.isDirectory()) throw new CustodyError('USAGE', `the folder of --out ${out} (${dir}) is not a folder`);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+  } catch {
+    throw new CustodyError('USAGE', `cannot write in ${dir}, the folder of --out ${out}`, { hint: 'choose a folder you may write in' });
+  }
+  if (!force && st) {
     throw new CustodyError('EXISTS', `${out} already exists`, { hint: 'choose another --out, or add --force to replace it' });
   }
   return file;
+}
+
+/**
+ * Refuses, before reading, a bundle that cannot fit: the evidence plus what
+ * tar and the tag files add (a few KiB per file, at most) must be free on the
+ * file system of --out.
+ */
+export function checkFreeSpace(out: string, items: CollectedItem[]): void {
+  const files = items.reduce((n, it) => n + it.files.length, 0);
+  const bytes = items.reduce((n, it) => n + it.files.reduce((m, f) => m + f.size, 0), 0);
+  const need = bytes + files * 4096 + (1 << 20);
+  let free: number;
+  try {
+    const sf = fs.statfsSync(path.dirname(out));
+    free = sf.bavail * sf.bsize;
+  } catch {
+    return; // no figure to go by: a full disk still fails cleanly (IO_ERROR, temp file removed)
+  }
+  if (free < need) {
+    throw new CustodyError('USAGE', `not enough free space for ${out}: the bundle needs about ${need} bytes, ${path.dirname(out)} has ${free} free; nothing was read`, {
+      hint: 'write the bundle to a larger disk',
+    });
+  }
 }
 
 export async function seal(req: SealOpRequest): Promise<Sealed> {
@@ -62,6 +104,7 @@ export async function seal(req: SealOpRequest): Promise<Sealed> {
   const out = checkSealOutput(req.out, req.force === true);
   const items = await collectItems(req.items);
   assertOutsideItems(out, items);
+  checkFreeSpace(out, items);
   const signer = typeof req.signer === 'function' ? await req.signer() : req.signer;
   const ledger = req.ledger?.();
   try {

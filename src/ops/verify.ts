@@ -59,6 +59,7 @@ export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
   try {
     const v = await verifyBundle(req.input.stream, {
       engine,
+      label: req.input.label,
       mode: req.mode ?? 'full',
       trusted: req.trusted,
       ...(req.trustedFingerprints ? { trustedFingerprints: req.trustedFingerprints } : {}),

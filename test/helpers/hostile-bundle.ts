@@ -163,11 +163,11 @@ export async function hostileBundles(good: Uint8Array, piece: number, resealedBy
     { id: 'flipped pieces file', bytes: editMember('custody/pieces-sha256.txt', (d) => flip(d, 1)), code: 'HASH_MISMATCH', reason: /tag file custody\/pieces-sha256\.txt/ },
     { id: 'flipped VERIFY.txt', bytes: editMember('VERIFY.txt', (d) => flip(d, 10)), code: 'HASH_MISMATCH', reason: /tag file VERIFY\.txt/ },
     { id: 'flipped tagmanifest', bytes: editMember('tagmanifest-sha256.txt', (d) => flip(d, 0)), code: 'HASH_MISMATCH', reason: /does not match its SHA-256 in tagmanifest/ },
-    { id: 'flipped raw signature', bytes: editMember('tagmanifest-sha256.txt.sig', (d) => flip(d, 10)), code: 'SIGNATURE_ERROR', reason: /tagmanifest-sha256\.txt\.sig does not verify/ },
-    { id: 'flipped minisign signature', bytes: editMember('tagmanifest-sha256.txt.minisig', (d) => flip(d, d.indexOf(10) + 20)), code: 'SIGNATURE_ERROR', reason: /minisig does not verify/ },
+    { id: 'flipped raw signature', bytes: editMember('custody/seal.sig', (d) => flip(d, 10)), code: 'SIGNATURE_ERROR', reason: /custody\/seal\.sig does not verify/ },
+    { id: 'flipped minisign signature', bytes: editMember('custody/seal.minisig', (d) => flip(d, d.indexOf(10) + 20)), code: 'SIGNATURE_ERROR', reason: /minisig does not verify/ },
     {
       id: 'changed minisign untrusted comment',
-      bytes: editMember('tagmanifest-sha256.txt.minisig', (d) => flip(d, 25)),
+      bytes: editMember('custody/seal.minisig', (d) => flip(d, 25)),
       code: 'MALFORMED_BUNDLE',
       reason: /minisig is not in the form custody writes/,
     },
@@ -218,7 +218,7 @@ export async function hostileBundles(good: Uint8Array, piece: number, resealedBy
       id: 'bag-info before bagit.txt',
       bytes: withMembers((ms) => ([ms[0], ms[1]] = [ms[1]!, ms[0]!])),
       code: 'MALFORMED_BUNDLE',
-      reason: /first member must be <name>\/bagit\.txt/,
+      reason: /not a custody bundle \(no <name>\/bagit\.txt first\)/,
     },
     { id: 'removed seal record', bytes: withMembers((ms) => ms.pop()), code: 'MALFORMED_BUNDLE', reason: /no custody records/ },
     {
@@ -235,7 +235,7 @@ export async function hostileBundles(good: Uint8Array, piece: number, resealedBy
     },
     // Duplicates of real bundle members (the tar-level cases duplicate their own ok.txt).
     { id: 'duplicate member', bytes: concat(prefix, member(`${bag}/bagit.txt`, 'BagIt-Version: 1.0\n'), END_OF_ARCHIVE), code: 'UNSAFE_BUNDLE', reason: /duplicate name/ },
-    { id: 'case-folded duplicate', bytes: concat(prefix, member(`${bag}/BAGIT.TXT`, 'x'), END_OF_ARCHIVE), code: 'UNSAFE_BUNDLE', reason: /case folding/ },
+    { id: 'case-only twin of a tag file', bytes: concat(prefix, member(`${bag}/BAGIT.TXT`, 'x'), END_OF_ARCHIVE), code: 'MALFORMED_BUNDLE', reason: /unexpected member BAGIT\.TXT after the signatures/ },
     { id: 'member inside a file', bytes: concat(prefix, member(`${bag}/bagit.txt/inner`, 'x'), END_OF_ARCHIVE), code: 'UNSAFE_BUNDLE', reason: /which is a regular file/ },
     // Header fields our writer fixes (mode 0644, mtime 0) changed with the checksum fixed: a forger's edit, not a bit flip.
     { id: 'payload header mode changed (checksum fixed)', bytes: patchHeader(`${bag}/${dataName}`, 100, 8, '0000755\u0000'), code: 'UNSAFE_BUNDLE', reason: /not in the canonical form/ },
@@ -256,7 +256,7 @@ export async function hostileBundles(good: Uint8Array, piece: number, resealedBy
   ];
   // Every strict-reader case, spliced after the bundle's last member (each
   // hostile-tar case is `ok.txt` (1024 bytes) + the construct + the rest).
-  const skip = new Set(['duplicateName', 'duplicateCaseFolded', 'duplicateFileAndDir', 'memberInsideFile']);
+  const skip = new Set(['duplicateName', 'duplicateFileAndDir', 'memberInsideFile']);
   // In these two the refusal comes while reading a member's data: the member
   // must be one verify reads, so b.txt becomes a (next) record member.
   const asRecord = new Set(['nonZeroPadding', 'truncatedInData']);

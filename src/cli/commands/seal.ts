@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { DEFAULT_ALGOS, parseAlgoList, parseSize } from '../../core/algorithms.js';
 import { assertCaseId } from '../../core/case-id.js';
 import { CustodyError } from '../../core/errors.js';
-import { checkText } from '../../core/text.js';
+import { checkText, escapeText } from '../../core/text.js';
 import { groupedFingerprint } from '../../custody/ed25519.js';
 import { MIN_PIECE_SIZE } from '../../bundle/bag-info.js';
 import type { ItemRequest } from '../../bundle/collect-items.js';
@@ -156,6 +156,7 @@ export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptio
   const out = result.file;
   const sealer = result.signer.identity;
   const files = result.manifest.files.length;
+  const unportable = result.manifest.files.filter((f) => f.windows !== undefined).map((f) => f.path);
   return outcome(
     {
       bundle: out,
@@ -178,6 +179,7 @@ export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptio
       algorithms,
       pieceSize,
       ledger: result.ledger,
+      windowsUnportable: unportable,
     },
     [
       `sealed ${out}`,
@@ -187,6 +189,9 @@ export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptio
       `  fingerprint   ${groupedFingerprint(sealer.fingerprint)}`,
       `  bundle digest ${result.bundleDigest}`,
       ...result.manifest.items.flatMap((it) => (it.image ? imageLines(it.id, it.image) : [])),
+      ...(unportable.length > 0
+        ? [`  windows       ${unportable.length} name${unportable.length === 1 ? '' : 's'} Windows cannot hold (sealed as they are, marked in custody/manifest.json): ${unportable.map((p) => escapeText(p)).join(', ')}`]
+        : []),
     ],
   );
 }
