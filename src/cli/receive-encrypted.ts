@@ -11,14 +11,16 @@
  * removed on every failure); a truncated .age verifying because the reader
  * stopped early (the decrypted stream must have been read to its
  * authenticated end before anything is kept); decrypted evidence left behind
- * by Ctrl-C or a kill (SIGINT, SIGTERM, SIGHUP remove the temporary file
- * before the process dies of the signal; only SIGKILL cannot be caught, and
- * then the hidden temporary, mode 0600, stays beside --out).
+ * by Ctrl-C or a kill (SIGINT, SIGTERM, SIGHUP: the temporary is tracked, and
+ * the CLI's signal handlers remove every tracked temporary; only SIGKILL cannot
+ * be caught, and then the hidden temporary, mode 0600, named with the pid, stays
+ * beside --out).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { CustodyError } from '../core/errors.js';
-import { assertCanCreate, tempNameBeside } from '../bundle/atomic-output.js';
+import { assertCanCreate } from '../bundle/atomic-output.js';
+import { tempNameBeside, trackTemp, untrackTemp } from '../bundle/temp-files.js';
 import { isAgeFile } from '../bundle/age-files.js';
 import type { BundleVerdict } from '../bundle/verify.js';
 import { sshEd25519Identity } from '../custody/age/recipients.js';
@@ -27,8 +29,6 @@ import { identityLabel } from './age-keys.js';
 import type { CliContext } from './context.js';
 import { loadSecretKey } from './keys.js';
 import { openBundleInput, type BundleInput } from '../ops/bundle-input.js';
-
-const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export interface EncryptedReceive {
   /** Where the received bundle is written. */
@@ -70,13 +70,9 @@ export async function openEncryptedReceive(
     async verifyInto(verify) {
       const tmp = tempNameBeside(out, 'receive');
       let fd = fs.openSync(tmp, 'wx', 0o600);
+      // An interrupted run (Ctrl-C, SIGTERM, SIGHUP) removes it: cli/main.ts's handlers remove every tracked temporary.
+      trackTemp(tmp);
       let kept = false;
-      const onSignal = (signal: NodeJS.Signals) => {
-        fs.rmSync(tmp, { force: true });
-        for (const s of SIGNALS) process.off(s, onSignal);
-        process.kill(process.pid, signal); // die of it, as without the handler
-      };
-      for (const s of SIGNALS) process.on(s, onSignal);
       let complete = false;
       async function* tee(): AsyncGenerator<Uint8Array> {
         for await (const c of source.stream) {
@@ -97,7 +93,7 @@ export async function openEncryptedReceive(
         kept = true;
         return v;
       } finally {
-        for (const s of SIGNALS) process.off(s, onSignal);
+        untrackTemp(tmp);
         if (fd >= 0) fs.closeSync(fd);
         if (!kept) fs.rmSync(tmp, { force: true });
       }
