@@ -113,8 +113,11 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     try {
       r = await it.next();
     } catch (e) {
-      // Failing before the first member: say what the file is, not which header field is wrong.
-      const kind = bagName === '' ? sniffNotABundle(head.first()) : undefined;
+      // Failing before the first member: say what the file is, not which header field is wrong. Only the
+      // tar reader's own judgement is replaced: a source that fails (a damaged encrypted chunk, an I/O
+      // error) says so in its own words.
+      const fromReader = e instanceof CustodyError && (e.code === 'MALFORMED_BUNDLE' || e.code === 'UNSAFE_BUNDLE');
+      const kind = bagName === '' && fromReader ? sniffNotABundle(head.first()) : undefined;
       if (kind !== undefined) throw notABundle(label, kind, e);
       throw e;
     }
