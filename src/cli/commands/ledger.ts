@@ -19,7 +19,10 @@ Example:
   $ custody ledger import case-2026-041.tar`;
 
 export function register(program: Command): void {
-  const cmd = program.command('ledger').description("the ledger's own tasks: import what it learned elsewhere");
+  const cmd = program
+    .command('ledger')
+    .description("the ledger's own tasks: import what it learned elsewhere")
+    .addHelpText('after', '\nExample:\n  $ custody ledger import case-2026-041.0002-receive.dsse.json');
   cmd
     .command('import')
     .description('import a bundle\'s chain, or a receipt sent back by its recipient, into the ledger')
