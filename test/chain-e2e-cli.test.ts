@@ -121,10 +121,14 @@ describe('seal → transfer → receive → transfer → receive', () => {
 
 describe('refusals leave the bundle byte-identical', () => {
   let pending: string; // Alice → Bob transfer pending
+  // More copies of the bundle the first test handed over: each person works in homes of their own here, as a
+  // shared ledger would (rightly) call these copies stale or forked before the refusal under test.
+  const home = (who: Person, tag = 'refusals'): string[] => ['--home', path.join(dir, `${tag}-${who.name.toLowerCase()}`)];
+  const key = (who: Person): string[] => ['--key', who.key];
 
   beforeAll(() => {
     pending = copyOf(sealed, 'pending.tar');
-    const t = runCli(['--home', alice.home, 'transfer', pending, '--to', bob.pub, '--reason', 'r']);
+    const t = runCli([...home(alice), 'transfer', pending, '--to', bob.pub, '--reason', 'r', ...key(alice)]);
     expect(t.code, t.stderr).toBe(0);
   }, 180_000);
 
@@ -132,10 +136,10 @@ describe('refusals leave the bundle byte-identical', () => {
     const fresh = copyOf(sealed, 'fresh.tar');
     const before = { fresh: sha(fresh), pending: sha(pending) };
     const [notCustodian, secondTransfer, wrongRecipient, noPending] = await Promise.all([
-      runAsync(['--home', bob.home, 'transfer', fresh, '--to', carol.pub, '--reason', 'grab', '--json']),
-      runAsync(['--home', alice.home, 'transfer', pending, '--to', carol.pub, '--reason', 'again', '--json']),
-      runAsync(['--home', carol.home, 'receive', pending, '--trust', alice.pub, '--json']),
-      runAsync(['--home', bob.home, 'receive', fresh, '--trust', alice.pub, '--json']),
+      runAsync([...home(bob), 'transfer', fresh, '--to', carol.pub, '--reason', 'grab', '--json', ...key(bob)]),
+      runAsync([...home(alice), 'transfer', pending, '--to', carol.pub, '--reason', 'again', '--json', ...key(alice)]),
+      runAsync([...home(carol), 'receive', pending, '--trust', alice.pub, '--json', ...key(carol)]),
+      runAsync([...home(bob, 'refusals2'), 'receive', fresh, '--trust', alice.pub, '--json', ...key(bob)]),
     ]);
     for (const r of [notCustodian, secondTransfer, wrongRecipient, noPending]) {
       expect(r.code, r.stdout + r.stderr).toBe(2);
@@ -148,7 +152,7 @@ describe('refusals leave the bundle byte-identical', () => {
     expect(sha(fresh)).toBe(before.fresh);
     expect(sha(pending)).toBe(before.pending);
     // Text mode: one custody: line on stderr, no stack trace.
-    const text = runCli(['--home', bob.home, 'transfer', fresh, '--to', carol.pub, '--reason', 'grab']);
+    const text = runCli([...home(bob), 'transfer', fresh, '--to', carol.pub, '--reason', 'grab', ...key(bob)]);
     expect(text.code).toBe(2);
     expect(text.stderr.trim().split('\n')).toHaveLength(1);
     expect(text.stderr).toMatch(/^custody: /);
@@ -162,7 +166,7 @@ describe('refusals leave the bundle byte-identical', () => {
       // Alice's clock was five minutes ahead when she transferred (within the skew verify allows).
       await transferBundle(b, { signer: signerFromSeed(s, identity), to, reason: 'r', now: new Date(Date.now() + 5 * 60_000) });
       const before = sha(b);
-      const r = runCli(['--home', bob.home, 'receive', b, '--trust', alice.pub]);
+      const r = runCli([...home(bob, 'skew'), 'receive', b, '--trust', alice.pub, ...key(bob)]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/custody: the local clock \(.*\) is earlier than the last custody record/);
       expect(sha(b)).toBe(before);
@@ -180,7 +184,7 @@ describe('refusals leave the bundle byte-identical', () => {
       const v = runCli(['verify', b, '--trust', alice.pub]);
       expect(v.code).toBe(1);
       expect(v.stderr).toMatch(/record 0001 is dated \S+, more than 10 minutes after this machine's clock \(\S+\)/);
-      const r = runCli(['--home', bob.home, 'receive', b, '--trust', alice.pub]);
+      const r = runCli([...home(bob, 'skew'), 'receive', b, '--trust', alice.pub, ...key(bob)]);
       expect(r.code).toBe(1);
       expect(sha(b)).toBe(before);
     });
@@ -195,8 +199,8 @@ describe('refusals leave the bundle byte-identical', () => {
     const untrusted = copyOf(pending, 'untrusted.tar');
     const before = { t: sha(tampered), u: sha(untrusted) };
     const [bad, unt] = await Promise.all([
-      runAsync(['--home', bob.home, 'receive', tampered, '--trust', alice.pub, '--json']),
-      runAsync(['--home', bob.home, 'receive', untrusted, '--json']),
+      runAsync([...home(bob, 'tampered'), 'receive', tampered, '--trust', alice.pub, '--json', ...key(bob)]),
+      runAsync([...home(bob, 'untrusted'), 'receive', untrusted, '--json', ...key(bob)]),
     ]);
     expect(bad.code).toBe(1);
     expect(json(bad)).toMatchObject({ ok: false, received: false, error: { code: 'HASH_MISMATCH' } });
