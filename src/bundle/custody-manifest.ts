@@ -6,6 +6,7 @@
  * fields, so an unexpected shape must fail verification, not render.
  */
 import { CustodyError } from '../core/errors.js';
+import { GEOMETRY_COUNTS, GEOMETRY_OPTIONAL, geometryOf, type EwfGeometry } from '../core/ewf/geometry.js';
 import { parseStrictJson } from '../custody/strict-json.js';
 import { BUNDLE_VERSION, CUSTODY_MANIFEST_JSON, escapePathBytes, isValidId, parsePayloadPath } from './layout.js';
 import { digestHexLength } from './manifests.js';
@@ -34,17 +35,7 @@ export interface ManifestImage {
   matches?: { md5?: boolean; sha1?: boolean };
   /** EWF: case number, examiner, dates, … as recorded in the image (see src/core/ewf/format.ts). */
   acquisition?: Record<string, string>;
-  geometry?: {
-    bytesPerSector: number;
-    sectorCount: number;
-    tailBytes: number;
-    chunkSize: number;
-    sectorsPerChunk: number;
-    chunkCount: number;
-    compression?: string;
-    mediaType?: string;
-    physical?: boolean;
-  };
+  geometry?: EwfGeometry;
   readErrors?: { firstSector: number; sectors: number }[];
 }
 
@@ -204,18 +195,14 @@ function parseImage(s: Shape, v: unknown, itemId: string, algorithms: string[]):
   }
   if ('geometry' in o) {
     const gs = s.at('geometry');
-    const go = gs.obj(o.geometry, ['bytesPerSector', 'sectorCount', 'tailBytes', 'chunkSize', 'sectorsPerChunk', 'chunkCount'], ['compression', 'mediaType', 'physical']);
-    const g: NonNullable<ManifestImage['geometry']> = {
-      bytesPerSector: count(gs.at('bytesPerSector'), go.bytesPerSector),
-      sectorCount: count(gs.at('sectorCount'), go.sectorCount),
-      tailBytes: count(gs.at('tailBytes'), go.tailBytes),
-      chunkSize: count(gs.at('chunkSize'), go.chunkSize),
-      sectorsPerChunk: count(gs.at('sectorsPerChunk'), go.sectorsPerChunk),
-      chunkCount: count(gs.at('chunkCount'), go.chunkCount),
-    };
-    if ('compression' in go) g.compression = str(gs.at('compression'), go.compression);
-    if ('mediaType' in go) g.mediaType = str(gs.at('mediaType'), go.mediaType);
-    if ('physical' in go) g.physical = bool(gs.at('physical'), go.physical);
+    const go = gs.obj(o.geometry, [...GEOMETRY_COUNTS], [...GEOMETRY_OPTIONAL]);
+    const counts = Object.fromEntries(GEOMETRY_COUNTS.map((k) => [k, count(gs.at(k), go[k])])) as Record<(typeof GEOMETRY_COUNTS)[number], number>;
+    const g: EwfGeometry = geometryOf({
+      ...counts,
+      ...('compression' in go ? { compression: str(gs.at('compression'), go.compression) } : {}),
+      ...('mediaType' in go ? { mediaType: str(gs.at('mediaType'), go.mediaType) } : {}),
+      ...('physical' in go ? { physical: bool(gs.at('physical'), go.physical) } : {}),
+    });
     image.geometry = g;
   }
   if ('readErrors' in o) {

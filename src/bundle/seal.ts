@@ -13,6 +13,7 @@ import type { Algo } from '../core/algorithms.js';
 import { CustodyError } from '../core/errors.js';
 import type { HashEngine } from '../core/engine.js';
 import { hashPaths } from '../core/hash-source.js';
+import { geometryOf } from '../core/ewf/geometry.js';
 import { hashEwf } from '../core/ewf/hash-ewf.js';
 import { toBase64, utf8 } from '../custody/encoding.js';
 import type { Signer } from '../custody/identity.js';
@@ -87,17 +88,7 @@ async function mediaOf(r: SealRequest, item: CollectedItem, segments: string[]):
     stored: s.stored,
     matches: s.matches,
     acquisition: { ...s.acquisition },
-    geometry: {
-      bytesPerSector: s.bytesPerSector,
-      sectorCount: s.sectorCount,
-      tailBytes: s.tailBytes,
-      chunkSize: s.chunkSize,
-      sectorsPerChunk: s.sectorsPerChunk,
-      chunkCount: s.chunkCount,
-      ...(s.compression ? { compression: s.compression } : {}),
-      ...(s.mediaType ? { mediaType: s.mediaType } : {}),
-      ...(s.physical !== undefined ? { physical: s.physical } : {}),
-    },
+    geometry: geometryOf(s),
     readErrors: s.readErrors,
   };
 }

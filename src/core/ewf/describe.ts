@@ -3,6 +3,7 @@
  * geometry) is shown to people and written to JSON. One place, so `hash`,
  * `seal` and the report say the same thing in the same words.
  */
+import { geometryOf } from './geometry.js';
 import type { EwfSummary } from './hash-ewf.js';
 
 const LABELS: [keyof EwfSummary['acquisition'], string][] = [
@@ -65,15 +66,7 @@ export function imageJson(s: EwfSummary): Record<string, unknown> {
     format: s.format,
     segments: s.segments,
     mediaSize: s.mediaSize,
-    bytesPerSector: s.bytesPerSector,
-    sectorCount: s.sectorCount,
-    tailBytes: s.tailBytes,
-    chunkSize: s.chunkSize,
-    sectorsPerChunk: s.sectorsPerChunk,
-    chunkCount: s.chunkCount,
-    ...(s.compression ? { compression: s.compression } : {}),
-    ...(s.mediaType ? { mediaType: s.mediaType } : {}),
-    ...(s.physical !== undefined ? { physical: s.physical } : {}),
+    ...geometryOf(s),
     stored: s.stored,
     matches: s.matches,
     acquisition: acquisitionJson(s.acquisition),

@@ -12,25 +12,16 @@ import { CustodyError } from '../errors.js';
 import type { HashDigest, HashEngine, HashSpec } from '../engine.js';
 import { ChunkPool } from './chunk-pool.js';
 import { ewfSegmentFiles, ewfSource, openSegment } from './files.js';
-import type { Compression, EwfAcquisition } from './format.js';
+import type { EwfAcquisition } from './format.js';
+import { volumeGeometry, type EwfGeometry } from './geometry.js';
 import { peekStoredHashes, walkEwf, type ChunkSink, type ChunkBatch, type SegmentSource } from './reader.js';
 
 /** What the image says about itself and whether its stored hashes hold. */
-export interface EwfSummary {
+export interface EwfSummary extends EwfGeometry {
   format: 'ewf';
   segments: string[];
   /** Bytes of media hashed (sectorCount × bytesPerSector, plus a partial last sector if the image holds one). */
   mediaSize: number;
-  bytesPerSector: number;
-  sectorCount: number;
-  /** Bytes past the last whole sector (kept by ewfacquire when the source is not a whole number of sectors). */
-  tailBytes: number;
-  chunkSize: number;
-  sectorsPerChunk: number;
-  chunkCount: number;
-  compression?: Compression;
-  mediaType?: string;
-  physical?: boolean;
   acquisition: EwfAcquisition;
   /** Hashes stored in the image by the acquiring tool. */
   stored: { md5?: string; sha1?: string };
@@ -134,20 +125,12 @@ export async function hashEwfSegments(
       format: 'ewf',
       segments: info.segments,
       mediaSize: d.size,
-      bytesPerSector: v.bytesPerSector,
-      sectorCount: v.sectorCount,
-      tailBytes: d.size - info.declaredSize,
-      chunkSize: v.sectorsPerChunk * v.bytesPerSector,
-      sectorsPerChunk: v.sectorsPerChunk,
-      chunkCount: info.chunkCount,
+      ...volumeGeometry(v, { chunkCount: info.chunkCount, tailBytes: d.size - info.declaredSize }),
       acquisition: info.acquisition,
       stored: info.stored,
       matches,
       readErrors: info.readErrors,
     };
-    if (v.compression) image.compression = v.compression;
-    if (v.mediaType) image.mediaType = v.mediaType;
-    if (v.physical !== undefined) image.physical = v.physical;
     const out: EwfHashResult = { size: d.size, digests, image };
     if (d.pieces) out.pieces = d.pieces;
     return out;
