@@ -177,7 +177,7 @@ describe.skipIf(!haveChromium())('the verifier page in Chromium (file://)', () =
     }
     expect(differ).toEqual([]);
     expect(requests).toEqual([]);
-  }, 180_000);
+  }, 420_000);
 
   it('the re-sealed bundle is refused at seal.trust, and the page says the typed fingerprint is not the sealer’s', async () => {
     const c = cases.find((x) => x.id === 're-sealed by an untrusted key')!;

@@ -15,8 +15,17 @@
  * view: a chunk held too long reads as empty and fails loudly, never as other
  * bytes.
  *
- * Threat guarded against: a verifier that runs the tab out of memory (and so
- * gives no verdict) on the evidence sizes it exists for.
+ * While a file is read, its reader is held from a module-level set, a GC
+ * root. Otherwise, between two chunks, the reader, its stream and the whole
+ * chain of awaits waiting on the pending read are reachable only from that
+ * read's promise, and Chromium collects the lot: the read never settles and
+ * the page waits forever with the CPU idle (it happened within the first few
+ * MiB, or not at all, as garbage collection happened to run; WebKit fixed the
+ * same fault in its own blob streams).
+ *
+ * Threat guarded against: a verifier that runs the tab out of memory, or
+ * stops reading without a word (and so gives no verdict), on the evidence
+ * sizes it exists for.
  */
 
 export interface ReadProgress {
@@ -41,11 +50,20 @@ export function fileChunks(file: Blob, o: ReadProgress = {}): AsyncGenerator<Uin
   return sliceChunks(file, o);
 }
 
+/** Readers with a read in flight or to come: reachable from here, never collected while a read is pending. */
+const reading = new Set<ReadableStreamBYOBReader>();
+
+/** How many files are being read now (tests: a finished or abandoned read lets go of its reader). */
+export function readersHeld(): number {
+  return reading.size;
+}
+
 async function* byobChunks(reader: ReadableStreamBYOBReader, total: number, o: ReadProgress): AsyncGenerator<Uint8Array> {
   const size = o.sliceSize ?? 4 << 20;
   const buffers = [new ArrayBuffer(size), new ArrayBuffer(size)];
   let k = 0;
   let done = 0;
+  reading.add(reader);
   try {
     let pending = reader.read(new Uint8Array(buffers[0]!));
     for (;;) {
@@ -61,6 +79,7 @@ async function* byobChunks(reader: ReadableStreamBYOBReader, total: number, o: R
     }
     if (done !== total) throw new Error(`the file changed while it was read (${done} of ${total} bytes)`);
   } finally {
+    reading.delete(reader);
     reader.cancel().catch(() => undefined);
   }
 }

@@ -21,7 +21,9 @@
  * what transfer --encrypt and verify <.tar.age> run) and by stock age, in the
  * same run (target: custody ≥ 0.8× age's rate, peak RSS < 150 MB).
  * The offline verifier page verifies the sealed bundle in headless Chromium after
- * the commands, compared with custody verify.
+ * the commands, compared with custody verify (CUSTODY_BENCH_PAGES: a comma-separated
+ * list of page files to time instead of dist/custody-verifier.html, e.g. a variant
+ * build). The E01 is made only when an EWF entry is selected.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -180,11 +182,11 @@ const COMMANDS = [
  * checking, from the button to the verdict). Skipped without chromium or the built page.
  */
 async function benchVerifierPage() {
-  const html = path.join(ROOT, 'dist', 'custody-verifier.html');
-  if (ONLY && !ONLY.test('verifier page')) return undefined; // CUSTODY_BENCH_ONLY chose other entries
-  if (!fs.existsSync(BUNDLE) || !fs.existsSync(html) || !fs.existsSync('/usr/bin/chromium')) {
+  const htmls = process.env.CUSTODY_BENCH_PAGES ? process.env.CUSTODY_BENCH_PAGES.split(',') : [path.join(ROOT, 'dist', 'custody-verifier.html')];
+  if (ONLY && !ONLY.test('verifier page')) return []; // CUSTODY_BENCH_ONLY chose other entries
+  if (!fs.existsSync(BUNDLE) || !htmls.every((h) => fs.existsSync(h)) || !fs.existsSync('/usr/bin/chromium')) {
     console.log(`${'verifier page (Chromium, pieces)'.padEnd(44)} (no chromium, bundle or built page)`);
-    return undefined;
+    return [];
   }
   const shown = spawnSync(CUSTODY[0], [CUSTODY[1], '--home', HOME, '--json', 'key', 'show', `${KEY}.pub`], { encoding: 'utf8' });
   const doc = JSON.parse(shown.stdout);
@@ -206,26 +208,30 @@ async function benchVerifierPage() {
         } catch {}
         return 0;
       });
+  const timed = [];
   try {
-    let best;
-    for (let i = 0; i < RUNS; i++) {
-      const page = await browser.newPage();
-      await page.goto(new URL(`file://${html}`).href);
-      await page.setInputFiles('#bundle', BUNDLE);
-      await page.fill('#fp', fingerprint);
-      let rssMB = 0;
-      const poll = setInterval(() => (rssMB = Math.max(rssMB, ...renderers())), 100);
-      await page.click('#verify');
-      await page.waitForSelector('#result:not([hidden])', { timeout: 60 * 60_000 });
-      clearInterval(poll);
-      const ok = await page.getAttribute('#result', 'data-ok');
-      if (ok !== 'true') throw new Error(`the verifier page did not verify the bench bundle: ${await page.textContent('#failure')}`);
-      const secs = Number(await page.getAttribute('#progress', 'data-seconds'));
-      const bytes = Number(await page.getAttribute('#progress', 'data-bytes'));
-      await page.close();
-      if (!best || secs < best.secs) best = { secs, bytes, rssMB };
+    for (const html of htmls) {
+      let best;
+      for (let i = 0; i < RUNS; i++) {
+        const page = await browser.newPage();
+        await page.goto(new URL(`file://${html}`).href);
+        await page.setInputFiles('#bundle', BUNDLE);
+        await page.fill('#fp', fingerprint);
+        let rssMB = 0;
+        const poll = setInterval(() => (rssMB = Math.max(rssMB, ...renderers())), 100);
+        await page.click('#verify');
+        await page.waitForSelector('#result:not([hidden])', { timeout: 60 * 60_000 });
+        clearInterval(poll);
+        const ok = await page.getAttribute('#result', 'data-ok');
+        if (ok !== 'true') throw new Error(`the verifier page did not verify the bench bundle: ${await page.textContent('#failure')}`);
+        const secs = Number(await page.getAttribute('#progress', 'data-seconds'));
+        const bytes = Number(await page.getAttribute('#progress', 'data-bytes'));
+        await page.close();
+        if (!best || secs < best.secs) best = { secs, bytes, rssMB, html };
+      }
+      timed.push(best);
     }
-    return best;
+    return timed;
   } finally {
     await browser.close();
   }
@@ -239,7 +245,7 @@ async function main() {
   fs.writeFileSync(`${KEY}.ssh.pub`, ssh.stdout);
   spawnSync(CUSTODY[0], [CUSTODY[1], '--home', HOME, 'key', 'export', `${KEY}.key`, '--format', 'ssh-private', '--no-passphrase', '--out', SSH_KEY], { encoding: 'utf8' });
   warmCache();
-  if (has('ewfacquire')) {
+  if (has('ewfacquire') && COMMANDS.some((c) => c.ewf && (!ONLY || ONLY.test(c.name)))) {
     ensureE01();
     for (const f of fs.readdirSync(EWF_DIR)) warmCache(path.join(EWF_DIR, f));
   }
@@ -302,11 +308,12 @@ async function main() {
   };
   ageRatio('custody age encrypt (bundle)', 'age -R ssh.pub (bundle)');
   ageRatio('custody age decrypt (bundle)', 'age -d -i ssh key (bundle)');
-  const page = await benchVerifierPage();
   const cli = results['custody verify'];
-  if (page && cli) {
-    console.log(`${'verifier page (Chromium, pieces)'.padEnd(44)} ${page.secs.toFixed(2).padStart(6)} s  ${(page.bytes / 1e6 / page.secs).toFixed(0).padStart(5)} MB/s  tab peak RSS ${page.rssMB.toFixed(0)} MB`);
-    console.log(`verifier page vs custody verify: ${(cli.secs / page.secs).toFixed(2)}× the throughput (browser/CLI, same bundle, same run)`);
+  for (const page of await benchVerifierPage()) {
+    if (!cli) continue;
+    const which = process.env.CUSTODY_BENCH_PAGES ? ` ${path.basename(page.html)}` : '';
+    console.log(`${`verifier page (Chromium, pieces)${which}`.padEnd(44)} ${page.secs.toFixed(2).padStart(6)} s  ${(page.bytes / 1e6 / page.secs).toFixed(0).padStart(5)} MB/s  tab peak RSS ${page.rssMB.toFixed(0)} MB`);
+    console.log(`verifier page${which} vs custody verify: ${(cli.secs / page.secs).toFixed(2)}× the throughput (browser/CLI, same bundle, same run)`);
   }
   fs.rmSync(HOME, { recursive: true, force: true });
   for (const f of [BUNDLE, CUSTODY_AGE, STOCK_AGE]) fs.rmSync(f, { force: true });

@@ -8,8 +8,8 @@ export function haveChromium(): boolean {
   return fs.existsSync(CHROMIUM);
 }
 
-/** `env` replaces the browser's environment (e.g. a FONTCONFIG_FILE that hides some fonts). */
-export async function launchChromium(opts: { env?: Record<string, string> } = {}): Promise<Browser> {
+/** `env` replaces the browser's environment (e.g. a FONTCONFIG_FILE that hides some fonts); `args` are added flags. */
+export async function launchChromium(opts: { env?: Record<string, string>; args?: string[] } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     ...(opts.env ? { env: opts.env } : {}),
@@ -23,6 +23,7 @@ export async function launchChromium(opts: { env?: Record<string, string> } = {}
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...(opts.args ?? []),
     ],
   });
 }
