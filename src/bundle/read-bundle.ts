@@ -220,10 +220,8 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
       }
       pending = await next();
     }
-    if (positioned) {
-      positioned.hasher.flush();
-      await Promise.all(hashed);
-    }
+    // The workers hash on while the tag files and records are read.
+    positioned?.hasher.flush();
 
     for (const want of L.membersAfterPayload(info.algorithms)) {
       if (!pending) throw malformed(`member ${want} is missing (the bundle ends before it)`, want);
@@ -252,6 +250,7 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
       await opts.sink?.tagFile(pending.rel, bytes);
       pending = await next();
     }
+    await Promise.all(hashed);
     return { bagName, mode, info, payload, tags, chain, archiveSize: reader.archiveSize ?? 0 };
   } catch (e) {
     // Workers may still be reading the file: let them finish before the caller closes it.

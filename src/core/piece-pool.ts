@@ -95,6 +95,11 @@ export class PiecePool implements RangeHasher {
     this.batchBytes = Math.max(1, opts.batchBytes ?? 8 << 20);
   }
 
+  /** Starts the workers now (they take a moment), so that they are ready when the first range comes. */
+  start(): void {
+    if (!this.closed && !this.broken) this.spawn();
+  }
+
   async queue(offset: number, size: number, pieceSize: number, onBytes?: (n: number) => void): Promise<{ result: Promise<PieceDigests> }> {
     if (!Number.isSafeInteger(pieceSize) || pieceSize <= 0) throw new CustodyError('INTERNAL', `piece pool: bad piece size ${pieceSize}`);
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(size) || offset < 0 || size < 0) throw new CustodyError('INTERNAL', `piece pool: bad range ${offset}+${size}`);
