@@ -13,7 +13,7 @@
 import { recordNumber } from '../custody/record.js';
 import type { Algo } from '../core/algorithms.js';
 import { CustodyError } from '../core/errors.js';
-import type { Hasher, PieceDigests } from '../core/hasher.js';
+import type { Hasher, PieceDigests, RangeHasher } from '../core/hasher.js';
 import { checkBagitTxt, parseBagInfo, type BagInfo } from './bag-info.js';
 import * as L from './layout.js';
 import { keepFirstBlock, notABundle, sniffNotABundle } from './not-a-bundle.js';
@@ -61,6 +61,20 @@ export interface ReadOptions {
   onProgress?: (payloadDone: number, payloadTotal: number) => void;
   /** What the bytes are called in messages (a file name, "stdin"); default "the input". */
   label?: string;
+  /**
+   * The source is a seekable file: in pieces mode (and without a sink) each
+   * payload member is hashed by `hasher` reading the file itself at the
+   * member's offset, on every worker at once, while the tar reader jumps past
+   * it with `skip`. Everything else (headers, padding, tag files, order,
+   * limits) is read and checked exactly as from a stream.
+   */
+  seekable?: SeekablePayload;
+}
+
+export interface SeekablePayload {
+  hasher: RangeHasher;
+  /** Moves the source forward n bytes without yielding them; returns how far it went (less at its end). */
+  skip(n: number): Promise<number>;
 }
 
 /** Tag files are read whole; these caps keep a hostile bundle from exhausting memory. */
@@ -104,7 +118,8 @@ function assertPiecesFit(info: BagInfo): void {
 
 export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOptions): Promise<ReadBundle> {
   const head = keepFirstBlock(source);
-  const reader = readTarStrict(head.stream, { canonical: true });
+  const lanes = opts.mode === 'pieces' && !opts.sink ? opts.seekable : undefined;
+  const reader = readTarStrict(head.stream, { canonical: true, ...(lanes ? { skip: (n: number) => lanes.skip(n) } : {}) });
   const it = reader[Symbol.asyncIterator]();
   let bagName = '';
   const label = opts.label ?? 'the input';
@@ -151,6 +166,10 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     const info = parseBagInfo(await expect(L.BAG_INFO_TXT));
     const algos = info.algorithms as Algo[];
     const mode: ReadMode = opts.mode === 'pieces' && info.pieceSize > 0 ? 'pieces' : 'full';
+    const positioned = mode === 'pieces' ? lanes : undefined;
+    const hashed: Promise<void>[] = [];
+    let bytesHashed = 0;
+    const onBytes = (n: number) => opts.onProgress?.((bytesHashed += n), info.payloadBytes);
     const spec = mode === 'pieces' ? { algos: [], pieceSize: info.pieceSize, pieceLanes: true } : { algos, pieceSize: info.pieceSize };
 
     assertPiecesFit(info);
@@ -168,6 +187,19 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
           `${rel} (${entry.size} bytes) goes past what Payload-Oxum declares (${info.payloadBytes} bytes in ${info.payloadFiles} files; ${done} bytes in ${payload.length} files before it)`,
           { member: rel, item },
         );
+      }
+      if (positioned) {
+        // Hashed by the workers reading the file at its offset; the reader jumps past it (its padding is still checked).
+        const p: PayloadSeen = { path: rel, item, size: entry.size, digests: {} };
+        payload.push(p);
+        const { result } = await positioned.hasher.queue(entry.dataOffset, entry.size, info.pieceSize, onBytes);
+        const got = result.then((d) => void (p.pieces = d));
+        got.catch(() => {}); // awaited below, after the last payload member
+        hashed.push(got);
+        entry.skip();
+        done += entry.size;
+        pending = await next();
+        continue;
       }
       const out = await opts.sink?.beginPayload(rel, entry.size);
       const session = opts.engine.begin(spec);
@@ -188,6 +220,8 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
       }
       pending = await next();
     }
+    // The workers hash on while the tag files and records are read.
+    positioned?.hasher.flush();
 
     for (const want of L.membersAfterPayload(info.algorithms)) {
       if (!pending) throw malformed(`member ${want} is missing (the bundle ends before it)`, want);
@@ -216,7 +250,12 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
       await opts.sink?.tagFile(pending.rel, bytes);
       pending = await next();
     }
+    await Promise.all(hashed);
     return { bagName, mode, info, payload, tags, chain, archiveSize: reader.archiveSize ?? 0 };
+  } catch (e) {
+    // Workers may still be reading the file: let them finish before the caller closes it.
+    await lanes?.hasher.settle();
+    throw e;
   } finally {
     await it.return?.(undefined);
   }

@@ -36,6 +36,14 @@ export interface TarEntry {
   dataOffset: number;
   /** The member's data, once; skipped (drained and checked) if not read before the next entry. */
   body(): AsyncIterable<Uint8Array>;
+  /**
+   * Moves past the member's data without reading it, where the source can
+   * (ReadTarOptions.skip; otherwise it is drained as usual); its padding is
+   * still read and checked. Only for a caller that reads those bytes by other
+   * means (verify's positioned piece hashing): skipped bytes are checked by
+   * nothing here.
+   */
+  skip(): void;
 }
 
 export interface ReadTarOptions {
@@ -48,6 +56,12 @@ export interface ReadTarOptions {
    * forger change them (and fix the checksum) without verify noticing.
    */
   canonical?: boolean;
+  /**
+   * The source can move forward n bytes without yielding them (a seekable
+   * file): the next chunk starts there. Returns how far it went (less at its
+   * end). Used only for members the caller asked to skip (TarEntry.skip).
+   */
+  skip?: (n: number) => Promise<number>;
 }
 
 export interface TarReader extends AsyncGenerator<TarEntry, void, undefined> {
@@ -76,8 +90,29 @@ class ByteSource {
   private done = false;
   private readonly it: AsyncIterator<Uint8Array>;
 
-  constructor(source: AsyncIterable<Uint8Array>) {
+  constructor(
+    source: AsyncIterable<Uint8Array>,
+    private readonly jump?: (n: number) => Promise<number>,
+  ) {
     this.it = source[Symbol.asyncIterator]();
+  }
+
+  /** Moves forward up to n bytes: through the current chunk, then by the source's own jump (or by reading). Returns how far. */
+  async skip(n: number): Promise<number> {
+    let done = Math.min(n, this.chunk.length - this.pos);
+    this.pos += done;
+    this.offset += done;
+    if (done < n && this.jump && !this.done) {
+      const k = await this.jump(n - done);
+      this.offset += k;
+      done += k;
+    }
+    while (done < n) {
+      const c = await this.some(n - done);
+      if (c === null) break;
+      done += c.length;
+    }
+    return done;
   }
 
   private async fill(): Promise<boolean> {
@@ -132,6 +167,7 @@ interface Current {
   remaining: number;
   finished: boolean;
   bodyTaken: boolean;
+  skip?: boolean;
 }
 
 async function readPadding(src: ByteSource, cur: Current): Promise<void> {
@@ -163,6 +199,14 @@ async function* bodyOf(src: ByteSource, cur: Current): AsyncGenerator<Uint8Array
 
 async function drain(src: ByteSource, cur: Current): Promise<void> {
   if (cur.finished) return;
+  if (cur.skip && !cur.bodyTaken) {
+    const at = src.offset;
+    const k = await src.skip(cur.remaining);
+    if (k < cur.remaining) {
+      throw malformed(`archive truncated inside member ${JSON.stringify(cur.name)} (${cur.remaining - k} of ${cur.size} bytes missing)`, cur.name, [at + k, at + cur.remaining]);
+    }
+    cur.remaining = 0;
+  }
   for await (const _ of bodyOf(src, cur)) {
     // skipped data is still read (and its padding checked)
   }
@@ -201,7 +245,7 @@ async function readTrailer(src: ByteSource, at: number, pending: boolean): Promi
 }
 
 async function* entries(source: AsyncIterable<Uint8Array>, opts: ReadTarOptions, state: { endOfData?: number; archiveSize?: number }): AsyncGenerator<TarEntry, void, undefined> {
-  const src = new ByteSource(source);
+  const src = new ByteSource(source, opts.skip);
   const names = new NameTracker();
   let cur: Current | undefined;
   let pax: { map: Map<string, string>; offset: number; raw: Uint8Array } | undefined;
@@ -267,6 +311,12 @@ async function* entries(source: AsyncIterable<Uint8Array>, opts: ReadTarOptions,
           }
           entry.bodyTaken = true;
           return bodyOf(src, entry);
+        },
+        skip(): void {
+          if (entry.bodyTaken || entry.finished || entry !== cur) {
+            throw new CustodyError('INTERNAL', `body of ${JSON.stringify(entry.name)} skipped after it was read or after the next entry`);
+          }
+          entry.skip = true;
         },
       };
     }

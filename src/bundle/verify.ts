@@ -54,7 +54,7 @@ import { parseCustodyManifest, type CustodyManifest } from './custody-manifest.j
 import * as L from './layout.js';
 import { parseManifest } from './manifests.js';
 import { parsePieces, pieceRange, piecesText, type PieceLine } from './pieces.js';
-import { readBundle, type BundleSink, type PayloadSeen, type ReadBundle, type ReadMode } from './read-bundle.js';
+import { readBundle, type BundleSink, type PayloadSeen, type ReadBundle, type ReadMode, type SeekablePayload } from './read-bundle.js';
 
 export type { BundleSink, ReadBundle, ReadMode } from './read-bundle.js';
 
@@ -76,6 +76,8 @@ export interface VerifyOptions {
    */
   extraRecords?: (chainLength: number) => { member: string; bytes: Uint8Array }[];
   sink?: BundleSink;
+  /** A seekable bundle file: pieces mode hashes the payload with positioned reads on every worker (read-bundle.ts). */
+  seekable?: SeekablePayload;
   onProgress?: (payloadDone: number, payloadTotal: number) => void;
   /** The clock records are checked against (default: now). */
   now?: Date;
@@ -249,7 +251,7 @@ async function checkStructure(source: AsyncIterable<Uint8Array>, o: VerifyOption
   v.bytes = r.payload.reduce((n, p) => n + p.size, 0);
   v.bundleDigest = sha256Hex(r.tags.get(L.TAGMANIFEST)!);
   v.checks.push({ id: 'bundle.structure', check, ok: true, detail: `${r.payload.length} payload file(s), ${r.chain.length} record(s)` });
-  v.checks.push({ id: 'verify.mode', check: 'mode', ok: true, detail: modeDetail(r, o.mode ?? 'full', o.engine.workerCount) });
+  v.checks.push({ id: 'verify.mode', check: 'mode', ok: true, detail: modeDetail(r, o.mode ?? 'full', r.mode === 'pieces' && o.seekable && !o.sink ? o.seekable.hasher.workerCount : o.engine.workerCount) });
   return r;
 }
 

@@ -58,3 +58,27 @@ export interface Hasher {
   /** How many workers a session may use (= the number of piece lanes); 1 without workers. */
   readonly workerCount: number;
 }
+
+/**
+ * A hasher that reads the payload itself, where the bundle is a seekable
+ * file: each piece is read with positioned reads on whichever worker is free,
+ * so every core hashes at once instead of waiting for one sequential stream.
+ * Optional: a stream (stdin, a pipe, a decrypting reader) has no positions and
+ * goes through Hasher. The result for a range must equal what Hasher returns
+ * for the same bytes with the same piece size.
+ */
+export interface RangeHasher {
+  /** How many workers hash at once. */
+  readonly workerCount: number;
+  /**
+   * The pieces of the source's bytes [offset, offset + size), cut every
+   * pieceSize bytes from offset. Resolves once the work is queued (it waits
+   * while every worker is busy: backpressure); `result` then resolves with the
+   * pieces. onBytes reports bytes hashed, as they are.
+   */
+  queue(offset: number, size: number, pieceSize: number, onBytes?: (n: number) => void): Promise<{ result: Promise<PieceDigests> }>;
+  /** Starts what is gathered but not yet sent (small ranges travel together). */
+  flush(): void;
+  /** Drops what is not started and waits for what is, so the source may be closed (after a failure). */
+  settle(): Promise<void>;
+}

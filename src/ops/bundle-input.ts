@@ -22,6 +22,8 @@ export interface BundleInput {
   label: string;
   stream: AsyncIterable<Uint8Array>;
   size?: number;
+  /** Set when the bytes are a plain bundle file read as it is (no decryption, no journal applied): it can be read at any offset. */
+  file?: string;
   /** Set for an age-encrypted bundle: how it was decrypted (a check of the verdict). */
   decryption?: string;
   /** A journal beside the bundle: custody's own (the bundle is read as it was before that append) or not (ignored). */
@@ -59,7 +61,7 @@ export async function openBundleInput(ref: string, o: OpenInputOptions = {}): Pr
   }
   const journal = await inspectJournal(ref);
   if (journal.state === 'pending') return { label: ref, stream: bundleReadStream(ref, undefined, journal), size: st.size, journal };
-  return { label: ref, stream: recycledFileChunks(ref), size: st.size, ...(journal.state === 'foreign' ? { journal } : {}) };
+  return { label: ref, stream: recycledFileChunks(ref), size: st.size, file: ref, ...(journal.state === 'foreign' ? { journal } : {}) };
 }
 
 /** What the verdict says about a journal beside the bundle (the check `bundle.journal`), if there is one. */

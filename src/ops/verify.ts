@@ -9,6 +9,8 @@
  */
 import { CustodyError, VERIFICATION_CODES } from '../core/errors.js';
 import { HashEngine } from '../core/engine.js';
+import { defaultJobs, PiecePool } from '../core/piece-pool.js';
+import { SeekableFile } from '../bundle/seekable-file.js';
 import { verifyMedia } from '../bundle/media-verify.js';
 import { verifyBundle, type BundleSink, type BundleVerdict, type ReadMode } from '../bundle/verify.js';
 import { journalDetail, readReceipts, type BundleInput } from './bundle-input.js';
@@ -45,6 +47,8 @@ export interface VerifyRequest extends TrustRequest {
   strict?: boolean;
   /** A fork is reported but accepted (the re-send of a copy lost in transit). */
   allowFork?: boolean;
+  /** Hash workers (default: one per core, see defaultJobs). */
+  jobs?: number;
 }
 
 export function assertTrustFlags(o: { allowUntrusted?: boolean | undefined; strictTrust?: boolean | undefined }): void {
@@ -54,11 +58,18 @@ export function assertTrustFlags(o: { allowUntrusted?: boolean | undefined; stri
 export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
   assertTrustFlags(req);
   const receipts = req.receipts ?? [];
-  const engine = new HashEngine();
+  if (req.jobs !== undefined && (!Number.isSafeInteger(req.jobs) || req.jobs < 1)) throw new CustodyError('USAGE', `--jobs must be a whole number of workers, 1 or more (got ${req.jobs})`);
+  const jobs = req.jobs ?? defaultJobs();
+  const engine = new HashEngine({ workers: jobs });
+  // Pieces mode on a plain file: every worker reads and hashes its own pieces (positioned reads); a stream goes through the engine's ring.
+  const file = req.mode === 'pieces' && !req.sink && req.input.file !== undefined ? await SeekableFile.open(req.input.file) : undefined;
+  const pool = file ? new PiecePool({ fd: file.fd, workers: jobs, label: req.input.label }) : undefined;
+  pool?.start(); // worker start-up overlaps the reading of the first tag files
   let progress: Progress | undefined;
   try {
-    const v = await verifyBundle(req.input.stream, {
+    const v = await verifyBundle(file ? file.chunks() : req.input.stream, {
       engine,
+      ...(file && pool ? { seekable: { hasher: pool, skip: (n: number) => file.skip(n) } } : {}),
       label: req.input.label,
       mode: req.mode ?? 'full',
       trusted: req.trusted,
@@ -82,6 +93,8 @@ export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
     return v;
   } finally {
     progress?.stop();
+    await pool?.close();
+    await file?.close();
     await engine.close();
   }
 }

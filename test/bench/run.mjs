@@ -24,6 +24,12 @@
  * the commands, compared with custody verify (CUSTODY_BENCH_PAGES: a comma-separated
  * list of page files to time instead of dist/custody-verifier.html, e.g. a variant
  * build). The E01 is made only when an EWF entry is selected.
+ * Verify on every core: custody verify (pieces mode) of the sealed bundle against
+ * one `openssl sha256` of it and two `openssl sha256` processes at once, each on
+ * one half of it (copies made once, page cache warm): the two-process time is
+ * what this machine's cores can do; target ≤ 1.2× it. `custody verify --jobs 1`
+ * shows what one worker does. The load average is printed with the figures (the
+ * machine may be shared).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -46,6 +52,7 @@ const AGE_HELPER = path.join(ROOT, 'test', 'bench', 'age-helper.mjs');
 const SSH_KEY = path.join(HOME, 'bench_ed25519');
 const CUSTODY_AGE = `${BUNDLE}.custody.age`;
 const STOCK_AGE = `${BUNDLE}.stock.age`;
+const HALVES = [`${BUNDLE}.half1`, `${BUNDLE}.half2`];
 const ONLY = process.env.CUSTODY_BENCH_ONLY ? new RegExp(process.env.CUSTODY_BENCH_ONLY) : undefined;
 
 const EWF_SIZE = Number(process.env.CUSTODY_BENCH_EWF_SIZE ?? 512 << 20);
@@ -149,6 +156,27 @@ function ensureEncrypted(file, argv) {
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
 }
+/** The bundle's two halves as files of their own (page cache warm), for the two-process openssl figure. */
+function ensureHalves() {
+  ensureBundle();
+  if (HALVES.every((h) => fs.existsSync(h))) return;
+  const size = fs.statSync(BUNDLE).size;
+  const half = Math.ceil(size / 2);
+  const fd = fs.openSync(BUNDLE, 'r');
+  const buf = Buffer.alloc(8 << 20);
+  HALVES.forEach((h, i) => {
+    const out = fs.openSync(h, 'w');
+    for (let pos = i * half, end = Math.min(size, (i + 1) * half); pos < end; ) {
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+      fs.writeSync(out, buf, 0, n);
+      pos += n;
+    }
+    fs.closeSync(out);
+    warmCache(h);
+  });
+  fs.closeSync(fd);
+  warmCache(BUNDLE);
+}
 const CUSTODY_ENCRYPT = [process.execPath, AGE_HELPER, 'encrypt', BUNDLE, CUSTODY_AGE, `${KEY}.pub`];
 const STOCK_ENCRYPT = ['age', '-R', `${KEY}.ssh.pub`, '-o', STOCK_AGE, BUNDLE];
 
@@ -164,6 +192,11 @@ const COMMANDS = [
   // Default verify: piece SHA-256s only (parallel lanes); --full also recomputes md5, sha1, sha256.
   { name: 'custody verify', before: () => ensureBundle(), argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`] },
   { name: 'custody verify --full', before: () => ensureBundle(), argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`, '--full'] },
+  // Verify on every core: the same bundle against one and two openssl SHA-256 processes (target: verify ≤ 1.2× the two).
+  { name: 'openssl sha256 (bundle, 1 process)', tool: 'openssl', before: () => ensureHalves(), argv: ['openssl', 'sha256', BUNDLE] },
+  { name: 'openssl sha256 (bundle halves, 2 processes)', tool: 'openssl', before: () => ensureHalves(), argv: ['sh', '-c', 'openssl sha256 "$1" >/dev/null & openssl sha256 "$2" >/dev/null; wait', 'sh', ...HALVES] },
+  { name: 'custody verify (pieces, on every core)', before: () => ensureHalves(), argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`] },
+  { name: 'custody verify --jobs 1', before: () => ensureHalves(), argv: [...CUSTODY, '--home', HOME, '--quiet', 'verify', BUNDLE, '--trust', `${KEY}.pub`, '--jobs', '1'] },
   // Encrypted hand-over, the bundle to one ssh-ed25519 recipient; the old output is removed first (as for seal).
   { name: 'custody age encrypt (bundle)', before: () => (ensureBundle(), fs.rmSync(CUSTODY_AGE, { force: true })), argv: CUSTODY_ENCRYPT },
   { name: 'age -R ssh.pub (bundle)', tool: 'age', before: () => (ensureBundle(), fs.rmSync(STOCK_AGE, { force: true })), argv: STOCK_ENCRYPT },
@@ -250,7 +283,8 @@ async function main() {
     for (const f of fs.readdirSync(EWF_DIR)) warmCache(path.join(EWF_DIR, f));
   }
   const mb = SIZE / 1e6;
-  console.log(`file ${FILE} (${(SIZE / 2 ** 20).toFixed(0)} MiB), ${os.availableParallelism()} cores, node ${process.version}, best of ${RUNS}`);
+  const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  console.log(`file ${FILE} (${(SIZE / 2 ** 20).toFixed(0)} MiB), ${os.availableParallelism()} cores, node ${process.version}, best of ${RUNS}, load average ${load()}`);
   const results = {};
   for (const c of COMMANDS) {
     if (ONLY && !ONLY.test(c.name)) continue;
@@ -269,7 +303,7 @@ async function main() {
     }
     results[c.name] = best;
     const size = c.ewf ? EWF_SIZE / 1e6 : mb;
-    console.log(`${c.name.padEnd(44)} ${best.secs.toFixed(2).padStart(6)} s  ${(size / best.secs).toFixed(0).padStart(5)} MB/s  peak RSS ${best.rssMB.toFixed(0)} MB`);
+    console.log(`${c.name.padEnd(44)} ${best.secs.toFixed(2).padStart(6)} s  ${(size / best.secs).toFixed(0).padStart(5)} MB/s  peak RSS ${best.rssMB.toFixed(0)} MB  CPU ${best.cpuSecs.toFixed(2)} s  (load ${load()})`);
   }
   const custody = results['custody hash md5,sha1,sha256'];
   const ratio = (name, target) => {
@@ -287,6 +321,14 @@ async function main() {
     if (!pieced || !r) continue;
     const x = r.secs / pieced.secs;
     console.log(`${name} vs custody hash --piece 64MiB: ${x.toFixed(2)}× the time (target ≤ 1.15×) ${x <= 1.15 ? 'ok' : 'ABOVE TARGET'}; peak RSS ${r.rssMB.toFixed(0)} MB`);
+  }
+  const one = results['openssl sha256 (bundle, 1 process)'];
+  const two = results['openssl sha256 (bundle halves, 2 processes)'];
+  const scaled = results['custody verify (pieces, on every core)'];
+  if (two && scaled) {
+    const x = scaled.secs / two.secs;
+    console.log(`custody verify (pieces) vs 2 openssl sha256 processes: ${x.toFixed(2)}× the time (target ≤ 1.2×) ${x <= 1.2 ? 'ok' : 'ABOVE TARGET'}; peak RSS ${scaled.rssMB.toFixed(0)} MB`);
+    if (one) console.log(`  1 openssl process ${one.secs.toFixed(2)} s, 2 processes ${two.secs.toFixed(2)} s (${(one.secs / two.secs).toFixed(2)}× faster), custody verify ${scaled.secs.toFixed(2)} s (${(one.secs / scaled.secs).toFixed(2)}× one openssl)`);
   }
   for (const [peer, ours] of [['ewfverify -d sha1', 'custody hash E01 --algo md5,sha1']]) {
     const p = results[peer];
@@ -316,7 +358,7 @@ async function main() {
     console.log(`verifier page${which} vs custody verify: ${(cli.secs / page.secs).toFixed(2)}× the throughput (browser/CLI, same bundle, same run)`);
   }
   fs.rmSync(HOME, { recursive: true, force: true });
-  for (const f of [BUNDLE, CUSTODY_AGE, STOCK_AGE]) fs.rmSync(f, { force: true });
+  for (const f of [BUNDLE, CUSTODY_AGE, STOCK_AGE, ...HALVES]) fs.rmSync(f, { force: true });
   if (custody) console.log(`custody peak RSS ${custody.rssMB.toFixed(0)} MB (target < 150 MB) ${custody.rssMB < 150 ? 'ok' : 'ABOVE TARGET'}`);
 }
 

@@ -18,6 +18,7 @@ interface VerifyOptions extends TrustFlags, DecryptKeyFlags {
   strict?: boolean;
   full?: boolean;
   media?: boolean;
+  jobs?: string;
 }
 
 const HELP = `
@@ -45,10 +46,15 @@ Modes (the verdict's "mode" line says which one ran):
     covers, so any changed byte fails. The flat manifests (md5, sha1, sha256 …)
     are signed too but NOT recomputed: verify checks only that each lists
     exactly the payload files and that custody/manifest.json agrees with them.
+    On a bundle file this mode scales with the cores: each worker reads and
+    hashes its own pieces (--jobs <n> workers, default one per core). From
+    stdin, a pipe or an encrypted .tar.age the bytes come through one reader
+    and the pieces are spread from there (slower).
   --full: also recomputes every flat hash and compares it with every
     manifest-<alg>.txt and custody/manifest.json (as sha256sum -c would). Use it
     to attest the flat hashes themselves (receive, extract and report always
-    verify in full).
+    verify in full). Each flat hash is one sequential stream that cannot be
+    split: at most one core per algorithm, whatever --jobs says.
   A bundle sealed with --piece 0 has no piece hashes: it is always verified
   in full.
 
@@ -71,8 +77,17 @@ export function register(program: Command): void {
     .option('--strict', 'a stale copy (the ledger knows later records) does not verify')
     .option('--full', 'also recompute every flat hash (md5, sha1, sha256 …), not only the piece SHA-256s; see Modes below')
     .option('--media', 'with --full: also recompute the media hashes of disk-image items (E01, split raw) from their sealed segments')
+    .option('--jobs <n>', 'hash workers (default: one per core); pieces mode on a bundle file scales with them, --full does not')
     .addHelpText('after', HELP)
     .action(action(verifyCommand));
+}
+
+/** --jobs: a whole number of workers, 1 to 256 (each is a thread). */
+function parseJobs(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = /^[0-9]{1,3}$/.test(v.trim()) ? Number(v.trim()) : NaN;
+  if (!(n >= 1 && n <= 256)) throw new CustodyError('USAGE', `--jobs must be a whole number from 1 to 256, not ${JSON.stringify(v)}`);
+  return n;
 }
 
 export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyOptions): Promise<Outcome> {
@@ -81,8 +96,10 @@ export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyOp
   if (o.media && (!o.full || bundle === '-' || bundle.endsWith('.age'))) {
     throw new CustodyError('USAGE', '--media needs --full and a plain bundle file (it reads the segments where they lie in the tar)');
   }
+  const jobs = parseJobs(o.jobs);
   const v = await verifyInput({
     input,
+    ...(jobs !== undefined ? { jobs } : {}),
     ...trustFor(ctx, o.trust),
     allowUntrusted: o.allowUntrusted === true,
     strictTrust: o.strictTrust === true,

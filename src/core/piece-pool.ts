@@ -1,0 +1,251 @@
+/**
+ * Piece SHA-256s of a seekable file on every core at once. The streaming
+ * engine (engine.ts) feeds its workers from one sequential reader through a
+ * ring of shared slots; a slot frees only when every worker is done with it,
+ * so with pieces larger than the ring the workers take turns, and the reader
+ * copies every byte twice on the main thread. Here each worker reads the
+ * pieces it hashes itself (positioned reads, piece-worker.ts); the main thread
+ * only hands out byte ranges: big ranges in batches of whole pieces to
+ * whichever worker is free, small ranges (many small files) gathered into one
+ * job. Results are put back in order, so they equal the sequential hasher's.
+ *
+ * Threat guarded against: memory that grows with the evidence (a hostile or
+ * just huge bundle). The bytes in flight are one read buffer per worker, and
+ * at most MAX_IN_FLIGHT jobs wait per worker: queue() holds the caller back
+ * until a worker is free (backpressure), whatever the size of the file.
+ */
+import os from 'node:os';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { CustodyError } from './errors.js';
+import type { PieceDigests, RangeHasher } from './hasher.js';
+import { merkleRootHex } from './merkle.js';
+import type { FromPieceWorker, PieceJob } from './piece-worker.js';
+
+export interface PiecePoolOptions {
+  /** An open file descriptor; it must stay open until settle() or close() has returned. */
+  fd: number;
+  /** Worker threads (default: defaultJobs()). */
+  workers?: number;
+  /** What the file is called in messages. */
+  label?: string;
+  /** Bytes per job (default 8 MiB): a big range goes out in jobs of whole pieces about this size; small ranges are gathered up to it. */
+  batchBytes?: number;
+}
+
+/** Jobs sent to one worker and not yet answered: one being hashed, one waiting, so a worker never idles between jobs. */
+const MAX_IN_FLIGHT = 2;
+/** Ranges gathered into one job at most (many tiny files). */
+const MAX_RANGES = 4096;
+/** Most workers by default: each costs a thread and a few MB; --jobs may ask for more. */
+const DEFAULT_MAX = 16;
+
+/** One worker per core the process may use (os.availableParallelism), at most 16. */
+export function defaultJobs(): number {
+  return Math.max(1, Math.min(os.availableParallelism(), DEFAULT_MAX));
+}
+
+function workerPath(): string {
+  const here = import.meta.url;
+  const url = here.endsWith('.ts') ? new URL('../../dist/core/piece-worker.js', here) : new URL('./piece-worker.js', here);
+  const p = fileURLToPath(url);
+  if (!fs.existsSync(p)) throw new CustodyError('INTERNAL', `piece worker missing at ${p}`, { hint: 'run npm run build' });
+  return p;
+}
+
+interface Part {
+  offset: number;
+  size: number;
+  resolve: (hashes: string[]) => void;
+  reject: (e: CustodyError) => void;
+  onBytes?: ((n: number) => void) | undefined;
+}
+
+interface Sent {
+  parts: Part[];
+  worker: WorkerState;
+}
+
+interface WorkerState {
+  worker: Worker;
+  inFlight: number;
+}
+
+export class PiecePool implements RangeHasher {
+  readonly workerCount: number;
+  private readonly fd: number;
+  private readonly label: string;
+  private readonly batchBytes: number;
+  private workers: WorkerState[] = [];
+  private readonly sent = new Map<number, Sent>();
+  private nextId = 1;
+  private gathered: Part[] = [];
+  private gatheredBytes = 0;
+  private gatheredPieceSize = 0;
+  private waiters: (() => void)[] = [];
+  private idle: (() => void)[] = [];
+  private broken: CustodyError | undefined;
+  private closed = false;
+
+  constructor(opts: PiecePoolOptions) {
+    this.fd = opts.fd;
+    this.workerCount = Math.max(1, Math.floor(opts.workers ?? defaultJobs()));
+    this.label = opts.label ?? 'the input';
+    this.batchBytes = Math.max(1, opts.batchBytes ?? 8 << 20);
+  }
+
+  /** Starts the workers now (they take a moment), so that they are ready when the first range comes. */
+  start(): void {
+    if (!this.closed && !this.broken) this.spawn();
+  }
+
+  async queue(offset: number, size: number, pieceSize: number, onBytes?: (n: number) => void): Promise<{ result: Promise<PieceDigests> }> {
+    if (!Number.isSafeInteger(pieceSize) || pieceSize <= 0) throw new CustodyError('INTERNAL', `piece pool: bad piece size ${pieceSize}`);
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(size) || offset < 0 || size < 0) throw new CustodyError('INTERNAL', `piece pool: bad range ${offset}+${size}`);
+    this.check();
+    const parts: Promise<string[]>[] = [];
+    const part = (o: number, n: number): [Part, Promise<string[]>] => {
+      let p!: Part;
+      const done = new Promise<string[]>((resolve, reject) => (p = { offset: o, size: n, resolve, reject, onBytes }));
+      done.catch(() => {}); // awaited through `result`; a failure must not also count as unhandled here
+      return [p, done];
+    };
+    if (size > 0 && size < this.batchBytes) {
+      // A small range travels with others: many small files cost one message per batch, not per file.
+      if (this.gathered.length > 0 && this.gatheredPieceSize !== pieceSize) await this.sendGathered(true);
+      const [p, done] = part(offset, size);
+      this.gathered.push(p);
+      this.gatheredBytes += size;
+      this.gatheredPieceSize = pieceSize;
+      parts.push(done);
+      if (this.gatheredBytes >= this.batchBytes || this.gathered.length >= MAX_RANGES) await this.sendGathered(true);
+    } else if (size > 0) {
+      const step = Math.max(1, Math.floor(this.batchBytes / pieceSize)) * pieceSize;
+      for (let o = 0; o < size; o += step) {
+        const [p, done] = part(offset + o, Math.min(step, size - o));
+        parts.push(done);
+        await this.send([p], pieceSize, true);
+      }
+    }
+    const result = Promise.all(parts).then((lists): PieceDigests => {
+      const hashes = lists.flat();
+      return { pieceSize, hashes, merkleRoot: merkleRootHex(hashes) };
+    });
+    result.catch(() => {});
+    return { result };
+  }
+
+  flush(): void {
+    if (this.gathered.length === 0 || this.broken || this.closed) return;
+    void this.sendGathered(false);
+  }
+
+  async settle(): Promise<void> {
+    this.closed = true;
+    const dropped = new CustodyError('INTERNAL', 'piece pool: work dropped after a failure');
+    for (const p of this.gathered.splice(0)) p.reject(dropped);
+    this.gatheredBytes = 0;
+    for (const w of this.waiters.splice(0)) w();
+    if (this.sent.size > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    await this.settle();
+    const ws = this.workers;
+    this.workers = [];
+    await Promise.all(ws.map((w) => w.worker.terminate()));
+  }
+
+  private check(): void {
+    if (this.broken) throw this.broken;
+    if (this.closed) throw new CustodyError('INTERNAL', 'piece pool used after settle() or close()');
+  }
+
+  private async sendGathered(wait: boolean): Promise<void> {
+    const parts = this.gathered;
+    this.gathered = [];
+    this.gatheredBytes = 0;
+    await this.send(parts, this.gatheredPieceSize, wait);
+  }
+
+  /**
+   * The least busy worker, its job counted at once (so that callers that do
+   * not wait for each other still respect the bound); with `wait`, only a
+   * worker with room (else it waits for a reply).
+   */
+  private async pick(wait: boolean): Promise<WorkerState> {
+    this.spawn();
+    for (;;) {
+      this.check();
+      const w = this.workers.reduce((m, x) => (x.inFlight < m.inFlight ? x : m));
+      if (!wait || w.inFlight < MAX_IN_FLIGHT) {
+        if (w.inFlight++ === 0) w.worker.ref();
+        return w;
+      }
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  private async send(parts: Part[], pieceSize: number, wait: boolean): Promise<void> {
+    let w: WorkerState;
+    try {
+      w = await this.pick(wait);
+    } catch (e) {
+      for (const p of parts) p.reject(e as CustodyError);
+      throw e;
+    }
+    const id = this.nextId++;
+    this.sent.set(id, { parts, worker: w });
+    const ranges: number[] = [];
+    for (const p of parts) ranges.push(p.offset, p.size);
+    w.worker.postMessage({ t: 'job', id, fd: this.fd, pieceSize, ranges } satisfies PieceJob);
+  }
+
+  private spawn(): void {
+    while (this.workers.length < this.workerCount) {
+      // execArgv []: flags meant for the parent (--input-type, --eval …) would stop a worker from starting.
+      const state: WorkerState = { worker: new Worker(workerPath(), { execArgv: [] }), inFlight: 0 };
+      state.worker.unref();
+      state.worker.on('message', (m: FromPieceWorker) => this.onMessage(m));
+      state.worker.on('error', (e) => this.fail(new CustodyError('INTERNAL', `piece worker failed: ${e.message}`)));
+      state.worker.on('exit', (code) => {
+        if (this.workers.includes(state)) this.fail(new CustodyError('INTERNAL', `piece worker exited (${code})`));
+      });
+      this.workers.push(state);
+    }
+  }
+
+  private onMessage(m: FromPieceWorker): void {
+    const job = this.sent.get(m.id);
+    if (!job) return;
+    this.sent.delete(m.id);
+    if (--job.worker.inFlight === 0) job.worker.worker.unref();
+    if (m.t === 'done') {
+      job.parts.forEach((p, i) => {
+        p.onBytes?.(p.size);
+        p.resolve(m.hashes[i] ?? []);
+      });
+    } else {
+      const e = m.short
+        ? new CustodyError('MALFORMED_BUNDLE', `${this.label} ends at offset ${m.at} inside a payload member (truncated or shrunk while read)`)
+        : new CustodyError('IO_ERROR', `cannot read ${this.label}: ${m.message}`);
+      for (const p of job.parts) p.reject(e);
+      this.broken ??= e;
+    }
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+    if (this.sent.size === 0) for (const r of this.idle.splice(0)) r();
+  }
+
+  private fail(e: CustodyError): void {
+    this.broken ??= e;
+    for (const job of this.sent.values()) for (const p of job.parts) p.reject(e);
+    this.sent.clear();
+    for (const w of this.workers) w.inFlight = 0;
+    this.wake();
+  }
+}
