@@ -117,10 +117,10 @@ describe('names as they are', () => {
     expect(fs.existsSync(into)).toBe(false);
   });
 
-  it('finds a Linux folder case-sensitive, not normalising, holding Windows names', () => {
+  it('finds a Linux folder case-sensitive, not normalising, holding Windows names and any name bytes', () => {
     const d = path.join(dir, 'probe');
     fs.mkdirSync(d);
-    expect(probeTarget(d)).toEqual({ caseInsensitive: false, normalisationInsensitive: false, windowsNames: false });
+    expect(probeTarget(d)).toEqual({ caseInsensitive: false, normalisationInsensitive: false, windowsNames: false, utf8Names: false });
     expect(fs.readdirSync(d)).toEqual([]);
   });
 
