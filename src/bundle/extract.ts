@@ -87,11 +87,16 @@ export function directorySink(root: string, names?: TargetNameCheck): BundleSink
  * back under its original bytes, from custody/manifest.json (whose parser
  * checked that they escape to exactly the sealed path, so they hold no '/',
  * '..' or NUL the sealed name did not). Escaped folders left empty are removed.
+ * Empty folders sealed escaped are created under their original bytes directly.
  */
+function originalPath(root: string, item: string, hex: string): Buffer {
+  return Buffer.concat([Buffer.from(`${safeJoin(root, `data/${item}`)}/`), Buffer.from(hex, 'hex')]);
+}
+
 async function restoreNameBytes(root: string, rel: string, item: string, hex: string): Promise<Buffer> {
   const from = safeJoin(root, rel);
   const itemDir = safeJoin(root, `data/${item}`);
-  const to = Buffer.concat([Buffer.from(`${itemDir}/`), Buffer.from(hex, 'hex')]);
+  const to = originalPath(root, item, hex);
   const slash = to.lastIndexOf(0x2f);
   await fsp.mkdir(to.subarray(0, slash), { recursive: true, mode: 0o755 });
   await fsp.rename(from, to);
@@ -119,9 +124,17 @@ export interface RenamedMember {
 
 const NOT_UTF8 = 'its name is not valid UTF-8 and this file system holds only UTF-8 names (written under the escaped name it was sealed as)';
 
-/** Payload entries whose original name bytes differ from their sealed path: files, and empty folders where the manifest records them. */
+/** Empty folders as payload paths, with their original name bytes where they were sealed escaped. */
+function emptyFolders(m: CustodyManifest): { item: string; path: string; nameBytes?: string }[] {
+  return m.items.flatMap((item) => {
+    const bytes = new Map((item.emptyDirectoryMarks ?? []).filter((k) => k.nameBytes !== undefined).map((k) => [k.path, k.nameBytes!]));
+    return item.emptyDirectories.map((d) => ({ item: item.id, path: `data/${item.id}/${d}`, ...(bytes.has(d) ? { nameBytes: bytes.get(d)! } : {}) }));
+  });
+}
+
+/** Payload entries whose original name bytes differ from their sealed path: files and empty folders. */
 function escapedEntries(m: CustodyManifest): { path: string; nameBytes: string }[] {
-  return m.files.filter((f) => f.nameBytes !== undefined).map((f) => ({ path: f.path, nameBytes: f.nameBytes! }));
+  return [...m.files, ...emptyFolders(m)].filter((f) => f.nameBytes !== undefined).map((f) => ({ path: f.path, nameBytes: f.nameBytes! }));
 }
 
 /**
@@ -145,7 +158,7 @@ export function assertNameBytesHold(m: CustodyManifest, names: TargetNameCheck |
  * Returns every payload member written under another name.
  */
 export async function finishExtraction(root: string, m: CustodyManifest, names?: TargetNameCheck): Promise<RenamedMember[]> {
-  const dirs = m.items.flatMap((item) => item.emptyDirectories.map((d) => ({ item: item.id, path: `data/${item.id}/${d}` })));
+  const dirs = emptyFolders(m);
   for (const d of dirs) names?.add(d.path);
   assertNameBytesHold(m, names);
   const renamed: RenamedMember[] = [];
@@ -159,8 +172,8 @@ export async function finishExtraction(root: string, m: CustodyManifest, names?:
   };
   for (const item of m.items) await fsp.mkdir(safeJoin(root, `data/${item.id}`), { recursive: true, mode: 0o755 });
   for (const d of dirs) {
-    const { written } = place(d.path, 'folder', undefined);
-    await fsp.mkdir(safeJoin(root, written), { recursive: true, mode: 0o755 });
+    const { written, restore } = place(d.path, 'folder', d.nameBytes);
+    await fsp.mkdir(restore ? originalPath(root, d.item, d.nameBytes!) : safeJoin(root, written), { recursive: true, mode: 0o755 });
   }
   for (const f of m.files) {
     const { written, restore } = place(f.path, 'file', f.nameBytes);
