@@ -30,10 +30,14 @@ export function untrackTemp(p: string): void {
   live.delete(p);
 }
 
-/** Removes every temporary this run still owns (on a signal); returns how many there were. */
+/** Removes every temporary this run still owns (on a signal); returns how many there were on disk. */
 export function removeTrackedTemps(): number {
-  const n = live.size;
-  for (const p of live) fs.rmSync(p, { recursive: true, force: true });
+  let n = 0;
+  for (const p of live) {
+    if (!fs.existsSync(p)) continue;
+    fs.rmSync(p, { recursive: true, force: true });
+    n++;
+  }
   live.clear();
   return n;
 }
