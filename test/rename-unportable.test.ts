@@ -168,6 +168,20 @@ describe('extract --rename-unportable', () => {
     expect(fs.readdirSync(dir).filter((f) => f.includes('custody-tmp'))).toEqual([]);
   });
 
+  it('renames an item folder Windows cannot hold (an item id like con.dd) with everything in it', async () => {
+    const ev = path.join(dir, 'item-ev');
+    fs.mkdirSync(ev);
+    fs.writeFileSync(path.join(ev, 'con.dd'), 'disk\n');
+    const b = path.join(dir, 'con-item.tar');
+    const s = runCli(['seal', path.join(ev, 'con.dd'), '--case', 'R-3', '--out', b], { env: { CUSTODY_HOME: home } });
+    expect(s.code, s.stderr).toBe(0);
+    const into = path.join(dir, 'con-item');
+    const r = await extract(b, into, PROFILE.windows!, false);
+    expect(r.renamed.map(({ path: p, written, why }) => ({ p, written, why }))).toEqual([{ p: 'data/con.dd/con.dd', written: 'data/con_.dd/con_.dd', why: '"con.dd" has a device name reserved on Windows' }]);
+    expect(fs.readdirSync(path.join(into, 'data'))).toEqual(['con_.dd']);
+    expect(fs.readFileSync(path.join(into, 'data/con_.dd/con_.dd'), 'utf8')).toBe('disk\n');
+  });
+
   it('makes safe names of every kind Windows refuses', () => {
     expect(['CON', 'con.txt', 'LPT1.log', 'a<b>c', 'q"u|o', 'star*', 'dots..', 'space ', 'tab\there', 'COM¹'].map(windowsSafeName)).toEqual([
       'CON_',

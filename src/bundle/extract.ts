@@ -170,7 +170,8 @@ export async function finishExtraction(root: string, m: CustodyManifest, names?:
     if (why !== undefined) renamed.push({ path: rel, ...(nameBytes === undefined ? {} : { nameBytes }), written, kind, why });
     return { written, restore: nameBytes !== undefined && why === undefined };
   };
-  for (const item of m.items) await fsp.mkdir(safeJoin(root, `data/${item.id}`), { recursive: true, mode: 0o755 });
+  // An item folder the target cannot hold (an item id like con.dd on Windows) is renamed with everything in it.
+  for (const item of m.items) await fsp.mkdir(safeJoin(root, names?.add(`data/${item.id}`) ?? `data/${item.id}`), { recursive: true, mode: 0o755 });
   for (const d of dirs) {
     const { written, restore } = place(d.path, 'folder', d.nameBytes);
     await fsp.mkdir(restore ? originalPath(root, d.item, d.nameBytes!) : safeJoin(root, written), { recursive: true, mode: 0o755 });
