@@ -45,7 +45,7 @@ import { locateEndOfData, preadAt } from './tar-locate.js';
 import { NameTracker, checkMemberName } from './tar-names.js';
 import { encodeFileMember } from './tar-writer.js';
 import { openForReading } from '../core/open-file.js';
-import { trackTemp, untrackTemp } from './temp-files.js';
+import { onInterrupt } from './temp-files.js';
 
 export const JOURNAL_SUFFIX = '.custody-journal';
 const TAIL_BYTES = 1 << 16;
@@ -177,15 +177,30 @@ export async function lockBundle(bundlePath: string, kill: KillSwitch = NO_KILL)
   // pid (so a dead holder's temp can be recognised) and a random part (two appends in one process must not share it)
   const tmp = `${lp}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   const text = JSON.stringify({ custodyLock: 1, bundle: path.basename(bundlePath), pid: process.pid, host: os.hostname(), at: new Date().toISOString() });
-  // A signal (Ctrl-C, SIGTERM, SIGHUP) removes the lock and its temp with the run (the journal stays: the next run recovers from it).
-  trackTemp(tmp);
+  // A signal (Ctrl-C, SIGTERM, SIGHUP) removes the lock temp, and the lock if it names this process (the journal
+  // stays: the next run recovers from it). Checked by content, not by a flag set after the link: the signal may be
+  // handled between the link and its continuation, and a lock another process holds must never be removed.
+  const ours = (): boolean => {
+    try {
+      const held = JSON.parse(fs.readFileSync(lp, 'utf8')) as { pid?: unknown; host?: unknown };
+      return held.pid === process.pid && held.host === os.hostname();
+    } catch {
+      return false;
+    }
+  };
+  const forget = onInterrupt(() => {
+    const had = fs.existsSync(tmp);
+    fs.rmSync(tmp, { force: true });
+    if (!ours()) return had;
+    fs.rmSync(lp, { force: true });
+    return true;
+  });
   try {
     await writeDurably(tmp, text);
     kill.point();
     for (let attempt = 0; ; attempt++) {
       try {
         await linkOrCreate(tmp, lp, text);
-        trackTemp(lp);
         break;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
@@ -200,16 +215,15 @@ export async function lockBundle(bundlePath: string, kill: KillSwitch = NO_KILL)
     }
   } catch (e) {
     await fsp.rm(tmp, { force: true });
-    untrackTemp(tmp);
+    forget();
     throw ioError(e, bundlePath);
   }
   await fsp.rm(tmp, { force: true });
-  untrackTemp(tmp);
   kill.point();
   return {
     release: async () => {
       await fsp.rm(lp, { force: true });
-      untrackTemp(lp);
+      forget();
     },
   };
 }
