@@ -54,6 +54,8 @@ export interface CollectedItem {
   meta: Record<string, string>;
   files: ItemFile[];
   emptyDirectories: string[];
+  /** The original bytes of an empty folder's path, where a name in it is not valid UTF-8 (the path in emptyDirectories is then escaped). */
+  emptyDirectoryBytes?: Map<string, Buffer>;
 }
 
 function usage(msg: string, hint?: string): CustodyError {
@@ -91,7 +93,10 @@ async function walk(dir: string | Buffer, relDir: string, relDirBytes: Buffer | 
     if (d.isDirectory()) {
       const before = item.files.length + item.emptyDirectories.length;
       await walk(abs, rel, relBytes, item);
-      if (item.files.length + item.emptyDirectories.length === before) item.emptyDirectories.push(rel);
+      if (item.files.length + item.emptyDirectories.length === before) {
+        item.emptyDirectories.push(rel);
+        if (relBytes !== undefined) (item.emptyDirectoryBytes ??= new Map()).set(rel, relBytes);
+      }
     } else if (d.isFile()) {
       const st = await fs.lstat(abs).catch((e: unknown) => {
         throw fromSystemError(e, shown(abs));

@@ -50,6 +50,21 @@ export interface ManifestItem {
   meta: Record<string, string>;
   /** Empty folders inside a directory item (BagIt manifests list files only; extract recreates these). */
   emptyDirectories: string[];
+  /**
+   * What there is to say about some of those folders, as files say it: why
+   * Windows cannot hold the name, and the original bytes of a path sealed
+   * escaped. Absent when there is nothing to say (and in bundles sealed before
+   * empty folders were marked, which read as before).
+   */
+  emptyDirectoryMarks?: EmptyDirectoryMark[];
+}
+
+export interface EmptyDirectoryMark {
+  /** As in emptyDirectories: the path inside the item. */
+  path: string;
+  windows?: string;
+  /** Hex of the path's original bytes inside the item (see ManifestFile.nameBytes). */
+  nameBytes?: string;
 }
 
 export interface ManifestFile {
@@ -147,6 +162,21 @@ export function imageFacts(im: ManifestImage): Record<string, string> {
     if (stored) out[`stored ${name}`] = `${stored} (${im.matches?.[k] === true ? 'matches the media' : im.matches?.[k] === false ? 'DOES NOT MATCH the media' : 'not checked'})`;
   }
   return out;
+}
+
+/** Hex of a path's original bytes: it must escape to exactly the sealed path (one spelling, and extract writes what was sealed). */
+function nameBytes(s: Shape, v: unknown, sealed: string, prefix: string): string {
+  const nb = str(s, v);
+  if (!/^([0-9a-f]{2})+$/.test(nb)) s.fail('is not lowercase hex');
+  const bytes = new Uint8Array(nb.length / 2).map((_, k) => parseInt(nb.slice(2 * k, 2 * k + 2), 16));
+  if (`${prefix}${escapePathBytes(bytes)}` !== sealed) s.fail(`does not escape to the path ${sealed}`);
+  return nb;
+}
+
+function windowsMark(s: Shape, v: unknown): string {
+  const w = str(s, v);
+  if (w === '') s.fail('is empty');
+  return w;
 }
 
 function bool(s: Shape, v: unknown): boolean {
@@ -249,7 +279,7 @@ export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
   const itemIds = new Set<string>();
   const items = arr(top.at('items'), o.items).map((v, i): ManifestItem => {
     const s = top.at(`items[${i}]`);
-    const io = s.obj(v, ['id', 'kind', 'source', 'meta', 'emptyDirectories'], ['description', 'image']);
+    const io = s.obj(v, ['id', 'kind', 'source', 'meta', 'emptyDirectories'], ['description', 'image', 'emptyDirectoryMarks']);
     const id = str(s.at('id'), io.id);
     if (!isValidId(id)) s.at('id').fail('is not a valid item id');
     if (itemIds.has(id)) s.at('id').fail(`repeats item id ${id}`);
@@ -265,6 +295,21 @@ export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
       return p;
     });
     const item: ManifestItem = { id, kind: io.kind as ManifestItem['kind'], source: str(s.at('source'), io.source), meta, emptyDirectories };
+    if ('emptyDirectoryMarks' in io) {
+      const seen = new Set<string>();
+      item.emptyDirectoryMarks = arr(s.at('emptyDirectoryMarks'), io.emptyDirectoryMarks).map((x, k) => {
+        const ms = s.at(`emptyDirectoryMarks[${k}]`);
+        const mo = ms.obj(x, ['path'], ['windows', 'nameBytes']);
+        const p = str(ms.at('path'), mo.path);
+        if (!emptyDirectories.includes(p)) ms.at('path').fail(`names ${p}, which is not in emptyDirectories`);
+        if (seen.has(p)) ms.at('path').fail(`repeats ${p}`);
+        seen.add(p);
+        const mark: EmptyDirectoryMark = { path: p };
+        if ('windows' in mo) mark.windows = windowsMark(ms.at('windows'), mo.windows);
+        if ('nameBytes' in mo) mark.nameBytes = nameBytes(ms.at('nameBytes'), mo.nameBytes, p, '');
+        return mark;
+      });
+    }
     if ('description' in io) item.description = str(s.at('description'), io.description);
     if ('image' in io) item.image = parseImage(s.at('image'), io.image, id, algorithms);
     return item;
@@ -287,18 +332,8 @@ export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
       const po = ps.obj(fo.pieces, ['count', 'merkleRoot']);
       f.pieces = { count: count(ps.at('count'), po.count), merkleRoot: hex(ps.at('merkleRoot'), po.merkleRoot, 64) };
     }
-    if ('nameBytes' in fo) {
-      const nb = str(s.at('nameBytes'), fo.nameBytes);
-      if (!/^([0-9a-f]{2})+$/.test(nb)) s.at('nameBytes').fail('is not lowercase hex');
-      const bytes = new Uint8Array(nb.length / 2).map((_, k) => parseInt(nb.slice(2 * k, 2 * k + 2), 16));
-      // The escaped name must be exactly what these bytes escape to: one spelling, and extract writes what was sealed.
-      if (`data/${item}/${escapePathBytes(bytes)}` !== path) s.at('nameBytes').fail(`does not escape to the path ${path}`);
-      f.nameBytes = nb;
-    }
-    if ('windows' in fo) {
-      f.windows = str(s.at('windows'), fo.windows);
-      if (f.windows === '') s.at('windows').fail('is empty');
-    }
+    if ('nameBytes' in fo) f.nameBytes = nameBytes(s.at('nameBytes'), fo.nameBytes, path, `data/${item}/`);
+    if ('windows' in fo) f.windows = windowsMark(s.at('windows'), fo.windows);
     return f;
   });
 

@@ -52,13 +52,13 @@ async function writeAll(fh: fsp.FileHandle, chunk: Uint8Array): Promise<void> {
 /**
  * Writes every member under `root` (a folder the caller created, empty and
  * private). `names`: refuses, before writing it, a member the target file
- * system cannot hold beside the earlier ones (target-names.ts).
+ * system cannot hold beside the earlier ones, or gives it the safe name it
+ * is written under (target-names.ts).
  */
 export function directorySink(root: string, names?: TargetNameCheck): BundleSink {
   return {
     async beginPayload(rel, _size) {
-      names?.add(rel);
-      const fh = await createExclusive(root, rel);
+      const fh = await createExclusive(root, names?.add(rel) ?? rel);
       return {
         write: (chunk) => writeAll(fh, chunk),
         async end() {
@@ -71,8 +71,7 @@ export function directorySink(root: string, names?: TargetNameCheck): BundleSink
       };
     },
     async tagFile(rel, bytes) {
-      names?.add(rel);
-      const fh = await createExclusive(root, rel);
+      const fh = await createExclusive(root, names?.add(rel) ?? rel);
       try {
         await writeAll(fh, bytes);
         await fh.sync();
@@ -88,11 +87,16 @@ export function directorySink(root: string, names?: TargetNameCheck): BundleSink
  * back under its original bytes, from custody/manifest.json (whose parser
  * checked that they escape to exactly the sealed path, so they hold no '/',
  * '..' or NUL the sealed name did not). Escaped folders left empty are removed.
+ * Empty folders sealed escaped are created under their original bytes directly.
  */
+function originalPath(root: string, item: string, hex: string): Buffer {
+  return Buffer.concat([Buffer.from(`${safeJoin(root, `data/${item}`)}/`), Buffer.from(hex, 'hex')]);
+}
+
 async function restoreNameBytes(root: string, rel: string, item: string, hex: string): Promise<Buffer> {
   const from = safeJoin(root, rel);
   const itemDir = safeJoin(root, `data/${item}`);
-  const to = Buffer.concat([Buffer.from(`${itemDir}/`), Buffer.from(hex, 'hex')]);
+  const to = originalPath(root, item, hex);
   const slash = to.lastIndexOf(0x2f);
   await fsp.mkdir(to.subarray(0, slash), { recursive: true, mode: 0o755 });
   await fsp.rename(from, to);
@@ -106,17 +110,78 @@ async function restoreNameBytes(root: string, rel: string, item: string, hex: st
   return to;
 }
 
-/** After a verified verdict: item folders, empty folders (through the same target check as files), file times as sealed. */
-export async function finishExtraction(root: string, m: CustodyManifest, names?: TargetNameCheck): Promise<void> {
-  for (const item of m.items) for (const d of item.emptyDirectories) names?.add(`data/${item.id}/${d}`);
-  for (const item of m.items) {
-    await fsp.mkdir(safeJoin(root, `data/${item.id}`), { recursive: true, mode: 0o755 });
-    for (const d of item.emptyDirectories) await fsp.mkdir(safeJoin(root, `data/${item.id}/${d}`), { recursive: true, mode: 0o755 });
+/** A payload member written under another name than its own (listed in the mapping file, never silent). */
+export interface RenamedMember {
+  /** The payload path as sealed (custody/manifest.json). */
+  path: string;
+  /** Hex of the original name bytes inside the item, where they differ from the sealed path (not valid UTF-8). */
+  nameBytes?: string;
+  /** Where it is in the extracted folder, relative to it. */
+  written: string;
+  kind: 'file' | 'folder';
+  why: string;
+}
+
+const NOT_UTF8 = 'its name is not valid UTF-8 and this file system holds only UTF-8 names (written under the escaped name it was sealed as)';
+
+/** Empty folders as payload paths, with their original name bytes where they were sealed escaped. */
+function emptyFolders(m: CustodyManifest): { item: string; path: string; nameBytes?: string }[] {
+  return m.items.flatMap((item) => {
+    const bytes = new Map((item.emptyDirectoryMarks ?? []).filter((k) => k.nameBytes !== undefined).map((k) => [k.path, k.nameBytes!]));
+    return item.emptyDirectories.map((d) => ({ item: item.id, path: `data/${item.id}/${d}`, ...(bytes.has(d) ? { nameBytes: bytes.get(d)! } : {}) }));
+  });
+}
+
+/** Payload entries whose original name bytes differ from their sealed path: files and empty folders. */
+function escapedEntries(m: CustodyManifest): { path: string; nameBytes: string }[] {
+  return [...m.files, ...emptyFolders(m)].filter((f) => f.nameBytes !== undefined).map((f) => ({ path: f.path, nameBytes: f.nameBytes! }));
+}
+
+/**
+ * On a target that holds only UTF-8 names a name sealed escaped cannot get
+ * its bytes back: refused (naming it) unless renaming was asked for.
+ */
+export function assertNameBytesHold(m: CustodyManifest, names: TargetNameCheck | undefined): void {
+  if (!names?.profile.utf8Names || names.mode === 'rename') return;
+  const first = escapedEntries(m)[0];
+  if (first === undefined) return;
+  throw new CustodyError(
+    'USAGE',
+    `cannot extract into ${names.dest}: the original name of ${JSON.stringify(first.path)} is not valid UTF-8, which its file system cannot hold; nothing was written to ${names.dest}`,
+    { member: first.path, hint: 'extract onto a file system that holds any name bytes (ext4, XFS), or add --rename-unportable to keep the escaped name, listed in a mapping file' },
+  );
+}
+
+/**
+ * After a verified verdict: item folders, empty folders (through the same
+ * target check as files), original name bytes, file times as sealed.
+ * Returns every payload member written under another name.
+ */
+export async function finishExtraction(root: string, m: CustodyManifest, names?: TargetNameCheck): Promise<RenamedMember[]> {
+  const dirs = emptyFolders(m);
+  for (const d of dirs) names?.add(d.path);
+  assertNameBytesHold(m, names);
+  const renamed: RenamedMember[] = [];
+  const keepEscaped = names?.profile.utf8Names === true;
+  /** Where a member goes: its written path, or its original bytes where it has them and nothing above it was renamed. */
+  const place = (rel: string, kind: RenamedMember['kind'], nameBytes: string | undefined): { written: string; restore: boolean } => {
+    const written = names?.writtenPath(rel) ?? rel;
+    const why = names?.renamedBecause(rel) ?? (nameBytes !== undefined && keepEscaped ? NOT_UTF8 : undefined);
+    if (why !== undefined) renamed.push({ path: rel, ...(nameBytes === undefined ? {} : { nameBytes }), written, kind, why });
+    return { written, restore: nameBytes !== undefined && why === undefined };
+  };
+  // An item folder the target cannot hold (an item id like con.dd on Windows) is renamed with everything in it.
+  for (const item of m.items) await fsp.mkdir(safeJoin(root, names?.add(`data/${item.id}`) ?? `data/${item.id}`), { recursive: true, mode: 0o755 });
+  for (const d of dirs) {
+    const { written, restore } = place(d.path, 'folder', d.nameBytes);
+    await fsp.mkdir(restore ? originalPath(root, d.item, d.nameBytes!) : safeJoin(root, written), { recursive: true, mode: 0o755 });
   }
   for (const f of m.files) {
-    const at = f.nameBytes === undefined ? safeJoin(root, f.path) : await restoreNameBytes(root, f.path, f.item, f.nameBytes);
+    const { written, restore } = place(f.path, 'file', f.nameBytes);
+    const at = restore ? await restoreNameBytes(root, f.path, f.item, f.nameBytes!) : safeJoin(root, written);
     const t = new Date(f.mtime);
     if (!Number.isNaN(t.getTime())) await fsp.utimes(at, t, t);
   }
   await fsp.chmod(root, 0o755);
+  return renamed;
 }

@@ -22,7 +22,7 @@ import { publicKeyToSpkiPem } from '../custody/pem.js';
 import { makeRecord, partyFromIdentity, recordMemberName, type RecordPredicate } from '../custody/record.js';
 import { BAGIT_TXT_TEXT, bagInfoText } from './bag-info.js';
 import type { CollectedItem } from './collect-items.js';
-import { custodyManifestBytes, type CustodyManifest, type ManifestFile, type ManifestImage } from './custody-manifest.js';
+import { custodyManifestBytes, type CustodyManifest, type EmptyDirectoryMark, type ManifestFile, type ManifestImage } from './custody-manifest.js';
 import * as L from './layout.js';
 import { manifestText } from './manifests.js';
 import { piecesText, type FilePieces } from './pieces.js';
@@ -61,6 +61,20 @@ export interface SealResult {
 
 export function payloadMemberPath(itemId: string, rel: string): string {
   return `data/${itemId}/${rel}`;
+}
+
+/** Empty folders marked as files are: a name Windows cannot hold, the original bytes of a name sealed escaped. */
+function emptyDirectoryMarks(it: CollectedItem): { emptyDirectoryMarks?: EmptyDirectoryMark[] } {
+  const marks: EmptyDirectoryMark[] = [];
+  for (const d of it.emptyDirectories) {
+    const mark: EmptyDirectoryMark = { path: d };
+    const windows = L.windowsPathProblem(d);
+    if (windows !== undefined) mark.windows = windows;
+    const bytes = it.emptyDirectoryBytes?.get(d);
+    if (bytes !== undefined) mark.nameBytes = Buffer.from(bytes).toString('hex');
+    if (mark.windows !== undefined || mark.nameBytes !== undefined) marks.push(mark);
+  }
+  return marks.length === 0 ? {} : { emptyDirectoryMarks: marks };
 }
 
 async function mediaOf(r: SealRequest, item: CollectedItem, segments: string[]): Promise<ManifestImage> {
@@ -187,6 +201,7 @@ export async function writeBundle(tar: TarWriter, r: SealRequest): Promise<SealR
       ...(it.description === undefined ? {} : { description: it.description }),
       meta: it.meta,
       emptyDirectories: it.emptyDirectories,
+      ...emptyDirectoryMarks(it),
     })),
     files: manifestFiles,
   };

@@ -45,6 +45,7 @@ import { locateEndOfData, preadAt } from './tar-locate.js';
 import { NameTracker, checkMemberName } from './tar-names.js';
 import { encodeFileMember } from './tar-writer.js';
 import { openForReading } from '../core/open-file.js';
+import { onInterrupt } from './temp-files.js';
 
 export const JOURNAL_SUFFIX = '.custody-journal';
 const TAIL_BYTES = 1 << 16;
@@ -61,6 +62,8 @@ const MAX_RESTORED_ZEROS = 1 << 20;
 export const ABORT_ENV = 'CUSTODY_TEST_APPEND_ABORT_AT';
 /** Test hook: the same inside recovery. */
 export const RECOVER_ABORT_ENV = 'CUSTODY_TEST_RECOVER_ABORT_AT';
+/** Test hook: the signal the abort points above send (default SIGKILL). */
+export const ABORT_SIGNAL_ENV = 'CUSTODY_TEST_APPEND_ABORT_SIGNAL';
 
 interface Journal {
   custodyJournal: 1;
@@ -97,7 +100,8 @@ function killSwitch(env: string): KillSwitch {
   return {
     active: target > 0,
     point() {
-      if (target > 0 && ++step === target) process.kill(process.pid, 'SIGKILL');
+      // SIGKILL by default (a crash); the interrupt tests send a catchable signal here instead.
+      if (target > 0 && ++step === target) process.kill(process.pid, (process.env[ABORT_SIGNAL_ENV] as NodeJS.Signals | undefined) ?? 'SIGKILL');
     },
   };
 }
@@ -173,6 +177,24 @@ export async function lockBundle(bundlePath: string, kill: KillSwitch = NO_KILL)
   // pid (so a dead holder's temp can be recognised) and a random part (two appends in one process must not share it)
   const tmp = `${lp}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   const text = JSON.stringify({ custodyLock: 1, bundle: path.basename(bundlePath), pid: process.pid, host: os.hostname(), at: new Date().toISOString() });
+  // A signal (Ctrl-C, SIGTERM, SIGHUP) removes the lock temp, and the lock if it names this process (the journal
+  // stays: the next run recovers from it). Checked by content, not by a flag set after the link: the signal may be
+  // handled between the link and its continuation, and a lock another process holds must never be removed.
+  const ours = (): boolean => {
+    try {
+      const held = JSON.parse(fs.readFileSync(lp, 'utf8')) as { pid?: unknown; host?: unknown };
+      return held.pid === process.pid && held.host === os.hostname();
+    } catch {
+      return false;
+    }
+  };
+  const forget = onInterrupt(() => {
+    const had = fs.existsSync(tmp);
+    fs.rmSync(tmp, { force: true });
+    if (!ours()) return had;
+    fs.rmSync(lp, { force: true });
+    return true;
+  });
   try {
     await writeDurably(tmp, text);
     kill.point();
@@ -193,6 +215,7 @@ export async function lockBundle(bundlePath: string, kill: KillSwitch = NO_KILL)
     }
   } catch (e) {
     await fsp.rm(tmp, { force: true });
+    forget();
     throw ioError(e, bundlePath);
   }
   await fsp.rm(tmp, { force: true });
@@ -200,6 +223,7 @@ export async function lockBundle(bundlePath: string, kill: KillSwitch = NO_KILL)
   return {
     release: async () => {
       await fsp.rm(lp, { force: true });
+      forget();
     },
   };
 }

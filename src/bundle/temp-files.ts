@@ -30,10 +30,36 @@ export function untrackTemp(p: string): void {
   live.delete(p);
 }
 
-/** Removes every temporary this run still owns (on a signal); returns how many there were. */
+const hooks = new Set<() => boolean>();
+
+/**
+ * A clean-up that needs more than removing a path (a lock that is ours only
+ * if it names this process): run on a signal, returns whether it removed
+ * something. Returns the function that unregisters it.
+ */
+export function onInterrupt(fn: () => boolean): () => void {
+  hooks.add(fn);
+  return () => {
+    hooks.delete(fn);
+  };
+}
+
+/** Removes every temporary this run still owns (on a signal); returns how many there were on disk. */
 export function removeTrackedTemps(): number {
-  const n = live.size;
-  for (const p of live) fs.rmSync(p, { recursive: true, force: true });
+  let n = 0;
+  for (const fn of hooks) {
+    try {
+      if (fn()) n++;
+    } catch {
+      /* best effort: the process is exiting */
+    }
+  }
+  hooks.clear();
+  for (const p of live) {
+    if (!fs.existsSync(p)) continue;
+    fs.rmSync(p, { recursive: true, force: true });
+    n++;
+  }
   live.clear();
   return n;
 }

@@ -14,7 +14,9 @@
  * by Ctrl-C or a kill (SIGINT, SIGTERM, SIGHUP: the temporary is tracked, and
  * the CLI's signal handlers remove every tracked temporary; only SIGKILL cannot
  * be caught, and then the hidden temporary, mode 0600, named with the pid, stays
- * beside --out).
+ * beside --out); a received bundle at --out without its receive record (a
+ * signal or a refusal after it was kept, before the record was appended:
+ * --out stays tracked until then).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,6 +24,7 @@ import { CustodyError } from '../core/errors.js';
 import { assertCanCreate } from '../bundle/atomic-output.js';
 import { tempNameBeside, trackTemp, untrackTemp } from '../bundle/temp-files.js';
 import { isAgeFile } from '../bundle/age-files.js';
+import { journalPathFor } from '../bundle/tar-append.js';
 import type { BundleVerdict } from '../bundle/verify.js';
 import { sshEd25519Identity } from '../custody/age/recipients.js';
 import { signerFromSeed, type Signer } from '../custody/identity.js';
@@ -37,6 +40,13 @@ export interface EncryptedReceive {
   source: BundleInput;
   /** Runs `verify` on a source that also writes the plaintext beside --out; keeps it at --out only if the verdict is ok. */
   verifyInto(verify: (src: BundleInput) => Promise<BundleVerdict>): Promise<BundleVerdict>;
+  /**
+   * After the receive: `received` keeps --out; otherwise (a refusal or an
+   * error after it was kept, before the record was appended) it is removed.
+   * Until then a signal removes it too: a received bundle without its
+   * receive record is not what the run was asked to make.
+   */
+  settle(received: boolean): void;
 }
 
 /** Undefined unless `bundleArg` is an age file; then needs --out, and opens it with the signing key. */
@@ -63,10 +73,21 @@ export async function openEncryptedReceive(
   const { seed, identity } = await loadSecretKey(ctx, o);
   const signer = signerFromSeed(seed, identity);
   const source = await openBundleInput(bundleArg, { ageKeys: async () => [sshEd25519Identity(seed, identityLabel(identity))] });
+  let placed = false;
   return {
     out,
     signer,
     source,
+    settle(received) {
+      if (!placed) return;
+      untrackTemp(out);
+      untrackTemp(journalPathFor(out));
+      if (!received) {
+        fs.rmSync(out, { force: true });
+        fs.rmSync(journalPathFor(out), { force: true });
+      }
+      placed = false;
+    },
     async verifyInto(verify) {
       const tmp = tempNameBeside(out, 'receive');
       let fd = fs.openSync(tmp, 'wx', 0o600);
@@ -91,6 +112,9 @@ export async function openEncryptedReceive(
         assertCanCreate(out, false, 'another --out');
         fs.renameSync(tmp, out);
         kept = true;
+        placed = true;
+        trackTemp(out);
+        trackTemp(journalPathFor(out));
         return v;
       } finally {
         untrackTemp(tmp);

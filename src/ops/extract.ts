@@ -9,7 +9,11 @@ import path from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import { sweepStaleTemps, tempNameBeside, trackTemp, untrackTemp } from '../bundle/temp-files.js';
 import { walkHeaders } from '../bundle/chain-read.js';
-import { directorySink, finishExtraction } from '../bundle/extract.js';
+import { assertNameBytesHold, directorySink, finishExtraction, type RenamedMember } from '../bundle/extract.js';
+import { parseCustodyManifest } from '../bundle/custody-manifest.js';
+import { CUSTODY_MANIFEST_JSON } from '../bundle/layout.js';
+import { RENAME_MAPPING, renameMappingBytes } from '../bundle/rename-mapping.js';
+import { preadAt } from '../bundle/tar-locate.js';
 import { TargetNameCheck, probeTarget, type TargetProfile } from '../bundle/target-names.js';
 import type { BundleVerdict } from '../bundle/verify.js';
 import type { BundleInput } from './bundle-input.js';
@@ -23,12 +27,18 @@ export interface ExtractRequest extends TrustRequest {
   progress?: ProgressFactory;
   /** What the destination's file system does to names; probed when not given (tests simulate one). */
   target?: TargetProfile;
+  /** Write members the target cannot hold under safe names, listed in CUSTODY-RENAMED.json, instead of refusing. */
+  renameUnportable?: boolean;
 }
 
 export interface ExtractResult {
   into: string;
   extracted: boolean;
   verdict: BundleVerdict;
+  /** Members written under another name (only with renameUnportable); empty when none was. */
+  renamed: RenamedMember[];
+  /** The mapping file in the destination, when a member was renamed. */
+  mapping?: string;
 }
 
 function assertFreeDestination(dir: string): void {
@@ -53,15 +63,21 @@ export function checkExtractDestination(into: string): string {
 
 /**
  * A bundle file: every member name, from a header walk (no data read), goes
- * through the target check before anything is written. A bundle that does
- * not even walk is left to verify, which says why in its own words.
+ * through the target check before anything is written, and so do the empty
+ * folders and the original name bytes custody/manifest.json lists (read
+ * ahead, unverified: it only decides a refusal; verify checks it later). A
+ * bundle that does not even walk is left to verify, which says why in its
+ * own words.
  */
 async function checkNamesFirst(input: BundleInput, names: TargetNameCheck): Promise<void> {
   if (input.label === 'stdin' || input.journal !== undefined) return; // checked member by member instead
-  let members: { name: string }[];
+  let members: { name: string; size: number; dataOffset: number }[];
+  let manifestBytes: Uint8Array | undefined;
   const fh = await fsp.open(input.label, 'r');
   try {
     members = (await walkHeaders(fh, (await fh.stat()).size)).members;
+    const m = members.find((x) => x.name.endsWith(`/${CUSTODY_MANIFEST_JSON}`) && x.name.indexOf('/') === x.name.length - CUSTODY_MANIFEST_JSON.length - 1);
+    if (m !== undefined && m.size <= 64 << 20) manifestBytes = await preadAt(fh, m.size, m.dataOffset);
   } catch {
     return;
   } finally {
@@ -71,6 +87,15 @@ async function checkNamesFirst(input: BundleInput, names: TargetNameCheck): Prom
     const slash = m.name.indexOf('/');
     if (slash > 0) names.add(m.name.slice(slash + 1));
   }
+  if (manifestBytes === undefined) return;
+  let manifest;
+  try {
+    manifest = parseCustodyManifest(manifestBytes);
+  } catch {
+    return; // verify says what is wrong with it
+  }
+  for (const item of manifest.items) for (const d of item.emptyDirectories) names.add(`data/${item.id}/${d}`);
+  assertNameBytesHold(manifest, names);
 }
 
 export async function extractBundle(req: ExtractRequest): Promise<ExtractResult> {
@@ -82,14 +107,18 @@ export async function extractBundle(req: ExtractRequest): Promise<ExtractResult>
   trackTemp(tmp);
   let placed = false;
   try {
-    const names = new TargetNameCheck(req.target ?? probeTarget(tmp), dest);
+    const names = new TargetNameCheck(req.target ?? probeTarget(tmp), dest, req.renameUnportable === true ? 'rename' : 'refuse');
     await checkNamesFirst(req.input, names);
     const verdict = await verifyInput({ ...req, sink: directorySink(tmp, names), label: 'extract' });
     if (verdict.error || !verdict.manifest) {
       verdict.error ??= new CustodyError('INTERNAL', 'verified without a manifest');
-      return { into: dest, extracted: false, verdict };
+      return { into: dest, extracted: false, verdict, renamed: [] };
     }
-    await finishExtraction(tmp, verdict.manifest, names);
+    const renamed = await finishExtraction(tmp, verdict.manifest, names);
+    if (renamed.length > 0) {
+      const bundle = { ...(verdict.bagName === undefined ? {} : { bagName: verdict.bagName }), ...(verdict.bundleDigest === undefined ? {} : { bundleDigest: verdict.bundleDigest }) };
+      fs.writeFileSync(path.join(tmp, RENAME_MAPPING), renameMappingBytes(bundle, renamed), { flag: 'wx', mode: 0o644 });
+    }
     assertFreeDestination(dest); // again: something may have appeared there meanwhile
     try {
       fs.renameSync(tmp, dest);
@@ -99,7 +128,7 @@ export async function extractBundle(req: ExtractRequest): Promise<ExtractResult>
       throw e;
     }
     placed = true;
-    return { into: dest, extracted: true, verdict };
+    return { into: dest, extracted: true, verdict, renamed, ...(renamed.length > 0 ? { mapping: path.join(dest, RENAME_MAPPING) } : {}) };
   } finally {
     untrackTemp(tmp);
     if (!placed) fs.rmSync(tmp, { recursive: true, force: true });

@@ -6,9 +6,9 @@
  * CASE/UCO JSON-LD). Every output is rendered before any is written: a
  * failure while rendering leaves nothing behind.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { assertCanCreate, writeFileAtomically } from '../bundle/atomic-output.js';
+import { assertCanCreate } from '../bundle/atomic-output.js';
+import { writeFilesAtomically } from '../bundle/atomic-outputs.js';
 import type { BundleVerdict } from '../bundle/verify.js';
 import { CustodyError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
@@ -63,11 +63,7 @@ export async function writeReport(req: ReportRequest): Promise<ReportResult> {
     toolVersion: VERSION,
   };
   const rendered = req.outputs.map((o) => Buffer.from(o.render(verdict, context), 'utf8'));
-  for (let i = 0; i < files.length; i++) {
-    const bytes = rendered[i]!;
-    await writeFileAtomically(files[i]!, req.force === true, async (fd) => {
-      for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off);
-    });
-  }
+  // All or none: an interrupted or failed run never leaves the form without the JSON-LD asked with it.
+  writeFilesAtomically(files.map((file, i) => ({ file, bytes: rendered[i]! })), req.force === true);
   return { files, verdict };
 }

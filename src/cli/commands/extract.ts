@@ -15,6 +15,7 @@ import { ledgerFor } from '../ledger-input.js';
 
 interface ExtractOptions extends TrustFlags, DecryptKeyFlags {
   into: string;
+  renameUnportable?: boolean;
 }
 
 
@@ -28,10 +29,23 @@ and nothing is left at --into. --into must not exist, or be an empty folder
 --into receives the bag itself: bagit.txt, bag-info.txt, data/<item>/…, the
 manifests, custody/ (manifest.json, keys, records), VERIFY.txt and the
 signatures, so the stock-tool steps of VERIFY.txt can be re-run there. File
-times are restored from custody/manifest.json; empty folders are recreated.
+times are restored from custody/manifest.json; empty folders are recreated;
+a name that was not valid UTF-8 (sealed escaped) gets its original bytes back.
+
+Names are the evidence's own. Where the file system of --into cannot hold one
+(it folds README.txt and Readme.txt into one file, or NFC and NFD spellings;
+it refuses names Windows refuses, such as CON, a:b or trailing.; it holds only
+UTF-8 names), extract refuses before writing anything, naming both members.
+--rename-unportable writes those members under safe names instead (a refused
+character or trailing dot becomes _, CON becomes CON_, the second of a
+colliding pair becomes "Readme (2).txt", a name that is not UTF-8 keeps its
+escaped form) and lists every rename in CUSTODY-RENAMED.json inside --into:
+the sealed path, the original name bytes where they differ, the name written
+and why. Nothing is renamed without that flag, and nothing without a line there.
 
 Example:
-  $ custody extract case-2026-041.tar --into case-2026-041 --trust examiner.pub`;
+  $ custody extract case-2026-041.tar --into case-2026-041 --trust examiner.pub
+  $ custody extract case-2026-041.tar --into /media/usb-exfat/case-2026-041 --trust examiner.pub --rename-unportable`;
 
 export function register(program: Command): void {
   addDecryptKeyOptions(program.command('extract'))
@@ -42,6 +56,7 @@ export function register(program: Command): void {
     .option('--allow-untrusted', 'extract even if the sealer is not trusted (reported)')
     .option('--strict-trust', 'every record signer must be in the trust store')
     .option('--receipt <file>', 'a custody record kept beside a read-only bundle (repeat)', collect, [])
+    .option('--rename-unportable', 'write names the target cannot hold under safe names, listed in CUSTODY-RENAMED.json (default: refuse)')
     .addHelpText('after', HELP)
     .action(action(extractCommand));
 }
@@ -59,11 +74,14 @@ async function extractCommand(ctx: CliContext, bundle: string, o: ExtractOptions
     strictTrust: o.strictTrust === true,
     receipts: o.receipt,
     progress: progressFor(ctx),
+    renameUnportable: o.renameUnportable === true,
   });
   const text = verdictText(ctx, r.verdict, input.label);
-  const out = outcome({ into: r.into, extracted: r.extracted, verdict: verdictJson(r.verdict) }, [
+  const n = r.renamed.length;
+  const out = outcome({ into: r.into, extracted: r.extracted, verdict: verdictJson(r.verdict), renamed: n, renameMapping: r.mapping ?? null }, [
     ...text,
     r.extracted ? `extracted to ${r.into}` : `nothing extracted: ${r.into} was not created`,
+    ...(r.mapping === undefined ? [] : [`renamed ${n} member${n === 1 ? '' : 's'} its file system cannot hold as sealed; the mapping is in ${r.mapping}`]),
   ]);
   if (r.verdict.error) out.error = r.verdict.error;
   return out;

@@ -75,18 +75,25 @@ export async function receiveCommand(ctx: CliContext, bundleArg: string, o: Rece
   const enc = await openEncryptedReceive(ctx, bundleArg, o);
   const input = enc ? enc.source : await openBundleInput(bundleArg); // NOT_FOUND before a passphrase is asked for
   const signer = enc ? enc.signer : await loadSigner(ctx, { key: o.key, passphraseFile: o.passphraseFile });
-  const r = await receive({
-    ...o,
-    bundle: enc ? enc.out : bundleArg,
-    input,
-    signer,
-    ...(enc ? { encrypted: { keep: enc.verifyInto } } : {}),
-    ...trustFor(ctx, o.trust ?? []),
-    allowUntrusted: o.allowUntrusted === true,
-    ledger: homeLedger(ctx.opts.home, true),
-    allowFork: o.allowFork === true,
-    progress: progressFor(ctx),
-  });
+  let received = false;
+  let r: Awaited<ReturnType<typeof receive>>;
+  try {
+    r = await receive({
+      ...o,
+      bundle: enc ? enc.out : bundleArg,
+      input,
+      signer,
+      ...(enc ? { encrypted: { keep: enc.verifyInto } } : {}),
+      ...trustFor(ctx, o.trust ?? []),
+      allowUntrusted: o.allowUntrusted === true,
+      ledger: homeLedger(ctx.opts.home, true),
+      allowFork: o.allowFork === true,
+      progress: progressFor(ctx),
+    });
+    received = r.received;
+  } finally {
+    enc?.settle(received);
+  }
   const v = r.verdict;
   if (!r.received) {
     const out = outcome({ received: false, verdict: verdictJson(v) }, verdictText(ctx, v, input.label));

@@ -156,7 +156,10 @@ export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptio
   const out = result.file;
   const sealer = result.signer.identity;
   const files = result.manifest.files.length;
-  const unportable = result.manifest.files.filter((f) => f.windows !== undefined).map((f) => f.path);
+  const unportable = [
+    ...result.manifest.files.filter((f) => f.windows !== undefined).map((f) => f.path),
+    ...result.manifest.items.flatMap((it) => (it.emptyDirectoryMarks ?? []).filter((m) => m.windows !== undefined).map((m) => `data/${it.id}/${m.path}`)),
+  ];
   return outcome(
     {
       bundle: out,
