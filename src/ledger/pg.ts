@@ -16,7 +16,7 @@
  * one CustodyError naming the ledger by server and database, never by its
  * password; a transaction cut short leaves none of its rows.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { CustodyError } from '../core/errors.js';
 import { checkItemsAndFiles, checkRecord, forkError, STATE_AFTER } from './bundle-write.js';
 import { toCase, type CaseDbRow } from './cases.js';
@@ -77,13 +77,20 @@ function isConnectionError(e: unknown): boolean {
   return CONNECTION_CODES.has(code) || code.startsWith('08') || /Connection terminated|connection .*(closed|ended)|not queryable|timeout expired/i.test(message);
 }
 
+const UNREACHABLE = 'cannot reach the ledger ';
+
+/** Whether e is the error for a shared ledger that cannot be reached (or went away). */
+export function isLedgerUnreachable(e: unknown): boolean {
+  return e instanceof CustodyError && e.code === 'IO_ERROR' && e.message.startsWith(UNREACHABLE);
+}
+
 /** Maps an error from pg (or the network) to one CustodyError naming the ledger. */
 export function pgError(e: unknown, name: string): CustodyError {
   if (e instanceof CustodyError) return e;
   const code = String((e as { code?: unknown } | undefined)?.code ?? '');
   const reason = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ');
   if (isConnectionError(e)) {
-    return new CustodyError('IO_ERROR', `cannot reach the ledger ${name}: ${reason}`, {
+    return new CustodyError('IO_ERROR', `${UNREACHABLE}${name}: ${reason}`, {
       cause: e,
       hint: 'check that the server is up and the URL is right; a bundle is the truth on its own, and custody ledger import <bundle> catches the ledger up later',
     });
@@ -99,10 +106,6 @@ export function pgError(e: unknown, name: string): CustodyError {
 const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_TRIES = 8;
 
-// int8 (counts, sizes, identity ids) as JS numbers: every value custody stores is below 2^53.
-const types = {
-  getTypeParser: ((oid: number, format?: string) => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
-};
 
 interface RecordDbRow {
   bundle_digest: string;
@@ -647,7 +650,13 @@ async function checkContiguous(q: Q, digest: string): Promise<void> {
 /** Connects to the shared ledger named by `url` and checks its schema. Close it when done. */
 export async function openPgLedger(url: string, opts: { migrate?: boolean } = {}): Promise<PgLedger> {
   const name = ledgerUrlName(url);
-  const client = new pg.Client({ connectionString: url, types, connectionTimeoutMillis: 10_000, application_name: 'custody' });
+  // Loaded on first use: commands that never touch a shared ledger skip its load time.
+  const { default: driver } = await import('pg');
+  // int8 (counts, sizes, identity ids) as JS numbers: every value custody stores is below 2^53.
+  const types = {
+    getTypeParser: ((oid: number, format?: string) => (oid === 20 ? (v: string) => Number(v) : driver.types.getTypeParser(oid, format as 'text'))) as typeof driver.types.getTypeParser,
+  };
+  const client = new driver.Client({ connectionString: url, types, connectionTimeoutMillis: 10_000, application_name: 'custody' });
   const ledger = new PgLedger(client, name);
   try {
     await client.connect();

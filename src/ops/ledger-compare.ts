@@ -16,6 +16,7 @@ import { CustodyError } from '../core/errors.js';
 import { checkChain, type ChainVerdict, type RecordVerdict } from '../custody/chain.js';
 import { recordMemberName, recordNumber } from '../custody/record.js';
 import type { StoredRecord } from '../ledger/index.js';
+import { isLedgerUnreachable } from '../ledger/pg.js';
 import { useLedger, type LedgerAccess } from './ledger-access.js';
 
 export interface LedgerRecordFacts {
@@ -80,7 +81,7 @@ export async function compareWithLedger(
   } catch (e) {
     // A shared ledger named on purpose that cannot be reached is a runtime failure (exit 3), not "unknown":
     // the stale and fork checks the lab relies on would silently not run.
-    if (e instanceof CustodyError && e.code === 'IO_ERROR' && /^cannot reach the ledger postgres/.test(e.message)) throw e;
+    if (isLedgerUnreachable(e)) throw e;
     // The ledger is a convenience: one that cannot be read says nothing about the bundle.
     return { state: 'unknown', detail: `the ledger could not be read: ${(e as Error).message}` };
   }
