@@ -656,7 +656,12 @@ export async function openPgLedger(url: string, opts: { migrate?: boolean } = {}
   const types = {
     getTypeParser: ((oid: number, format?: string) => (oid === 20 ? (v: string) => Number(v) : driver.types.getTypeParser(oid, format as 'text'))) as typeof driver.types.getTypeParser,
   };
-  const client = new driver.Client({ connectionString: url, types, connectionTimeoutMillis: 10_000, application_name: 'custody' });
+  const client = new driver.Client({ connectionString: url, types, connectionTimeoutMillis: 10_000,
+    // A server that vanishes without closing the connection (a cable, a VPN) is noticed instead of waited for.
+    keepAlive: true,
+    query_timeout: 120_000,
+    application_name: 'custody',
+  });
   const ledger = new PgLedger(client, name);
   try {
     await client.connect();

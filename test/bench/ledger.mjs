@@ -132,9 +132,9 @@ export async function benchLedger() {
       await ledger.close();
       const whole = best(5, () => cli([...extra, 'log', '--case', 'BENCH-1', '--json']));
       const bare = best(5, () => cli(['--version']));
-      lines.push({ name, records: bundles * PER_BUNDLE, secs, rate: (bundles * PER_BUNDLE) / secs, read, whole, bare, n });
-    }
-    for (const l of lines) {
+      const l = { name, records: bundles * PER_BUNDLE, secs, rate: (bundles * PER_BUNDLE) / secs, read, whole, bare, n };
+      lines.push(l);
+      // Each engine's figures as soon as they are known.
       console.log(
         `ledger ${l.name.padEnd(10)} import ${l.records} records (${PER_BUNDLE}/bundle, one transaction per bundle): ${l.secs.toFixed(1)} s, ${l.rate.toFixed(0)} records/s`,
       );
