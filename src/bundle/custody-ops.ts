@@ -162,7 +162,7 @@ export interface TransferRequest extends RecordFields {
    */
   receipts?: { member: string; bytes: Uint8Array }[];
   /** A last check of the chain read under the lock, before anything is written (the caller's: a ledger's view). */
-  check?: (chain: BundleChain, verdict: ChainVerdict) => void;
+  check?: (chain: BundleChain, verdict: ChainVerdict) => void | Promise<void>;
 }
 
 export interface TransferResult {
@@ -189,7 +189,7 @@ async function transferLocked(bundlePath: string, req: TransferRequest, lock: Bu
   const verdict = checkBundleChain(chain);
   assertIntact(verdict);
   assertMayTransfer(verdict, req.signer, req.to);
-  req.check?.(chain, verdict);
+  await req.check?.(chain, verdict);
   const at = nextRecordTime(verdict, req.now);
   const record = buildNextRecord(req.signer, { bagName: chain.bagName, bundleDigest: chain.bundleDigest, verdict }, 'transfer', at, {
     to: req.to,

@@ -17,7 +17,7 @@ export function commandExitCode(): number {
 export function action(handler: Handler) {
   return async (...args: unknown[]): Promise<void> => {
     const command = args[args.length - 1] as Command;
-    const globals = command.optsWithGlobals() as { home?: string; json?: boolean; quiet?: boolean; color?: boolean };
+    const globals = command.optsWithGlobals() as { home?: string; json?: boolean; quiet?: boolean; color?: boolean; ledger?: string };
     const ctx = makeContext(globals);
     try {
       exitCode = render(ctx, await handler(ctx, ...args.slice(0, -1)));

@@ -10,6 +10,8 @@ export interface GlobalOptions {
   json: boolean;
   quiet: boolean;
   color: boolean;
+  /** `--ledger <file|url>`: the ledger every command reads and writes (default: the home's; env CUSTODY_LEDGER_URL). */
+  ledger?: string;
 }
 
 export interface CliContext {
@@ -27,13 +29,13 @@ export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = p
   return path.resolve(chosen && chosen.length > 0 ? chosen : path.join(os.homedir(), '.custody'));
 }
 
-export function makeContext(raw: { home?: string; json?: boolean; quiet?: boolean; color?: boolean }): CliContext {
+export function makeContext(raw: { home?: string; json?: boolean; quiet?: boolean; color?: boolean; ledger?: string }): CliContext {
   const json = raw.json === true;
   const quiet = raw.quiet === true;
   // NO_COLOR (any non-empty value) and --no-color turn colour off; so does a pipe.
   const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
   const color = raw.color !== false && !noColorEnv && !json && process.stdout.isTTY === true;
-  const opts: GlobalOptions = { home: resolveHome(raw.home), json, quiet, color };
+  const opts: GlobalOptions = { home: resolveHome(raw.home), json, quiet, color, ...(raw.ledger === undefined ? {} : { ledger: raw.ledger }) };
   return {
     opts,
     chalk: new Chalk({ level: color ? 1 : 0 }),

@@ -20,6 +20,7 @@ export function buildProgram(): Command {
     .description('Chain of custody for digital evidence: hash, seal, hand over and verify, offline.')
     .version(VERSION, '-V, --version', 'print the version')
     .option('--home <dir>', 'where ledger.db and keys/ live (env CUSTODY_HOME, default ~/.custody)')
+    .option('--ledger <file|url>', 'the ledger to read and write: a ledger.db, or postgres://… for a lab\'s shared ledger (env CUSTODY_LEDGER_URL; default the home\'s)')
     .option('--json', 'print one JSON document on stdout')
     .option('-q, --quiet', 'no progress output')
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')

@@ -22,14 +22,18 @@ interface RecordDbRow {
  * a timeline.
  */
 export function records(db: Db, filter: { bundleDigest?: string; caseId?: string } = {}): StoredRecord[] {
+  // Only the conditions given: "(@x IS NULL OR col = @x)" would keep SQLite from using the indexes (a full scan per log --case).
+  const where: string[] = [];
+  if (filter.bundleDigest !== undefined) where.push('r.bundle_digest = @digest');
+  if (filter.caseId !== undefined) where.push('b.case_id = @caseId');
   const rows = db
     .prepare(
       `SELECT r.*, b.name, b.case_id FROM records r JOIN bundles b ON b.digest = r.bundle_digest
-       WHERE (@digest IS NULL OR r.bundle_digest = @digest) AND (@caseId IS NULL OR b.case_id = @caseId)
+       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY (SELECT r0.at FROM records r0 WHERE r0.bundle_digest = r.bundle_digest AND r0.seq = 0),
                 r.bundle_digest, r.seq`,
     )
-    .all({ digest: filter.bundleDigest ?? null, caseId: filter.caseId ?? null }) as RecordDbRow[];
+    .all({ ...(filter.bundleDigest !== undefined ? { digest: filter.bundleDigest } : {}), ...(filter.caseId !== undefined ? { caseId: filter.caseId } : {}) }) as RecordDbRow[];
   return rows.map((r) => ({
     bundleDigest: r.bundle_digest,
     bundleName: r.name,

@@ -23,13 +23,13 @@ import type {
 } from './types.js';
 import { assertHex64, assertText, sha256Hex, type InputSource } from './validate.js';
 
-const STATE_AFTER: Record<RecordAction, BundleState> = { seal: 'sealed', transfer: 'in transit', receive: 'received' };
+export const STATE_AFTER: Record<RecordAction, BundleState> = { seal: 'sealed', transfer: 'in transit', receive: 'received' };
 
 function fail(source: InputSource, message: string): CustodyError {
   return new CustodyError(source === 'user' ? 'USAGE' : 'MALFORMED_BUNDLE', message);
 }
 
-function checkRecord(r: RecordInput, source: InputSource): void {
+export function checkRecord(r: RecordInput, source: InputSource): void {
   if (!Number.isSafeInteger(r.seq) || r.seq < 0) throw fail(source, `record seq ${String(r.seq)} is not a whole number >= 0`);
   if (!(r.action in STATE_AFTER)) throw fail(source, `record ${r.seq} has an unknown action ${JSON.stringify(r.action)}`);
   // The one chain rule the ledger can check without parsing: seq 0 is the seal and only seq 0.
@@ -42,6 +42,15 @@ function checkRecord(r: RecordInput, source: InputSource): void {
   if (!(r.envelope instanceof Uint8Array) || r.envelope.length === 0) throw fail(source, `record ${r.seq} has no envelope`);
 }
 
+/** A different record at a (bundle, seq) the ledger holds: two chains grew from one bundle. Both engines say it in these words. */
+export function forkError(digest: string, seq: number, stored: string, mine: string): CustodyError {
+  return new CustodyError(
+    'CHAIN_ERROR',
+    `fork: the ledger already holds a different record ${seq} for bundle ${digest} ` + `(payload sha256 ${stored}, this one ${mine})`,
+    { hint: 'two custody chains grew from the same bundle; find out which copy is genuine before going on' },
+  );
+}
+
 /** Appends one record; returns false when the identical record is already stored. */
 function appendRecord(db: Db, digest: string, r: RecordInput, source: InputSource): boolean {
   checkRecord(r, source);
@@ -51,12 +60,7 @@ function appendRecord(db: Db, digest: string, r: RecordInput, source: InputSourc
     .get(digest, r.seq) as { payload_sha256: string } | undefined;
   if (existing) {
     if (existing.payload_sha256 === payloadSha256) return false;
-    throw new CustodyError(
-      'CHAIN_ERROR',
-      `fork: the ledger already holds a different record ${r.seq} for bundle ${digest} ` +
-        `(payload sha256 ${existing.payload_sha256}, this one ${payloadSha256})`,
-      { hint: 'two custody chains grew from the same bundle; find out which copy is genuine before going on' },
-    );
+    throw forkError(digest, r.seq, existing.payload_sha256, payloadSha256);
   }
   db.prepare(
     `INSERT INTO records (bundle_digest, seq, action, signer_keyid, at, payload, envelope, payload_sha256, stored_at)
@@ -103,6 +107,22 @@ function setState(db: Db, digest: string, state: BundleState, path: string | und
 }
 
 /** Items and files are described by the bundle's signed manifest: same digest, same content, so re-inserts are ignored. */
+export function checkItemsAndFiles(items: ItemInput[], files: FileInput[], source: InputSource): void {
+  for (const it of items) {
+    assertText(it.id, 'an item id', source, 255);
+    if (it.description !== undefined) assertText(it.description, `the description of item ${it.id}`, source);
+  }
+  for (const f of files) {
+    if (f.path.length === 0 || f.path.length > 4096) throw new CustodyError(source === 'user' ? 'USAGE' : 'MALFORMED_BUNDLE', 'a file path must be 1-4096 characters');
+    if (!Number.isSafeInteger(f.size) || f.size < 0) throw fail(source, `file ${f.path} has a bad size ${String(f.size)}`);
+    if (f.pieceCount !== undefined && (!Number.isSafeInteger(f.pieceCount) || f.pieceCount < 0)) throw fail(source, `file ${f.path} has a bad piece count`);
+    if (f.merkleRoot !== undefined) assertHex64(f.merkleRoot, `the Merkle root of ${f.path}`, source);
+    for (const [algo, hex] of Object.entries(f.hashes)) {
+      if (!/^[a-z0-9-]{1,32}$/.test(algo) || !/^[0-9a-f]{8,256}$/.test(hex)) throw fail(source, `file ${f.path}: bad ${algo} digest ${JSON.stringify(hex)}`);
+    }
+  }
+}
+
 function insertItemsAndFiles(db: Db, digest: string, items: ItemInput[], files: FileInput[], source: InputSource): void {
   const insertItem = db.prepare(
     'INSERT INTO items (bundle_digest, item_id, description, details) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',

@@ -3,7 +3,7 @@ import type { Db } from './open.js';
 import type { CaseInput, CaseRow } from './types.js';
 import { assertCaseId, assertText, type InputSource } from './validate.js';
 
-interface CaseDbRow {
+export interface CaseDbRow {
   id: string;
   title: string | null;
   authority: string | null;
@@ -16,7 +16,7 @@ const SELECT_CASES = `
          (SELECT count(*) FROM bundles b WHERE b.case_id = c.id) AS bundles
   FROM cases c`;
 
-function toCase(r: CaseDbRow): CaseRow {
+export function toCase(r: CaseDbRow): CaseRow {
   const c: CaseRow = { id: r.id, createdAt: r.created_at, bundles: r.bundles };
   if (r.title !== null) c.title = r.title;
   if (r.authority !== null) c.authority = r.authority;

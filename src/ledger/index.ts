@@ -12,6 +12,8 @@ import * as read from './bundle-read.js';
 import * as write from './bundle-write.js';
 import { ledgerError, openDatabase, type Db } from './open.js';
 import * as trust from './trust-store.js';
+import { allRows } from './all-rows.js';
+import type { LedgerRows } from './store.js';
 import type {
   BundleRow,
   CaseInput,
@@ -29,6 +31,7 @@ import type {
 } from './types.js';
 
 export type * from './types.js';
+export type * from './store.js';
 export { assertCaseId, isValidCaseId, CASE_ID_PATTERN } from './validate.js';
 export { SCHEMA_VERSION } from './schema.js';
 export { BUSY_TIMEOUT_MS } from './open.js';
@@ -138,6 +141,10 @@ export class Ledger {
   }
   findFilesByHash(hex: string): StoredFile[] {
     return this.#read((db) => read.findFilesByHash(db, hex));
+  }
+  /** Every row, table by table, in one read transaction (a consistent snapshot for ledger copy). */
+  allRows(): LedgerRows {
+    return this.#read((db) => db.transaction(() => allRows(db))());
   }
 }
 

@@ -9,7 +9,7 @@ import type { Db } from './open.js';
 import type { DamagedTrustedKey, TrustedKey, TrustedKeyInput, TrustEvent } from './types.js';
 import { assertText, sha256Hex } from './validate.js';
 
-interface TrustedKeyRow {
+export interface TrustedKeyRow {
   fingerprint: string;
   keyid: string;
   public_key: Buffer;
@@ -20,7 +20,7 @@ interface TrustedKeyRow {
   added_at: string;
 }
 
-function toTrustedKey(r: TrustedKeyRow): TrustedKey {
+export function toTrustedKey(r: TrustedKeyRow): TrustedKey {
   const k: TrustedKey = {
     publicKey: new Uint8Array(r.public_key),
     fingerprint: r.fingerprint,
@@ -39,7 +39,7 @@ function toTrustedKey(r: TrustedKeyRow): TrustedKey {
  * another key's fingerprint would let `trust remove <fp>` remove the wrong
  * key and make `trust list` show a fingerprint the user never confirmed.
  */
-function checkKey(k: TrustedKeyInput): void {
+export function checkKey(k: TrustedKeyInput): void {
   if (!(k.publicKey instanceof Uint8Array) || k.publicKey.length !== 32) {
     throw new CustodyError('BAD_KEY', 'a trusted key must be a raw 32-byte Ed25519 public key');
   }
@@ -73,7 +73,7 @@ export function addTrustedKey(db: Db, k: TrustedKeyInput): { added: boolean } {
  * a fingerprint the user once confirmed next to someone else's public key,
  * and trust would then go to that other key.
  */
-function rowProblem(r: TrustedKeyRow): string | undefined {
+export function rowProblem(r: TrustedKeyRow): string | undefined {
   const pub = new Uint8Array(r.public_key);
   if (pub.length !== 32) return 'its public key is not 32 bytes';
   const fp = sha256Hex(pub);

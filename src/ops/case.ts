@@ -2,37 +2,28 @@
 import { CustodyError } from '../core/errors.js';
 import { assertCaseId } from '../core/case-id.js';
 import type { BundleRow, CaseRow } from '../ledger/index.js';
-import type { LedgerAccess } from './ledger-access.js';
+import { useLedger as withLedger, type LedgerAccess } from './ledger-access.js';
 
-function withLedger<T>(access: LedgerAccess, fn: (l: ReturnType<LedgerAccess>) => T): T {
-  const l = access();
-  try {
-    return fn(l);
-  } finally {
-    l.close();
-  }
-}
-
-export function createCase(ledger: LedgerAccess, c: { id: string; title: string; authority?: string | undefined }): CaseRow {
+export async function createCase(ledger: LedgerAccess, c: { id: string; title: string; authority?: string | undefined }): Promise<CaseRow> {
   assertCaseId(c.id, 'user');
-  return withLedger(ledger, (l) => {
+  return withLedger(ledger, async (l) => {
     const input = c.authority === undefined ? { id: c.id, title: c.title } : { id: c.id, title: c.title, authority: c.authority };
-    if (!l.createCase(input).created) {
+    if (!(await l.createCase(input)).created) {
       throw new CustodyError('EXISTS', `case ${c.id} already exists`, { hint: 'custody case list shows the cases' });
     }
-    return l.getCase(c.id)!;
+    return (await l.getCase(c.id))!;
   });
 }
 
-export function listCases(ledger: LedgerAccess): CaseRow[] {
+export async function listCases(ledger: LedgerAccess): Promise<CaseRow[]> {
   return withLedger(ledger, (l) => l.listCases());
 }
 
-export function showCase(ledger: LedgerAccess, id: string): { case: CaseRow; bundles: BundleRow[] } {
+export async function showCase(ledger: LedgerAccess, id: string): Promise<{ case: CaseRow; bundles: BundleRow[] }> {
   assertCaseId(id, 'user');
-  return withLedger(ledger, (l) => {
-    const c = l.getCase(id);
+  return withLedger(ledger, async (l) => {
+    const c = await l.getCase(id);
     if (!c) throw new CustodyError('NOT_FOUND', `no case ${id} in the ledger`, { hint: 'custody case list shows the cases' });
-    return { case: c, bundles: l.bundles({ caseId: id }) };
+    return { case: c, bundles: await l.bundles({ caseId: id }) };
   });
 }

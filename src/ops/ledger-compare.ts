@@ -16,7 +16,8 @@ import { CustodyError } from '../core/errors.js';
 import { checkChain, type ChainVerdict, type RecordVerdict } from '../custody/chain.js';
 import { recordMemberName, recordNumber } from '../custody/record.js';
 import type { StoredRecord } from '../ledger/index.js';
-import type { LedgerAccess } from './ledger-access.js';
+import { isLedgerUnreachable } from '../ledger/pg.js';
+import { useLedger, type LedgerAccess } from './ledger-access.js';
 
 export interface LedgerRecordFacts {
   seq: number;
@@ -69,20 +70,18 @@ export function ledgerChain(stored: StoredRecord[], b: { bundleName: string; bun
 }
 
 /** Compares the bundle's (checked) chain with the ledger's records of the same digest. */
-export function compareWithLedger(
+export async function compareWithLedger(
   access: LedgerAccess | undefined,
   b: { bundleName: string; bundleDigest: string; sealerPublicKey: Uint8Array; chain: ChainVerdict },
-): LedgerComparison {
+): Promise<LedgerComparison> {
   if (!access) return { state: 'unknown', detail: 'no ledger at hand' };
   let stored: StoredRecord[];
   try {
-    const l = access();
-    try {
-      stored = l.records({ bundleDigest: b.bundleDigest });
-    } finally {
-      l.close();
-    }
+    stored = await useLedger(access, (l) => l.records({ bundleDigest: b.bundleDigest }));
   } catch (e) {
+    // A shared ledger named on purpose that cannot be reached is a runtime failure (exit 3), not "unknown":
+    // the stale and fork checks the lab relies on would silently not run.
+    if (isLedgerUnreachable(e)) throw e;
     // The ledger is a convenience: one that cannot be read says nothing about the bundle.
     return { state: 'unknown', detail: `the ledger could not be read: ${(e as Error).message}` };
   }

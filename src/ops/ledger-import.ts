@@ -49,16 +49,16 @@ async function importBundleChain(access: LedgerAccess, file: string): Promise<Le
   const verdict = checkBundleChain(chain);
   if (verdict.error) throw verdict.error;
   const manifest = await chain.manifest();
-  const l = access();
+  const l = await access();
   try {
-    const r = l.importBundle(importInput({ ...chain, caseId: chain.info.caseId, manifest, verdict }, [], file));
+    const r = await l.importBundle(importInput({ ...chain, caseId: chain.info.caseId, manifest, verdict }, [], file));
     return { kind: 'bundle', bundleDigest: chain.bundleDigest, bundleName: chain.bagName, recordsAdded: r.recordsAdded };
   } finally {
-    l.close();
+    await l.close();
   }
 }
 
-function importReceipt(access: LedgerAccess, bytes: Uint8Array, file: string): LedgerImported {
+async function importReceipt(access: LedgerAccess, bytes: Uint8Array, file: string): Promise<LedgerImported> {
   // Peek at the unverified payload only to know which bundle's chain to check it against.
   let digest: string;
   let action: 'transfer' | 'receive' = 'receive';
@@ -69,9 +69,9 @@ function importReceipt(access: LedgerAccess, bytes: Uint8Array, file: string): L
   } catch (e) {
     throw new CustodyError('MALFORMED_BUNDLE', `${file} is not a custody record: ${(e as Error).message}`);
   }
-  const l = access();
+  const l = await access();
   try {
-    const stored = l.records({ bundleDigest: digest }).sort((a, b) => a.seq - b.seq);
+    const stored = (await l.records({ bundleDigest: digest })).sort((a, b) => a.seq - b.seq);
     if (stored.length === 0) {
       throw new CustodyError('NOT_FOUND', `${file} is about bundle sha256:${digest}, which this ledger does not know`, { hint: 'import the bundle first (custody ledger import <bundle>)' });
     }
@@ -86,9 +86,9 @@ function importReceipt(access: LedgerAccess, bytes: Uint8Array, file: string): L
     if (!mine || !mine.predicate) {
       throw new CustodyError('CHAIN_ERROR', `${file} is not the next record of the chain this ledger holds for bundle ${stored[0]!.bundleName}: ${problem ?? 'it does not follow the last record'}`);
     }
-    const { added } = l.recordCustodyRecord({ bundleDigest: digest, record: ledgerRecord(bytes, mine.predicate) });
+    const { added } = await l.recordCustodyRecord({ bundleDigest: digest, record: ledgerRecord(bytes, mine.predicate) });
     return { kind: 'receipt', bundleDigest: digest, bundleName: stored[0]!.bundleName, recordsAdded: added ? 1 : 0 };
   } finally {
-    l.close();
+    await l.close();
   }
 }

@@ -64,7 +64,7 @@ export async function bundleLog(req: BundleLogRequest): Promise<BundleLog> {
     baggingDate: chain.info.baggingDate,
   });
   const ledgerView = req.ledger
-    ? compareWithLedger(req.ledger, { bundleName: chain.bagName, bundleDigest: chain.bundleDigest, sealerPublicKey: chain.sealerPublicKey, chain: verdict })
+    ? await compareWithLedger(req.ledger, { bundleName: chain.bagName, bundleDigest: chain.bundleDigest, sealerPublicKey: chain.sealerPublicKey, chain: verdict })
     : undefined;
   if (ledgerView && (ledgerView.state === 'stale' || ledgerView.state === 'fork')) notes.push(ledgerView.detail);
   return {
@@ -103,22 +103,22 @@ function ledgerTimeline(records: StoredRecord[], keys: StoredChainKeys): Timelin
   return { bundleName: first.bundleName, bundleDigest: first.bundleDigest, caseId: first.caseId, verdict, problems };
 }
 
-export function caseLog(req: CaseLogRequest, home: string): CaseLog {
+export async function caseLog(req: CaseLogRequest, home: string): Promise<CaseLog> {
   assertCaseId(req.caseId);
   if (!req.ledger) throw new CustodyError('NOT_FOUND', `no ledger in ${home}`, { hint: 'give --home, or run custody log <bundle.tar>' });
-  const ledger = req.ledger();
+  const ledger = await req.ledger();
   try {
-    if (!ledger.getCase(req.caseId)) throw new CustodyError('NOT_FOUND', `no case ${req.caseId} in the ledger`, { hint: 'see custody case list' });
-    const { keys: sound, damaged } = ledger.trustStore();
+    if (!(await ledger.getCase(req.caseId))) throw new CustodyError('NOT_FOUND', `no case ${req.caseId} in the ledger`, { hint: 'see custody case list' });
+    const { keys: sound, damaged } = await ledger.trustStore();
     const keys: StoredChainKeys = { trusted: sound.map((k) => k.publicKey), own: req.ownKeys };
     const byBundle = new Map<string, StoredRecord[]>();
-    for (const r of ledger.records({ caseId: req.caseId })) {
+    for (const r of await ledger.records({ caseId: req.caseId })) {
       const list = byBundle.get(r.bundleDigest) ?? [];
       list.push(r);
       byBundle.set(r.bundleDigest, list);
     }
     return { timelines: [...byBundle.values()].map((rs) => ledgerTimeline([...rs].sort((a, b) => a.seq - b.seq), keys)), damaged };
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 }

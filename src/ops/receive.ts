@@ -164,7 +164,7 @@ export async function receive(req: ReceiveRequest): Promise<ReceiveResult> {
   }
 
   // The receiver's ledger: everything the bundle carries, plus this record.
-  const ledger = writeLedger(req.ledger, (l) =>
+  const ledger = await writeLedger(req.ledger, (l) =>
     l.importBundle({
       ...importInput({ bagName: verdict.bagName!, bundleDigest: verdict.bundleDigest!, caseId: verdict.caseId!, manifest: verdict.manifest!, envelopes: verdict.read!.chain, verdict: chain }, [record], bundle),
       state: 'received',

@@ -106,9 +106,9 @@ export async function seal(req: SealOpRequest): Promise<Sealed> {
   assertOutsideItems(out, items);
   checkFreeSpace(out, items);
   const signer = typeof req.signer === 'function' ? await req.signer() : req.signer;
-  const ledger = req.ledger?.();
+  const ledger = await req.ledger?.();
   try {
-    const known = ledger?.getCase(req.caseId);
+    const known = await ledger?.getCase(req.caseId);
     const caseInfo: { id: string; title?: string; authority?: string } = { id: req.caseId };
     if (known?.title !== undefined) caseInfo.title = known.title;
     const auth = req.authority ?? known?.authority;
@@ -141,7 +141,7 @@ export async function seal(req: SealOpRequest): Promise<Sealed> {
       await engine.close();
     }
 
-    ledger?.recordSeal({
+    await ledger?.recordSeal({
       bundleDigest: result.bundleDigest,
       bundleName: result.bagName,
       path: out,
@@ -159,6 +159,6 @@ export async function seal(req: SealOpRequest): Promise<Sealed> {
     });
     return { ...result, file: out, signer, ledger: ledger !== undefined };
   } finally {
-    ledger?.close();
+    await ledger?.close();
   }
 }

@@ -76,15 +76,15 @@ export async function transfer(req: TransferRequest): Promise<TransferDone> {
     receipts,
     ...(req.now ? { now: req.now } : {}),
     // Under the bundle's lock, before anything is written: a stale or forked copy is not extended.
-    check: (chain, verdict) => {
-      seen = compareWithLedger(req.ledger, { bundleName: chain.bagName, bundleDigest: chain.bundleDigest, sealerPublicKey: chain.sealerPublicKey, chain: verdict });
+    check: async (chain, verdict) => {
+      seen = await compareWithLedger(req.ledger, { bundleName: chain.bagName, bundleDigest: chain.bundleDigest, sealerPublicKey: chain.sealerPublicKey, chain: verdict });
       assertExtendable(seen, req.allowFork === true);
     },
   });
   // One transaction with the whole chain: idempotent for the records the ledger holds, and it also covers
   // a bundle sealed or received elsewhere and any receipts appended with this transfer.
   const manifest = req.ledger ? await r.chain.manifest() : undefined;
-  const ledger = writeLedger(req.ledger, (l) =>
+  const ledger = await writeLedger(req.ledger, (l) =>
     l.importBundle({ ...importInput({ ...r.chain, caseId: r.chain.info.caseId, manifest: manifest!, verdict: r.verdict }, [r.record], bundle), state: 'in transit' }),
   );
   return { ...r, bundle, ledger, ...(seen ? { ledgerView: seen } : {}) };

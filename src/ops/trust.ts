@@ -20,7 +20,7 @@ export interface TrustAdded {
 }
 
 /** Adds the key in `bytes` (a .pub, PEM, OpenSSH or minisign public key) under `label` if given. */
-export function addTrustedKey(ledger: LedgerAccess, bytes: Uint8Array, file: string, name?: string): TrustAdded {
+export async function addTrustedKey(ledger: LedgerAccess, bytes: Uint8Array, file: string, name?: string): Promise<TrustAdded> {
   const read = readPublicKeyAny(bytes);
   const label = name === undefined ? undefined : checkLabel(name, '--name', 'USAGE');
   if (!read.naming && label === undefined) {
@@ -62,10 +62,10 @@ export function normalizeFingerprint(asRead: string): string {
   return digits;
 }
 
-function store(ledger: LedgerAccess, id: Identity, label: string | undefined, named: boolean): TrustAdded {
-  const l = ledger();
+async function store(ledger: LedgerAccess, id: Identity, label: string | undefined, named: boolean): Promise<TrustAdded> {
+  const l = await ledger();
   try {
-    const { added } = l.addTrustedKey({
+    const { added } = await l.addTrustedKey({
       publicKey: id.publicKey,
       fingerprint: id.fingerprint,
       keyid: id.keyid,
@@ -76,6 +76,6 @@ function store(ledger: LedgerAccess, id: Identity, label: string | undefined, na
     });
     return { added, identity: id, ...(label !== undefined ? { label } : {}), named };
   } finally {
-    l.close();
+    await l.close();
   }
 }

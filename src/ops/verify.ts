@@ -89,7 +89,7 @@ export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
     const journal = journalDetail(req.input);
     if (journal !== undefined) v.checks.push({ id: 'bundle.journal', check: 'interrupted append', ok: true, detail: journal });
     if (req.media !== undefined && v.ok && v.manifest) await checkMedia(req.media, v, engine);
-    if (req.ledger) checkAgainstLedger(v, req);
+    if (req.ledger) await checkAgainstLedger(v, req);
     return v;
   } finally {
     progress?.stop();
@@ -120,9 +120,9 @@ async function checkMedia(bundle: string, v: BundleVerdict, engine: HashEngine):
 }
 
 /** chain.ledger: the chain against every record a ledger holds for this bundle digest (stale copy, fork). */
-function checkAgainstLedger(v: BundleVerdict, req: VerifyRequest): void {
+async function checkAgainstLedger(v: BundleVerdict, req: VerifyRequest): Promise<void> {
   if (!v.chain || !v.bundleDigest || !v.bagName || !v.sealerKey) return;
-  const c = compareWithLedger(req.ledger, { bundleName: v.bagName, bundleDigest: v.bundleDigest, sealerPublicKey: v.sealerKey, chain: v.chain });
+  const c = await compareWithLedger(req.ledger, { bundleName: v.bagName, bundleDigest: v.bundleDigest, sealerPublicKey: v.sealerKey, chain: v.chain });
   v.ledger = c;
   const check = 'custody chain against the ledger';
   const fails = (c.state === 'fork' && !req.allowFork) || (c.state === 'stale' && req.strict === true);

@@ -30,6 +30,8 @@
  * what this machine's cores can do; target ≤ 1.2× it. `custody verify --jobs 1`
  * shows what one worker does. The load average is printed with the figures (the
  * machine may be shared).
+ * The ledger: import throughput and `log --case` latency on SQLite and on PostgreSQL
+ * at 100,000 records (test/bench/ledger.mjs; target: log --case under 200 ms on either).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -357,6 +359,8 @@ async function main() {
     console.log(`${`verifier page (Chromium, pieces)${which}`.padEnd(44)} ${page.secs.toFixed(2).padStart(6)} s  ${(page.bytes / 1e6 / page.secs).toFixed(0).padStart(5)} MB/s  tab peak RSS ${page.rssMB.toFixed(0)} MB`);
     console.log(`verifier page${which} vs custody verify: ${(cli.secs / page.secs).toFixed(2)}× the throughput (browser/CLI, same bundle, same run)`);
   }
+  // The ledger: SQLite and PostgreSQL side by side (test/bench/ledger.mjs; CUSTODY_BENCH_ONLY=ledger runs it among the rest).
+  if (!ONLY || ONLY.test('ledger')) await (await import('./ledger.mjs')).benchLedger();
   fs.rmSync(HOME, { recursive: true, force: true });
   for (const f of [BUNDLE, CUSTODY_AGE, STOCK_AGE, ...HALVES]) fs.rmSync(f, { force: true });
   if (custody) console.log(`custody peak RSS ${custody.rssMB.toFixed(0)} MB (target < 150 MB) ${custody.rssMB < 150 ? 'ok' : 'ABOVE TARGET'}`);

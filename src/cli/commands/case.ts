@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { CustodyError } from '../../core/errors.js';
 import type { BundleRow, CaseRow } from '../../ledger/index.js';
 import { createCase, listCases, showCase } from '../../ops/case.js';
-import { homeLedger } from '../../ops/ledger-access.js';
 import { action } from '../action.js';
+import { ledgerAt } from '../ledger-input.js';
 import type { CliContext } from '../context.js';
 import { outcome } from '../outcome.js';
 
@@ -19,14 +19,14 @@ function caseJson(c: CaseRow): Record<string, unknown> {
 }
 
 
-function newCaseCommand(ctx: CliContext, id: string, opts: NewOptions) {
-  const c = createCase(homeLedger(ctx.opts.home, true)!, { id, title: opts.title, authority: opts.authority });
+async function newCaseCommand(ctx: CliContext, id: string, opts: NewOptions) {
+  const c = await createCase(ledgerAt(ctx, true)!, { id, title: opts.title, authority: opts.authority });
   return outcome({ case: caseJson(c) }, `created case ${ctx.chalk.bold(c.id)}: ${c.title ?? ''}`);
 }
 
-function listCasesCommand(ctx: CliContext) {
+async function listCasesCommand(ctx: CliContext) {
   {
-    const cases = listCases(homeLedger(ctx.opts.home, true)!);
+    const cases = await listCases(ledgerAt(ctx, true)!);
     const text =
       cases.length === 0
         ? ['no cases yet (custody case new <id> --title <text>, or seal with --case <id>)']
@@ -42,9 +42,9 @@ function bundleJson(b: BundleRow): Record<string, unknown> {
   return { digest: b.digest, name: b.name, path: b.path ?? null, state: b.state, records: b.records, updatedAt: b.updatedAt };
 }
 
-function showCaseCommand(ctx: CliContext, id: string) {
+async function showCaseCommand(ctx: CliContext, id: string) {
   {
-    const { case: c, bundles } = showCase(homeLedger(ctx.opts.home, true)!, id);
+    const { case: c, bundles } = await showCase(ledgerAt(ctx, true)!, id);
     const text = [
       `case       ${c.id}`,
       `title      ${c.title ?? '-'}`,

@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { assertCaseId } from '../../core/case-id.js';
 import { CustodyError } from '../../core/errors.js';
-import { hasLedger, homeLedger } from '../../ops/ledger-access.js';
 import { bundleLog, caseLog, encryptedBundleLog, type Timeline } from '../../ops/log.js';
 import { openBundleInput } from '../../ops/bundle-input.js';
 import { isAgeFile } from '../../bundle/age-files.js';
@@ -55,11 +54,11 @@ async function bundleTimeline(ctx: CliContext, bundleArg: string, receipts: stri
   return timeline;
 }
 
-function caseTimelines(ctx: CliContext, caseId: string): Timeline[] {
+async function caseTimelines(ctx: CliContext, caseId: string): Promise<Timeline[]> {
   assertCaseId(caseId);
-  const ledger = hasLedger(ctx.opts.home) ? homeLedger(ctx.opts.home) : undefined;
+  const ledger = ledgerFor(ctx);
   const ownKeys = ledger ? listHomeKeys(ctx).filter((k) => k.keyPath !== undefined).map((k) => k.identity.publicKey) : [];
-  const { timelines, damaged } = caseLog({ caseId, ledger, ownKeys }, ctx.opts.home);
+  const { timelines, damaged } = await caseLog({ caseId, ledger, ownKeys }, ctx.opts.home);
   for (const d of damaged) ctx.note(damagedTrustNote(d));
   return timelines;
 }
@@ -69,7 +68,7 @@ export async function logCommand(ctx: CliContext, bundle: string | undefined, o:
     throw new CustodyError('USAGE', 'give either a bundle or --case <id>', { hint: 'custody log case.tar, or custody log --case 2026-041' });
   }
   if (o.case !== undefined && (o.receipt?.length ?? 0) > 0) throw new CustodyError('USAGE', '--receipt goes with a bundle, not with --case');
-  const timelines = bundle !== undefined ? [await bundleTimeline(ctx, bundle, o.receipt ?? [], o)] : caseTimelines(ctx, o.case!);
+  const timelines = bundle !== undefined ? [await bundleTimeline(ctx, bundle, o.receipt ?? [], o)] : await caseTimelines(ctx, o.case!);
   const withBundle = bundle === undefined;
   const records = timelines.flatMap((t) => t.verdict.records.map((r) => recordJson(t, r, withBundle)));
   const text: string[] = [];

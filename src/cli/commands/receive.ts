@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import { CustodyError } from '../../core/errors.js';
 import { recordNumber } from '../../custody/record.js';
 import { openBundleInput } from '../../ops/bundle-input.js';
-import { homeLedger } from '../../ops/ledger-access.js';
 import { receive, receiveFields } from '../../ops/receive.js';
 import { action } from '../action.js';
+import { ledgerAt, ledgerBehind } from '../ledger-input.js';
 import type { CliContext } from '../context.js';
 import { loadSigner } from '../keys.js';
 import { outcome, type Outcome } from '../outcome.js';
@@ -86,7 +86,7 @@ export async function receiveCommand(ctx: CliContext, bundleArg: string, o: Rece
       ...(enc ? { encrypted: { keep: enc.verifyInto } } : {}),
       ...trustFor(ctx, o.trust ?? []),
       allowUntrusted: o.allowUntrusted === true,
-      ledger: homeLedger(ctx.opts.home, true),
+      ledger: ledgerAt(ctx, true),
       allowFork: o.allowFork === true,
       progress: progressFor(ctx),
     });
@@ -101,7 +101,8 @@ export async function receiveCommand(ctx: CliContext, bundleArg: string, o: Rece
     if (!ctx.opts.json) out.text.push('nothing was signed or appended: custody NOT accepted');
     return out;
   }
-  if (r.ledger.error !== undefined) ctx.note(`custody: warning: custody was accepted, but the ledger was not updated: ${r.ledger.error}`);
+  const behind = ledgerBehind('the receive record', r.bundle, r.ledger);
+  if (r.ledger.error !== undefined && !behind) ctx.note(`custody: warning: custody was accepted, but the ledger was not updated: ${r.ledger.error}`);
   const chain = v.chain!;
   const record = r.record;
   const from = chain.pendingTransfer ? chain.records[chain.pendingTransfer.seq]?.predicate?.by : undefined;
@@ -115,8 +116,9 @@ export async function receiveCommand(ctx: CliContext, bundleArg: string, o: Rece
     `  verified      ${v.files} file(s), ${v.checks.length} checks; sealer ${v.sealer?.trusted ? 'trusted' : 'NOT trusted'}`,
     `  bundle digest ${v.bundleDigest}`,
   ];
+  if (behind) text.push(`ledger NOT updated: custody ledger import ${r.bundle} catches it up`);
   if (r.receipt) text.push(`${r.receipt.why}: the record was written to ${r.receipt.file}; verify with: custody verify ${bundleArg} --receipt ${r.receipt.file}`);
-  return outcome(
+  const out = outcome(
     {
       received: true,
       bundle: r.bundle,
@@ -130,8 +132,10 @@ export async function receiveCommand(ctx: CliContext, bundleArg: string, o: Rece
       ...(r.receipt === undefined ? { member: record.member } : { receipt: r.receipt.file }),
       verification: record.predicate.verification,
       ledger: r.ledger.ok,
-      ...(r.ledger.error === undefined ? {} : { ledgerError: r.ledger.error }),
+      ...(r.ledger.error === undefined ? {} : { ledgerError: r.ledger.error, ledgerCatchUp: `custody ledger import ${r.bundle}` }),
     },
     text,
   );
+  if (behind) out.error = behind;
+  return out;
 }

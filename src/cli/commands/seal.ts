@@ -7,11 +7,11 @@ import { checkText, escapeText } from '../../core/text.js';
 import { groupedFingerprint } from '../../custody/ed25519.js';
 import { MIN_PIECE_SIZE } from '../../bundle/bag-info.js';
 import type { ItemRequest } from '../../bundle/collect-items.js';
-import { homeLedger } from '../../ops/ledger-access.js';
 import { checkSealOutput, seal } from '../../ops/seal.js';
 import type { ManifestImage } from '../../bundle/custody-manifest.js';
 import { acquisitionJson } from '../../core/ewf/describe.js';
 import { action } from '../action.js';
+import { ledgerAt } from '../ledger-input.js';
 import type { CliContext } from '../context.js';
 import { loadSigner } from '../keys.js';
 import { outcome, type Outcome } from '../outcome.js';
@@ -150,7 +150,7 @@ export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptio
     algorithms,
     pieceSize,
     signer,
-    ledger: homeLedger(ctx.opts.home),
+    ledger: ledgerAt(ctx),
     progress: progressFor(ctx),
   });
   const out = result.file;

@@ -2,9 +2,9 @@
 import { recordNumber } from '../../custody/record.js';
 import type { Command } from 'commander';
 import { groupedFingerprint } from '../../custody/ed25519.js';
-import { homeLedger } from '../../ops/ledger-access.js';
 import { assertBundleFile, transfer, transferFields } from '../../ops/transfer.js';
 import { action } from '../action.js';
+import { ledgerAt, ledgerBehind } from '../ledger-input.js';
 import type { CliContext } from '../context.js';
 import { loadIdentityRef, loadSigner } from '../keys.js';
 import { outcome, type Outcome } from '../outcome.js';
@@ -79,11 +79,12 @@ export async function transferCommand(ctx: CliContext, bundleArg: string, o: Tra
   const to = loadIdentityRef(ctx, o.to);
   const signer = await loadSigner(ctx, { key: o.key, passphraseFile: o.passphraseFile });
   const writeEncrypted = prepareEncryptedCopy(ctx, path.resolve(bundleArg), to, o); // refused before the record is appended
-  const r = await transfer({ ...o, bundle: bundleArg, signer, to, receipts: o.receipt ?? [], ledger: homeLedger(ctx.opts.home), allowFork: o.allowFork === true });
+  const r = await transfer({ ...o, bundle: bundleArg, signer, to, receipts: o.receipt ?? [], ledger: ledgerAt(ctx), allowFork: o.allowFork === true });
   const encrypted = writeEncrypted ? await writeEncrypted() : undefined;
-  if (r.ledger.error !== undefined) ctx.note(`custody: warning: the transfer is in the bundle, but the ledger was not updated: ${r.ledger.error}`);
+  const behind = ledgerBehind('the transfer', r.bundle, r.ledger);
+  if (r.ledger.error !== undefined && !behind) ctx.note(`custody: warning: the transfer is in the bundle, but the ledger was not updated: ${r.ledger.error} (custody ledger import ${r.bundle} catches it up)`);
   const p = r.record.predicate;
-  return outcome(
+  const out = outcome(
     {
       bundle: r.bundle,
       bundleName: r.chain.bagName,
@@ -95,7 +96,7 @@ export async function transferCommand(ctx: CliContext, bundleArg: string, o: Tra
       from: { name: signer.identity.name, keyid: signer.identity.keyid, fingerprint: signer.identity.fingerprint },
       to: { name: to.name, keyid: to.keyid, fingerprint: to.fingerprint },
       ledger: r.ledger.ok,
-      ...(r.ledger.error === undefined ? {} : { ledgerError: r.ledger.error }),
+      ...(r.ledger.error === undefined ? {} : { ledgerError: r.ledger.error, ledgerCatchUp: `custody ledger import ${r.bundle}` }),
       ...(encrypted ? { encrypted } : {}),
     },
     [
@@ -108,6 +109,9 @@ export async function transferCommand(ctx: CliContext, bundleArg: string, o: Tra
       `  bundle digest ${r.chain.bundleDigest}`,
       ...(encrypted ? [`  encrypted     ${encrypted.out} (age, to ${encrypted.recipients.join(', ')})`] : []),
       `in transit until ${to.name} runs custody receive`,
+      ...(behind ? [`ledger        NOT updated: custody ledger import ${r.bundle} catches it up`] : []),
     ],
   );
+  if (behind) out.error = behind;
+  return out;
 }

@@ -8,8 +8,9 @@ import { quotedAscii } from '../../core/text.js';
 import type { Command } from 'commander';
 import { CustodyError } from '../../core/errors.js';
 import { groupedFingerprint } from '../../custody/ed25519.js';
-import { withLedger, type TrustedKey } from '../../ledger/index.js';
-import { homeLedger } from '../../ops/ledger-access.js';
+import type { TrustedKey } from '../../ledger/index.js';
+import { useLedger } from '../../ops/ledger-access.js';
+import { ledgerAt } from '../ledger-input.js';
 import { addTrustedFromBundle, addTrustedKey, type TrustAdded } from '../../ops/trust.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
@@ -30,8 +31,8 @@ function trustedJson(k: TrustedKey): Record<string, unknown> {
   };
 }
 
-export function addTrust(ctx: CliContext, file: string, opts: { name?: string }) {
-  return trustOutcome(ctx, addTrustedKey(homeLedger(ctx.opts.home, true)!, readKeyishFile(file), file, opts.name), false);
+export async function addTrust(ctx: CliContext, file: string, opts: { name?: string }) {
+  return trustOutcome(ctx, await addTrustedKey(ledgerAt(ctx, true)!, readKeyishFile(file), file, opts.name), false);
 }
 
 function trustOutcome(ctx: CliContext, t: TrustAdded, checked: boolean) {
@@ -54,8 +55,8 @@ function trustOutcome(ctx: CliContext, t: TrustAdded, checked: boolean) {
 /** A string from a row that is not to be believed, quoted and in printable ASCII (nothing in it reaches the terminal raw). */
 const asciiQuoted = quotedAscii;
 
-function listTrust(ctx: CliContext) {
-  const { keys, damaged } = withLedger(ctx.opts.home, (ledger) => ledger.trustStore());
+async function listTrust(ctx: CliContext) {
+  const { keys, damaged } = await useLedger(ledgerAt(ctx, true)!, (ledger) => ledger.trustStore());
   const rows = keys.map((k) => [k.fingerprint, k.addedAt.slice(0, 10), [k.name, k.org, k.role].filter(Boolean).join(', ') + (k.label ? ` [${k.label}]` : '')]);
   // A damaged row's fields are not to be believed: its name is shown quoted, and it is never trusted.
   for (const d of damaged) rows.push([d.fingerprint, /^\d{4}-\d{2}-\d{2}/.test(d.addedAt) ? d.addedAt.slice(0, 10) : '?', `${ctx.chalk.red('DAMAGED, not trusted')}: ${asciiQuoted(d.name)}: ${d.problem}`]);
@@ -65,8 +66,8 @@ function listTrust(ctx: CliContext) {
   return outcome({ keys: keys.map(trustedJson), damaged }, text);
 }
 
-function removeTrust(ctx: CliContext, fp: string) {
-  const removed = withLedger(ctx.opts.home, (ledger) => ledger.removeTrustedKey(fp));
+async function removeTrust(ctx: CliContext, fp: string) {
+  const removed = await useLedger(ledgerAt(ctx, true)!, (ledger) => ledger.removeTrustedKey(fp));
   if (!removed) throw new CustodyError('NOT_FOUND', `no trusted key matches ${fp}`, { hint: 'custody trust list shows the fingerprints' });
   return outcome({ removed: trustedJson(removed) }, `no longer trusted: ${removed.name} (fingerprint ${removed.fingerprint})`);
 }
@@ -94,7 +95,7 @@ export function register(program: Command): void {
           if (file !== undefined || opts.from === undefined || opts.fingerprint === undefined) {
             throw new CustodyError('USAGE', 'trust add takes a key file, or --from <bundle> with --fingerprint <fp>');
           }
-          return trustOutcome(ctx, await addTrustedFromBundle(homeLedger(ctx.opts.home, true)!, opts.from, opts.fingerprint, opts.name), true);
+          return trustOutcome(ctx, await addTrustedFromBundle(ledgerAt(ctx, true)!, opts.from, opts.fingerprint, opts.name), true);
         }
         if (file === undefined) throw new CustodyError('USAGE', 'trust add needs a key file, or --from <bundle> --fingerprint <fp>');
         return addTrust(ctx, file, opts);

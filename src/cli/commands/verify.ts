@@ -73,7 +73,7 @@ export function register(program: Command): void {
       .description('verify a bundle offline: hashes, manifests, signatures, trust and the custody chain')
       .argument('<bundle>', "the bundle .tar (or .tar.age, decrypted as it is verified), or '-' to read it from stdin"),
   ))
-    .option('--ledger <file>', "compare the chain with this ledger (a ledger.db, or the folder holding one; default: the home's)")
+    .option('--ledger <file|url>', "compare the chain with this ledger (a ledger.db, the folder holding one, or postgres://… for a lab's shared ledger; env CUSTODY_LEDGER_URL; default: the home's)")
     .option('--strict', 'a stale copy (the ledger knows later records) does not verify')
     .option('--full', 'also recompute every flat hash (md5, sha1, sha256 …), not only the piece SHA-256s; see Modes below')
     .option('--media', 'with --full: also recompute the media hashes of disk-image items (E01, split raw) from their sealed segments')

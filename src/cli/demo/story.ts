@@ -161,7 +161,7 @@ export async function runDemo(outer: CliContext, dirArg: string, onStep: (s: Dem
   });
 
   // 3. The case, in the examiner's ledger.
-  createCase(homeLedger(f.examinerHome, true)!, { id: CASE_ID, title: 'Demo: ransomware intrusion at Example Ltd', authority: 'Search warrant 41/2026 (demo)' });
+  await createCase(homeLedger(f.examinerHome, true)!, { id: CASE_ID, title: 'Demo: ransomware intrusion at Example Ltd', authority: 'Search warrant 41/2026 (demo)' });
   add({ step: 'case', line: `opened case ${CASE_ID} in the examiner's ledger`, data: { case: CASE_ID } });
 
   // 4. Seal.
@@ -192,7 +192,7 @@ export async function runDemo(outer: CliContext, dirArg: string, onStep: (s: Dem
   });
 
   // 5. Trust: the authority adds the examiner's key (in real life after confirming the fingerprint by phone).
-  const trust = addTrustedKey(homeLedger(f.authorityHome, true)!, readKeyishFile(f.examinerPub), f.examinerPub);
+  const trust = await addTrustedKey(homeLedger(f.authorityHome, true)!, readKeyishFile(f.examinerPub), f.examinerPub);
   add({
     step: 'trust',
     line: `the authority trusts the examiner's key (fingerprint ${trust.identity.fingerprint}, confirmed out of band)`,

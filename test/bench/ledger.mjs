@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+/**
+ * The ledger bench (part of `npm run bench`, or alone: `node test/bench/ledger.mjs`):
+ * the same work on the home's SQLite ledger and on a shared PostgreSQL ledger
+ * (a throwaway server on a unix socket, fsync on, as a lab would run it), side by side:
+ * - import throughput: CUSTODY_BENCH_LEDGER_RECORDS records (default 100,000) in
+ *   bundles of 10 records, one importBundle (one transaction) per bundle;
+ * - `log --case` latency on a ledger of that size, for a case of real signed records
+ *   (10 bundles sealed and handed over with the CLI): the whole command (node start
+ *   included), and the ledger read alone (records of the case), best of 5.
+ * Target: log --case under 200 ms on either. Not a test: numbers depend on the machine.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = path.join(ROOT, 'bin', 'custody.js');
+const RECORDS = Number(process.env.CUSTODY_BENCH_LEDGER_RECORDS ?? 100_000);
+const PER_BUNDLE = 10;
+const h = (s) => crypto.createHash('sha256').update(s).digest('hex');
+
+function pgBin() {
+  const root = '/usr/lib/postgresql';
+  if (!fs.existsSync(root)) return undefined;
+  const v = fs.readdirSync(root).filter((x) => /^\d+$/.test(x)).sort((a, b) => b - a).find((x) => fs.existsSync(path.join(root, x, 'bin', 'pg_ctl')));
+  return v && path.join(root, v, 'bin');
+}
+
+/** initdb + pg_ctl start in a temporary folder, socket only; as the postgres user when run as root. */
+function startServer(bin) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cpgb-'));
+  const root = process.getuid?.() === 0;
+  const run = (exe, args) => execFileSync(root ? 'runuser' : exe, root ? ['-u', 'postgres', '--', exe, ...args] : args, { stdio: 'pipe' });
+  if (root) fs.chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
+  const data = path.join(dir, 'data');
+  run(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-instructions']);
+  run(path.join(bin, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o', `-k ${dir} -c listen_addresses=`, 'start']);
+  run(path.join(bin, 'psql'), ['-h', dir, '-U', 'postgres', '-qc', 'CREATE DATABASE bench']);
+  return {
+    url: `postgresql://postgres@${encodeURIComponent(dir)}/bench`,
+    stop() {
+      spawnSync(root ? 'runuser' : path.join(bin, 'pg_ctl'), [...(root ? ['-u', 'postgres', '--', path.join(bin, 'pg_ctl')] : []), '-D', data, '-m', 'fast', '-w', 'stop'], { stdio: 'ignore' });
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function bundle(i) {
+  const digest = h(`bench-${i}`);
+  return {
+    bundleDigest: digest,
+    bundleName: `bundle-${i}`,
+    caseId: `LAB-${i % 1000}`,
+    items: [{ id: 'disk' }],
+    files: [{ itemId: 'disk', path: 'data/disk/image.dd', size: i, hashes: { md5: h(`m${i}`).slice(0, 32), sha256: h(`s${i}`) } }],
+    records: Array.from({ length: PER_BUNDLE }, (_, seq) => ({
+      seq,
+      action: seq === 0 ? 'seal' : seq % 2 ? 'transfer' : 'receive',
+      payload: Buffer.from(`{"bench":${i},"seq":${seq},"pad":"${'x'.repeat(600)}"}`),
+      envelope: Buffer.from(`{"payload":"${'y'.repeat(900)}","i":${i},"seq":${seq}}`),
+      signerKeyid: h(`k${i % 20}`).slice(0, 16),
+      at: new Date(Date.UTC(2026, 0, 1) + seq * 60_000).toISOString(),
+    })),
+  };
+}
+
+const cli = (args, env = {}) => {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env } });
+  if (r.status !== 0) throw new Error(`custody ${args.join(' ')}: exit ${r.status}: ${r.stderr}${r.stdout.slice(0, 500)}`);
+  return r.stdout;
+};
+
+function best(n, fn) {
+  let b = Infinity;
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    fn();
+    b = Math.min(b, Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return b;
+}
+
+async function bestAsync(n, fn) {
+  let b = Infinity;
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    await fn();
+    b = Math.min(b, Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return b;
+}
+
+export async function benchLedger() {
+  const bin = pgBin();
+  const { openSqliteStore } = await import(pathToFileURL(path.join(ROOT, 'dist', 'ledger', 'sqlite-store.js')).href);
+  const { openPgLedger } = await import(pathToFileURL(path.join(ROOT, 'dist', 'ledger', 'pg.js')).href);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'custody-bench-ledger-'));
+  const home = path.join(work, 'home');
+  const server = bin ? startServer(bin) : undefined;
+  if (!server) console.log('ledger: PostgreSQL not installed (Debian package postgresql): SQLite only');
+  try {
+    if (server) cli(['ledger', 'init', '--url', server.url, '--writer-role', 'custody_writer']);
+    const engines = [
+      ['SQLite', () => openSqliteStore(home), { '--home': home }],
+      ...(server ? [['PostgreSQL', () => openPgLedger(server.url), { '--home': home, '--ledger': server.url }]] : []),
+    ];
+    // A case of real, signed records, made by the CLI (10 bundles sealed and handed over).
+    fs.mkdirSync(path.join(work, 'ev'));
+    fs.writeFileSync(path.join(work, 'ev', 'f.bin'), crypto.randomBytes(4096));
+    // The examiner's own key (in the home): log --case vouches for records signed by it.
+    const key = JSON.parse(cli(['--home', home, 'key', 'new', '--name', 'Bench', '--no-passphrase', '--json'])).keyFile;
+    cli(['--home', path.join(work, 'to'), 'key', 'new', '--name', 'To', '--no-passphrase', '--out', path.join(work, 'to')]);
+    const lines = [];
+    for (const [name, open, flags] of engines) {
+      const extra = Object.entries(flags).flat();
+      for (let b = 0; b < 10; b++) {
+        const out = path.join(work, `${name}-${b}.tar`);
+        cli(['--home', home, ...(name === 'SQLite' ? [] : ['--ledger', flags['--ledger']]), 'seal', path.join(work, 'ev'), '--case', 'BENCH-1', '--out', out, '--piece', '0', '--key', key, '--note', `${name} ${b}`]);
+        cli(['--home', home, ...(name === 'SQLite' ? [] : ['--ledger', flags['--ledger']]), 'transfer', out, '--to', path.join(work, 'to.pub'), '--reason', 'bench', '--key', key]);
+      }
+      const ledger = await open();
+      const bundles = Math.ceil(RECORDS / PER_BUNDLE);
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < bundles; i++) await ledger.importBundle(bundle(i));
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      const read = await bestAsync(5, () => ledger.records({ caseId: 'BENCH-1' }));
+      const n = (await ledger.records({ caseId: 'BENCH-1' })).length;
+      await ledger.close();
+      const whole = best(5, () => cli([...extra, 'log', '--case', 'BENCH-1', '--json']));
+      const bare = best(5, () => cli(['--version']));
+      const l = { name, records: bundles * PER_BUNDLE, secs, rate: (bundles * PER_BUNDLE) / secs, read, whole, bare, n };
+      lines.push(l);
+      // Each engine's figures as soon as they are known.
+      console.log(
+        `ledger ${l.name.padEnd(10)} import ${l.records} records (${PER_BUNDLE}/bundle, one transaction per bundle): ${l.secs.toFixed(1)} s, ${l.rate.toFixed(0)} records/s`,
+      );
+      console.log(
+        `ledger ${l.name.padEnd(10)} log --case (${l.n} signed records among ${l.records + 20}): command ${l.whole.toFixed(0)} ms (custody --version alone ${l.bare.toFixed(0)} ms), ledger read ${l.read.toFixed(1)} ms; target < 200 ms ${l.whole < 200 ? 'ok' : l.whole - l.bare < 200 ? 'ok beyond node start-up' : 'ABOVE TARGET'}`,
+      );
+    }
+    if (lines.length === 2) {
+      console.log(`ledger PostgreSQL vs SQLite: import ${(lines[1].rate / lines[0].rate).toFixed(2)}× the rate, log --case ${(lines[1].whole / lines[0].whole).toFixed(2)}× the time`);
+    }
+  } finally {
+    server?.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  benchLedger().catch((e) => {
+    console.error(`bench: ${e.message}`);
+    process.exit(1);
+  });
+}
