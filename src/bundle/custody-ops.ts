@@ -200,6 +200,7 @@ async function transferLocked(bundlePath: string, req: TransferRequest, lock: Bu
     note: req.note,
   });
   const members = [...receipts, { member: record.member, bytes: record.envelope }].map((m) => ({ name: `${chain.bagName}/${m.member}`, bytes: m.bytes }));
-  await appendMembers(bundlePath, members, { expectEndOfData: chain.endOfData, lock });
+  // The walk readBundleChain made under this lock is the append's: the bundle's headers are walked once.
+  await appendMembers(bundlePath, members, { expectEndOfData: chain.endOfData, lock, located: read.walk });
   return { chain, verdict, record };
 }
