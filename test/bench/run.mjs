@@ -22,6 +22,10 @@
  * same run (target: custody ≥ 0.8× age's rate, peak RSS < 150 MB).
  * The offline verifier page verifies the sealed bundle in headless Chromium after
  * the commands, compared with custody verify.
+ * Chain operations (test/bench/chain-ops.mjs, named "chain ops" for
+ * CUSTODY_BENCH_ONLY): transfer and log on a bundle of 200,000 small files
+ * against tar -tvf, and transfer/receive/log cost per record at 1, 101 and 401
+ * records.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -29,6 +33,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchChainOps } from './chain-ops.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CUSTODY = [process.execPath, path.join(ROOT, 'bin', 'custody.js')];
@@ -296,6 +301,7 @@ async function main() {
   };
   ageRatio('custody age encrypt (bundle)', 'age -R ssh.pub (bundle)');
   ageRatio('custody age decrypt (bundle)', 'age -d -i ssh key (bundle)');
+  if (!ONLY || ONLY.test('chain ops')) await benchChainOps({ runs: RUNS });
   const page = await benchVerifierPage();
   const cli = results['custody verify'];
   if (page && cli) {
