@@ -21,7 +21,7 @@ import { decodeUtf8, parseBagInfo, type BagInfo } from './bag-info.js';
 import { parseCustodyManifest, type CustodyManifest } from './custody-manifest.js';
 import * as L from './layout.js';
 import { parseManifest } from './manifests.js';
-import { locateEndOfData, preadAt, type LocatedMember } from './tar-locate.js';
+import { BlockReader, fileSource, locateEndOfData, preadAt, type LocatedEnd, type LocatedMember } from './tar-locate.js';
 import { openForReading } from '../core/open-file.js';
 import { notABundle, sniffNotABundle } from './not-a-bundle.js';
 import { BLOCK } from './tar-header.js';
@@ -39,6 +39,8 @@ export interface BundleChain {
   envelopes: { member: string; bytes: Uint8Array }[];
   /** offset of the end-of-archive marker (appendMembers' expectEndOfData) */
   endOfData: number;
+  /** the header walk this read made (appendMembers reuses it when the read was made under its lock) */
+  walk: LocatedEnd;
   /** reads custody/manifest.json on demand (only needed to import into a ledger) */
   manifest(): Promise<CustodyManifest>;
 }
@@ -55,9 +57,10 @@ const malformed = (message: string, member?: string): CustodyError =>
  */
 export const walkHeaders = locateEndOfData;
 
-async function readMember(fh: FileHandle, m: MemberLocation, rel: string, cap = SMALL): Promise<Uint8Array> {
+async function readMember(src: FileHandle | BlockReader, m: MemberLocation, rel: string, cap = SMALL): Promise<Uint8Array> {
   if (m.size > cap) throw malformed(`${rel} is ${m.size} bytes, more than the ${cap} bytes it may have`, rel);
-  const bytes = await preadAt(fh, m.size, m.dataOffset);
+  // Small members through the walk's window (the records sit together at the end): a copy, as the window moves on.
+  const bytes = src instanceof BlockReader ? (await src.at(m.dataOffset, m.size)).slice() : await preadAt(src, m.size, m.dataOffset);
   if (bytes.length !== m.size) throw malformed(`the bundle is truncated inside ${rel}`, rel);
   return bytes;
 }
@@ -71,9 +74,10 @@ export async function readBundleChain(bundlePath: string, view: { endOfData?: nu
   const fh = await openForReading(bundlePath);
   try {
     const { size } = await fh.stat();
-    let walked: Awaited<ReturnType<typeof walkHeaders>>;
+    const reader = new BlockReader(fileSource(fh), size);
+    let walked: LocatedEnd;
     try {
-      walked = await walkHeaders(fh, size, view.endOfData);
+      walked = await walkHeaders(fh, size, { stopAt: view.endOfData, reader });
     } catch (e) {
       // Failing at the first header: say what the file is, not which header field is wrong.
       const kind = sniffNotABundle(await preadAt(fh, BLOCK, 0));
@@ -106,25 +110,25 @@ export async function readBundleChain(bundlePath: string, view: { endOfData?: nu
       if (!m) throw malformed(`member ${rel} is missing`, rel);
       return m;
     };
-    const tagmanifest = await readMember(fh, need(L.TAGMANIFEST), L.TAGMANIFEST);
+    const tagmanifest = await readMember(reader, need(L.TAGMANIFEST), L.TAGMANIFEST);
     const listed = new Map(parseManifest(tagmanifest, 'sha256', L.TAGMANIFEST).map((e) => [e.path, e.digest]));
     // Tag files read here must be the ones the signed tagmanifest lists (a swapped sealer key, a forged case id).
-    const tagFile = async (h: FileHandle, rel: string, cap = SMALL): Promise<Uint8Array> => {
+    const tagFile = async (h: FileHandle | BlockReader, rel: string, cap = SMALL): Promise<Uint8Array> => {
       const bytes = await readMember(h, need(rel), rel, cap);
       if (listed.get(rel) !== sha256Hex(bytes)) {
         throw new CustodyError('HASH_MISMATCH', `tag file ${rel} does not match its SHA-256 in ${L.TAGMANIFEST}`, { member: rel });
       }
       return bytes;
     };
-    const info = parseBagInfo(await tagFile(fh, L.BAG_INFO_TXT));
-    const pemBytes = await tagFile(fh, L.SEALER_PEM);
+    const info = parseBagInfo(await tagFile(reader, L.BAG_INFO_TXT));
+    const pemBytes = await tagFile(reader, L.SEALER_PEM);
     let sealerPublicKey: Uint8Array;
     try {
       sealerPublicKey = spkiPemToPublicKey(decodeUtf8(pemBytes, L.SEALER_PEM));
     } catch (e) {
       throw malformed(`${L.SEALER_PEM}: ${(e as Error).message}`, L.SEALER_PEM);
     }
-    const sig = await readMember(fh, need(L.SEAL_SIG), L.SEAL_SIG);
+    const sig = await readMember(reader, need(L.SEAL_SIG), L.SEAL_SIG);
     if (sig.length !== 64 || !verifyEd25519(sig, tagmanifest, sealerPublicKey)) {
       throw new CustodyError('SIGNATURE_ERROR', `${L.SEAL_SIG} does not verify with the sealer's key`, { member: L.SEAL_SIG });
     }
@@ -133,7 +137,7 @@ export async function readBundleChain(bundlePath: string, view: { endOfData?: nu
     for (const { rel, m } of envelopeMembers) {
       chainBytes += m.size;
       if (chainBytes > L.MAX_CHAIN_BYTES) throw malformed(`the custody records are more than ${L.MAX_CHAIN_BYTES} bytes in all (at ${rel})`, rel);
-      envelopes.push({ member: rel, bytes: await readMember(fh, m, rel) });
+      envelopes.push({ member: rel, bytes: await readMember(reader, m, rel) });
     }
     need(L.CUSTODY_MANIFEST_JSON);
     const result: BundleChain = {
@@ -143,6 +147,7 @@ export async function readBundleChain(bundlePath: string, view: { endOfData?: nu
       sealerPublicKey,
       envelopes,
       endOfData,
+      walk: walked,
       manifest: async () => {
         // Read on demand: most callers never need it.
         const h = await openForReading(bundlePath);

@@ -160,7 +160,7 @@ export interface TransferRequest extends RecordFields {
    * --receipt-out). They are checked as the next records and appended
    * before the transfer, in the same crash-safe append.
    */
-  receipts?: { member: string; bytes: Uint8Array }[];
+  receipts?: { member: string; bytes: Uint8Array }[] | ((chainLength: number) => { member: string; bytes: Uint8Array }[]);
   /** A last check of the chain read under the lock, before anything is written (the caller's: a ledger's view). */
   check?: (chain: BundleChain, verdict: ChainVerdict) => void | Promise<void>;
 }
@@ -184,7 +184,8 @@ export async function transferBundle(bundlePath: string, req: TransferRequest): 
 async function transferLocked(bundlePath: string, req: TransferRequest, lock: BundleLock): Promise<TransferResult> {
   await recoverLocked(bundlePath);
   const read = await readBundleChain(bundlePath);
-  const receipts = req.receipts ?? [];
+  // Given as a function, the receipts are named after the records read here, under the lock: no second read of the bundle.
+  const receipts = typeof req.receipts === 'function' ? req.receipts(read.envelopes.length) : (req.receipts ?? []);
   const chain: BundleChain = { ...read, envelopes: [...read.envelopes, ...receipts] };
   const verdict = checkBundleChain(chain);
   assertIntact(verdict);
@@ -200,6 +201,7 @@ async function transferLocked(bundlePath: string, req: TransferRequest, lock: Bu
     note: req.note,
   });
   const members = [...receipts, { member: record.member, bytes: record.envelope }].map((m) => ({ name: `${chain.bagName}/${m.member}`, bytes: m.bytes }));
-  await appendMembers(bundlePath, members, { expectEndOfData: chain.endOfData, lock });
+  // The walk readBundleChain made under this lock is the append's: the bundle's headers are walked once.
+  await appendMembers(bundlePath, members, { expectEndOfData: chain.endOfData, lock, located: read.walk });
   return { chain, verdict, record };
 }

@@ -41,7 +41,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CustodyError, fromSystemError } from '../core/errors.js';
 import { END_OF_ARCHIVE, encodeHeader } from './tar-header.js';
-import { locateEndOfData, preadAt } from './tar-locate.js';
+import { locateEndOfData, preadAt, type LocatedEnd } from './tar-locate.js';
 import { NameTracker, checkMemberName } from './tar-names.js';
 import { encodeFileMember } from './tar-writer.js';
 import { openForReading } from '../core/open-file.js';
@@ -303,7 +303,7 @@ async function journalMismatch(j: Journal, fh: FileHandle, bundlePath: string): 
   if (size > Math.max(j.size!, j.endOfData! + j.appendLength!)) return 'the file is longer than the append it records could have made it';
   if ((await tailDigest(fh, j.endOfData!)) !== j.tailSha256) return 'the bytes before its end-of-data offset differ';
   try {
-    await locateEndOfData(fh, size, j.endOfData!);
+    await locateEndOfData(fh, size, { stopAt: j.endOfData! });
   } catch (e) {
     return `its end-of-data offset is not the end of a complete bundle (${(e as Error).message})`;
   }
@@ -416,6 +416,11 @@ export interface AppendOptions {
   mtime?: number;
   /** The lock, when the caller already holds it (it read the chain under it). */
   lock?: BundleLock;
+  /**
+   * The header walk the caller made under that same lock (with `lock` only):
+   * not walked again. Refused if the file's size changed since.
+   */
+  located?: LocatedEnd;
 }
 
 export interface AppendResult {
@@ -441,7 +446,8 @@ export async function appendMembers(bundlePath: string, members: AppendMember[],
     fh = await fsp.open(bundlePath, 'r+');
     const st = await fh.stat({ bigint: true });
     const size = Number(st.size);
-    const located = await locateEndOfData(fh, size);
+    // A walk made under the lock we hold still describes the file (recovery above changed nothing, or its size).
+    const located = opts.located && opts.lock && opts.located.size === size ? opts.located : await locateEndOfData(fh, size);
     if (opts.expectEndOfData !== undefined && opts.expectEndOfData !== located.endOfData) {
       throw new CustodyError('IO_ERROR', `${bundlePath} changed since it was read (end of data at ${located.endOfData}, expected ${opts.expectEndOfData}): ${CHANGING}, or did`, {
         hint: 'run the command again',
@@ -479,10 +485,11 @@ export async function appendMembers(bundlePath: string, members: AppendMember[],
     journal = undefined; // the append is durable and complete: nothing to undo from here on
     kill.point();
     await fsyncDir(dir);
-    // Re-read: our members must be the last ones, ending where we ended them (a writer that bypassed the lock would show here).
+    // Re-read what we wrote: our members must be the last ones, ending where we ended them, nothing but zeros
+    // after them (a writer that bypassed the lock would show here). The members before them were walked above.
     const endOfData = located.endOfData + bytes.length - END_OF_ARCHIVE.length;
-    const after = await locateEndOfData(fh, Number((await fh.stat()).size)).catch(() => undefined);
-    const tail = after?.members.slice(-members.length).map((m) => m.name);
+    const after = await locateEndOfData(fh, Number((await fh.stat()).size), { from: located.endOfData }).catch(() => undefined);
+    const tail = after?.members.map((m) => m.name);
     if (!after || after.endOfData !== endOfData || tail?.join('\0') !== members.map((m) => m.name).join('\0')) {
       throw new CustodyError('IO_ERROR', `${bundlePath}: ${CHANGING} (the members just appended are not where they were written)`, {
         hint: 'make sure only one custody command at a time works on a bundle, then verify it',

@@ -12,7 +12,18 @@
  * append overwrites and what recovery restores as zeros). Member data and
  * padding are not read here: callers verify the bundle with the streaming
  * reader before appending to it.
+ *
+ * Reads go through a window (BlockReader), synchronous positioned reads into
+ * one reused buffer: one async pread per header cost ~65 µs of thread-pool
+ * round trip, so listing a bundle of 200,000 small files took 13 s; reading
+ * 1 MiB windows through it read every byte of the bundle and spent longer
+ * copying and collecting garbage. Where members are JUMP bytes apart or more
+ * (on a running average) the walk seeks to the next header and reads a few
+ * KiB there; where they are closer it reads a window that holds many
+ * headers. Either way a bundle of a few huge images reads a few blocks per
+ * member, not its data.
  */
+import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { CustodyError } from '../core/errors.js';
 import { BLOCK, MAX_PAX_SIZE, decodeHeader, isZeroBlock, paddingFor, parsePax, resolveHeader } from './tar-header.js';
@@ -29,6 +40,71 @@ export async function preadAt(fh: FileHandle, length: number, position: number):
   return buf.subarray(0, got);
 }
 
+/**
+ * Where the walk's bytes come from: `readInto` reads up to `length` bytes at
+ * `position` into the start of `into` and says how many it read (fewer only
+ * at the end of the file).
+ */
+export interface PositionedSource {
+  readInto(into: Uint8Array, length: number, position: number): number | Promise<number>;
+}
+
+/** A file, read with synchronous pread: the walk waits for each read anyway, and a thread-pool round trip costs more than the read. */
+export const fileSource = (fh: FileHandle): PositionedSource => ({
+  readInto(into, length, position) {
+    let got = 0;
+    while (got < length) {
+      const n = fs.readSync(fh.fd, into, got, length - got, position + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got;
+  },
+});
+
+/**
+ * Window where headers are close together; SEEK_WINDOW where they are JUMP
+ * bytes apart or more (a sync pread costs about as much as copying a few KiB).
+ */
+export const DENSE_WINDOW = 1 << 17;
+export const SEEK_WINDOW = 1 << 12;
+export const JUMP = 1 << 13;
+
+/**
+ * A cached window over a positioned source. `at(position, length)` serves
+ * from the window when it can and otherwise reads a new window starting at
+ * `position`, its size chosen by `dense` (the caller's guess whether the
+ * next bytes it wants are close by). The bytes returned are a view of the
+ * window's buffer, valid until the next call: copy what must outlive it.
+ */
+export class BlockReader {
+  private buf = new Uint8Array(DENSE_WINDOW);
+  private start = 0;
+  private filled = 0;
+  /** Positioned reads made so far (tests count them). */
+  reads = 0;
+
+  constructor(
+    readonly source: PositionedSource,
+    /** Bytes of the file the walk may see (a view may end before the file does). */
+    readonly limit: number,
+  ) {}
+
+  async at(position: number, length: number, dense = true): Promise<Uint8Array> {
+    const end = Math.min(position + length, this.limit);
+    if (end <= position) return new Uint8Array(0);
+    if (position >= this.start && end <= this.start + this.filled) return this.buf.subarray(position - this.start, end - this.start);
+    const want = Math.min(Math.max(end - position, dense ? DENSE_WINDOW : SEEK_WINDOW), this.limit - position);
+    if (want > this.buf.length) this.buf = new Uint8Array(want);
+    this.reads++;
+    this.start = position;
+    this.filled = 0; // a failed read leaves no stale window behind
+    const n = this.source.readInto(this.buf, want, position);
+    this.filled = typeof n === 'number' ? n : await n;
+    return this.buf.subarray(0, Math.min(this.filled, end - position));
+  }
+}
+
 export interface LocatedMember {
   name: string;
   type: 'file' | 'dir';
@@ -40,37 +116,62 @@ export interface LocatedMember {
 export interface LocatedEnd {
   endOfData: number;
   members: LocatedMember[];
+  /** The file size the walk saw (the zero tail runs from endOfData to here). */
+  size: number;
 }
 
-/**
- * `stopAt`: walk only the first `stopAt` bytes, which must end exactly on a
- * member boundary (the bundle as it was before an interrupted append); the
- * end marker and tail after it are not looked at.
- */
-export async function locateEndOfData(fh: FileHandle, size: number, stopAt?: number): Promise<LocatedEnd> {
-  const members: LocatedEnd['members'] = [];
+export interface LocateOptions {
+  /**
+   * Walk only the first `stopAt` bytes, which must end exactly on a member
+   * boundary (the bundle as it was before an interrupted append); the end
+   * marker and tail after it are not looked at.
+   */
+  stopAt?: number | undefined;
+  /**
+   * Start at this offset, which the caller knows to be a member boundary (a
+   * walk of the bytes before it was done under the same lock): only the
+   * members from there on are listed. Duplicate names are then checked only
+   * among those members.
+   */
+  from?: number;
+  /** A reader to use (and whose window to reuse afterwards); by default one over `fh`. */
+  reader?: BlockReader;
+}
+
+/** See LocateOptions; a number as third argument is `stopAt`. */
+export async function locateEndOfData(fh: FileHandle | PositionedSource, size: number, opts: number | LocateOptions = {}): Promise<LocatedEnd> {
+  const o: LocateOptions = typeof opts === 'number' ? { stopAt: opts } : opts;
+  const reader = o.reader ?? new BlockReader('readInto' in fh ? fh : fileSource(fh), size);
+  return walk(reader, size, o.stopAt, o.from ?? 0);
+}
+
+async function walk(reader: BlockReader, size: number, stopAt: number | undefined, from: number): Promise<LocatedEnd> {
+  const members: LocatedMember[] = [];
   const names = new NameTracker();
   let pax: Map<string, string> | undefined;
-  let off = 0;
+  let off = from;
+  // Running average of the distance between headers: is the next one likely near?
+  let stride = 0;
+  let dense = true;
   for (;;) {
     if (stopAt !== undefined && off >= stopAt) {
       if (off > stopAt || pax) throw new CustodyError('MALFORMED_BUNDLE', `offset ${stopAt} is not on a member boundary of the bundle`);
-      return { endOfData: off, members };
+      return { endOfData: off, members, size };
     }
-    const block = await preadAt(fh, BLOCK, off);
+    const block = await reader.at(off, BLOCK, dense);
     if (block.length < BLOCK) {
       throw new CustodyError('MALFORMED_BUNDLE', `the bundle has no end-of-archive marker (truncated at offset ${off})`);
     }
     if (isZeroBlock(block)) {
       if (pax) throw new CustodyError('UNSAFE_BUNDLE', `pax header not followed by a member (offset ${off})`);
       if (stopAt !== undefined) throw new CustodyError('MALFORMED_BUNDLE', `the bundle ends at offset ${off}, before offset ${stopAt}`);
-      await checkZeroTail(fh, off, size);
-      return { endOfData: off, members };
+      await checkZeroTail(reader, off, size);
+      return { endOfData: off, members, size };
     }
     const h = decodeHeader(block, off);
     if (h.typeflag === 'x') {
       if (pax || h.size > MAX_PAX_SIZE) throw new CustodyError('UNSAFE_BUNDLE', `bad pax header at offset ${off}`);
-      pax = parsePax(await preadAt(fh, h.size, off + BLOCK), off);
+      pax = parsePax(await reader.at(off + BLOCK, h.size), off);
       off += BLOCK + h.size + paddingFor(h.size);
       continue;
     }
@@ -79,17 +180,20 @@ export async function locateEndOfData(fh: FileHandle, size: number, stopAt?: num
     const name = checkMemberName(r.name, r.type);
     names.add(name, r.type);
     members.push({ name, type: r.type, size: r.size, dataOffset: off + BLOCK });
-    off += BLOCK + r.size + paddingFor(r.size);
+    const step = BLOCK + r.size + paddingFor(r.size);
+    off += step;
+    stride = (3 * stride + step) / 4;
+    dense = stride < JUMP;
     if (off > size) throw new CustodyError('MALFORMED_BUNDLE', `the bundle is truncated inside member ${JSON.stringify(name)}`, { member: name });
   }
 }
 
-async function checkZeroTail(fh: FileHandle, endOfData: number, size: number): Promise<void> {
+async function checkZeroTail(reader: BlockReader, endOfData: number, size: number): Promise<void> {
   if (size < endOfData + 2 * BLOCK) {
     throw new CustodyError('MALFORMED_BUNDLE', `the bundle is truncated in its end-of-archive marker (offset ${endOfData})`);
   }
   for (let at = endOfData; at < size; at += 1 << 16) {
-    const chunk = await preadAt(fh, Math.min(1 << 16, size - at), at);
+    const chunk = await reader.at(at, Math.min(1 << 16, size - at));
     const k = chunk.findIndex((b) => b !== 0);
     if (k >= 0) {
       throw new CustodyError('UNSAFE_BUNDLE', `data after the end-of-archive marker at offset ${at + k} (only zero padding may follow it)`, {

@@ -8,7 +8,6 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { CustodyError } from '../core/errors.js';
 import { checkRecordText, transferBundle, type TransferResult } from '../bundle/custody-ops.js';
-import { readBundleChain } from '../bundle/chain-read.js';
 import { recoverInterruptedAppend } from '../bundle/tar-append.js';
 import type { Identity, Signer } from '../custody/identity.js';
 import { readReceipts } from './bundle-input.js';
@@ -67,7 +66,8 @@ export async function transfer(req: TransferRequest): Promise<TransferDone> {
   const fields = transferFields(req);
   const bundle = assertBundleFile(req.bundle);
   await recoverInterruptedAppend(bundle);
-  const receipts = req.receipts?.length ? readReceipts(req.receipts, (await readBundleChain(bundle)).envelopes.length) : [];
+  const files = req.receipts ?? [];
+  const receipts = files.length ? (chainLength: number) => readReceipts(files, chainLength) : [];
   let seen: LedgerComparison | undefined;
   const r = await transferBundle(bundle, {
     signer: req.signer,

@@ -32,6 +32,10 @@
  * machine may be shared).
  * The ledger: import throughput and `log --case` latency on SQLite and on PostgreSQL
  * at 100,000 records (test/bench/ledger.mjs; target: log --case under 200 ms on either).
+ * Chain operations (test/bench/chain-ops.mjs, named "chain ops" for
+ * CUSTODY_BENCH_ONLY): transfer and log on a bundle of 200,000 small files
+ * against tar -tvf, and transfer/receive/log cost per record at 1, 101 and 401
+ * records.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -39,6 +43,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchChainOps } from './chain-ops.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CUSTODY = [process.execPath, path.join(ROOT, 'bin', 'custody.js')];
@@ -352,6 +357,7 @@ async function main() {
   };
   ageRatio('custody age encrypt (bundle)', 'age -R ssh.pub (bundle)');
   ageRatio('custody age decrypt (bundle)', 'age -d -i ssh key (bundle)');
+  if (!ONLY || ONLY.test('chain ops')) await benchChainOps({ runs: RUNS });
   const cli = results['custody verify'];
   for (const page of await benchVerifierPage()) {
     if (!cli) continue;
