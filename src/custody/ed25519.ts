@@ -43,12 +43,11 @@ function littleEndianToBigInt(bytes: Uint8Array): bigint {
  * subgroup on every record (a full scalar multiplication, ~3 ms) was 44% of
  * `custody log`. Both functions are pure, so a remembered answer is the
  * answer; the maps are bounded (a hostile bundle may name many keys) and
- * start over when full. Messages are kept to compare (records are small and
- * their total is capped).
+ * start over when full.
  */
 const MEMO_ENTRIES = 4096;
 const weakMemo = new Map<string, string | null>();
-const verifyMemo = new Map<string, { message: Uint8Array; ok: boolean }>();
+const verifyMemo = new Map<string, boolean>();
 
 function remember<V>(memo: Map<string, V>, key: string, value: V): V {
   if (memo.size >= MEMO_ENTRIES) memo.clear();
@@ -101,86 +100,26 @@ export function assertStrongPublicKey(pub: Uint8Array, source: 'user' | 'evidenc
 /**
  * RFC 8032 strict verification; anything malformed or weak is simply `false`.
  * A (key, signature, message) already checked in this process is not checked
- * again (the message is compared byte for byte).
+ * again: the message is named by its SHA-256.
  */
 export function verifyEd25519(sig: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (!(sig instanceof Uint8Array) || sig.length !== 64) return false;
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) return false;
-  const key = `${bytesToHex(publicKey)}${bytesToHex(sig)}`;
+  const key = `${bytesToHex(publicKey)}${bytesToHex(sig)}${sha256Hex(message)}`;
   const known = verifyMemo.get(key);
-  if (known !== undefined && sameBytes(known.message, message)) return known.ok;
-  const ok = verifyUncached(sig, message, publicKey);
-  remember(verifyMemo, key, { message: message.slice(), ok });
-  return ok;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  if (known !== undefined) return known;
+  return remember(verifyMemo, key, verifyUncached(sig, message, publicKey));
 }
 
 function verifyUncached(sig: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (weakKeyReason(publicKey) !== null) return false;
   // S must be reduced (RFC 8032 §5.1.7); checked here rather than trusting the library's path.
-  const s = littleEndianToBigInt(sig.subarray(32, 64));
-  if (s >= L) return false;
-  const table = tableFor(publicKey);
+  if (littleEndianToBigInt(sig.subarray(32, 64)) >= L) return false;
   try {
-    if (!table) return ed.verify(sig, message, publicKey, { zip215: false });
-    return verifyWithTable(sig, s, message, publicKey, table);
+    return ed.verify(sig, message, publicKey, { zip215: false });
   } catch {
     return false;
   }
-}
-
-/**
- * A key that signs many records (a custodian over a long chain) gets a table
- * of its multiples, so [k]A costs 64 point additions instead of ~250
- * doublings and ~125 additions: verification of a 400-record chain was ~1.6
- * ms a record, most of it that multiplication. The equation and every check
- * are noble's strict ones (zip215: false), with [k]A read from the table:
- * A and R canonical (A also prime-order and not small: weakKeyReason), S < L,
- * k = SHA-512(R ‖ A ‖ M) mod L, and [8](R + [k]A − [S]B) = 0. The tests
- * compare it with ed.verify on valid, forged and non-canonical signatures.
- */
-const TABLE_AFTER = 8;
-const MAX_TABLES = 64;
-const uses = new Map<string, number>();
-const tables = new Map<string, ed.Point[][]>();
-
-function tableFor(publicKey: Uint8Array): ed.Point[][] | undefined {
-  const key = bytesToHex(publicKey);
-  const known = tables.get(key);
-  if (known) return known;
-  const n = (uses.get(key) ?? 0) + 1;
-  remember(uses, key, n);
-  if (n < TABLE_AFTER) return undefined;
-  // table[i][j] = j · 16^i · A, for the 64 hex digits of k (k < L < 2^253).
-  const table: ed.Point[][] = [];
-  let base = ed.Point.fromBytes(publicKey, false);
-  for (let i = 0; i < 64; i++) {
-    const row = [ed.Point.ZERO, base];
-    for (let j = 2; j < 16; j++) row.push(row[j - 1]!.add(base));
-    table.push(row);
-    base = base.double().double().double().double();
-  }
-  if (tables.size >= MAX_TABLES) tables.clear();
-  tables.set(key, table);
-  return table;
-}
-
-function verifyWithTable(sig: Uint8Array, s: bigint, message: Uint8Array, publicKey: Uint8Array, table: ed.Point[][]): boolean {
-  const r = sig.subarray(0, 32);
-  const R = ed.Point.fromBytes(r, false); // throws on a non-canonical encoding: false
-  const k = littleEndianToBigInt(sha512(ed.etc.concatBytes(r, publicKey, message))) % L;
-  let kA = ed.Point.ZERO;
-  for (let i = 0, rest = k; rest > 0n; i++, rest >>= 4n) {
-    const digit = Number(rest & 15n);
-    if (digit !== 0) kA = kA.add(table[i]![digit]!);
-  }
-  const SB = ed.Point.BASE.multiply(s, false);
-  return R.add(kA).subtract(SB).clearCofactor().is0();
 }
 
 /** First 16 hex digits of SHA-256 of the raw 32-byte key (DESIGN §4). */
