@@ -103,7 +103,7 @@ function setState(db: Db, digest: string, state: BundleState, path: string | und
 }
 
 /** Items and files are described by the bundle's signed manifest: same digest, same content, so re-inserts are ignored. */
-function insertItemsAndFiles(db: Db, digest: string, items: ItemInput[], files: FileInput[], source: InputSource): void {
+function insertItemsAndFiles(db: Db, digest: string, items: ItemInput[], files: Iterable<FileInput>, source: InputSource): void {
   const insertItem = db.prepare(
     'INSERT INTO items (bundle_digest, item_id, description, details) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
   );
