@@ -96,7 +96,7 @@ export class ItemFiles implements Iterable<ItemFile> {
   get(i: number): ItemFile {
     if (this.objects.length > 0) return this.objects[i]!;
     const rel = this.rel(i);
-    const f: ItemFile = { abs: '', rel, size: this.sizes[i]!, mtime: new Date(this.mtimes[i]!) };
+    const f: ItemFile = { abs: '', rel, size: this.sizes[i]!, mtime: new Date(Math.round(this.mtimes[i]!)) }; // as Node makes Stats.mtime
     if (this.escaped[i]) {
       const relBytes = Buffer.from(this.names.subarray(this.starts[i]!, this.starts[i + 1]!));
       f.relBytes = relBytes;
