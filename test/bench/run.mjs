@@ -22,6 +22,7 @@
  * same run (target: custody ≥ 0.8× age's rate, peak RSS < 150 MB).
  * The offline verifier page verifies the sealed bundle in headless Chromium after
  * the commands, compared with custody verify.
+ * CUSTODY_BENCH_TREES=10000,50000,200000: then the small-file bench too (test/bench/small-files.mjs).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -305,6 +306,8 @@ async function main() {
   fs.rmSync(HOME, { recursive: true, force: true });
   for (const f of [BUNDLE, CUSTODY_AGE, STOCK_AGE]) fs.rmSync(f, { force: true });
   if (custody) console.log(`custody peak RSS ${custody.rssMB.toFixed(0)} MB (target < 150 MB) ${custody.rssMB < 150 ? 'ok' : 'ABOVE TARGET'}`);
+  // Trees of many small files (hash -r, seal against hashdeep, bagit-python + tar): test/bench/small-files.mjs.
+  if (process.env.CUSTODY_BENCH_TREES) spawnSync(process.execPath, [path.join(ROOT, 'test', 'bench', 'small-files.mjs')], { stdio: 'inherit' });
 }
 
 main().catch((e) => {
