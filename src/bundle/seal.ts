@@ -14,7 +14,7 @@ import type { Algo } from '../core/algorithms.js';
 import { CustodyError } from '../core/errors.js';
 import type { HashEngine } from '../core/engine.js';
 import { hashPaths } from '../core/hash-source.js';
-import { BatchHasher } from '../core/batch-hasher.js';
+import { BATCH_FILE_MAX, BatchHasher } from '../core/batch-hasher.js';
 import type { HashDigest } from '../core/hasher.js';
 import { hashEwf } from '../core/ewf/hash-ewf.js';
 import { toBase64, utf8 } from '../custody/encoding.js';
@@ -169,7 +169,7 @@ async function writeWithSpill(tar: TarWriter, r: SealRequest, spill: SealSpill):
   // the batch hasher (whole files, many per worker message), large ones stream through the engine.
   const spec = { algos: r.algorithms, pieceSize: r.pieceSize };
   let small = 0;
-  for (const item of r.items) for (let i = 0; i < item.files.length && small < BATCH_FROM_FILES; i++) if (item.files.size(i) <= (1 << 20)) small++;
+  for (const item of r.items) for (let i = 0; i < item.files.length && small < BATCH_FROM_FILES; i++) if (item.files.size(i) <= BATCH_FILE_MAX) small++;
   const batch = small >= BATCH_FROM_FILES ? new BatchHasher(spec) : undefined;
   const kept: ManifestFile[] = [];
   const unportable: string[] = [];

@@ -26,7 +26,7 @@ import type { HashDigest, HashSpec } from './hasher.js';
 export interface BatchHasherOptions {
   /** Worker threads (default: the number of cores, at most 4). */
   workers?: number;
-  /** Bytes per slot (default 4 MiB); files up to a quarter of it are batched. */
+  /** Bytes per slot (default 2 MiB); files up to a quarter of it are batched. */
   slotSize?: number;
   /** Files per slot at most (default 256): bounds the wait for the first result. */
   filesPerSlot?: number;
@@ -49,6 +49,9 @@ interface Pending {
 function shown(p: string | Uint8Array): string {
   return typeof p === 'string' ? p : new TextDecoder().decode(p);
 }
+
+/** Largest file a batch hasher with the default slot size takes (callers deciding whether to start one). */
+export const BATCH_FILE_MAX = (2 << 20) / 4;
 
 export class BatchHasher {
   /** Files up to this size go into batches. */
@@ -75,11 +78,11 @@ export class BatchHasher {
     opts: BatchHasherOptions = {},
   ) {
     const n = Math.max(1, opts.workers ?? Math.min(os.availableParallelism(), 4));
-    this.slotSize = opts.slotSize ?? 4 << 20;
+    this.slotSize = opts.slotSize ?? 2 << 20;
     this.maxFileSize = Math.floor(this.slotSize / 4);
     this.filesPerSlot = opts.filesPerSlot ?? 256;
     this.window = this.filesPerSlot * 4;
-    const buffers = Array.from({ length: 2 * n + 2 }, () => new SharedArrayBuffer(this.slotSize));
+    const buffers = Array.from({ length: n + 2 }, () => new SharedArrayBuffer(this.slotSize)); // one per worker being hashed, two being filled
     this.views = buffers.map((b) => new Uint8Array(b));
     this.free = buffers.map((_, i) => i);
     const algos = [...new Set(spec.algos)];

@@ -111,6 +111,7 @@ export async function seal(req: SealOpRequest): Promise<Sealed> {
   assertWithinTagLimits(bagNameFromOut(path.basename(out)), items, req.algorithms, req.pieceSize);
   const signer = typeof req.signer === 'function' ? await req.signer() : req.signer;
   const ledger = req.ledger?.();
+  let spill: SealSpill | undefined;
   try {
     const known = ledger?.getCase(req.caseId);
     const caseInfo: { id: string; title?: string; authority?: string } = { id: req.caseId };
@@ -123,7 +124,7 @@ export async function seal(req: SealOpRequest): Promise<Sealed> {
     const engine = new HashEngine();
     // Per-file results go to disk beside the bundle (the run's temporary area), not into memory.
     sweepStaleTemps(out, 'spill');
-    const spill = new SealSpill(req.algorithms, tempNameBeside(out, 'spill'));
+    spill = new SealSpill(req.algorithms, tempNameBeside(out, 'spill'));
     let result: SealResult;
     try {
       result = await writeFileAtomically(out, req.force === true, (fd) =>
@@ -144,9 +145,6 @@ export async function seal(req: SealOpRequest): Promise<Sealed> {
           onProgress: (n) => progress.update(n),
         }),
       );
-    } catch (e) {
-      spill.close();
-      throw e;
     } finally {
       progress.stop();
       await engine.close();
@@ -168,9 +166,9 @@ export async function seal(req: SealOpRequest): Promise<Sealed> {
         at: result.record.predicate.at,
       },
     });
-    spill.close();
     return { ...result, file: out, signer, ledger: ledger !== undefined };
   } finally {
+    spill?.close(); // after the ledger has read the files from it
     ledger?.close();
   }
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { DEFAULT_ALGOS, HEX_LENGTH, parseAlgoList, parseSize, type Algo } from '../../core/algorithms.js';
 import { HashEngine, type HashDigest, type HashSpec } from '../../core/engine.js';
-import { BatchHasher } from '../../core/batch-hasher.js';
+import { BATCH_FILE_MAX, BatchHasher } from '../../core/batch-hasher.js';
 import { CustodyError, fromSystemError } from '../../core/errors.js';
 import { expandInputs, totalSize, type HashInput } from '../../core/hash-inputs.js';
 import { hashPaths, hashReadable } from '../../core/hash-source.js';
@@ -219,7 +219,7 @@ async function hashEach(ctx: CliContext, inputs: HashInput[], spec: HashSpec, im
 /** From this many small files on, a batch hasher pays for its threads. */
 const BATCH_FROM_FILES = 8;
 
-function isSmall(input: HashInput, images: Set<string>, max = 1 << 20): boolean {
+function isSmall(input: HashInput, images: Set<string>, max = BATCH_FILE_MAX): boolean {
   return input.kind === 'file' && input.size !== undefined && input.size <= max && !images.has(input.path);
 }
 
