@@ -23,6 +23,7 @@ import { CustodyError, fromSystemError } from '../core/errors.js';
 import { ewfSegmentFiles, isEwfImage, splitSegments } from '../core/ewf/files.js';
 import { assertItemId, compareNames, componentProblem, escapeNameBytes, escapePathBytes, itemIdFromName } from './layout.js';
 import { foldName } from './tar-names.js';
+import { ItemFiles } from './item-files.js';
 
 export interface ItemRequest {
   path: string;
@@ -33,16 +34,7 @@ export interface ItemRequest {
   split?: boolean;
 }
 
-export interface ItemFile {
-  /** Path on disk, to read (its bytes, where a name in it is not valid UTF-8). */
-  abs: string | Buffer;
-  /** The original bytes of `rel`, where a name in it is not valid UTF-8 (`rel` is then escaped: escapeNameBytes). */
-  relBytes?: Buffer;
-  /** Path inside the item ('/'-separated, as on disk). */
-  rel: string;
-  size: number;
-  mtime: Date;
-}
+export type { ItemFile } from './item-files.js';
 
 export interface CollectedItem {
   id: string;
@@ -52,7 +44,7 @@ export interface CollectedItem {
   source: string;
   description?: string;
   meta: Record<string, string>;
-  files: ItemFile[];
+  files: ItemFiles;
   emptyDirectories: string[];
   /** The original bytes of an empty folder's path, where a name in it is not valid UTF-8 (the path in emptyDirectories is then escaped). */
   emptyDirectoryBytes?: Map<string, Buffer>;
@@ -68,12 +60,23 @@ function checkedComponent(name: string, where: string): string {
   return name;
 }
 
-async function walk(dir: string | Buffer, relDir: string, relDirBytes: Buffer | undefined, item: CollectedItem): Promise<void> {
+const SLASH = Buffer.from('/');
+
+/**
+ * Walks one folder of an item, adding its files in member order (each
+ * folder's entries by name bytes, depth first) and returning their indexes in
+ * manifest order (by path bytes): within a folder that is the order of the
+ * entries' names with '/' after each folder's name, since every path below a
+ * folder starts with that name and '/'.
+ * Synchronous calls: for tens of thousands of small files a round trip
+ * through the thread pool per entry cost more than the system call itself.
+ */
+function walk(dir: string | Buffer, relDirBytes: Buffer | undefined, escapedAbove: boolean, item: CollectedItem): number[] {
   let entries: import('node:fs').Dirent<Buffer>[];
   const shown = (p: string | Buffer) => (typeof p === 'string' ? p : escapePathBytes(p));
   try {
     // Names as bytes: one that is not valid UTF-8 is still the evidence's name (sealed escaped, restored on extract).
-    entries = await fs.readdir(dir, { withFileTypes: true, encoding: 'buffer' });
+    entries = fsSync.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
   } catch (e) {
     throw fromSystemError(e, shown(dir));
   }
@@ -82,32 +85,40 @@ async function walk(dir: string | Buffer, relDir: string, relDirBytes: Buffer | 
     const escaped = escapeNameBytes(bytes);
     const name = escaped ?? bytes.toString('utf8');
     const abs: string | Buffer =
-      typeof dir === 'string' && escaped === undefined ? path.join(dir, name) : Buffer.concat([typeof dir === 'string' ? Buffer.from(dir) : dir, Buffer.from('/'), bytes]);
-    const relBytes = escaped !== undefined || relDirBytes !== undefined ? Buffer.concat([...(relDir === '' ? [] : [relDirBytes ?? Buffer.from(relDir), Buffer.from('/')]), bytes]) : undefined;
-    return { d, abs, name: checkedComponent(name, shown(abs)), relBytes };
+      typeof dir === 'string' && escaped === undefined ? path.join(dir, name) : Buffer.concat([typeof dir === 'string' ? Buffer.from(dir) : dir, SLASH, bytes]);
+    const relBytes = relDirBytes === undefined ? bytes : Buffer.concat([relDirBytes, SLASH, bytes]);
+    return { d, abs, name: checkedComponent(name, shown(abs)), relBytes, escaped: escapedAbove || escaped !== undefined };
   });
   named.sort((a, b) => compareNames(a.name, b.name));
-  for (const { d, abs, name, relBytes } of named) {
-    const rel = relDir === '' ? name : `${relDir}/${name}`;
+  const subtrees: { key: string; order: number[] }[] = [];
+  for (const { d, abs, name, relBytes, escaped } of named) {
     if (d.isSymbolicLink()) throw usage(`cannot seal ${shown(abs)}: symbolic links inside an item are refused`, 'copy the target in, or seal it as its own item');
     if (d.isDirectory()) {
       const before = item.files.length + item.emptyDirectories.length;
-      await walk(abs, rel, relBytes, item);
+      const order = walk(abs, relBytes, escaped, item);
       if (item.files.length + item.emptyDirectories.length === before) {
+        const rel = escaped ? escapePathBytes(relBytes) : relBytes.toString('utf8');
         item.emptyDirectories.push(rel);
-        if (relBytes !== undefined) (item.emptyDirectoryBytes ??= new Map()).set(rel, relBytes);
+        if (escaped) (item.emptyDirectoryBytes ??= new Map()).set(rel, relBytes);
       }
+      subtrees.push({ key: `${name}/`, order });
     } else if (d.isFile()) {
-      const st = await fs.lstat(abs).catch((e: unknown) => {
+      let st: import('node:fs').Stats;
+      try {
+        st = fsSync.lstatSync(abs);
+      } catch (e) {
         throw fromSystemError(e, shown(abs));
-      });
-      const f: ItemFile = { abs, rel, size: st.size, mtime: st.mtime };
-      if (relBytes !== undefined) f.relBytes = relBytes;
-      item.files.push(f);
+      }
+      subtrees.push({ key: name, order: [item.files.pushWalked(relBytes, escaped, st.size, st.mtimeMs)] });
     } else {
       throw usage(`cannot seal ${shown(abs)}: only regular files and directories can be sealed (not devices, FIFOs or sockets)`);
     }
   }
+  subtrees.sort((a, b) => compareNames(a.key, b.key));
+  if (subtrees.length === 1) return subtrees[0]!.order;
+  const out: number[] = [];
+  for (const t of subtrees) for (const i of t.order) out.push(i);
+  return out;
 }
 
 export async function collectItems(requests: ItemRequest[]): Promise<CollectedItem[]> {
@@ -137,7 +148,7 @@ export async function collectItems(requests: ItemRequest[]): Promise<CollectedIt
       for (let n = 2; ids.has(foldName(id)); n++) id = `${base.slice(0, 60)}-${n}`;
       ids.set(foldName(id), id);
     }
-    const item: CollectedItem = { id, kind: st.isDirectory() ? 'directory' : 'file', source, meta: r.meta, files: [], emptyDirectories: [] };
+    const item: CollectedItem = { id, kind: st.isDirectory() ? 'directory' : 'file', source, meta: r.meta, files: new ItemFiles(source), emptyDirectories: [] };
     if (r.description !== undefined) item.description = r.description;
     if (r.split && !st.isFile()) throw usage(`--split takes the first segment file of a split image, not ${r.path}`);
     const image = st.isFile() ? (r.split ? 'split' : (await isEwfImage(source)) ? 'ewf' : undefined) : undefined;
@@ -155,7 +166,9 @@ export async function collectItems(requests: ItemRequest[]): Promise<CollectedIt
     } else if (st.isFile()) {
       item.files.push({ abs: source, rel: checkedComponent(path.basename(source), source), size: st.size, mtime: st.mtime });
     } else if (st.isDirectory()) {
-      await walk(source, '', undefined, item);
+      const order = walk(source, undefined, false, item);
+      item.files.trim();
+      if (order.some((v, i) => v !== i)) item.files.sorted = Uint32Array.from(order);
     } else {
       throw usage(`cannot seal ${r.path}: not a regular file or directory`, 'image a device first (e.g. with dc3dd) and seal the image file');
     }
@@ -186,6 +199,8 @@ export function assertOutsideItems(out: string, items: CollectedItem[]): void {
         throw usage(`--out ${out} lies inside item ${item.id} (${item.source}), which is being sealed`, 'write the bundle outside the evidence');
       }
     }
+    // Every file of a folder item lies inside it (refused above): only a hard link to one remains, if --out exists.
+    if (item.kind === 'directory' && outStat === undefined) continue;
     for (const f of item.files) {
       if (typeof f.abs !== 'string') {
         if (outStat !== undefined && sameInode(outStat, fsSync.statSync(f.abs))) throw usage(`--out ${out} is an evidence file of item ${item.id}`, 'write the bundle to another file: sealing must never replace the evidence');

@@ -36,6 +36,29 @@ export const CHAIN_DIR = 'custody/chain/';
 export const MAX_CHAIN_BYTES = 64 << 20;
 
 /**
+ * Streaming limits that seal and the readers (verify, extract) agree on, so
+ * that seal refuses up front what verify would refuse, and verify can read
+ * tag files of any size (an export of 1,000,000 files makes a 500 MB
+ * custody/manifest.json) with bounded memory per line and per entry instead
+ * of a cap on the whole file. Threat: a hostile bundle with one endless line
+ * or one endless JSON entry exhausting the reader's memory.
+ *
+ * - TAG_LIMITS.manifestFileEntryBytes: one element of `files` in
+ *   custody/manifest.json, as seal writes it (pretty-printed JSON, indentation
+ *   and line breaks included, the separating comma not), at most 64 KiB.
+ * - TAG_LIMITS.tagLineBytes: one line of manifest-<alg>.txt or
+ *   custody/pieces-sha256.txt, its LF included, at most 8 KiB; a payload path
+ *   too long for that (after percent-encoding) is refused at seal.
+ * - The number of `files` entries in custody/manifest.json equals the number
+ *   of payload (data/) members, and every manifest-<alg>.txt has one line per
+ *   payload member (a reader may count instead of holding them).
+ */
+export const TAG_LIMITS = Object.freeze({
+  manifestFileEntryBytes: 64 << 10,
+  tagLineBytes: 8 << 10,
+});
+
+/**
  * The two comment lines of custody/seal.minisig. The trusted one is
  * signed; the untrusted one is not, so verify compares it exactly (a byte of
  * the bundle that nothing checks would break "change any byte, verify fails").

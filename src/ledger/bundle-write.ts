@@ -107,7 +107,7 @@ function setState(db: Db, digest: string, state: BundleState, path: string | und
 }
 
 /** Items and files are described by the bundle's signed manifest: same digest, same content, so re-inserts are ignored. */
-export function checkItemsAndFiles(items: ItemInput[], files: FileInput[], source: InputSource): void {
+export function checkItemsAndFiles(items: ItemInput[], files: Iterable<FileInput>, source: InputSource): void {
   for (const it of items) {
     assertText(it.id, 'an item id', source, 255);
     if (it.description !== undefined) assertText(it.description, `the description of item ${it.id}`, source);
@@ -123,7 +123,7 @@ export function checkItemsAndFiles(items: ItemInput[], files: FileInput[], sourc
   }
 }
 
-function insertItemsAndFiles(db: Db, digest: string, items: ItemInput[], files: FileInput[], source: InputSource): void {
+function insertItemsAndFiles(db: Db, digest: string, items: ItemInput[], files: Iterable<FileInput>, source: InputSource): void {
   const insertItem = db.prepare(
     'INSERT INTO items (bundle_digest, item_id, description, details) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
   );

@@ -582,7 +582,7 @@ async function insertBundleIfNew(q: Q, b: { digest: string; name: string; path?:
   return false;
 }
 
-async function insertItemsAndFiles(q: Q, digest: string, items: ItemInput[], files: FileInput[], source: InputSource): Promise<void> {
+async function insertItemsAndFiles(q: Q, digest: string, items: ItemInput[], files: Iterable<FileInput>, source: InputSource): Promise<void> {
   const itemIds = new Set<string>();
   for (const it of items) {
     itemIds.add(it.id);

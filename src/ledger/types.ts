@@ -94,7 +94,8 @@ export interface SealInput {
   path: string;
   caseId: string;
   items: ItemInput[];
-  files: FileInput[];
+  /** Iterated once (a seal of 1,000,000 files streams them from disk). */
+  files: Iterable<FileInput>;
   /** The seq-0 seal record. */
   record: RecordInput;
 }

@@ -25,14 +25,25 @@ export function itemRows(m: CustodyManifest): ItemInput[] {
   }));
 }
 
-export function fileRows(m: CustodyManifest): FileInput[] {
-  return m.files.map((f) => ({
+export function fileRows(m: CustodyManifest): FileInput[];
+export function fileRows(m: { files: Iterable<CustodyManifest['files'][number]> }): Iterable<FileInput>;
+export function fileRows(m: { files: Iterable<CustodyManifest['files'][number]> }): Iterable<FileInput> {
+  const row = (f: CustodyManifest['files'][number]): FileInput => ({
     itemId: f.item,
     path: f.path,
     size: f.size,
     hashes: f.hashes,
     ...(f.pieces ? { pieceCount: f.pieces.count, merkleRoot: f.pieces.merkleRoot } : {}),
-  }));
+  });
+  if (Array.isArray(m.files)) return (m.files as CustodyManifest['files']).map(row);
+  // Streamed (seal of a large export): one row at a time, as the ledger reads them; a ledger may read
+  // them more than once (the shared ledger checks every row before it inserts any).
+  const files = m.files;
+  return {
+    *[Symbol.iterator]() {
+      for (const f of files) yield row(f);
+    },
+  };
 }
 
 /** Everything a verified chain carries, for Ledger.importBundle. Records must have verified (verdict.records[i].predicate set). */

@@ -17,7 +17,10 @@ import { VERSION } from '../core/version.js';
 import { writeFileAtomically } from '../bundle/atomic-output.js';
 import { assertOutsideItems, collectItems, type CollectedItem, type ItemRequest } from '../bundle/collect-items.js';
 import { bagNameFromOut } from '../bundle/layout.js';
-import { writeBundle, type SealResult } from '../bundle/seal.js';
+import { RESULT_FILES_MAX, writeBundle, type SealResult } from '../bundle/seal.js';
+import { SealSpill } from '../bundle/seal-spill.js';
+import { assertWithinTagLimits } from '../bundle/seal-limits.js';
+import { sweepStaleTemps, tempNameBeside } from '../bundle/temp-files.js';
 import { TarWriter } from '../bundle/tar-writer.js';
 import type { Signer } from '../custody/identity.js';
 import type { LedgerAccess } from './ledger-access.js';
@@ -83,7 +86,7 @@ export function checkSealOutput(out: string, force: boolean): string {
  */
 export function checkFreeSpace(out: string, items: CollectedItem[]): void {
   const files = items.reduce((n, it) => n + it.files.length, 0);
-  const bytes = items.reduce((n, it) => n + it.files.reduce((m, f) => m + f.size, 0), 0);
+  const bytes = items.reduce((n, it) => n + it.files.totalBytes, 0);
   const need = bytes + files * 4096 + (1 << 20);
   let free: number;
   try {
@@ -105,8 +108,10 @@ export async function seal(req: SealOpRequest): Promise<Sealed> {
   const items = await collectItems(req.items);
   assertOutsideItems(out, items);
   checkFreeSpace(out, items);
+  assertWithinTagLimits(bagNameFromOut(path.basename(out)), items, req.algorithms, req.pieceSize);
   const signer = typeof req.signer === 'function' ? await req.signer() : req.signer;
   const ledger = await req.ledger?.();
+  let spill: SealSpill | undefined;
   try {
     const known = await ledger?.getCase(req.caseId);
     const caseInfo: { id: string; title?: string; authority?: string } = { id: req.caseId };
@@ -114,13 +119,17 @@ export async function seal(req: SealOpRequest): Promise<Sealed> {
     const auth = req.authority ?? known?.authority;
     if (auth !== undefined) caseInfo.authority = auth;
 
-    const total = items.reduce((n, it) => n + it.files.reduce((m, f) => m + f.size, 0), 0);
+    const total = items.reduce((n, it) => n + it.files.totalBytes, 0);
     const progress = (req.progress ?? noProgress)('seal', total);
     const engine = new HashEngine();
+    // Per-file results go to disk beside the bundle (the run's temporary area), not into memory.
+    sweepStaleTemps(out, 'spill');
+    spill = new SealSpill(req.algorithms, tempNameBeside(out, 'spill'));
     let result: SealResult;
     try {
       result = await writeFileAtomically(out, req.force === true, (fd) =>
-        writeBundle(new TarWriter(fd, { syncEvery: 64 << 20 }), {
+        writeBundle(new TarWriter(fd, { syncEvery: 64 << 20, bufferBytes: 1 << 20, trackNames: false }), {
+          spill,
           engine,
           signer,
           items,
@@ -147,7 +156,7 @@ export async function seal(req: SealOpRequest): Promise<Sealed> {
       path: out,
       caseId: req.caseId,
       items: itemRows(result.manifest),
-      files: fileRows(result.manifest),
+      files: result.fileCount <= RESULT_FILES_MAX ? fileRows(result.manifest) : fileRows({ files: { [Symbol.iterator]: () => spill!.files() } }),
       record: {
         seq: 0,
         action: 'seal',
@@ -160,5 +169,6 @@ export async function seal(req: SealOpRequest): Promise<Sealed> {
     return { ...result, file: out, signer, ledger: ledger !== undefined };
   } finally {
     await ledger?.close();
+    spill?.close(); // after the ledger has read the files from it
   }
 }

@@ -36,6 +36,7 @@
  * CUSTODY_BENCH_ONLY): transfer and log on a bundle of 200,000 small files
  * against tar -tvf, and transfer/receive/log cost per record at 1, 101 and 401
  * records.
+ * CUSTODY_BENCH_TREES=10000,50000,200000: then the small-file bench too (test/bench/small-files.mjs).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -370,6 +371,8 @@ async function main() {
   fs.rmSync(HOME, { recursive: true, force: true });
   for (const f of [BUNDLE, CUSTODY_AGE, STOCK_AGE, ...HALVES]) fs.rmSync(f, { force: true });
   if (custody) console.log(`custody peak RSS ${custody.rssMB.toFixed(0)} MB (target < 150 MB) ${custody.rssMB < 150 ? 'ok' : 'ABOVE TARGET'}`);
+  // Trees of many small files (hash -r, seal against hashdeep, bagit-python + tar): test/bench/small-files.mjs.
+  if (process.env.CUSTODY_BENCH_TREES) spawnSync(process.execPath, [path.join(ROOT, 'test', 'bench', 'small-files.mjs')], { stdio: 'inherit' });
 }
 
 main().catch((e) => {

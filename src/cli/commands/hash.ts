@@ -3,7 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { DEFAULT_ALGOS, HEX_LENGTH, parseAlgoList, parseSize, type Algo } from '../../core/algorithms.js';
-import { HashEngine, type HashSpec } from '../../core/engine.js';
+import { HashEngine, type HashDigest, type HashSpec } from '../../core/engine.js';
+import { BATCH_FILE_MAX, BatchHasher } from '../../core/batch-hasher.js';
 import { CustodyError, fromSystemError } from '../../core/errors.js';
 import { expandInputs, totalSize, type HashInput } from '../../core/hash-inputs.js';
 import { hashPaths, hashReadable } from '../../core/hash-source.js';
@@ -169,16 +170,34 @@ async function withEngine<T>(fn: (engine: HashEngine) => Promise<T>): Promise<T>
 
 async function hashEach(ctx: CliContext, inputs: HashInput[], spec: HashSpec, images = new Set<string>()): Promise<FileHash[]> {
   const progress = makeProgress(ctx, 'hashing', totalSize(inputs));
+  // Many small files: hashed in batches (one worker message per slot of files), see core/batch-hasher.ts.
+  const batch = smallFiles(inputs, images).length >= BATCH_FROM_FILES ? new BatchHasher(spec) : undefined;
   try {
     return await withEngine(async (engine) => {
       const out: FileHash[] = [];
+      const waiting: { at: number; digest: Promise<HashDigest> }[] = [];
+      const settle = async (keep: number) => {
+        if (waiting.length > keep) batch!.flush();
+        while (waiting.length > keep) {
+          const w = waiting.shift()!;
+          out[w.at] = { path: inputs[w.at]!.path, ...(await w.digest) };
+        }
+      };
       let before = 0;
-      for (const input of inputs) {
+      for (const [at, input] of inputs.entries()) {
+        if (batch && isSmall(input, images, batch.maxFileSize)) {
+          waiting.push({ at, digest: (await batch.add(input.path, input.size)).digest });
+          before += input.size!;
+          progress.update(before);
+          await settle(batch.window);
+          continue;
+        }
+        await settle(0);
         const onProgress = (n: number) => progress.update(before + n);
         if (images.has(input.path)) {
           const r = await hashEwf(engine, input.path, spec, { onStoredProgress: onProgress });
           before += input.size ?? 0;
-          out.push({ path: input.path, size: r.size, digests: r.digests, ...(r.pieces ? { pieces: r.pieces } : {}), segments: r.image.segments, image: r.image });
+          out[at] = { path: input.path, size: r.size, digests: r.digests, ...(r.pieces ? { pieces: r.pieces } : {}), segments: r.image.segments, image: r.image };
           continue;
         }
         const d =
@@ -186,13 +205,26 @@ async function hashEach(ctx: CliContext, inputs: HashInput[], spec: HashSpec, im
             ? await hashReadable(engine, process.stdin, spec, { label: 'stdin', onProgress })
             : await hashPaths(engine, [input.path], spec, { onProgress });
         before += d.size;
-        out.push({ path: input.path, ...d });
+        out[at] = { path: input.path, ...d };
       }
+      await settle(0);
       return out;
     });
   } finally {
     progress.stop();
+    await batch?.close();
   }
+}
+
+/** From this many small files on, a batch hasher pays for its threads. */
+const BATCH_FROM_FILES = 8;
+
+function isSmall(input: HashInput, images: Set<string>, max = BATCH_FILE_MAX): boolean {
+  return input.kind === 'file' && input.size !== undefined && input.size <= max && !images.has(input.path);
+}
+
+function smallFiles(inputs: HashInput[], images: Set<string>): HashInput[] {
+  return inputs.filter((i) => isSmall(i, images));
 }
 
 async function hashSplit(ctx: CliContext, inputs: HashInput[], spec: HashSpec): Promise<FileHash[]> {

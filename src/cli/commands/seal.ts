@@ -155,11 +155,13 @@ export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptio
   });
   const out = result.file;
   const sealer = result.signer.identity;
-  const files = result.manifest.files.length;
+  const files = result.fileCount;
   const unportable = [
-    ...result.manifest.files.filter((f) => f.windows !== undefined).map((f) => f.path),
+    ...result.unportable,
     ...result.manifest.items.flatMap((it) => (it.emptyDirectoryMarks ?? []).filter((m) => m.windows !== undefined).map((m) => `data/${it.id}/${m.path}`)),
   ];
+  const perItem = new Map<string, number>(result.manifest.items.map((it) => [it.id, 0]));
+  for (const f of result.manifest.files) perItem.set(f.item, (perItem.get(f.item) ?? 0) + 1);
   return outcome(
     {
       bundle: out,
@@ -167,9 +169,11 @@ export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptio
       bundleName: result.bagName,
       case: o.case,
       sealer: { name: sealer.name, keyid: sealer.keyid, fingerprint: sealer.fingerprint },
-      items: result.manifest.items.map((it) => ({ id: it.id, kind: it.kind, files: result.manifest.files.filter((f) => f.item === it.id).length, ...(it.image ? { image: it.image.acquisition ? { ...it.image, acquisition: acquisitionJson(it.image.acquisition) } : it.image } : {}) })),
+      items: result.manifest.items.map((it) => ({ id: it.id, kind: it.kind, files: result.itemFiles[it.id] ?? perItem.get(it.id) ?? 0, ...(it.image ? { image: it.image.acquisition ? { ...it.image, acquisition: acquisitionJson(it.image.acquisition) } : it.image } : {}) })),
       files,
-      // Every payload file as custody/manifest.json records it, so a pipeline need not open the bundle.
+      // Every payload file as custody/manifest.json records it, so a pipeline need not open the bundle
+      // (up to RESULT_FILES_MAX files; beyond, fileHashesOmitted says to read custody/manifest.json).
+      ...(result.manifest.files.length < files ? { fileHashesOmitted: true } : {}),
       fileHashes: result.manifest.files.map((f) => ({
         path: f.path,
         item: f.item,

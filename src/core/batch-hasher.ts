@@ -1,0 +1,215 @@
+/**
+ * Hashes many small files fast: the main thread reads whole files (a few
+ * synchronous system calls each, no round trip through the libuv pool) into
+ * shared slots, several files per slot, and hands each full slot to one
+ * worker thread, which hashes every file in it with every algorithm and
+ * answers once (see batch-worker.ts). Slots go to the threads in turn, so all
+ * cores hash while the main thread reads the next files.
+ *
+ * Threat guarded against: a hash of other bytes than the ones read. The
+ * bytes a caller writes elsewhere (seal's tar) are the very bytes in the slot
+ * that is hashed, read once; a slot is reused only after its worker is done
+ * and the caller has finished with it.
+ *
+ * Large files do not belong here (they would fill a slot alone and hold it
+ * for a long time): callers stream those through the HashEngine.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Algo } from './algorithms.js';
+import { CustodyError, fromSystemError } from './errors.js';
+import type { BatchFileResult, BatchJob, BatchWorkerData, FromBatchWorker } from './batch-worker.js';
+import type { HashDigest, HashSpec } from './hasher.js';
+
+export interface BatchHasherOptions {
+  /** Worker threads (default: the number of cores, at most 4). */
+  workers?: number;
+  /** Bytes per slot (default 2 MiB); files up to a quarter of it are batched. */
+  slotSize?: number;
+  /** Files per slot at most (default 256): bounds the wait for the first result. */
+  filesPerSlot?: number;
+}
+
+function workerPath(): string {
+  const here = import.meta.url;
+  const url = here.endsWith('.ts') ? new URL('../../dist/core/batch-worker.js', here) : new URL('./batch-worker.js', here);
+  const p = fileURLToPath(url);
+  if (!fs.existsSync(p)) throw new CustodyError('INTERNAL', `hash worker missing at ${p}`, { hint: 'run npm run build' });
+  return p;
+}
+
+interface Pending {
+  size: number;
+  resolve: (d: HashDigest) => void;
+  reject: (e: unknown) => void;
+}
+
+function shown(p: string | Uint8Array): string {
+  return typeof p === 'string' ? p : new TextDecoder().decode(p);
+}
+
+/** Largest file a batch hasher with the default slot size takes (callers deciding whether to start one). */
+export const BATCH_FILE_MAX = (2 << 20) / 4;
+
+export class BatchHasher {
+  /** Files up to this size go into batches. */
+  readonly maxFileSize: number;
+  /** Callers may keep this many results outstanding before awaiting the oldest (it is then in a sent slot). */
+  readonly window: number;
+  private readonly slotSize: number;
+  private readonly filesPerSlot: number;
+  private readonly views: Uint8Array[];
+  private readonly workers: Worker[] = [];
+  private readonly busy: number[] = [];
+  private readonly free: number[];
+  private readonly waiters: ((slot: number) => void)[] = [];
+  private readonly inSlot = new Map<number, Pending[]>();
+  private slot = -1;
+  private fill = 0;
+  private spans: number[] = [];
+  private files: Pending[] = [];
+  private broken: CustodyError | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly spec: HashSpec,
+    opts: BatchHasherOptions = {},
+  ) {
+    const n = Math.max(1, opts.workers ?? Math.min(os.availableParallelism(), 4));
+    this.slotSize = opts.slotSize ?? 2 << 20;
+    this.maxFileSize = Math.floor(this.slotSize / 4);
+    this.filesPerSlot = opts.filesPerSlot ?? 256;
+    this.window = this.filesPerSlot * 4;
+    const buffers = Array.from({ length: n + 2 }, () => new SharedArrayBuffer(this.slotSize)); // one per worker being hashed, two being filled
+    this.views = buffers.map((b) => new Uint8Array(b));
+    this.free = buffers.map((_, i) => i);
+    const algos = [...new Set(spec.algos)];
+    const pieceSize = spec.pieceSize ?? 0;
+    // Pieces of a file no longer than a piece are the file's SHA-256: compute it once.
+    const workerAlgos: Algo[] = pieceSize > 0 && !algos.includes('sha256') ? [...algos, 'sha256'] : algos;
+    const wd: BatchWorkerData = { slots: buffers, algos: workerAlgos, pieceSize };
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(workerPath(), { workerData: wd, execArgv: [] });
+      w.unref();
+      w.on('message', (m: FromBatchWorker) => this.onMessage(i, m));
+      w.on('error', (e) => this.fail(`hash worker failed: ${e.message}`));
+      w.on('exit', (code) => {
+        if (!this.closed) this.fail(`hash worker exited (${code})`);
+      });
+      this.workers.push(w);
+      this.busy.push(0);
+    }
+  }
+
+  /**
+   * Reads the file whole into a slot (at most `limit` bytes: a file that grew
+   * past it is the caller's to refuse), lets `onBytes` see them, and queues
+   * them for hashing. Resolves once the bytes are in; `digest` then gives
+   * the digest. A file longer than maxFileSize on disk is read only up
+   * to maxFileSize + 1 bytes: the caller compares the size.
+   */
+  async add(path: string | Uint8Array, expectedSize: number | undefined, onBytes?: (bytes: Uint8Array) => Promise<void> | void): Promise<{ digest: Promise<HashDigest> }> {
+    if (this.broken) throw this.broken;
+    if (this.closed) throw new CustodyError('INTERNAL', 'batch hasher used after close()');
+    const p = typeof path === 'string' ? path : Buffer.from(path);
+    let fd: number;
+    try {
+      fd = fs.openSync(p, 'r');
+    } catch (e) {
+      throw fromSystemError(e, shown(path));
+    }
+    let n = 0;
+    let target: Uint8Array;
+    try {
+      const want = Math.min(this.maxFileSize, expectedSize ?? fs.fstatSync(fd).size) + 1;
+      if (this.slot >= 0 && (this.slotSize - this.fill < want || this.spans.length / 2 >= this.filesPerSlot)) this.send();
+      if (this.slot < 0) {
+        this.slot = await this.acquire();
+        this.fill = 0;
+      }
+      target = this.views[this.slot]!.subarray(this.fill, this.fill + want);
+      for (;;) {
+        const r = fs.readSync(fd, target, n, target.length - n, null);
+        if (r === 0) break;
+        n += r;
+        if (n === target.length) break;
+      }
+    } catch (e) {
+      throw fromSystemError(e, shown(path));
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (n === target.length) {
+      throw new CustodyError('IO_ERROR', `${shown(path)} grew while being read (it has more than ${n - 1} bytes)`, { hint: 'hash or seal evidence that is not being written to' });
+    }
+    const bytes = target.subarray(0, n);
+    if (onBytes) await onBytes(bytes);
+    const done = new Promise<HashDigest>((resolve, reject) => this.files.push({ size: n, resolve, reject }));
+    done.catch(() => {}); // rejections reach whoever awaits it; none must go unhandled meanwhile
+    this.spans.push(this.fill, n);
+    this.fill += n;
+    return { digest: done }; // wrapped: an async function would otherwise wait for the digest itself
+  }
+
+  /** Sends the slot being filled (call before awaiting the last results). */
+  flush(): void {
+    if (this.slot >= 0 && this.spans.length > 0) this.send();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private send(): void {
+    const slot = this.slot;
+    const job: BatchJob = { t: 'batch', slot, spans: this.spans };
+    this.inSlot.set(slot, this.files);
+    this.slot = -1;
+    this.spans = [];
+    this.files = [];
+    let w = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.busy[i]! < this.busy[w]!) w = i;
+    this.busy[w]!++;
+    this.workers[w]!.ref();
+    this.workers[w]!.postMessage(job);
+  }
+
+  private acquire(): Promise<number> {
+    const s = this.free.pop();
+    if (s !== undefined) return Promise.resolve(s);
+    return new Promise((resolve, reject) =>
+      this.waiters.push((slot) => (slot < 0 ? reject(this.broken ?? new CustodyError('INTERNAL', 'batch hasher failed')) : resolve(slot))),
+    );
+  }
+
+  private onMessage(w: number, m: FromBatchWorker): void {
+    if (m.t === 'error') return this.fail(`hash worker failed: ${m.message}`);
+    if (--this.busy[w]! === 0) this.workers[w]!.unref();
+    const files = this.inSlot.get(m.slot) ?? [];
+    this.inSlot.delete(m.slot);
+    const pieceSize = this.spec.pieceSize ?? 0;
+    files.forEach((f, i) => f.resolve(toDigest(f.size, this.spec.algos, pieceSize, m.results[i]!)));
+    const next = this.waiters.shift();
+    if (next) next(m.slot);
+    else this.free.push(m.slot);
+  }
+
+  private fail(message: string): void {
+    if (this.broken) return;
+    this.broken = new CustodyError('INTERNAL', message);
+    for (const files of [...this.inSlot.values(), this.files]) for (const f of files) f.reject(this.broken);
+    this.inSlot.clear();
+    for (const w of this.waiters.splice(0)) w(-1);
+  }
+}
+
+function toDigest(size: number, algos: Algo[], pieceSize: number, r: BatchFileResult): HashDigest {
+  const digests: Partial<Record<Algo, string>> = {};
+  for (const a of algos) digests[a] = r.digests[a]!;
+  const out: HashDigest = { size, digests };
+  if (pieceSize > 0 && r.pieces) out.pieces = { pieceSize, hashes: r.pieces.hashes, merkleRoot: r.pieces.merkleRoot };
+  return out;
+}
