@@ -36,6 +36,19 @@ export const CHAIN_DIR = 'custody/chain/';
 export const MAX_CHAIN_BYTES = 64 << 20;
 
 /**
+ * Bounds on the big tag files, agreed by seal and the readers: readers stream
+ * manifest-<alg>.txt, custody/pieces-sha256.txt and custody/manifest.json
+ * (a million files make them hundreds of MB) and hold one line or one entry
+ * at a time, so the bound that keeps a hostile bundle from exhausting memory
+ * is per line and per entry (plus: no more `files` entries than payload
+ * members), not per file.
+ * - MAX_FILE_ENTRY_JSON: one element of the `files` array of custody/manifest.json.
+ * - MAX_TAG_LINE: one line of a manifest-<alg>.txt or of the piece list, its LF included.
+ */
+export const MAX_FILE_ENTRY_JSON = 64 * 1024;
+export const MAX_TAG_LINE = 8 * 1024;
+
+/**
  * The two comment lines of custody/seal.minisig. The trusted one is
  * signed; the untrusted one is not, so verify compares it exactly (a byte of
  * the bundle that nothing checks would break "change any byte, verify fails").

@@ -2,9 +2,13 @@
  * One streaming pass over a bundle: the strict tar reader yields the members,
  * this checks that they are exactly the members of DESIGN §3 in that order,
  * hashes every payload member while it streams (full mode: every algorithm of
- * bag-info.txt and the piece SHA-256s; pieces mode: the piece SHA-256s only), and keeps the tag files (small) for the
- * checks that follow. Evidence is never buffered: memory is flat whatever the
- * size of the images.
+ * bag-info.txt and the piece SHA-256s; pieces mode: the piece SHA-256s only)
+ * into a compact table (payload-table.ts), checks the big tag files that
+ * follow (the flat manifests, custody/manifest.json, the piece list) against
+ * it as they stream (tag-streams.ts, manifest-stream.ts), and keeps the small
+ * tag files whole for the checks that follow. Evidence is never buffered, and
+ * no tag file is held whole that grows with the number of files: memory is
+ * flat whatever the size of the images, and small per payload member.
  *
  * A member that is unexpected, missing, out of order or duplicated fails
  * here: an attacker must not be able to add a file that extract would write
@@ -18,6 +22,10 @@ import { checkBagitTxt, parseBagInfo, type BagInfo } from './bag-info.js';
 import * as L from './layout.js';
 import { keepFirstBlock, notABundle, sniffNotABundle } from './not-a-bundle.js';
 import { readTarStrict, type TarEntry } from './tar-reader.js';
+import { CustodyManifestCheck } from './manifest-stream.js';
+import { PayloadTable } from './payload-table.js';
+import { ManifestLinesCheck, PiecesCheck } from './tag-streams.js';
+import { sha256Hex } from '../core/digest.js';
 
 /** Where extract puts what verify reads (verify alone passes none). */
 export interface BundleSink {
@@ -46,9 +54,20 @@ export interface ReadBundle {
   /** The mode that actually ran (pieces falls back to full when the piece size is 0). */
   mode: ReadMode;
   info: BagInfo;
-  payload: PayloadSeen[];
-  /** Tag files, signatures and records, by name relative to the bag root. */
+  /** What was kept of each payload member, in member order. */
+  table: PayloadTable;
+  /** The payload members as objects (tests, small bundles: costs ~1 KB a member). */
+  readonly payload: PayloadSeen[];
+  /** The small tag files, signatures and records, by name relative to the bag root (not the streamed ones below). */
   tags: Map<string, Uint8Array>;
+  /** SHA-256 (hex) of every tag file, streamed ones included. */
+  tagDigests: Map<string, string>;
+  /** The big tag files, checked against the table as they streamed. */
+  streamed: {
+    manifests: Map<string, ManifestLinesCheck>;
+    custody: CustodyManifestCheck;
+    pieces: PiecesCheck;
+  };
   chain: { member: string; bytes: Uint8Array }[];
   archiveSize: number;
 }
@@ -61,19 +80,27 @@ export interface ReadOptions {
   onProgress?: (payloadDone: number, payloadTotal: number) => void;
   /** What the bytes are called in messages (a file name, "stdin"); default "the input". */
   label?: string;
+  /** Keep every element of custody/manifest.json's files (default true); verify alone needs none. */
+  keepFiles?: boolean;
 }
 
-/** Tag files are read whole; these caps keep a hostile bundle from exhausting memory. */
+/**
+ * Small tag files are read whole with this cap; the big ones (the flat
+ * manifests, custody/manifest.json, the piece list) stream, bounded per line
+ * and per entry (L.MAX_TAG_LINE, L.MAX_FILE_ENTRY_JSON).
+ */
 const SMALL_TAG = 1 << 20;
-const LARGE_TAG = 64 << 20;
-const LARGE = new Set([L.CUSTODY_MANIFEST_JSON, L.PIECES_TXT]);
+/** The most piece digests held for payload members beyond their first piece (piece sizes and Payload-Oxum say how many). */
+const MAX_EXTRA_PIECES = (64 << 20) / 81;
+const STREAMED = new Set([L.CUSTODY_MANIFEST_JSON, L.PIECES_TXT]);
+const isStreamed = (rel: string): boolean => STREAMED.has(rel) || rel.startsWith('manifest-');
 
 function malformed(message: string, member?: string): CustodyError {
   return new CustodyError('MALFORMED_BUNDLE', message, member === undefined ? {} : { member });
 }
 
 async function readWhole(e: TarEntry, rel: string): Promise<Uint8Array> {
-  const cap = LARGE.has(rel) || rel.startsWith('manifest-') ? LARGE_TAG : SMALL_TAG;
+  const cap = SMALL_TAG;
   if (e.size > cap) throw malformed(`${rel} is ${e.size} bytes, more than the ${cap} bytes a tag file may have`, rel);
   const out = new Uint8Array(e.size);
   let at = 0;
@@ -85,18 +112,17 @@ async function readWhole(e: TarEntry, rel: string): Promise<Uint8Array> {
 }
 
 /**
- * The piece list is a tag file with a size cap: a Payload-Oxum and a piece
- * size that need more piece lines than it may hold are refused before any
- * data is read (each piece digest is held until the check; 4 KiB pieces of a
- * forged terabyte would exhaust memory).
+ * Each piece digest is held until the piece list is checked: a Payload-Oxum
+ * and a piece size that need more pieces than that (4 KiB pieces of a forged
+ * terabyte would exhaust memory) are refused before any data is read. The
+ * bound is what the piece list could hold when it was capped at 64 MiB.
  */
 function assertPiecesFit(info: BagInfo): void {
   if (info.pieceSize === 0) return;
   const minLines = Math.ceil(info.payloadBytes / info.pieceSize);
-  const minLineBytes = 64 + 2 + 4 + 2 + 'data/x/y\n'.length;
-  if (minLines * minLineBytes > LARGE_TAG) {
+  if (minLines > MAX_EXTRA_PIECES) {
     throw malformed(
-      `Payload-Oxum (${info.payloadBytes} bytes) in pieces of ${info.pieceSize} bytes needs more lines than ${L.PIECES_TXT} may hold (${LARGE_TAG} bytes)`,
+      `Payload-Oxum (${info.payloadBytes} bytes) in pieces of ${info.pieceSize} bytes needs more lines than ${L.PIECES_TXT} may hold (${64 << 20} bytes)`,
       L.BAG_INFO_TXT,
     );
   }
@@ -136,12 +162,14 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     return { entry, rel: entry.name.slice(bagName.length + 1) };
   };
   const tags = new Map<string, Uint8Array>();
+  const tagDigests = new Map<string, string>();
   const expect = async (want: string): Promise<Uint8Array> => {
     const got = await next();
     if (!got) throw malformed(`member ${want} is missing (the bundle ends before it)`, want);
     if (got.rel !== want) throw malformed(`unexpected member ${got.rel} where ${want} must come (members out of order, added, renamed or missing)`, got.rel);
     const bytes = await readWhole(got.entry, want);
     tags.set(want, bytes);
+    tagDigests.set(want, sha256Hex(bytes));
     await opts.sink?.tagFile(want, bytes);
     return bytes;
   };
@@ -154,7 +182,7 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     const spec = mode === 'pieces' ? { algos: [], pieceSize: info.pieceSize, pieceLanes: true } : { algos, pieceSize: info.pieceSize };
 
     assertPiecesFit(info);
-    const payload: PayloadSeen[] = [];
+    const table = new PayloadTable(info.pieceSize > 0);
     let done = 0;
     let pending = await next();
     while (pending && pending.rel.startsWith('data/')) {
@@ -162,10 +190,10 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
       const { item } = L.parsePayloadPath(rel);
       // Payload-Oxum was read before any data: a member that goes past it is refused at its header,
       // before a byte of it is hashed or extracted (a forged 4 GiB member must not reach the disk).
-      if (done + entry.size > info.payloadBytes || payload.length + 1 > info.payloadFiles) {
+      if (done + entry.size > info.payloadBytes || table.count + 1 > info.payloadFiles) {
         throw new CustodyError(
           'SIZE_MISMATCH',
-          `${rel} (${entry.size} bytes) goes past what Payload-Oxum declares (${info.payloadBytes} bytes in ${info.payloadFiles} files; ${done} bytes in ${payload.length} files before it)`,
+          `${rel} (${entry.size} bytes) goes past what Payload-Oxum declares (${info.payloadBytes} bytes in ${info.payloadFiles} files; ${done} bytes in ${table.count} files before it)`,
           { member: rel, item },
         );
       }
@@ -179,9 +207,7 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
         }
         await out?.end();
         const d = await session.finish();
-        const p: PayloadSeen = { path: rel, item, size: entry.size, digests: d.digests as Record<string, string> };
-        if (d.pieces) p.pieces = d.pieces;
-        payload.push(p);
+        table.add(rel, item, entry.size, d.digests as Record<string, string>, d.pieces);
       } catch (e) {
         session.abort();
         throw e;
@@ -189,15 +215,36 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
       pending = await next();
     }
 
+    const full = mode === 'full';
+    const manifests = new Map<string, ManifestLinesCheck>();
+    for (const a of info.algorithms) manifests.set(L.manifestName(a), new ManifestLinesCheck(table, a, L.manifestName(a), full));
+    const streamed = {
+      manifests: new Map([...manifests.values()].map((m, k) => [info.algorithms[k]!, m])),
+      custody: new CustodyManifestCheck(table, {
+        full,
+        pieceSize: info.pieceSize,
+        keepFiles: opts.keepFiles !== false,
+        manifestOk: (a: string) => manifests.get(L.manifestName(a))?.ok === true,
+      }),
+      pieces: new PiecesCheck(table, info.pieceSize),
+    };
+    const consumerOf = (rel: string): { push(c: Uint8Array): void; end(): void } | undefined =>
+      rel === L.CUSTODY_MANIFEST_JSON ? streamed.custody : rel === L.PIECES_TXT ? streamed.pieces : manifests.get(rel);
+
     for (const want of L.membersAfterPayload(info.algorithms)) {
       if (!pending) throw malformed(`member ${want} is missing (the bundle ends before it)`, want);
       if (pending.rel !== want) {
         const why = pending.rel.startsWith('data/') ? 'a payload member after the tag files' : 'members out of order, added, renamed or missing';
         throw malformed(`unexpected member ${pending.rel} where ${want} must come (${why})`, pending.rel);
       }
-      const bytes = await readWhole(pending.entry, want);
-      tags.set(want, bytes);
-      await opts.sink?.tagFile(want, bytes);
+      if (isStreamed(want)) {
+        tagDigests.set(want, await streamTag(pending.entry, want, consumerOf(want)!, opts));
+      } else {
+        const bytes = await readWhole(pending.entry, want);
+        tags.set(want, bytes);
+        tagDigests.set(want, sha256Hex(bytes));
+        await opts.sink?.tagFile(want, bytes);
+      }
       pending = await next();
     }
 
@@ -216,8 +263,50 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
       await opts.sink?.tagFile(pending.rel, bytes);
       pending = await next();
     }
-    return { bagName, mode, info, payload, tags, chain, archiveSize: reader.archiveSize ?? 0 };
+    const read: ReadBundle = {
+      bagName,
+      mode,
+      info,
+      table,
+      get payload(): PayloadSeen[] {
+        return Array.from({ length: table.count }, (_, i) => {
+          const p: PayloadSeen = { path: table.name(i), item: table.item(i), size: table.size(i), digests: full ? table.digests(i) : {} };
+          const pieces = table.pieces(i);
+          if (pieces) p.pieces = { ...pieces, pieceSize: info.pieceSize };
+          return p;
+        });
+      },
+      tags,
+      tagDigests,
+      streamed,
+      chain,
+      archiveSize: reader.archiveSize ?? 0,
+    };
+    return read;
   } finally {
     await it.return?.(undefined);
+  }
+}
+
+/**
+ * A big tag file: each chunk to its check (which keeps its findings), to the
+ * SHA-256 the tag manifest is checked with, and to the sink (extract).
+ */
+async function streamTag(entry: TarEntry, rel: string, check: { push(c: Uint8Array): void; end(): void }, opts: ReadOptions): Promise<string> {
+  const out = await opts.sink?.beginPayload(rel, entry.size);
+  const session = opts.engine.begin({ algos: ['sha256'] });
+  try {
+    for await (const chunk of entry.body()) {
+      const hashed = session.update(chunk);
+      const written = out?.write(chunk);
+      check.push(chunk);
+      await Promise.all([hashed, written]);
+    }
+    check.end();
+    await out?.end();
+    return (await session.finish()).digests.sha256!;
+  } catch (e) {
+    session.abort();
+    throw e;
   }
 }

@@ -1,0 +1,228 @@
+/**
+ * What a reader keeps of each payload member until the tag files that follow
+ * the payload (manifest-<alg>.txt, custody/manifest.json, the piece list) have
+ * been checked against it: its name, size, item, the digests computed (or, in
+ * pieces mode, those the flat manifests state) and its piece SHA-256s and
+ * Merkle root — in a few growable typed arrays, not an object per member.
+ *
+ * Threat: a bundle of a million tiny members exhausting memory. Objects and
+ * hex strings cost ~1 KB a member (verify of 200,000 members took 352 MB);
+ * here a member costs its name's bytes plus ~100 bytes of binary digests.
+ * Lookups by name go through a permutation sorted by name bytes (binary
+ * search, and a cursor for the sorted streams the manifests are), so a hostile
+ * choice of names cannot degrade them the way it can degrade a hash table.
+ */
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import type { PieceDigests } from '../core/hasher.js';
+import { compareBytes, utf8 } from '../custody/encoding.js';
+
+class GrowBytes {
+  buf = new Uint8Array(1 << 12);
+  length = 0;
+  reserve(extra: number): void {
+    if (this.length + extra <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.length + extra) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+  push(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buf.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+}
+
+class GrowNumbers<T extends Float64Array | Uint32Array> {
+  length = 0;
+  constructor(
+    public buf: T,
+    private readonly make: (n: number) => T,
+  ) {}
+  push(x: number): void {
+    if (this.length === this.buf.length) {
+      const next = this.make(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.length++] = x;
+  }
+}
+
+const f64 = (): GrowNumbers<Float64Array> => new GrowNumbers(new Float64Array(1024), (n) => new Float64Array(n));
+const u32 = (): GrowNumbers<Uint32Array> => new GrowNumbers(new Uint32Array(1024), (n) => new Uint32Array(n));
+const decoder = new TextDecoder();
+
+export class PayloadTable {
+  count = 0;
+  totalBytes = 0;
+  readonly itemIds: string[] = [];
+  private readonly itemIndex = new Map<string, number>();
+  private readonly names = new GrowBytes();
+  private readonly nameEnd = u32();
+  private readonly sizes = f64();
+  private readonly items = u32();
+  /** Per algorithm: the digests computed (full mode) or stated by its manifest (pieces mode), binary. */
+  private readonly flat = new Map<string, { len: number; bytes: GrowBytes }>();
+  private readonly pieceEnd = f64();
+  private readonly pieceBytes = new GrowBytes();
+  private readonly roots = new GrowBytes();
+  private perm: Uint32Array | undefined;
+  private cursor = 0;
+
+  /** withPieces: piece SHA-256s are computed (piece size > 0). */
+  constructor(readonly withPieces: boolean) {}
+
+  add(path: string, item: string, size: number, digests: Record<string, string>, pieces: PieceDigests | undefined): void {
+    this.perm = undefined;
+    const nb = utf8(path);
+    this.names.push(nb);
+    if (this.names.length > 0xffffffff) throw new RangeError('more than 4 GiB of payload member names');
+    this.nameEnd.push(this.names.length);
+    this.sizes.push(size);
+    this.totalBytes += size;
+    let it = this.itemIndex.get(item);
+    if (it === undefined) {
+      it = this.itemIds.length;
+      this.itemIds.push(item);
+      this.itemIndex.set(item, it);
+    }
+    this.items.push(it);
+    for (const [algo, hex] of Object.entries(digests)) this.setDigest(algo, this.count, hex);
+    if (this.withPieces) {
+      const hashes = pieces?.hashes ?? [];
+      this.pieceBytes.reserve(32 * hashes.length);
+      for (const h of hashes) this.pieceBytes.push(hexToBytes(h));
+      this.pieceEnd.push(this.pieceBytes.length / 32);
+      this.roots.push(hexToBytes(pieces?.merkleRoot ?? '0'.repeat(64)));
+    }
+    this.count++;
+  }
+
+  nameBytes(i: number): Uint8Array {
+    const start = i === 0 ? 0 : this.nameEnd.buf[i - 1]!;
+    return this.names.buf.subarray(start, this.nameEnd.buf[i]!);
+  }
+
+  name(i: number): string {
+    return decoder.decode(this.nameBytes(i));
+  }
+
+  size(i: number): number {
+    return this.sizes.buf[i]!;
+  }
+
+  item(i: number): string {
+    return this.itemIds[this.items.buf[i]!]!;
+  }
+
+  /** Stores a digest (hex) for a member: computed in full mode, as a manifest states it in pieces mode. */
+  setDigest(algo: string, i: number, hex: string): void {
+    let slot = this.flat.get(algo);
+    if (!slot) {
+      slot = { len: hex.length / 2, bytes: new GrowBytes() };
+      this.flat.set(algo, slot);
+    }
+    const at = i * slot.len;
+    slot.bytes.reserve(at + slot.len - slot.bytes.length);
+    slot.bytes.buf.set(hexToBytes(hex), at);
+    if (at + slot.len > slot.bytes.length) slot.bytes.length = at + slot.len;
+  }
+
+  hasDigests(algo: string): boolean {
+    return this.flat.has(algo);
+  }
+
+  digestHex(algo: string, i: number): string | undefined {
+    const slot = this.flat.get(algo);
+    if (!slot || (i + 1) * slot.len > slot.bytes.length) return undefined;
+    return bytesToHex(slot.bytes.buf.subarray(i * slot.len, (i + 1) * slot.len));
+  }
+
+  /** Digests (hex) of every algorithm stored for a member. */
+  digests(i: number): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const algo of this.flat.keys()) {
+      const d = this.digestHex(algo, i);
+      if (d !== undefined) out[algo] = d;
+    }
+    return out;
+  }
+
+  pieceCount(i: number): number {
+    if (!this.withPieces) return 0;
+    return this.pieceEnd.buf[i]! - (i === 0 ? 0 : this.pieceEnd.buf[i - 1]!);
+  }
+
+  private pieceBase(i: number): number {
+    return i === 0 ? 0 : this.pieceEnd.buf[i - 1]!;
+  }
+
+  pieceHex(i: number, k: number): string {
+    const at = (this.pieceBase(i) + k) * 32;
+    return bytesToHex(this.pieceBytes.buf.subarray(at, at + 32));
+  }
+
+  /** True when piece k of member i is the digest given as bytes. */
+  pieceEquals(i: number, k: number, digest: Uint8Array): boolean {
+    const at = (this.pieceBase(i) + k) * 32;
+    const b = this.pieceBytes.buf;
+    for (let j = 0; j < 32; j++) if (b[at + j] !== digest[j]) return false;
+    return true;
+  }
+
+  rootHex(i: number): string | undefined {
+    if (!this.withPieces) return undefined;
+    return bytesToHex(this.roots.buf.subarray(i * 32, i * 32 + 32));
+  }
+
+  pieces(i: number): PieceDigests | undefined {
+    if (!this.withPieces) return undefined;
+    const hashes: string[] = [];
+    for (let k = 0; k < this.pieceCount(i); k++) hashes.push(this.pieceHex(i, k));
+    return { pieceSize: 0, hashes, merkleRoot: this.rootHex(i)! };
+  }
+
+  /** Member indexes in the byte order of their names (built once, after the payload). */
+  sorted(): Uint32Array {
+    if (this.perm) return this.perm;
+    const n = this.count;
+    const perm = new Uint32Array(n);
+    let inOrder = true;
+    for (let i = 0; i < n; i++) {
+      perm[i] = i;
+      if (i > 0 && inOrder && compareBytes(this.nameBytes(i - 1), this.nameBytes(i)) > 0) inOrder = false;
+    }
+    if (!inOrder) perm.sort((a, b) => compareBytes(this.nameBytes(a), this.nameBytes(b)));
+    this.perm = perm;
+    this.cursor = 0;
+    return perm;
+  }
+
+  /**
+   * The member with this name (UTF-8 bytes), or -1. Lookups in name order
+   * (the manifests are sorted) hit the cursor; any other order costs a binary search.
+   */
+  find(name: Uint8Array): number {
+    const perm = this.sorted();
+    const c = this.cursor;
+    if (c < perm.length && compareBytes(this.nameBytes(perm[c]!), name) === 0) {
+      this.cursor = c + 1;
+      return perm[c]!;
+    }
+    let lo = 0;
+    let hi = perm.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const cmp = compareBytes(this.nameBytes(perm[mid]!), name);
+      if (cmp === 0) {
+        this.cursor = mid + 1;
+        return perm[mid]!;
+      }
+      if (cmp < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return -1;
+  }
+}
