@@ -118,7 +118,12 @@ function count(s: Shape, v: unknown): number {
 }
 function hex(s: Shape, v: unknown, len: number): string {
   const h = str(s, v);
-  if (h.length !== len || !/^[0-9a-f]+$/.test(h)) s.fail(`is not ${len} lowercase hex digits`);
+  let ok = h.length === len;
+  for (let k = 0; ok && k < len; k++) {
+    const c = h.charCodeAt(k);
+    ok = (c >= 48 && c <= 57) || (c >= 97 && c <= 102);
+  }
+  if (!ok) s.fail(`is not ${len} lowercase hex digits`);
   return h;
 }
 function optStr(s: Shape, o: Record<string, unknown>, k: string, into: Record<string, unknown>): void {

@@ -17,6 +17,7 @@
  */
 import { CustodyError } from '../core/errors.js';
 import { compareBytes, utf8 } from '../custody/encoding.js';
+import { utf8Scratch } from './payload-table.js';
 import {
   checkImageSegments,
   parseManifestFile,
@@ -48,7 +49,15 @@ class Bytes {
     this.buf[this.length++] = b;
   }
   append(bytes: Uint8Array): void {
-    for (const b of bytes) this.push(b);
+    if (this.length + bytes.length > this.buf.length) {
+      let cap = this.buf.length * 2;
+      while (cap < this.length + bytes.length) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.buf.subarray(0, this.length));
+      this.buf = next;
+    }
+    this.buf.set(bytes, this.length);
+    this.length += bytes.length;
   }
   view(): Uint8Array {
     return this.buf.subarray(0, this.length);
@@ -99,7 +108,7 @@ export class FilesScanner {
           this.afterComma = false;
           break;
         case 'elements':
-          this.elementByte(b);
+          p = this.scanElements(chunk, p) - 1;
           break;
         case 'after':
           if (isWs(b)) break;
@@ -155,42 +164,78 @@ export class FilesScanner {
     }
   }
 
-  private elementByte(b: number): void {
-    if (this.inString) {
-      this.elem.push(b);
-      if (this.escape) this.escape = false;
-      else if (b === 0x5c) this.escape = true;
-      else if (b === 0x22) this.inString = false;
-      return;
-    }
-    if (this.depth === 2 && (b === 0x2c || b === 0x5d)) {
-      if (this.elem.length > 0) this.finishElement();
-      else if (b === 0x2c || this.afterComma) throw malformed(`not valid JSON (document.files has an empty element at element ${this.count})`);
-      this.afterComma = b === 0x2c;
-      if (b === 0x5d) {
-        this.depth = 1;
-        this.state = 'after';
+  /**
+   * Element bytes from chunk[p]: runs are copied in bulk; only quotes,
+   * escapes, brackets and commas are looked at. Returns where the element
+   * state ended (the end of the chunk, or just after the closing ']').
+   */
+  private scanElements(chunk: Uint8Array, p: number): number {
+    let run = p;
+    let i = p;
+    let inString = this.inString;
+    let escape = this.escape;
+    let depth = this.depth;
+    for (; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (inString) {
+        if (escape) escape = false;
+        else if (b === 0x5c) escape = true;
+        else if (b === 0x22) inString = false;
+        continue;
       }
-      return;
+      if (b === 0x22) inString = true;
+      else if (b === 0x7b || b === 0x5b) depth++;
+      else if ((b === 0x7d || b === 0x5d) && depth > 2) depth--;
+      else if (depth === 2 && (b === 0x2c || b === 0x5d)) {
+        this.take(chunk, run, i);
+        run = i + 1;
+        this.separator(b);
+        if (b === 0x5d) {
+          this.inString = inString;
+          this.escape = escape;
+          this.depth = 1;
+          this.state = 'after';
+          return i + 1;
+        }
+      }
     }
-    if (this.elem.length === 0 && isWs(b)) return;
-    this.elem.push(b);
-    if (this.elem.length > MAX_FILE_ENTRY_JSON + 4096) this.tooBig();
-    if (b === 0x22) this.inString = true;
-    else if (b === 0x7b || b === 0x5b) this.depth++;
-    else if (b === 0x7d || b === 0x5d) this.depth--;
+    this.take(chunk, run, i);
+    this.inString = inString;
+    this.escape = escape;
+    this.depth = depth;
+    return i;
+  }
+
+  private take(chunk: Uint8Array, from: number, to: number): void {
+    if (to <= from) return;
+    if (this.elem.length + (to - from) > MAX_FILE_ENTRY_JSON + 4096) {
+      // Leading white space does not count: trim it before judging.
+      const e = this.elem.view();
+      let lead = 0;
+      while (lead < e.length && isWs(e[lead]!)) lead++;
+      if (e.length - lead + (to - from) > MAX_FILE_ENTRY_JSON + 4096) this.tooBig();
+    }
+    this.elem.append(chunk.subarray(from, to));
+  }
+
+  private separator(b: number): void {
+    const e = this.elem.view();
+    let start = 0;
+    let end = e.length;
+    while (start < end && isWs(e[start]!)) start++;
+    while (end > start && isWs(e[end - 1]!)) end--;
+    if (end > start) {
+      if (end - start > MAX_FILE_ENTRY_JSON) this.tooBig();
+      this.onElement(e.subarray(start, end), this.count++);
+    } else if (b === 0x2c || this.afterComma) {
+      throw malformed(`not valid JSON (document.files has an empty element at element ${this.count})`);
+    }
+    this.elem.length = 0;
+    this.afterComma = b === 0x2c;
   }
 
   private tooBig(): never {
     throw malformed(`files[${this.count}] is more than ${MAX_FILE_ENTRY_JSON} bytes (the most one entry may have)`);
-  }
-
-  private finishElement(): void {
-    let end = this.elem.length;
-    while (end > 0 && isWs(this.elem.buf[end - 1]!)) end--;
-    if (end > MAX_FILE_ENTRY_JSON) this.tooBig();
-    this.onElement(this.elem.buf.subarray(0, end), this.count++);
-    this.elem.length = 0;
   }
 
   end(): void {
@@ -228,6 +273,14 @@ export class CustodyManifestCheck {
   private ctx: ManifestContext | undefined;
   private readonly scanner: FilesScanner;
   private readonly segments = new Map<string, boolean>();
+  private readonly manifestsOk = new Map<string, boolean>();
+
+  /** Asked once per algorithm (the manifests were read before this file). */
+  private manifestOk(algo: string): boolean {
+    let ok = this.manifestsOk.get(algo);
+    if (ok === undefined) this.manifestsOk.set(algo, (ok = this.o.manifestOk(algo)));
+    return ok;
+  }
 
   constructor(
     private readonly table: PayloadTable,
@@ -268,31 +321,30 @@ export class CustodyManifestCheck {
 
   private compare(f: ManifestFile, i: number): void {
     const t = this.table;
-    const pathBytes = utf8(f.path);
-    const member = t.nameBytes(i);
+    const same = compareBytes(utf8Scratch(f.path), t.nameBytes(i)) === 0;
     const p = { path: t.name(i), item: t.item(i) };
     const bad = (msg: string, extra: { member?: string; item?: string } = {}): void => {
       this.first = { error: new CustodyError('MALFORMED_BUNDLE', `${CUSTODY_MANIFEST_JSON}: ${msg}`, { member: CUSTODY_MANIFEST_JSON, ...extra }) };
     };
-    if (compareBytes(pathBytes, member) !== 0) return bad(`file ${i + 1} is ${f.path}, but payload member ${i + 1} is ${p.path} (missing, added or reordered)`, { member: p.path });
+    if (!same) return bad(`file ${i + 1} is ${f.path}, but payload member ${i + 1} is ${p.path} (missing, added or reordered)`, { member: p.path });
     if (f.size !== t.size(i)) {
       this.first = { error: new CustodyError('SIZE_MISMATCH', `${p.path} (item ${p.item}) is ${t.size(i)} bytes; ${CUSTODY_MANIFEST_JSON} says ${f.size}`, { member: p.path, item: p.item }) };
       return;
     }
     for (const a of this.ctx!.algorithms) {
       if (this.o.full) {
-        if (f.hashes[a] !== t.digestHex(a, i)) {
+        if (!t.digestEquals(a, i, f.hashes[a]!)) {
           this.first = { payload: i, what: `${a} differs from ${CUSTODY_MANIFEST_JSON}` };
           return;
         }
-      } else if (!this.o.manifestOk(a) || f.hashes[a] !== t.digestHex(a, i)) {
+      } else if (!this.manifestOk(a) || !t.digestEquals(a, i, f.hashes[a]!)) {
         // Both are signed; disagreeing means the sealer signed inconsistent manifests (or a manifest did not parse).
         return bad(`${a} of ${p.path} differs from manifest-${a}.txt`, { member: p.path, item: p.item });
       }
     }
     if (this.o.pieceSize === 0) {
       if (f.pieces !== undefined) bad(`${f.path} has pieces but the piece size is 0`, { member: p.path });
-    } else if (!f.pieces || f.pieces.count !== t.pieceCount(i) || f.pieces.merkleRoot !== t.rootHex(i)) {
+    } else if (!f.pieces || f.pieces.count !== t.pieceCount(i) || !t.rootEquals(i, f.pieces.merkleRoot)) {
       this.first = { payload: i, what: `piece count or Merkle root differs from ${CUSTODY_MANIFEST_JSON}` };
     }
   }

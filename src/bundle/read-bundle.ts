@@ -17,7 +17,7 @@
 import { recordNumber } from '../custody/record.js';
 import type { Algo } from '../core/algorithms.js';
 import { CustodyError } from '../core/errors.js';
-import type { Hasher, PieceDigests } from '../core/hasher.js';
+import type { HashDigest, Hasher, PieceDigests } from '../core/hasher.js';
 import { checkBagitTxt, parseBagInfo, type BagInfo } from './bag-info.js';
 import * as L from './layout.js';
 import { keepFirstBlock, notABundle, sniffNotABundle } from './not-a-bundle.js';
@@ -90,6 +90,8 @@ export interface ReadOptions {
  * and per entry (L.MAX_TAG_LINE, L.MAX_FILE_ENTRY_JSON).
  */
 const SMALL_TAG = 1 << 20;
+/** Payload members up to this size are hashed whole on the reading thread when the hasher can (Hasher.digestSmall). */
+const SMALL_MEMBER = 256 << 10;
 /** The most piece digests held for payload members beyond their first piece (piece sizes and Payload-Oxum say how many). */
 const MAX_EXTRA_PIECES = (64 << 20) / 81;
 const STREAMED = new Set([L.CUSTODY_MANIFEST_JSON, L.PIECES_TXT]);
@@ -184,6 +186,8 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     assertPiecesFit(info);
     const table = new PayloadTable(info.pieceSize > 0);
     let done = 0;
+    const small = opts.engine.digestSmall?.(spec, new Uint8Array(0)) !== undefined;
+    let d: HashDigest | undefined;
     let pending = await next();
     while (pending && pending.rel.startsWith('data/')) {
       const { entry, rel } = pending;
@@ -198,6 +202,26 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
         );
       }
       const out = await opts.sink?.beginPayload(rel, entry.size);
+      if (small && entry.size <= SMALL_MEMBER) {
+        // Whole, on this thread: a worker round trip per file cost more than hashing it.
+        let whole: Uint8Array | undefined;
+        let at = 0;
+        for await (const chunk of entry.body()) {
+          if (at === 0 && chunk.length === entry.size) whole = chunk;
+          else (whole ??= new Uint8Array(entry.size)).set(chunk, at);
+          at += chunk.length;
+          if (at === entry.size) d = opts.engine.digestSmall!(spec, whole!);
+          await out?.write(chunk);
+          done += chunk.length;
+          opts.onProgress?.(done, info.payloadBytes);
+        }
+        await out?.end();
+        d ??= opts.engine.digestSmall!(spec, new Uint8Array(0));
+        table.add(rel, item, entry.size, d!.digests as Record<string, string>, d!.pieces);
+        d = undefined;
+        pending = await next();
+        continue;
+      }
       const session = opts.engine.begin(spec);
       try {
         for await (const chunk of entry.body()) {

@@ -11,13 +11,12 @@
  * read before the signature over them is checked, and verify reports a
  * finding only once the tag manifest and the seal hold.
  */
-import { hexToBytes } from '@noble/hashes/utils.js';
 import { CustodyError } from '../core/errors.js';
-import { compareBytes, utf8 } from '../custody/encoding.js';
-import { MAX_TAG_LINE, PIECES_TXT, compareNames } from './layout.js';
+import { compareBytes } from '../custody/encoding.js';
+import { MAX_TAG_LINE, PIECES_TXT } from './layout.js';
 import { decodeManifestPath, digestHexLength } from './manifests.js';
 import { pieceRange } from './pieces.js';
-import type { PayloadTable } from './payload-table.js';
+import { utf8Scratch, type PayloadTable } from './payload-table.js';
 
 function malformed(member: string, msg: string): CustodyError {
   return new CustodyError('MALFORMED_BUNDLE', `${member}: ${msg}`, { member });
@@ -145,7 +144,7 @@ export class ManifestLinesCheck extends LineCheck {
   firstExtra: string | undefined;
   private readonly listed: Uint8Array;
   private readonly lineRe: RegExp;
-  private prev: string | undefined;
+  private prev: Uint8Array | undefined;
 
   constructor(
     private readonly table: PayloadTable,
@@ -171,24 +170,34 @@ export class ManifestLinesCheck extends LineCheck {
   protected line(text: string, lineNo: number): void {
     const m = this.lineRe.exec(text);
     if (!m) throw malformed(this.member, `line ${lineNo} is not "<${digestHexLength(this.algo)} lowercase hex digits>  <path>"`);
-    const path = decodeManifestPath(m[2]!, this.member);
+    const raw = m[2]!;
+    const path = raw.includes('%') ? decodeManifestPath(raw, this.member) : raw;
+    const name = utf8Scratch(path);
     if (this.prev !== undefined) {
-      const c = compareNames(this.prev, path);
+      const c = compareBytes(this.prev, name);
       if (c === 0) throw malformed(this.member, `${path} is listed twice`);
       if (c > 0) throw malformed(this.member, `lines are not sorted by path (at ${path})`);
     }
-    this.prev = path;
-    const i = this.table.find(utf8(path));
+    this.prev = this.keep(name);
+    const i = this.table.find(name);
     if (i < 0) {
       this.firstExtra ??= path;
       return;
     }
     this.listed[i] = 1;
     if (this.full) {
-      if (this.table.digestHex(this.algo, i) !== m[1]) this.bad(i, 'mismatch');
+      if (!this.table.digestEquals(this.algo, i, m[1]!)) this.bad(i, 'mismatch');
     } else {
       this.table.setDigest(this.algo, i, m[1]!);
     }
+  }
+
+  private prevBuf = new Uint8Array(256);
+  /** The previous line's name, copied out of the scratch buffer. */
+  private keep(name: Uint8Array): Uint8Array {
+    if (this.prevBuf.length < name.length) this.prevBuf = new Uint8Array(name.length * 2);
+    this.prevBuf.set(name);
+    return this.prevBuf.subarray(0, name.length);
   }
 
   protected override finish(): void {
@@ -231,10 +240,11 @@ export class PiecesCheck extends LineCheck {
   protected line(text: string, lineNo: number): void {
     const m = /^([0-9a-f]{64})  (0|[1-9][0-9]{0,15})-(0|[1-9][0-9]{0,15})  (.+)$/.exec(text);
     if (!m) throw malformed(PIECES_TXT, `line ${lineNo} is not "<sha256>  <first>-<last>  <path>"`);
-    const path = decodeManifestPath(m[4]!, PIECES_TXT);
+    const raw = m[4]!;
+    const path = raw.includes('%') ? decodeManifestPath(raw, PIECES_TXT) : raw;
     const range: [number, number] = [Number(m[2]), Number(m[3])];
-    const name = utf8(path);
-    const digest = hexToBytes(m[1]!);
+    const name = utf8Scratch(path);
+    const digest = m[1]!;
     const i = this.table.find(name);
     if (i >= 0) {
       const k = this.seen[i]!++;

@@ -34,7 +34,7 @@ export function checkMemberName(raw: string, type: 'file' | 'dir'): string {
   // A pax path may be ~1 MiB: 400,000 components made the parent bookkeeping
   // below quadratic (verify hung for minutes). No file system takes a path
   // this long anyway (Linux PATH_MAX is 4096 bytes).
-  if (utf8(raw).length > MAX_NAME_BYTES) throw unsafe(raw.slice(0, 100), `name longer than ${MAX_NAME_BYTES} bytes`);
+  if (raw.length * 3 > MAX_NAME_BYTES && utf8(raw).length > MAX_NAME_BYTES) throw unsafe(raw.slice(0, 100), `name longer than ${MAX_NAME_BYTES} bytes`);
   if (raw.startsWith('/')) throw unsafe(raw, 'absolute name (path traversal)');
   if (/^[A-Za-z]:/.test(raw)) throw unsafe(raw, 'drive-letter name (absolute on Windows)');
   if (raw.includes('\\')) throw unsafe(raw, 'backslash in name (a path separator on Windows)');

@@ -9,6 +9,7 @@
  */
 import { CustodyError, VERIFICATION_CODES } from '../core/errors.js';
 import { HashEngine } from '../core/engine.js';
+import { withSmallDigests } from '../core/small-hasher.js';
 import { verifyMedia } from '../bundle/media-verify.js';
 import { verifyBundle, type BundleSink, type BundleVerdict, type ReadMode } from '../bundle/verify.js';
 import { journalDetail, readReceipts, type BundleInput } from './bundle-input.js';
@@ -45,6 +46,8 @@ export interface VerifyRequest extends TrustRequest {
   strict?: boolean;
   /** A fork is reported but accepted (the re-send of a copy lost in transit). */
   allowFork?: boolean;
+  /** Keep custody/manifest.json's files in the verdict (default true: extract, report and receive use them; verify does not). */
+  keepFiles?: boolean;
 }
 
 export function assertTrustFlags(o: { allowUntrusted?: boolean | undefined; strictTrust?: boolean | undefined }): void {
@@ -58,7 +61,8 @@ export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
   let progress: Progress | undefined;
   try {
     const v = await verifyBundle(req.input.stream, {
-      engine,
+      engine: withSmallDigests(engine),
+      keepFiles: req.keepFiles !== false,
       label: req.input.label,
       mode: req.mode ?? 'full',
       trusted: req.trusted,
