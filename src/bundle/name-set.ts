@@ -1,0 +1,107 @@
+/**
+ * A set of member names in a few typed arrays: their UTF-8 bytes end to end,
+ * an open-addressing table of indexes, one flag byte each. A million names
+ * in a JavaScript Set took ~300 MB; here they take their bytes plus ~13.
+ *
+ * Threat: a hostile archive choosing names that collide in the table, so
+ * that every insertion walks a long chain (verify would hang). The bucket
+ * comes from a polynomial hash over the bytes modulo 2^31-1 at a point drawn
+ * at random for each set: for any two different names of at most L bytes the
+ * chance they collide is at most L/2^31 whatever names the archive chose
+ * (a universal family), so chains stay short. Equality is always decided on
+ * the bytes themselves.
+ */
+const P = 2147483647; // 2^31 - 1
+
+function randomPoint(): number {
+  const r = new Uint32Array(1);
+  globalThis.crypto.getRandomValues(r);
+  return 1 + (r[0]! % (P - 2));
+}
+
+export class NameSet {
+  private bytes = new Uint8Array(1 << 12);
+  private used = 0;
+  private ends = new Uint32Array(1 << 10);
+  private flagsOf = new Uint8Array(1 << 10);
+  private table = new Int32Array(1 << 11);
+  size = 0;
+  private readonly xh: number;
+  private readonly xl: number;
+
+  constructor() {
+    const x = randomPoint();
+    this.xh = Math.floor(x / 65536);
+    this.xl = x % 65536;
+  }
+
+  private hash(b: Uint8Array): number {
+    let h = 0;
+    for (let i = 0; i < b.length; i++) h = (((h * this.xh) % P) * 65536 + h * this.xl + b[i]! + 1) % P;
+    return h;
+  }
+
+  private equals(k: number, b: Uint8Array): boolean {
+    const start = k === 0 ? 0 : this.ends[k - 1]!;
+    if (this.ends[k]! - start !== b.length) return false;
+    const a = this.bytes;
+    for (let i = 0; i < b.length; i++) if (a[start + i] !== b[i]) return false;
+    return true;
+  }
+
+  /** Index of the name (UTF-8 bytes) or -1. */
+  find(b: Uint8Array): number {
+    const mask = this.table.length - 1;
+    for (let s = this.hash(b) & mask; ; s = (s + 1) & mask) {
+      const e = this.table[s]!;
+      if (e === 0) return -1;
+      if (this.equals(e - 1, b)) return e - 1;
+    }
+  }
+
+  flags(k: number): number {
+    return this.flagsOf[k]!;
+  }
+
+  /** Adds a name not in the set (the caller checked) with its flags; returns its index. */
+  add(b: Uint8Array, flags: number): number {
+    if ((this.size + 1) * 2 > this.table.length) this.grow();
+    const k = this.size++;
+    if (this.used + b.length > this.bytes.length) {
+      let cap = this.bytes.length * 2;
+      while (cap < this.used + b.length) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.bytes.subarray(0, this.used));
+      this.bytes = next;
+    }
+    this.bytes.set(b, this.used);
+    this.used += b.length;
+    if (k === this.ends.length) {
+      const e = new Uint32Array(this.ends.length * 2);
+      e.set(this.ends);
+      this.ends = e;
+      const f = new Uint8Array(this.flagsOf.length * 2);
+      f.set(this.flagsOf);
+      this.flagsOf = f;
+    }
+    this.ends[k] = this.used;
+    this.flagsOf[k] = flags;
+    this.place(b, k);
+    return k;
+  }
+
+  private place(b: Uint8Array, k: number): void {
+    const mask = this.table.length - 1;
+    let s = this.hash(b) & mask;
+    while (this.table[s] !== 0) s = (s + 1) & mask;
+    this.table[s] = k + 1;
+  }
+
+  private grow(): void {
+    this.table = new Int32Array(this.table.length * 2);
+    for (let k = 0; k < this.size; k++) {
+      const start = k === 0 ? 0 : this.ends[k - 1]!;
+      this.place(this.bytes.subarray(start, this.ends[k]!), k);
+    }
+  }
+}
