@@ -107,14 +107,24 @@ export class PayloadTable {
   private readonly items = u32();
   /** Per algorithm: the digests computed (full mode) or stated by its manifest (pieces mode), binary. */
   private readonly flat = new Map<string, { len: number; bytes: GrowBytes }>();
-  private readonly pieceEnd = f64();
+  private readonly pieceEnd = u32();
   private readonly pieceBytes = new GrowBytes();
   private readonly roots = new GrowBytes();
   private perm: Uint32Array | undefined;
   private cursor = 0;
 
-  /** withPieces: piece SHA-256s are computed (piece size > 0). */
-  constructor(readonly withPieces: boolean) {}
+  /**
+   * withPieces: piece SHA-256s are computed (piece size > 0). digestCap: keep
+   * only this many leading bytes of each flat digest — for pieces mode, where
+   * the flat digests are the manifests' own (signed, not recomputed) and are
+   * only compared with custody/manifest.json's for consistency: both are the
+   * sealer's statements, so a shortened comparison lets through only what a
+   * sealer could sign anyway, and saves ~45 bytes a member.
+   */
+  constructor(
+    readonly withPieces: boolean,
+    private readonly digestCap = Infinity,
+  ) {}
 
   add(path: string, item: string, size: number, digests: Record<string, string>, pieces: PieceDigests | undefined): void {
     this.perm = undefined;
@@ -168,12 +178,12 @@ export class PayloadTable {
   setDigest(algo: string, i: number, hex: string): void {
     let slot = this.flat.get(algo);
     if (!slot) {
-      slot = { len: hex.length / 2, bytes: new GrowBytes() };
+      slot = { len: Math.min(hex.length / 2, this.digestCap), bytes: new GrowBytes() };
       this.flat.set(algo, slot);
     }
     const at = i * slot.len;
     slot.bytes.reserve(at + slot.len - slot.bytes.length);
-    hexInto(hex, slot.bytes.buf, at);
+    hexInto(hex.slice(0, 2 * slot.len), slot.bytes.buf, at);
     if (at + slot.len > slot.bytes.length) slot.bytes.length = at + slot.len;
   }
 
@@ -191,7 +201,7 @@ export class PayloadTable {
   digestEquals(algo: string, i: number, hex: string): boolean {
     const slot = this.flat.get(algo);
     if (!slot || (i + 1) * slot.len > slot.bytes.length) return false;
-    return hexEquals(slot.bytes.buf, i * slot.len, slot.len, hex);
+    return hexEquals(slot.bytes.buf, i * slot.len, slot.len, hex.slice(0, 2 * slot.len));
   }
 
   /** The Merkle root of a member equals this hex. */

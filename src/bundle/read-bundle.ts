@@ -184,7 +184,7 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     const spec = mode === 'pieces' ? { algos: [], pieceSize: info.pieceSize, pieceLanes: true } : { algos, pieceSize: info.pieceSize };
 
     assertPiecesFit(info);
-    const table = new PayloadTable(info.pieceSize > 0);
+    const table = new PayloadTable(info.pieceSize > 0, mode === 'pieces' ? 8 : Infinity);
     let done = 0;
     const small = opts.engine.digestSmall?.(spec, new Uint8Array(0)) !== undefined;
     let d: HashDigest | undefined;

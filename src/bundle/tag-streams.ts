@@ -49,7 +49,7 @@ export class LineSplitter {
         if (start < chunk.length) {
           this.carry.push(chunk.slice(start));
           this.carryLength += chunk.length - start;
-          if (this.carryLength + 1 > MAX_TAG_LINE) this.tooLong();
+          if (this.carryLength + 1 > MAX_TAG_LINE) this.tooLong(this.lineNo + 1);
         }
         return;
       }
@@ -67,7 +67,7 @@ export class LineSplitter {
         this.carryLength = 0;
       }
       this.lineNo++;
-      if (line.length + 1 > MAX_TAG_LINE) this.tooLong();
+      if (line.length + 1 > MAX_TAG_LINE) this.tooLong(this.lineNo);
       if (line.length === 0) throw malformed(this.member, `line ${this.lineNo} is empty`);
       if (line.includes(0x0d)) throw malformed(this.member, 'carriage return in a line (lines end with LF only)');
       let text: string;
@@ -81,8 +81,8 @@ export class LineSplitter {
     }
   }
 
-  private tooLong(): never {
-    throw malformed(this.member, `line ${this.lineNo + 1} is longer than ${MAX_TAG_LINE} bytes (the most a line may have, its LF included)`);
+  private tooLong(lineNo: number): never {
+    throw malformed(this.member, `line ${lineNo} is longer than ${MAX_TAG_LINE} bytes (the most a line may have, its LF included)`);
   }
 
   end(): void {

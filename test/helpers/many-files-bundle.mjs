@@ -51,7 +51,11 @@ function nameOf(i, item) {
 
 /**
  * Writes the bundle; returns { file, files, bytes, bundleDigest }.
- * o: { out, files, minSize = 1, maxSize = 64, pieceSize = 64 MiB, algorithms = md5,sha1,sha256, item = 'export' }
+ * o: { out, files, minSize = 1, maxSize = 64, pieceSize = 64 MiB, algorithms = md5,sha1,sha256, item = 'export',
+ *      hostile?: a signed bundle that breaks a reading bound:
+ *        'entry-too-big' (files[0] of custody/manifest.json over MAX_FILE_ENTRY_JSON),
+ *        'line-too-long' (file 0's name makes manifest lines over MAX_TAG_LINE),
+ *        'extra-entries' (one files entry more than there are payload members) }
  */
 export async function writeManyFilesBundle(o) {
   const algorithms = o.algorithms ?? ['md5', 'sha1', 'sha256'];
@@ -67,6 +71,8 @@ export async function writeManyFilesBundle(o) {
   const now = new Date('2026-11-27T14:03:00.000Z');
   // Names in item order must be sorted: the generator pads the numbers, so the order of i is the byte order.
   const names = Array.from({ length: n }, (_, i) => nameOf(i, item));
+  // '%' is written '%25' in the manifests: 14 folders of 200 '%' make a 2.8 KB name and an 8.4 KB line.
+  if (o.hostile === 'line-too-long') names[0] = `data/${item}/${`${'%'.repeat(200)}/`.repeat(14)}f.bin`;
   const sizes = new Float64Array(n);
   let payloadBytes = 0;
   for (let i = 0; i < n; i++) {
@@ -157,10 +163,12 @@ export async function writeManyFilesBundle(o) {
   const cut = headText.lastIndexOf('"files": []');
   await streamTag(L.CUSTODY_MANIFEST_JSON, function* () {
     yield `${headText.slice(0, cut)}"files": [`;
-    for (let i = 0; i < n; i++) {
-      const f = { path: names[i], item, size: sizes[i], mtime: '2026-01-02T03:04:05.000Z', hashes: {} };
-      algorithms.forEach((a, k) => (f.hashes[a] = digests[k][i]));
-      if (pieceSize > 0) f.pieces = { count: pieces[i].hashes.length, merkleRoot: pieces[i].merkleRoot };
+    for (let i = 0; i < n + (o.hostile === 'extra-entries' ? 1 : 0); i++) {
+      const j = Math.min(i, n - 1);
+      const mtime = i === 0 && o.hostile === 'entry-too-big' ? `2026-01-02T03:04:05.000Z${' '.repeat(70000)}` : '2026-01-02T03:04:05.000Z';
+      const f = { path: names[j], item, size: sizes[j], mtime, hashes: {} };
+      algorithms.forEach((a, k) => (f.hashes[a] = digests[k][j]));
+      if (pieceSize > 0) f.pieces = { count: pieces[j].hashes.length, merkleRoot: pieces[j].merkleRoot };
       yield `${i === 0 ? '\n' : ',\n'}${JSON.stringify(f, null, 2).replace(/^/gm, '    ')}`;
     }
     yield `${n > 0 ? '\n  ' : ''}]\n}\n`;
