@@ -302,6 +302,8 @@ async function main() {
     console.log(`${'verifier page (Chromium, pieces)'.padEnd(44)} ${page.secs.toFixed(2).padStart(6)} s  ${(page.bytes / 1e6 / page.secs).toFixed(0).padStart(5)} MB/s  tab peak RSS ${page.rssMB.toFixed(0)} MB`);
     console.log(`verifier page vs custody verify: ${(cli.secs / page.secs).toFixed(2)}× the throughput (browser/CLI, same bundle, same run)`);
   }
+  // Exports of many small files, the reading side (verify, verify --full, extract vs bagit-python and tar + sha256sum).
+  if (!ONLY || ONLY.test('small-read')) await (await import('./small-read.mjs')).benchSmallRead();
   fs.rmSync(HOME, { recursive: true, force: true });
   for (const f of [BUNDLE, CUSTODY_AGE, STOCK_AGE]) fs.rmSync(f, { force: true });
   if (custody) console.log(`custody peak RSS ${custody.rssMB.toFixed(0)} MB (target < 150 MB) ${custody.rssMB < 150 ? 'ok' : 'ABOVE TARGET'}`);
