@@ -24,6 +24,8 @@ export class NameSet {
   private used = 0;
   private ends = new Uint32Array(1 << 10);
   private flagsOf = new Uint8Array(1 << 10);
+  /** Each name's hash, so that growing the table does not hash every name again. */
+  private hashes = new Uint32Array(1 << 10);
   private table = new Int32Array(1 << 11);
   size = 0;
   private readonly xh: number;
@@ -51,12 +53,23 @@ export class NameSet {
 
   /** Index of the name (UTF-8 bytes) or -1. */
   find(b: Uint8Array): number {
+    return this.lookup(b, this.hash(b));
+  }
+
+  private lookup(b: Uint8Array, h: number): number {
     const mask = this.table.length - 1;
-    for (let s = this.hash(b) & mask; ; s = (s + 1) & mask) {
+    for (let s = h & mask; ; s = (s + 1) & mask) {
       const e = this.table[s]!;
       if (e === 0) return -1;
-      if (this.equals(e - 1, b)) return e - 1;
+      if (this.hashes[e - 1] === h && this.equals(e - 1, b)) return e - 1;
     }
+  }
+
+  /** Adds the name with its flags and returns its index; if it is there already, returns ~index (negative) and adds nothing. */
+  addNew(b: Uint8Array, flags: number): number {
+    const h = this.hash(b);
+    const k = this.lookup(b, h);
+    return k >= 0 ? ~k : this.insert(b, flags, h);
   }
 
   flags(k: number): number {
@@ -65,6 +78,10 @@ export class NameSet {
 
   /** Adds a name not in the set (the caller checked) with its flags; returns its index. */
   add(b: Uint8Array, flags: number): number {
+    return this.insert(b, flags, this.hash(b));
+  }
+
+  private insert(b: Uint8Array, flags: number, h: number): number {
     if ((this.size + 1) * 2 > this.table.length) this.grow();
     const k = this.size++;
     if (this.used + b.length > this.bytes.length) {
@@ -83,25 +100,27 @@ export class NameSet {
       const f = new Uint8Array(this.flagsOf.length * 2);
       f.set(this.flagsOf);
       this.flagsOf = f;
+      const hs = new Uint32Array(this.hashes.length * 2);
+      hs.set(this.hashes);
+      this.hashes = hs;
     }
     this.ends[k] = this.used;
     this.flagsOf[k] = flags;
-    this.place(b, k);
+    this.hashes[k] = h;
+    this.place(h, k);
     return k;
   }
 
-  private place(b: Uint8Array, k: number): void {
+  private place(h: number, k: number): void {
     const mask = this.table.length - 1;
-    let s = this.hash(b) & mask;
+    let s = h & mask;
     while (this.table[s] !== 0) s = (s + 1) & mask;
     this.table[s] = k + 1;
   }
 
   private grow(): void {
     this.table = new Int32Array(this.table.length * 2);
-    for (let k = 0; k < this.size; k++) {
-      const start = k === 0 ? 0 : this.ends[k - 1]!;
-      this.place(this.bytes.subarray(start, this.ends[k]!), k);
-    }
+    // Every name so far, re-placed from its kept hash (insert grows before it adds the new one).
+    for (let k = 0; k < this.size; k++) this.place(this.hashes[k]!, k);
   }
 }

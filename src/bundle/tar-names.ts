@@ -84,8 +84,7 @@ export class NameTracker {
 
   add(name: string, type: 'file' | 'dir'): void {
     const key = name;
-    const bytes = utf8Scratch(key);
-    if (this.seen.find(bytes) >= 0) throw unsafe(name, 'duplicate name');
+    if (this.seen.find(utf8Scratch(key)) >= 0) throw unsafe(name, 'duplicate name');
     if (type === 'file' && this.parents.has(key)) {
       throw unsafe(name, 'regular file with the same name as a directory holding earlier members');
     }
