@@ -38,7 +38,7 @@ describe('a bundle of 20,000 small files', () => {
     dir = tempDir('custody-many-');
     bundle = await write({ out: path.join(dir, 'export.tar'), files: 20_000, maxSize: 64 });
   }, 300_000);
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }), 300_000);
 
   it('verifies in pieces mode and with --full, every member counted', () => {
     for (const extra of [[], ['--full']]) {
@@ -64,7 +64,7 @@ describe('a signed bundle that breaks a reading bound fails with the check that 
   beforeAll(() => {
     dir = tempDir('custody-many-hostile-');
   });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }), 300_000);
 
   const cases: [string, string, RegExp][] = [
     ['entry-too-big', 'custody.manifest', /custody\/manifest\.json: files\[0\] is more than 65536 bytes/],
@@ -113,7 +113,7 @@ describe.skipIf(!BIG)('a bundle of 1,000,000 tiny files', () => {
     dir = tempDir('custody-million-');
     bundle = await write({ out: path.join(dir, 'million.tar'), files: 1_000_000, maxSize: 16 });
   }, 3_600_000);
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }), 300_000);
 
   it('verifies in pieces mode with a peak RSS under 300 MB', async () => {
     const r = await runWithPeakRss(['verify', bundle.file, '--home', path.join(dir, 'home'), '--trust', bundle.fingerprint, '--quiet']);

@@ -72,6 +72,11 @@ export class NameSet {
     return k >= 0 ? ~k : this.insert(b, flags, h);
   }
 
+  /** The UTF-8 bytes of name k (a view: valid until the next add). */
+  bytesOf(k: number): Uint8Array {
+    return this.bytes.subarray(k === 0 ? 0 : this.ends[k - 1]!, this.ends[k]!);
+  }
+
   flags(k: number): number {
     return this.flagsOf[k]!;
   }

@@ -124,14 +124,25 @@ export class PayloadTable {
   constructor(
     readonly withPieces: boolean,
     private readonly digestCap = Infinity,
+    /** The tar reader's names (payload names are not kept twice): member k's bytes, and the length of the bag folder prefix. */
+    private readonly shared?: { bytesOf(k: number): Uint8Array; readonly count: number; prefix: number },
   ) {}
+  /** The shared name index of payload member 0. */
+  private base = -1;
 
   add(path: string, item: string, size: number, digests: Record<string, string>, pieces: PieceDigests | undefined): void {
     this.perm = undefined;
-    const nb = utf8Scratch(path);
-    this.names.push(nb);
-    if (this.names.length > 0xffffffff) throw new RangeError('more than 4 GiB of payload member names');
-    this.nameEnd.push(this.names.length);
+    if (this.shared) {
+      // The member just read is the last name the reader added; payload members follow each other.
+      const k = this.shared.count - 1;
+      if (this.base < 0) this.base = k;
+      if (k !== this.base + this.count) throw new RangeError('payload members are not consecutive names of the reader');
+    } else {
+      const nb = utf8Scratch(path);
+      this.names.push(nb);
+      if (this.names.length > 0xffffffff) throw new RangeError('more than 4 GiB of payload member names');
+      this.nameEnd.push(this.names.length);
+    }
     this.sizes.push(size);
     this.totalBytes += size;
     let it = this.itemIndex.get(item);
@@ -158,6 +169,7 @@ export class PayloadTable {
   }
 
   nameBytes(i: number): Uint8Array {
+    if (this.shared) return this.shared.bytesOf(this.base + i).subarray(this.shared.prefix);
     const start = i === 0 ? 0 : this.nameEnd.buf[i - 1]!;
     return this.names.buf.subarray(start, this.nameEnd.buf[i]!);
   }

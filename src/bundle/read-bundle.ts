@@ -22,6 +22,8 @@ import { checkBagitTxt, parseBagInfo, type BagInfo } from './bag-info.js';
 import * as L from './layout.js';
 import { keepFirstBlock, notABundle, sniffNotABundle } from './not-a-bundle.js';
 import { readTarStrict, type TarEntry } from './tar-reader.js';
+import { NameTracker } from './tar-names.js';
+import { utf8 } from '../custody/encoding.js';
 import { CustodyManifestCheck } from './manifest-stream.js';
 import { PayloadTable } from './payload-table.js';
 import { ManifestLinesCheck, PiecesCheck } from './tag-streams.js';
@@ -132,7 +134,8 @@ function assertPiecesFit(info: BagInfo): void {
 
 export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOptions): Promise<ReadBundle> {
   const head = keepFirstBlock(source);
-  const reader = readTarStrict(head.stream, { canonical: true });
+  const names = new NameTracker();
+  const reader = readTarStrict(head.stream, { canonical: true, names });
   const it = reader[Symbol.asyncIterator]();
   let bagName = '';
   const label = opts.label ?? 'the input';
@@ -184,7 +187,13 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     const spec = mode === 'pieces' ? { algos: [], pieceSize: info.pieceSize, pieceLanes: true } : { algos, pieceSize: info.pieceSize };
 
     assertPiecesFit(info);
-    const table = new PayloadTable(info.pieceSize > 0, mode === 'pieces' ? 8 : Infinity);
+    const table = new PayloadTable(info.pieceSize > 0, mode === 'pieces' ? 8 : Infinity, {
+      bytesOf: (k) => names.bytesOf(k),
+      get count() {
+        return names.count;
+      },
+      prefix: utf8(`${bagName}/`).length,
+    });
     let done = 0;
     const small = opts.engine.digestSmall?.(spec, new Uint8Array(0)) !== undefined;
     let d: HashDigest | undefined;

@@ -109,4 +109,13 @@ export class NameTracker {
   has(name: string): boolean {
     return this.seen.find(utf8Scratch(name)) >= 0;
   }
+
+  /** Names added so far; name k's UTF-8 bytes (a reader keeps them here once, not twice). */
+  get count(): number {
+    return this.seen.size;
+  }
+
+  bytesOf(k: number): Uint8Array {
+    return this.seen.bytesOf(k);
+  }
 }

@@ -48,6 +48,8 @@ export interface ReadTarOptions {
    * forger change them (and fix the checksum) without verify noticing.
    */
   canonical?: boolean;
+  /** Where the names seen are kept (a caller that needs them later passes its own). */
+  names?: NameTracker;
 }
 
 export interface TarReader extends AsyncGenerator<TarEntry, void, undefined> {
@@ -202,7 +204,7 @@ async function readTrailer(src: ByteSource, at: number, pending: boolean): Promi
 
 async function* entries(source: AsyncIterable<Uint8Array>, opts: ReadTarOptions, state: { endOfData?: number; archiveSize?: number }): AsyncGenerator<TarEntry, void, undefined> {
   const src = new ByteSource(source);
-  const names = new NameTracker();
+  const names = opts.names ?? new NameTracker();
   let cur: Current | undefined;
   let pax: { map: Map<string, string>; offset: number; raw: Uint8Array } | undefined;
   try {
