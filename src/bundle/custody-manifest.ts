@@ -124,7 +124,12 @@ function count(s: Shape, v: unknown): number {
 }
 function hex(s: Shape, v: unknown, len: number): string {
   const h = str(s, v);
-  if (h.length !== len || !/^[0-9a-f]+$/.test(h)) s.fail(`is not ${len} lowercase hex digits`);
+  let ok = h.length === len;
+  for (let k = 0; ok && k < len; k++) {
+    const c = h.charCodeAt(k);
+    ok = (c >= 48 && c <= 57) || (c >= 97 && c <= 102);
+  }
+  if (!ok) s.fail(`is not ${len} lowercase hex digits`);
   return h;
 }
 function optStr(s: Shape, o: Record<string, unknown>, k: string, into: Record<string, unknown>): void {
@@ -245,14 +250,34 @@ function parseImage(s: Shape, v: unknown, itemId: string, algorithms: string[]):
   return image;
 }
 
-export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
-  let doc: unknown;
+/** What parsing a `files` element needs from the rest of the document. */
+export interface ManifestContext {
+  algorithms: string[];
+  itemIds: Set<string>;
+}
+
+/** custody/manifest.json without its `files` (readers stream those one by one: parseManifestFile). */
+export type ManifestHead = Omit<CustodyManifest, 'files'>;
+
+function notJson(e: unknown): CustodyError {
+  const why = e instanceof Error ? e.message : String(e);
+  return new CustodyError('MALFORMED_BUNDLE', `${CUSTODY_MANIFEST_JSON}: not valid JSON (${why})`, { member: CUSTODY_MANIFEST_JSON });
+}
+
+/** Parses untrusted JSON bytes of custody/manifest.json (the whole document, its head, or one `files` element). */
+export function parseManifestJson(bytes: Uint8Array): unknown {
   try {
-    doc = parseStrictJson(bytes);
+    return parseStrictJson(bytes);
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw new CustodyError('MALFORMED_BUNDLE', `${CUSTODY_MANIFEST_JSON}: not valid JSON (${why})`, { member: CUSTODY_MANIFEST_JSON });
+    throw notJson(e);
   }
+}
+
+/**
+ * Validates every field but `files` (whose value is not looked at). `files`
+ * must be present; its elements go through parseManifestFile.
+ */
+export function parseManifestHead(doc: unknown): { head: ManifestHead; ctx: ManifestContext } {
   const top = new Shape('document');
   const o = top.obj(doc, ['custodyBundleVersion', 'bundleName', 'case', 'sealedAt', 'tool', 'algorithms', 'pieceSize', 'sealer', 'items', 'files']);
   if (o.custodyBundleVersion !== BUNDLE_VERSION) top.at('custodyBundleVersion').fail(`is not ${BUNDLE_VERSION}`);
@@ -314,37 +339,7 @@ export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
     if ('image' in io) item.image = parseImage(s.at('image'), io.image, id, algorithms);
     return item;
   });
-
-  const files = arr(top.at('files'), o.files).map((v, i): ManifestFile => {
-    const s = top.at(`files[${i}]`);
-    const fo = s.obj(v, ['path', 'item', 'size', 'mtime', 'hashes'], ['pieces', 'windows', 'nameBytes']);
-    const path = str(s.at('path'), fo.path);
-    const item = str(s.at('item'), fo.item);
-    if (parsePayloadPath(path, 'MALFORMED_BUNDLE').item !== item) s.at('item').fail(`does not match the path ${path}`);
-    if (!itemIds.has(item)) s.at('item').fail(`names an item ${item} that is not in items`);
-    const hs = s.at('hashes');
-    const ho = hs.obj(fo.hashes, algorithms);
-    const hashes: Record<string, string> = {};
-    for (const a of algorithms) hashes[a] = hex(hs.at(a), ho[a], digestHexLength(a)!);
-    const f: ManifestFile = { path, item, size: count(s.at('size'), fo.size), mtime: str(s.at('mtime'), fo.mtime), hashes };
-    if ('pieces' in fo) {
-      const ps = s.at('pieces');
-      const po = ps.obj(fo.pieces, ['count', 'merkleRoot']);
-      f.pieces = { count: count(ps.at('count'), po.count), merkleRoot: hex(ps.at('merkleRoot'), po.merkleRoot, 64) };
-    }
-    if ('nameBytes' in fo) f.nameBytes = nameBytes(s.at('nameBytes'), fo.nameBytes, path, `data/${item}/`);
-    if ('windows' in fo) f.windows = windowsMark(s.at('windows'), fo.windows);
-    return f;
-  });
-
-  // An image's segments are files of that item, listed in the manifest.
-  for (const it of items) {
-    for (const seg of it.image?.segments ?? []) {
-      if (!files.some((f) => f.path === seg && f.item === it.id)) top.at(`items.${it.id}.image.segments`).fail(`names ${seg}, which is not a file of the item`);
-    }
-  }
-
-  return {
+  const head: ManifestHead = {
     custodyBundleVersion: BUNDLE_VERSION,
     bundleName: str(top.at('bundleName'), o.bundleName),
     case: kase,
@@ -354,6 +349,51 @@ export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
     pieceSize: count(top.at('pieceSize'), o.pieceSize),
     sealer,
     items,
-    files,
   };
+  return { head, ctx: { algorithms, itemIds } };
+}
+
+/** Validates element i of `files`. */
+export function parseManifestFile(v: unknown, i: number, ctx: ManifestContext): ManifestFile {
+  const { algorithms, itemIds } = ctx;
+  const s = new Shape('document').at(`files[${i}]`);
+  const fo = s.obj(v, ['path', 'item', 'size', 'mtime', 'hashes'], ['pieces', 'windows', 'nameBytes']);
+  const path = str(s.at('path'), fo.path);
+  const item = str(s.at('item'), fo.item);
+  if (parsePayloadPath(path, 'MALFORMED_BUNDLE').item !== item) s.at('item').fail(`does not match the path ${path}`);
+  if (!itemIds.has(item)) s.at('item').fail(`names an item ${item} that is not in items`);
+  const hs = s.at('hashes');
+  const ho = hs.obj(fo.hashes, algorithms);
+  const hashes: Record<string, string> = {};
+  for (const a of algorithms) hashes[a] = hex(hs.at(a), ho[a], digestHexLength(a)!);
+  const f: ManifestFile = { path, item, size: count(s.at('size'), fo.size), mtime: str(s.at('mtime'), fo.mtime), hashes };
+  if ('pieces' in fo) {
+    const ps = s.at('pieces');
+    const po = ps.obj(fo.pieces, ['count', 'merkleRoot']);
+    f.pieces = { count: count(ps.at('count'), po.count), merkleRoot: hex(ps.at('merkleRoot'), po.merkleRoot, 64) };
+  }
+  if ('nameBytes' in fo) f.nameBytes = nameBytes(s.at('nameBytes'), fo.nameBytes, path, `data/${item}/`);
+  if ('windows' in fo) f.windows = windowsMark(s.at('windows'), fo.windows);
+  return f;
+}
+
+/** An image's segments are files of that item, listed in the manifest: `has` says whether one is. */
+export function checkImageSegments(items: ManifestItem[], has: (path: string, item: string) => boolean): void {
+  const top = new Shape('document');
+  for (const it of items) {
+    for (const seg of it.image?.segments ?? []) {
+      if (!has(seg, it.id)) top.at(`items.${it.id}.image.segments`).fail(`names ${seg}, which is not a file of the item`);
+    }
+  }
+}
+
+/** The whole document at once (small manifests: chain-read, tests); verify streams it (manifest-stream.ts). */
+export function parseCustodyManifest(bytes: Uint8Array): CustodyManifest {
+  const doc = parseManifestJson(bytes);
+  const { head, ctx } = parseManifestHead(doc);
+  const files = new Shape('document').at('files');
+  const list = arr(files, (doc as Record<string, unknown>).files).map((v, i) => parseManifestFile(v, i, ctx));
+  const paths = new Set(list.map((f) => `${f.item}\u0000${f.path}`));
+  checkImageSegments(head.items, (p, item) => paths.has(`${item}\u0000${p}`));
+  return { ...head, files: list };
 }

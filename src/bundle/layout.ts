@@ -134,7 +134,7 @@ export function componentProblem(c: string): string | undefined {
   if (c.includes('/') || c.includes('\\')) return 'a slash or backslash in a name';
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/.test(c)) return 'a control character in a name';
-  if (utf8(c).length > 255) return 'a name longer than 255 bytes';
+  if (c.length > 85 && utf8(c).length > 255) return 'a name longer than 255 bytes'; // ≤ 85 UTF-16 units: ≤ 255 bytes
   return undefined;
 }
 

@@ -2,9 +2,13 @@
  * One streaming pass over a bundle: the strict tar reader yields the members,
  * this checks that they are exactly the members of DESIGN §3 in that order,
  * hashes every payload member while it streams (full mode: every algorithm of
- * bag-info.txt and the piece SHA-256s; pieces mode: the piece SHA-256s only), and keeps the tag files (small) for the
- * checks that follow. Evidence is never buffered: memory is flat whatever the
- * size of the images.
+ * bag-info.txt and the piece SHA-256s; pieces mode: the piece SHA-256s only)
+ * into a compact table (payload-table.ts), checks the big tag files that
+ * follow (the flat manifests, custody/manifest.json, the piece list) against
+ * it as they stream (tag-streams.ts, manifest-stream.ts), and keeps the small
+ * tag files whole for the checks that follow. Evidence is never buffered, and
+ * no tag file is held whole that grows with the number of files: memory is
+ * flat whatever the size of the images, and small per payload member.
  *
  * A member that is unexpected, missing, out of order or duplicated fails
  * here: an attacker must not be able to add a file that extract would write
@@ -13,11 +17,18 @@
 import { recordNumber } from '../custody/record.js';
 import type { Algo } from '../core/algorithms.js';
 import { CustodyError } from '../core/errors.js';
-import type { Hasher, PieceDigests, RangeHasher } from '../core/hasher.js';
+import type { HashDigest, Hasher, PieceDigests, RangeHasher } from '../core/hasher.js';
 import { checkBagitTxt, parseBagInfo, type BagInfo } from './bag-info.js';
 import * as L from './layout.js';
 import { keepFirstBlock, notABundle, sniffNotABundle } from './not-a-bundle.js';
 import { readTarStrict, type TarEntry } from './tar-reader.js';
+import { NameTracker } from './tar-names.js';
+import { utf8 } from '../custody/encoding.js';
+import { CustodyManifestCheck } from './manifest-stream.js';
+import { PayloadTable } from './payload-table.js';
+import { expectedPieceCount } from './pieces.js';
+import { ManifestLinesCheck, PiecesCheck } from './tag-streams.js';
+import { sha256Hex } from '../core/digest.js';
 
 /** Where extract puts what verify reads (verify alone passes none). */
 export interface BundleSink {
@@ -46,9 +57,20 @@ export interface ReadBundle {
   /** The mode that actually ran (pieces falls back to full when the piece size is 0). */
   mode: ReadMode;
   info: BagInfo;
-  payload: PayloadSeen[];
-  /** Tag files, signatures and records, by name relative to the bag root. */
+  /** What was kept of each payload member, in member order. */
+  table: PayloadTable;
+  /** The payload members as objects (tests, small bundles: costs ~1 KB a member). */
+  readonly payload: PayloadSeen[];
+  /** The small tag files, signatures and records, by name relative to the bag root (not the streamed ones below). */
   tags: Map<string, Uint8Array>;
+  /** SHA-256 (hex) of every tag file, streamed ones included. */
+  tagDigests: Map<string, string>;
+  /** The big tag files, checked against the table as they streamed. */
+  streamed: {
+    manifests: Map<string, ManifestLinesCheck>;
+    custody: CustodyManifestCheck;
+    pieces: PiecesCheck;
+  };
   chain: { member: string; bytes: Uint8Array }[];
   archiveSize: number;
 }
@@ -69,6 +91,8 @@ export interface ReadOptions {
    * limits) is read and checked exactly as from a stream.
    */
   seekable?: SeekablePayload;
+  /** Keep every element of custody/manifest.json's files (default true); verify alone needs none. */
+  keepFiles?: boolean;
 }
 
 export interface SeekablePayload {
@@ -77,17 +101,25 @@ export interface SeekablePayload {
   skip(n: number): Promise<number>;
 }
 
-/** Tag files are read whole; these caps keep a hostile bundle from exhausting memory. */
+/**
+ * Small tag files are read whole with this cap; the big ones (the flat
+ * manifests, custody/manifest.json, the piece list) stream, bounded per line
+ * and per entry (L.TAG_LIMITS.tagLineBytes, L.TAG_LIMITS.manifestFileEntryBytes).
+ */
 const SMALL_TAG = 1 << 20;
-const LARGE_TAG = 64 << 20;
-const LARGE = new Set([L.CUSTODY_MANIFEST_JSON, L.PIECES_TXT]);
+/** Payload members up to this size are hashed whole on the reading thread when the hasher can (Hasher.digestSmall). */
+const SMALL_MEMBER = 256 << 10;
+/** The most piece digests held for payload members beyond their first piece (piece sizes and Payload-Oxum say how many). */
+const MAX_EXTRA_PIECES = (64 << 20) / 81;
+const STREAMED = new Set([L.CUSTODY_MANIFEST_JSON, L.PIECES_TXT]);
+const isStreamed = (rel: string): boolean => STREAMED.has(rel) || rel.startsWith('manifest-');
 
 function malformed(message: string, member?: string): CustodyError {
   return new CustodyError('MALFORMED_BUNDLE', message, member === undefined ? {} : { member });
 }
 
 async function readWhole(e: TarEntry, rel: string): Promise<Uint8Array> {
-  const cap = LARGE.has(rel) || rel.startsWith('manifest-') ? LARGE_TAG : SMALL_TAG;
+  const cap = SMALL_TAG;
   if (e.size > cap) throw malformed(`${rel} is ${e.size} bytes, more than the ${cap} bytes a tag file may have`, rel);
   const out = new Uint8Array(e.size);
   let at = 0;
@@ -99,18 +131,17 @@ async function readWhole(e: TarEntry, rel: string): Promise<Uint8Array> {
 }
 
 /**
- * The piece list is a tag file with a size cap: a Payload-Oxum and a piece
- * size that need more piece lines than it may hold are refused before any
- * data is read (each piece digest is held until the check; 4 KiB pieces of a
- * forged terabyte would exhaust memory).
+ * Each piece digest is held until the piece list is checked: a Payload-Oxum
+ * and a piece size that need more pieces than that (4 KiB pieces of a forged
+ * terabyte would exhaust memory) are refused before any data is read. The
+ * bound is what the piece list could hold when it was capped at 64 MiB.
  */
 function assertPiecesFit(info: BagInfo): void {
   if (info.pieceSize === 0) return;
   const minLines = Math.ceil(info.payloadBytes / info.pieceSize);
-  const minLineBytes = 64 + 2 + 4 + 2 + 'data/x/y\n'.length;
-  if (minLines * minLineBytes > LARGE_TAG) {
+  if (minLines > MAX_EXTRA_PIECES) {
     throw malformed(
-      `Payload-Oxum (${info.payloadBytes} bytes) in pieces of ${info.pieceSize} bytes needs more lines than ${L.PIECES_TXT} may hold (${LARGE_TAG} bytes)`,
+      `Payload-Oxum (${info.payloadBytes} bytes) in pieces of ${info.pieceSize} bytes needs more lines than ${L.PIECES_TXT} may hold (${64 << 20} bytes)`,
       L.BAG_INFO_TXT,
     );
   }
@@ -119,7 +150,8 @@ function assertPiecesFit(info: BagInfo): void {
 export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOptions): Promise<ReadBundle> {
   const head = keepFirstBlock(source);
   const lanes = opts.mode === 'pieces' && !opts.sink ? opts.seekable : undefined;
-  const reader = readTarStrict(head.stream, { canonical: true, ...(lanes ? { skip: (n: number) => lanes.skip(n) } : {}) });
+  const names = new NameTracker();
+  const reader = readTarStrict(head.stream, { canonical: true, names, ...(lanes ? { skip: (n: number) => lanes.skip(n) } : {}) });
   const it = reader[Symbol.asyncIterator]();
   let bagName = '';
   const label = opts.label ?? 'the input';
@@ -151,12 +183,14 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     return { entry, rel: entry.name.slice(bagName.length + 1) };
   };
   const tags = new Map<string, Uint8Array>();
+  const tagDigests = new Map<string, string>();
   const expect = async (want: string): Promise<Uint8Array> => {
     const got = await next();
     if (!got) throw malformed(`member ${want} is missing (the bundle ends before it)`, want);
     if (got.rel !== want) throw malformed(`unexpected member ${got.rel} where ${want} must come (members out of order, added, renamed or missing)`, got.rel);
     const bytes = await readWhole(got.entry, want);
     tags.set(want, bytes);
+    tagDigests.set(want, sha256Hex(bytes));
     await opts.sink?.tagFile(want, bytes);
     return bytes;
   };
@@ -173,27 +207,34 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     const spec = mode === 'pieces' ? { algos: [], pieceSize: info.pieceSize, pieceLanes: true } : { algos, pieceSize: info.pieceSize };
 
     assertPiecesFit(info);
-    const payload: PayloadSeen[] = [];
+    const table = new PayloadTable(info.pieceSize > 0, mode === 'pieces' ? 8 : Infinity, {
+      bytesOf: (k) => names.bytesOf(k),
+      get count() {
+        return names.count;
+      },
+      prefix: utf8(`${bagName}/`).length,
+    });
     let done = 0;
+    const small = opts.engine.digestSmall?.(spec, new Uint8Array(0)) !== undefined;
+    let d: HashDigest | undefined;
     let pending = await next();
     while (pending && pending.rel.startsWith('data/')) {
       const { entry, rel } = pending;
       const { item } = L.parsePayloadPath(rel);
       // Payload-Oxum was read before any data: a member that goes past it is refused at its header,
       // before a byte of it is hashed or extracted (a forged 4 GiB member must not reach the disk).
-      if (done + entry.size > info.payloadBytes || payload.length + 1 > info.payloadFiles) {
+      if (done + entry.size > info.payloadBytes || table.count + 1 > info.payloadFiles) {
         throw new CustodyError(
           'SIZE_MISMATCH',
-          `${rel} (${entry.size} bytes) goes past what Payload-Oxum declares (${info.payloadBytes} bytes in ${info.payloadFiles} files; ${done} bytes in ${payload.length} files before it)`,
+          `${rel} (${entry.size} bytes) goes past what Payload-Oxum declares (${info.payloadBytes} bytes in ${info.payloadFiles} files; ${done} bytes in ${table.count} files before it)`,
           { member: rel, item },
         );
       }
       if (positioned) {
         // Hashed by the workers reading the file at its offset; the reader jumps past it (its padding is still checked).
-        const p: PayloadSeen = { path: rel, item, size: entry.size, digests: {} };
-        payload.push(p);
+        const i = table.addPending(rel, item, entry.size, expectedPieceCount(info.pieceSize, entry.size));
         const { result } = await positioned.hasher.queue(entry.dataOffset, entry.size, info.pieceSize, onBytes);
-        const got = result.then((d) => void (p.pieces = d));
+        const got = result.then((d) => table.setPieces(i, d));
         got.catch(() => {}); // awaited below, after the last payload member
         hashed.push(got);
         entry.skip();
@@ -202,6 +243,26 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
         continue;
       }
       const out = await opts.sink?.beginPayload(rel, entry.size);
+      if (small && entry.size <= SMALL_MEMBER) {
+        // Whole, on this thread: a worker round trip per file cost more than hashing it.
+        let whole: Uint8Array | undefined;
+        let at = 0;
+        for await (const chunk of entry.body()) {
+          if (at === 0 && chunk.length === entry.size) whole = chunk;
+          else (whole ??= new Uint8Array(entry.size)).set(chunk, at);
+          at += chunk.length;
+          if (at === entry.size) d = opts.engine.digestSmall!(spec, whole!);
+          await out?.write(chunk);
+          done += chunk.length;
+          opts.onProgress?.(done, info.payloadBytes);
+        }
+        await out?.end();
+        d ??= opts.engine.digestSmall!(spec, new Uint8Array(0));
+        table.add(rel, item, entry.size, d!.digests as Record<string, string>, d!.pieces);
+        d = undefined;
+        pending = await next();
+        continue;
+      }
       const session = opts.engine.begin(spec);
       try {
         for await (const chunk of entry.body()) {
@@ -211,9 +272,7 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
         }
         await out?.end();
         const d = await session.finish();
-        const p: PayloadSeen = { path: rel, item, size: entry.size, digests: d.digests as Record<string, string> };
-        if (d.pieces) p.pieces = d.pieces;
-        payload.push(p);
+        table.add(rel, item, entry.size, d.digests as Record<string, string>, d.pieces);
       } catch (e) {
         session.abort();
         throw e;
@@ -223,15 +282,36 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     // The workers hash on while the tag files and records are read.
     positioned?.hasher.flush();
 
+    const full = mode === 'full';
+    const manifests = new Map<string, ManifestLinesCheck>();
+    for (const a of info.algorithms) manifests.set(L.manifestName(a), new ManifestLinesCheck(table, a, L.manifestName(a), full));
+    const streamed = {
+      manifests: new Map([...manifests.values()].map((m, k) => [info.algorithms[k]!, m])),
+      custody: new CustodyManifestCheck(table, {
+        full,
+        pieceSize: info.pieceSize,
+        keepFiles: opts.keepFiles !== false,
+        manifestOk: (a: string) => manifests.get(L.manifestName(a))?.ok === true,
+      }),
+      pieces: new PiecesCheck(table, info.pieceSize),
+    };
+    const consumerOf = (rel: string): { push(c: Uint8Array): void; end(): void } | undefined =>
+      rel === L.CUSTODY_MANIFEST_JSON ? streamed.custody : rel === L.PIECES_TXT ? streamed.pieces : manifests.get(rel);
+
     for (const want of L.membersAfterPayload(info.algorithms)) {
       if (!pending) throw malformed(`member ${want} is missing (the bundle ends before it)`, want);
       if (pending.rel !== want) {
         const why = pending.rel.startsWith('data/') ? 'a payload member after the tag files' : 'members out of order, added, renamed or missing';
         throw malformed(`unexpected member ${pending.rel} where ${want} must come (${why})`, pending.rel);
       }
-      const bytes = await readWhole(pending.entry, want);
-      tags.set(want, bytes);
-      await opts.sink?.tagFile(want, bytes);
+      if (isStreamed(want)) {
+        tagDigests.set(want, await streamTag(pending.entry, want, consumerOf(want)!, opts));
+      } else {
+        const bytes = await readWhole(pending.entry, want);
+        tags.set(want, bytes);
+        tagDigests.set(want, sha256Hex(bytes));
+        await opts.sink?.tagFile(want, bytes);
+      }
       pending = await next();
     }
 
@@ -251,12 +331,54 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
       pending = await next();
     }
     await Promise.all(hashed);
-    return { bagName, mode, info, payload, tags, chain, archiveSize: reader.archiveSize ?? 0 };
+    const read: ReadBundle = {
+      bagName,
+      mode,
+      info,
+      table,
+      get payload(): PayloadSeen[] {
+        return Array.from({ length: table.count }, (_, i) => {
+          const p: PayloadSeen = { path: table.name(i), item: table.item(i), size: table.size(i), digests: full ? table.digests(i) : {} };
+          const pieces = table.pieces(i);
+          if (pieces) p.pieces = { ...pieces, pieceSize: info.pieceSize };
+          return p;
+        });
+      },
+      tags,
+      tagDigests,
+      streamed,
+      chain,
+      archiveSize: reader.archiveSize ?? 0,
+    };
+    return read;
   } catch (e) {
     // Workers may still be reading the file: let them finish before the caller closes it.
     await lanes?.hasher.settle();
     throw e;
   } finally {
     await it.return?.(undefined);
+  }
+}
+
+/**
+ * A big tag file: each chunk to its check (which keeps its findings), to the
+ * SHA-256 the tag manifest is checked with, and to the sink (extract).
+ */
+async function streamTag(entry: TarEntry, rel: string, check: { push(c: Uint8Array): void; end(): void }, opts: ReadOptions): Promise<string> {
+  const out = await opts.sink?.beginPayload(rel, entry.size);
+  const session = opts.engine.begin({ algos: ['sha256'] });
+  try {
+    for await (const chunk of entry.body()) {
+      const hashed = session.update(chunk);
+      const written = out?.write(chunk);
+      check.push(chunk);
+      await Promise.all([hashed, written]);
+    }
+    check.end();
+    await out?.end();
+    return (await session.finish()).digests.sha256!;
+  } catch (e) {
+    session.abort();
+    throw e;
   }
 }

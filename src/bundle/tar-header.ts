@@ -44,10 +44,11 @@ function putString(buf: Uint8Array, bytes: Uint8Array, off: number): void {
 }
 
 function putOctal(buf: Uint8Array, value: number, off: number, len: number): void {
-  // len-1 zero-padded octal digits and a NUL, as GNU tar writes them.
+  // len-1 zero-padded octal digits and a NUL, as GNU tar writes them (ASCII: written directly, the
+  // canonical check of a reader encodes a header per member).
   const s = value.toString(8).padStart(len - 1, '0');
   if (s.length > len - 1) throw new CustodyError('INTERNAL', `numeric field overflow (${value})`);
-  putString(buf, enc.encode(s), off);
+  for (let k = 0; k < s.length; k++) buf[off + k] = s.charCodeAt(k);
   buf[off + len - 1] = 0;
 }
 

@@ -6,6 +6,8 @@
  */
 import { CustodyError } from '../core/errors.js';
 import { utf8 } from '../custody/encoding.js';
+import { NameSet } from './name-set.js';
+import { utf8Scratch } from './payload-table.js';
 
 function unsafe(name: string, rule: string): CustodyError {
   return new CustodyError('UNSAFE_BUNDLE', `unsafe tar member ${JSON.stringify(name)}: ${rule}`, { member: name });
@@ -34,7 +36,7 @@ export function checkMemberName(raw: string, type: 'file' | 'dir'): string {
   // A pax path may be ~1 MiB: 400,000 components made the parent bookkeeping
   // below quadratic (verify hung for minutes). No file system takes a path
   // this long anyway (Linux PATH_MAX is 4096 bytes).
-  if (utf8(raw).length > MAX_NAME_BYTES) throw unsafe(raw.slice(0, 100), `name longer than ${MAX_NAME_BYTES} bytes`);
+  if (raw.length * 3 > MAX_NAME_BYTES && utf8(raw).length > MAX_NAME_BYTES) throw unsafe(raw.slice(0, 100), `name longer than ${MAX_NAME_BYTES} bytes`);
   if (raw.startsWith('/')) throw unsafe(raw, 'absolute name (path traversal)');
   if (/^[A-Za-z]:/.test(raw)) throw unsafe(raw, 'drive-letter name (absolute on Windows)');
   if (raw.includes('\\')) throw unsafe(raw, 'backslash in name (a path separator on Windows)');
@@ -75,22 +77,24 @@ export function foldName(name: string): string {
  * came from.
  */
 export class NameTracker {
-  private readonly seen = new Set<string>();
-  private readonly files = new Set<string>();
+  /** Every name so far, flagged 1 for a regular file (compact: a million names). */
+  private readonly seen = new NameSet();
   private readonly parents = new Set<string>();
   private parentBytes = 0;
 
   add(name: string, type: 'file' | 'dir'): void {
     const key = name;
-    if (this.seen.has(key)) throw unsafe(name, 'duplicate name');
+    if (this.seen.find(utf8Scratch(key)) >= 0) throw unsafe(name, 'duplicate name');
     if (type === 'file' && this.parents.has(key)) {
       throw unsafe(name, 'regular file with the same name as a directory holding earlier members');
     }
     // Each folder above the member, cut from the key (joining component arrays was quadratic).
     for (let i = key.indexOf('/'); i >= 0; i = key.indexOf('/', i + 1)) {
       const parent = key.slice(0, i);
-      if (this.files.has(parent)) throw unsafe(name, `inside ${JSON.stringify(parent)}, which is a regular file`);
       if (!this.parents.has(parent)) {
+        // A folder seen before was checked then, and no file of its name was admitted since.
+        const k = this.seen.find(utf8Scratch(parent));
+        if (k >= 0 && this.seen.flags(k) === 1) throw unsafe(name, `inside ${JSON.stringify(parent)}, which is a regular file`);
         this.parentBytes += parent.length;
         // Every distinct folder is remembered: 70,000 names 255 folders deep took 1.5 GB before failing deep in the runtime.
         if (this.parents.size >= MAX_FOLDERS || this.parentBytes > MAX_FOLDER_NAME_BYTES) {
@@ -99,11 +103,19 @@ export class NameTracker {
         this.parents.add(parent);
       }
     }
-    this.seen.add(key);
-    if (type === 'file') this.files.add(key);
+    this.seen.add(utf8Scratch(key), type === 'file' ? 1 : 0);
   }
 
   has(name: string): boolean {
-    return this.seen.has(name);
+    return this.seen.find(utf8Scratch(name)) >= 0;
+  }
+
+  /** Names added so far; name k's UTF-8 bytes (a reader keeps them here once, not twice). */
+  get count(): number {
+    return this.seen.size;
+  }
+
+  bytesOf(k: number): Uint8Array {
+    return this.seen.bytesOf(k);
   }
 }

@@ -62,6 +62,8 @@ export interface ReadTarOptions {
    * end). Used only for members the caller asked to skip (TarEntry.skip).
    */
   skip?: (n: number) => Promise<number>;
+  /** Where the names seen are kept (a caller that needs them later passes its own). */
+  names?: NameTracker;
 }
 
 export interface TarReader extends AsyncGenerator<TarEntry, void, undefined> {
@@ -246,7 +248,7 @@ async function readTrailer(src: ByteSource, at: number, pending: boolean): Promi
 
 async function* entries(source: AsyncIterable<Uint8Array>, opts: ReadTarOptions, state: { endOfData?: number; archiveSize?: number }): AsyncGenerator<TarEntry, void, undefined> {
   const src = new ByteSource(source, opts.skip);
-  const names = new NameTracker();
+  const names = opts.names ?? new NameTracker();
   let cur: Current | undefined;
   let pax: { map: Map<string, string>; offset: number; raw: Uint8Array } | undefined;
   try {

@@ -15,6 +15,10 @@
  *  7. custody/pieces-sha256.txt equals the piece hashes computed;
  *  8. the custody chain (DESIGN §4, the shared checkChain).
  *
+ * The big tag files (steps 5–7) are compared with the payload while they
+ * stream (read-bundle.ts keeps compact per-member data, not the files); what
+ * they found is reported here, in this order, once the seal holds.
+ *
  * Two modes:
  *  - full: every flat hash (md5, sha1, sha256 …) and every piece SHA-256 is
  *    recomputed from the data and compared.
@@ -50,11 +54,10 @@ import { sameKey } from '../custody/identity.js';
 import { minisignPublicKeyFromText, minisignVerify } from '../custody/minisign.js';
 import { spkiPemToPublicKey } from '../custody/pem.js';
 import { decodeUtf8 } from './bag-info.js';
-import { parseCustodyManifest, type CustodyManifest } from './custody-manifest.js';
+import type { CustodyManifest } from './custody-manifest.js';
 import * as L from './layout.js';
 import { parseManifest } from './manifests.js';
-import { parsePieces, pieceRange, piecesText, type PieceLine } from './pieces.js';
-import { readBundle, type BundleSink, type PayloadSeen, type ReadBundle, type ReadMode, type SeekablePayload } from './read-bundle.js';
+import { readBundle, type BundleSink, type ReadBundle, type ReadMode, type SeekablePayload } from './read-bundle.js';
 
 export type { BundleSink, ReadBundle, ReadMode } from './read-bundle.js';
 
@@ -79,6 +82,8 @@ export interface VerifyOptions {
   /** A seekable bundle file: pieces mode hashes the payload with positioned reads on every worker (read-bundle.ts). */
   seekable?: SeekablePayload;
   onProgress?: (payloadDone: number, payloadTotal: number) => void;
+  /** Keep custody/manifest.json's files in the verdict's manifest (default true; verify alone needs none, and a million cost ~500 MB). */
+  keepFiles?: boolean;
   /** The clock records are checked against (default: now). */
   now?: Date;
   /** What the bytes are called in messages (the bundle's file name, "stdin"). */
@@ -164,9 +169,6 @@ interface VerifyState {
   /** The tag manifest lists exactly the tag files and the sealer's Ed25519 signature over it holds. */
   tagsListed: boolean;
   signed: boolean;
-  pieceLines?: PieceLine[];
-  /** Each flat manifest's digests by path (pieces mode compares custody/manifest.json with them). */
-  flat: Map<string, Map<string, string>>;
 }
 
 function fail(code: ErrorCode, message: string, details: { member?: string; item?: string; range?: [number, number] } = {}): never {
@@ -202,7 +204,7 @@ export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyO
   const v: BundleVerdict = { ok: false, checks: [] };
   const r = await checkStructure(source, o, v);
   if (!r) return v;
-  const s: VerifyState = { v, r, o, tagmanifest: r.tags.get(L.TAGMANIFEST)!, tagsListed: false, signed: false, flat: new Map() };
+  const s: VerifyState = { v, r, o, tagmanifest: r.tags.get(L.TAGMANIFEST)!, tagsListed: false, signed: false };
   checkBagInfo(s);
   checkTagManifest(s);
   checkSealerKey(s);
@@ -247,10 +249,10 @@ async function checkStructure(source: AsyncIterable<Uint8Array>, o: VerifyOption
   v.caseId = r.info.caseId;
   v.algorithms = r.info.algorithms;
   v.pieceSize = r.info.pieceSize;
-  v.files = r.payload.length;
-  v.bytes = r.payload.reduce((n, p) => n + p.size, 0);
+  v.files = r.table.count;
+  v.bytes = r.table.totalBytes;
   v.bundleDigest = sha256Hex(r.tags.get(L.TAGMANIFEST)!);
-  v.checks.push({ id: 'bundle.structure', check, ok: true, detail: `${r.payload.length} payload file(s), ${r.chain.length} record(s)` });
+  v.checks.push({ id: 'bundle.structure', check, ok: true, detail: `${r.table.count} payload file(s), ${r.chain.length} record(s)` });
   v.checks.push({ id: 'verify.mode', check: 'mode', ok: true, detail: modeDetail(r, o.mode ?? 'full', r.mode === 'pieces' && o.seekable && !o.sink ? o.seekable.hasher.workerCount : o.engine.workerCount) });
   return r;
 }
@@ -273,7 +275,7 @@ function checkTagManifest(s: VerifyState): void {
     for (const name of want) {
       const d = listed.get(name);
       if (d === undefined) fail('MALFORMED_BUNDLE', `${L.TAGMANIFEST} does not list ${name}`, { member: L.TAGMANIFEST });
-      if (d !== sha256Hex(tag(s, name))) fail('HASH_MISMATCH', `tag file ${name} does not match its SHA-256 in ${L.TAGMANIFEST}`, { member: name });
+      if (d !== s.r.tagDigests.get(name)) fail('HASH_MISMATCH', `tag file ${name} does not match its SHA-256 in ${L.TAGMANIFEST}`, { member: name });
     }
     for (const name of listed.keys()) {
       if (!want.includes(name)) fail('MALFORMED_BUNDLE', `${L.TAGMANIFEST} lists ${name}, which is not a tag file of this bundle`, { member: L.TAGMANIFEST });
@@ -356,26 +358,21 @@ function checkPayloadOxum(s: VerifyState): void {
   const { r, v } = s;
   record(v, 'bag.oxum', 'Payload-Oxum', () => {
     const bytes = v.bytes!;
-    if (bytes !== r.info.payloadBytes || r.payload.length !== r.info.payloadFiles) {
-      fail('SIZE_MISMATCH', `Payload-Oxum says ${r.info.payloadBytes} bytes in ${r.info.payloadFiles} files; the bundle holds ${bytes} bytes in ${r.payload.length} files`, { member: L.BAG_INFO_TXT });
+    if (bytes !== r.info.payloadBytes || r.table.count !== r.info.payloadFiles) {
+      fail('SIZE_MISMATCH', `Payload-Oxum says ${r.info.payloadBytes} bytes in ${r.info.payloadFiles} files; the bundle holds ${bytes} bytes in ${r.table.count} files`, { member: L.BAG_INFO_TXT });
     }
-    return `${bytes}.${r.payload.length}`;
+    return `${bytes}.${r.table.count}`;
   });
 }
 
-/** The signed piece hashes locate a difference: the first differing piece of a payload file, if they say. */
-function firstBadPiece(s: VerifyState, p: PayloadSeen): [number, number] | undefined {
-  if (!p.pieces || !s.pieceLines) return undefined;
-  const recorded = s.pieceLines.filter((l) => l.path === p.path);
-  const i = p.pieces.hashes.findIndex((h, k) => recorded[k]?.digest !== h);
-  return i < 0 ? undefined : pieceRange(s.r.info.pieceSize, p.size, i);
-}
-
-/** A payload file that does not match: names the member, the item and the first differing piece. */
-function payloadError(s: VerifyState, p: PayloadSeen, what: string): never {
-  const range = firstBadPiece(s, p);
+/** A payload file that does not match: names the member, the item and the first differing piece the signed piece list locates. */
+function payloadError(s: VerifyState, i: number, what: string): never {
+  const t = s.r.table;
+  const path = t.name(i);
+  const item = t.item(i);
+  const range = s.r.streamed.pieces.firstBadPiece(i);
   const where = range ? `; first differing piece: bytes ${range[0]}-${range[1]}` : '';
-  return fail('HASH_MISMATCH', `${p.path} (item ${p.item}): ${what}${where}`, { member: p.path, item: p.item, ...(range ? { range } : {}) });
+  return fail('HASH_MISMATCH', `${path} (item ${item}): ${what}${where}`, { member: path, item, ...(range ? { range } : {}) });
 }
 
 /**
@@ -385,26 +382,19 @@ function payloadError(s: VerifyState, p: PayloadSeen, what: string): never {
  */
 function checkFlatManifests(s: VerifyState): void {
   const { r } = s;
-  try {
-    s.pieceLines = s.tagsListed && s.signed ? parsePieces(tag(s, L.PIECES_TXT)) : undefined;
-  } catch {
-    s.pieceLines = undefined; // reported by pieces.list
-  }
+  const t = r.table;
   for (const algo of r.info.algorithms) {
     const name = L.manifestName(algo);
     recordTag(s, `manifest.${algo}`, name, () => {
-      const entries = parseManifest(tag(s, name), algo, name, r.payload.length === 0);
-      const listed = new Map(entries.map((e) => [e.path, e.digest]));
-      for (const p of r.payload) {
-        const d = listed.get(p.path);
-        if (d === undefined) fail('MALFORMED_BUNDLE', `payload member ${p.path} is not listed in ${name}`, { member: p.path, item: p.item });
-        if (r.mode === 'full' && d !== p.digests[algo]) payloadError(s, p, `${algo} differs from ${name}`);
+      const m = r.streamed.manifests.get(algo)!;
+      if (m.parseError) throw m.parseError;
+      if (m.firstBad) {
+        const i = m.firstBad.index;
+        if (m.firstBad.kind === 'unlisted') fail('MALFORMED_BUNDLE', `payload member ${t.name(i)} is not listed in ${name}`, { member: t.name(i), item: t.item(i) });
+        payloadError(s, i, `${algo} differs from ${name}`);
       }
-      const seen = new Set(r.payload.map((p) => p.path));
-      for (const path of listed.keys()) if (!seen.has(path)) fail('MALFORMED_BUNDLE', `${name} lists ${path}, which is not in the bundle`, { member: path });
-      if (entries.length !== r.payload.length) fail('MALFORMED_BUNDLE', `${name} lists ${entries.length} lines for ${r.payload.length} payload file(s)`, { member: name });
-      s.flat.set(algo, listed);
-      return r.mode === 'full' ? `${entries.length} file(s) match` : `${entries.length} file(s) listed exactly (${algo} not recomputed in pieces mode)`;
+      if (m.firstExtra !== undefined) fail('MALFORMED_BUNDLE', `${name} lists ${m.firstExtra}, which is not in the bundle`, { member: m.firstExtra });
+      return r.mode === 'full' ? `${m.lineCount} file(s) match` : `${m.lineCount} file(s) listed exactly (${algo} not recomputed in pieces mode)`;
     });
   }
 }
@@ -414,26 +404,17 @@ function checkPayloadPieces(s: VerifyState): void {
   const { r } = s;
   if (r.mode !== 'pieces') return;
   recordTag(s, 'payload.pieces', `payload against ${L.PIECES_TXT}`, () => {
-    if (!s.pieceLines) parsePieces(tag(s, L.PIECES_TXT)); // throws the parse error
-    const byPath = new Map<string, PieceLine[]>();
-    for (const l of s.pieceLines!) {
-      const list = byPath.get(l.path);
-      if (list) list.push(l);
-      else byPath.set(l.path, [l]);
-    }
+    const pc = r.streamed.pieces;
+    if (pc.parseError) throw pc.parseError;
+    const t = r.table;
     let n = 0;
-    for (const p of r.payload) {
-      const recorded = byPath.get(p.path) ?? [];
-      if (recorded.length === 0 && (p.pieces?.hashes.length ?? 0) > 0) {
-        fail('MALFORMED_BUNDLE', `payload member ${p.path} is not listed in ${L.PIECES_TXT}`, { member: p.path, item: p.item });
-      }
-      const computed = p.pieces?.hashes ?? [];
-      if (recorded.length !== computed.length || computed.some((h, k) => recorded[k]!.digest !== h)) {
-        payloadError(s, p, `piece SHA-256 differs from ${L.PIECES_TXT}`);
-      }
-      n += computed.length;
+    for (let i = 0; i < t.count; i++) {
+      const computed = t.pieceCount(i);
+      if (!pc.listed(i) && computed > 0) fail('MALFORMED_BUNDLE', `payload member ${t.name(i)} is not listed in ${L.PIECES_TXT}`, { member: t.name(i), item: t.item(i) });
+      if (!pc.matches(i)) payloadError(s, i, `piece SHA-256 differs from ${L.PIECES_TXT}`);
+      n += computed;
     }
-    return `${n} piece(s) of ${r.payload.length} file(s) match (every payload byte)`;
+    return `${n} piece(s) of ${t.count} file(s) match (every payload byte)`;
   });
 }
 
@@ -441,7 +422,9 @@ function checkPayloadPieces(s: VerifyState): void {
 function checkCustodyManifest(s: VerifyState): void {
   const { r, v } = s;
   recordTag(s, 'custody.manifest', L.CUSTODY_MANIFEST_JSON, () => {
-    const m = parseCustodyManifest(tag(s, L.CUSTODY_MANIFEST_JSON));
+    const c = r.streamed.custody;
+    if (c.parseError) throw c.parseError;
+    const m: CustodyManifest = { ...c.head!, files: c.files };
     v.manifest = m;
     const bad = (msg: string, extra: { member?: string; item?: string } = {}): never =>
       fail('MALFORMED_BUNDLE', `${L.CUSTODY_MANIFEST_JSON}: ${msg}`, { member: L.CUSTODY_MANIFEST_JSON, ...extra });
@@ -454,28 +437,15 @@ function checkCustodyManifest(s: VerifyState): void {
       bad('the sealer is not the key in custody/sealer.pem');
     }
     if (v.sealer) v.sealer.name = m.sealer.name;
-    if (m.files.length !== r.payload.length) bad(`lists ${m.files.length} files; the bundle holds ${r.payload.length}`);
-    m.files.forEach((f, i) => {
-      const p = r.payload[i]!;
-      if (f.path !== p.path) bad(`file ${i + 1} is ${f.path}, but payload member ${i + 1} is ${p.path} (missing, added or reordered)`, { member: p.path });
-      if (f.size !== p.size) fail('SIZE_MISMATCH', `${p.path} (item ${p.item}) is ${p.size} bytes; ${L.CUSTODY_MANIFEST_JSON} says ${f.size}`, { member: p.path, item: p.item });
-      for (const a of m.algorithms) {
-        if (r.mode === 'full') {
-          if (f.hashes[a] !== p.digests[a]) payloadError(s, p, `${a} differs from ${L.CUSTODY_MANIFEST_JSON}`);
-        } else if (f.hashes[a] !== s.flat.get(a)?.get(p.path)) {
-          // Both are signed; disagreeing means the sealer signed inconsistent manifests (or a manifest did not parse).
-          bad(`${a} of ${p.path} differs from ${L.manifestName(a)}`, { member: p.path, item: p.item });
-        }
-      }
-      if (r.info.pieceSize === 0) {
-        if (f.pieces !== undefined) bad(`${f.path} has pieces but the piece size is 0`, { member: p.path });
-      } else if (!f.pieces || !p.pieces || f.pieces.count !== p.pieces.hashes.length || f.pieces.merkleRoot !== p.pieces.merkleRoot) {
-        payloadError(s, p, `piece count or Merkle root differs from ${L.CUSTODY_MANIFEST_JSON}`);
-      }
-    });
+    if (c.countError !== undefined) bad(c.countError);
+    if (c.first) {
+      if ('error' in c.first) throw c.first.error;
+      payloadError(s, c.first.payload, c.first.what);
+    }
+    const files = r.table.count;
     return r.mode === 'full'
-      ? `${m.items.length} item(s), ${m.files.length} file(s) agree`
-      : `${m.items.length} item(s), ${m.files.length} file(s) agree (hashes with the manifests, piece counts and Merkle roots with the data)`;
+      ? `${m.items.length} item(s), ${files} file(s) agree`
+      : `${m.items.length} item(s), ${files} file(s) agree (hashes with the manifests, piece counts and Merkle roots with the data)`;
   });
 }
 
@@ -483,24 +453,17 @@ function checkCustodyManifest(s: VerifyState): void {
 function checkPiecesList(s: VerifyState): void {
   const { r } = s;
   recordTag(s, 'pieces.list', L.PIECES_TXT, () => {
-    if (!s.pieceLines) parsePieces(tag(s, L.PIECES_TXT)); // throws the parse error
-    const expected = piecesText(
-      r.info.pieceSize,
-      r.payload.map((p) => ({ path: p.path, size: p.size, hashes: p.pieces?.hashes ?? [] })),
-    );
-    const got = decodeUtf8(tag(s, L.PIECES_TXT), L.PIECES_TXT);
-    if (got !== expected) {
-      const want = expected.split('\n');
-      const lines = got.split('\n');
-      const i = want.findIndex((line, k) => lines[k] !== line);
-      const line = s.pieceLines?.[i];
-      const where = line ? `: ${line.path} bytes ${line.range[0]}-${line.range[1]}` : '';
-      fail('HASH_MISMATCH', `${L.PIECES_TXT} differs from the pieces computed at line ${i + 1}${where}`, {
-        member: line?.path ?? L.PIECES_TXT,
-        ...(line ? { range: line.range } : {}),
+    const pc = r.streamed.pieces;
+    if (pc.parseError) throw pc.parseError;
+    const d = pc.firstDiff;
+    if (d) {
+      const where = d.line ? `: ${d.line.path} bytes ${d.line.range[0]}-${d.line.range[1]}` : '';
+      fail('HASH_MISMATCH', `${L.PIECES_TXT} differs from the pieces computed at line ${d.lineNo}${where}`, {
+        member: d.line?.path ?? L.PIECES_TXT,
+        ...(d.line ? { range: d.line.range } : {}),
       });
     }
-    return r.info.pieceSize === 0 ? 'pieces off' : `${s.pieceLines!.length} piece(s) match`;
+    return r.info.pieceSize === 0 ? 'pieces off' : `${pc.lineCount} piece(s) match`;
   });
 }
 

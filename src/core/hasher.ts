@@ -57,6 +57,14 @@ export interface Hasher {
   begin(spec: HashSpec): HasherSession;
   /** How many workers a session may use (= the number of piece lanes); 1 without workers. */
   readonly workerCount: number;
+  /**
+   * Optional: the digest of a small input given whole, on the calling thread
+   * (no round trip to a worker: for exports of a million small files that
+   * round trip was most of the time). The same result as a session; undefined
+   * when this hasher cannot (an algorithm it only has in its workers), and
+   * the caller then uses a session.
+   */
+  digestSmall?(spec: HashSpec, bytes: Uint8Array): HashDigest | undefined;
 }
 
 /**

@@ -58,7 +58,6 @@ class Parser {
 
   object(depth: number): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    const seen = new Set<string>();
     this.i++; // {
     this.ws();
     if (this.s[this.i] === '}') {
@@ -69,14 +68,15 @@ class Parser {
       this.ws();
       if (this.s[this.i] !== '"') this.fail('expected a string key');
       const key = this.string();
-      if (seen.has(key)) this.fail(`duplicate key ${JSON.stringify(key)}`);
-      seen.add(key);
+      if (Object.hasOwn(out, key)) this.fail(`duplicate key ${JSON.stringify(key)}`);
       this.ws();
       if (this.s[this.i] !== ':') this.fail("expected ':'");
       this.i++;
       this.ws();
       const v = this.value(depth + 1);
-      Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+      // Only __proto__ is an accessor on Object.prototype: assigning it would set the prototype.
+      if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+      else out[key] = v;
       this.ws();
       const c = this.s[this.i++];
       if (c === '}') return out;
@@ -128,8 +128,14 @@ class Parser {
           this.fail('bad escape');
         }
       } else {
-        out += this.s[this.i];
-        this.i++;
+        // A run of plain characters at once (one concatenation per run, not per character).
+        let j = this.i + 1;
+        for (; j < this.s.length; j++) {
+          const d = this.s.charCodeAt(j);
+          if (d === 0x22 || d === 0x5c || d < 0x20) break;
+        }
+        out += this.s.slice(this.i, j);
+        this.i = j;
       }
     }
     // Lone surrogates cannot be encoded back to UTF-8: one string, two meanings.

@@ -11,6 +11,7 @@ import { CustodyError, VERIFICATION_CODES } from '../core/errors.js';
 import { HashEngine } from '../core/engine.js';
 import { defaultJobs, PiecePool } from '../core/piece-pool.js';
 import { SeekableFile } from '../bundle/seekable-file.js';
+import { withSmallDigests } from '../core/small-hasher.js';
 import { verifyMedia } from '../bundle/media-verify.js';
 import { verifyBundle, type BundleSink, type BundleVerdict, type ReadMode } from '../bundle/verify.js';
 import { journalDetail, readReceipts, type BundleInput } from './bundle-input.js';
@@ -49,6 +50,8 @@ export interface VerifyRequest extends TrustRequest {
   allowFork?: boolean;
   /** Hash workers (default: one per core, see defaultJobs). */
   jobs?: number;
+  /** Keep custody/manifest.json's files in the verdict (default true: extract, report and receive use them; verify does not). */
+  keepFiles?: boolean;
 }
 
 export function assertTrustFlags(o: { allowUntrusted?: boolean | undefined; strictTrust?: boolean | undefined }): void {
@@ -68,7 +71,8 @@ export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
   let progress: Progress | undefined;
   try {
     const v = await verifyBundle(file ? file.chunks() : req.input.stream, {
-      engine,
+      engine: withSmallDigests(engine),
+      keepFiles: req.keepFiles !== false,
       ...(file && pool ? { seekable: { hasher: pool, skip: (n: number) => file.skip(n) } } : {}),
       label: req.input.label,
       mode: req.mode ?? 'full',

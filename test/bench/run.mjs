@@ -368,6 +368,8 @@ async function main() {
   }
   // The ledger: SQLite and PostgreSQL side by side (test/bench/ledger.mjs; CUSTODY_BENCH_ONLY=ledger runs it among the rest).
   if (!ONLY || ONLY.test('ledger')) await (await import('./ledger.mjs')).benchLedger();
+  // Exports of many small files, the reading side (verify, verify --full, extract vs bagit-python and tar + sha256sum).
+  if (!ONLY || ONLY.test('small-read')) await (await import('./small-read.mjs')).benchSmallRead();
   fs.rmSync(HOME, { recursive: true, force: true });
   for (const f of [BUNDLE, CUSTODY_AGE, STOCK_AGE, ...HALVES]) fs.rmSync(f, { force: true });
   if (custody) console.log(`custody peak RSS ${custody.rssMB.toFixed(0)} MB (target < 150 MB) ${custody.rssMB < 150 ? 'ok' : 'ABOVE TARGET'}`);

@@ -110,6 +110,7 @@ export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyOp
     strict: o.strict === true,
     progress: progressFor(ctx),
     label: 'verify',
+    keepFiles: false,
   });
   const out = outcome({ verdict: verdictJson(v) }, verdictText(ctx, v, input.label));
   if (v.error) out.error = v.error;

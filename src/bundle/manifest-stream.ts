@@ -1,0 +1,379 @@
+/**
+ * custody/manifest.json read as it streams past: a small scanner splits the
+ * top-level object, hands every element of `files` on its own to the strict
+ * JSON parser (duplicate keys refused, as for the whole document) and the
+ * field checks of custody-manifest.ts, and compares it with payload member
+ * number i as kept in the payload table. Everything but `files` (case, items,
+ * sealer …) is parsed whole, bounded as before.
+ *
+ * Threat: a million files make this file ~500 MB; held whole (and then as a
+ * million objects) it exhausted memory, and a hostile bundle could make it
+ * arbitrarily large. Now one element is held at a time, each at most
+ * TAG_LIMITS.manifestFileEntryBytes bytes, and there may be no more elements than payload
+ * members. `files` must come last (custody writes it last) so that every
+ * element can be checked with the items and algorithms already known.
+ * Findings are kept, not thrown: they are reported only once the tag
+ * manifest and the seal hold (verify.ts).
+ */
+import { CustodyError } from '../core/errors.js';
+import { compareBytes, utf8 } from '../custody/encoding.js';
+import { utf8Scratch } from './payload-table.js';
+import {
+  checkImageSegments,
+  parseManifestFile,
+  parseManifestHead,
+  parseManifestJson,
+  type ManifestContext,
+  type ManifestFile,
+  type ManifestHead,
+} from './custody-manifest.js';
+import { CUSTODY_MANIFEST_JSON, TAG_LIMITS } from './layout.js';
+import type { PayloadTable } from './payload-table.js';
+
+/** Everything of the document but the elements of `files`: bounded as the whole file was before. */
+export const MAX_MANIFEST_HEAD = 64 << 20;
+
+function malformed(msg: string): CustodyError {
+  return new CustodyError('MALFORMED_BUNDLE', `${CUSTODY_MANIFEST_JSON}: ${msg}`, { member: CUSTODY_MANIFEST_JSON });
+}
+
+class Bytes {
+  buf = new Uint8Array(1 << 12);
+  length = 0;
+  push(b: number): void {
+    if (this.length === this.buf.length) {
+      const next = new Uint8Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.length++] = b;
+  }
+  append(bytes: Uint8Array): void {
+    if (this.length + bytes.length > this.buf.length) {
+      let cap = this.buf.length * 2;
+      while (cap < this.length + bytes.length) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.buf.subarray(0, this.length));
+      this.buf = next;
+    }
+    this.buf.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+const FILES_KEY = utf8('"files"');
+const isWs = (b: number): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+
+/**
+ * Splits a JSON document whose top level is an object: `onHead` gets the
+ * document up to the `files` key with an empty array in its place (parseable
+ * on its own), `onElement` each element of `files` (its bytes, leading and
+ * trailing white space trimmed). Without a `files` key spelled plainly, the
+ * whole document goes to `onWhole` (still bounded by MAX_MANIFEST_HEAD).
+ */
+export class FilesScanner {
+  private readonly head = new Bytes();
+  private elem = new Bytes();
+  private depth = 0;
+  private inString = false;
+  private escape = false;
+  private expectKey = false;
+  private key: Bytes | undefined;
+  private lastKey = false;
+  private state: 'head' | 'open' | 'elements' | 'after' | 'done' = 'head';
+  private afterComma = false;
+  private count = 0;
+
+  constructor(
+    private readonly onHead: (bytes: Uint8Array) => void,
+    private readonly onElement: (bytes: Uint8Array, index: number) => void,
+    private readonly onWhole: (bytes: Uint8Array) => void,
+  ) {}
+
+  push(chunk: Uint8Array): void {
+    for (let p = 0; p < chunk.length; p++) {
+      const b = chunk[p]!;
+      switch (this.state) {
+        case 'head':
+          this.headByte(b);
+          break;
+        case 'open':
+          if (isWs(b)) break;
+          if (b !== 0x5b) throw malformed('document.files is not an array');
+          this.depth = 2;
+          this.state = 'elements';
+          this.afterComma = false;
+          break;
+        case 'elements':
+          p = this.scanElements(chunk, p) - 1;
+          break;
+        case 'after':
+          if (isWs(b)) break;
+          if (b !== 0x7d) throw malformed('a field follows "files" (custody writes "files" last)');
+          this.state = 'done';
+          break;
+        case 'done':
+          if (!isWs(b)) throw malformed('not valid JSON (document is not valid JSON: unexpected data after the value)');
+          break;
+      }
+    }
+  }
+
+  private headByte(b: number): void {
+    if (this.head.length >= MAX_MANIFEST_HEAD) throw malformed(`more than ${MAX_MANIFEST_HEAD} bytes besides the elements of "files"`);
+    this.head.push(b);
+    if (this.inString) {
+      if (this.key) this.key.length < 16 && this.key.push(b);
+      if (this.escape) this.escape = false;
+      else if (b === 0x5c) this.escape = true;
+      else if (b === 0x22) {
+        this.inString = false;
+        if (this.key) {
+          this.lastKey = compareBytes(this.key.view(), FILES_KEY) === 0;
+          this.key = undefined;
+        }
+      }
+      return;
+    }
+    if (b === 0x22) {
+      this.inString = true;
+      if (this.depth === 1 && this.expectKey) {
+        this.key = new Bytes();
+        this.key.push(b);
+        this.expectKey = false;
+      }
+    } else if (b === 0x7b || b === 0x5b) {
+      this.depth++;
+      if (this.depth === 1 && b === 0x7b) this.expectKey = true;
+    } else if (b === 0x7d || b === 0x5d) {
+      this.depth--;
+    } else if (this.depth === 1 && b === 0x2c) {
+      this.expectKey = true;
+    } else if (this.depth === 1 && b === 0x3a && this.lastKey) {
+      this.lastKey = false;
+      const head = new Bytes();
+      head.append(this.head.view());
+      head.append(utf8('[]}'));
+      this.onHead(head.view());
+      this.state = 'open';
+    } else if (this.depth === 1 && b === 0x3a) {
+      this.lastKey = false;
+    }
+  }
+
+  /**
+   * Element bytes from chunk[p]: runs are copied in bulk; only quotes,
+   * escapes, brackets and commas are looked at. Returns where the element
+   * state ended (the end of the chunk, or just after the closing ']').
+   */
+  private scanElements(chunk: Uint8Array, p: number): number {
+    let run = p;
+    let i = p;
+    let inString = this.inString;
+    let escape = this.escape;
+    let depth = this.depth;
+    for (; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (inString) {
+        if (escape) escape = false;
+        else if (b === 0x5c) escape = true;
+        else if (b === 0x22) inString = false;
+        continue;
+      }
+      if (b === 0x22) inString = true;
+      else if (b === 0x7b || b === 0x5b) depth++;
+      else if ((b === 0x7d || b === 0x5d) && depth > 2) depth--;
+      else if (depth === 2 && (b === 0x2c || b === 0x5d)) {
+        this.take(chunk, run, i);
+        run = i + 1;
+        this.separator(b);
+        if (b === 0x5d) {
+          this.inString = inString;
+          this.escape = escape;
+          this.depth = 1;
+          this.state = 'after';
+          return i + 1;
+        }
+      }
+    }
+    this.take(chunk, run, i);
+    this.inString = inString;
+    this.escape = escape;
+    this.depth = depth;
+    return i;
+  }
+
+  private take(chunk: Uint8Array, from: number, to: number): void {
+    if (to <= from) return;
+    if (this.elem.length + (to - from) > TAG_LIMITS.manifestFileEntryBytes + 4096) {
+      // Leading white space does not count: trim it before judging.
+      const e = this.elem.view();
+      let lead = 0;
+      while (lead < e.length && isWs(e[lead]!)) lead++;
+      if (e.length - lead + (to - from) > TAG_LIMITS.manifestFileEntryBytes + 4096) this.tooBig();
+    }
+    this.elem.append(chunk.subarray(from, to));
+  }
+
+  private separator(b: number): void {
+    const e = this.elem.view();
+    let start = 0;
+    let end = e.length;
+    while (start < end && isWs(e[start]!)) start++;
+    while (end > start && isWs(e[end - 1]!)) end--;
+    if (end > start) {
+      if (end - start > TAG_LIMITS.manifestFileEntryBytes) this.tooBig();
+      this.onElement(e.subarray(start, end), this.count++);
+    } else if (b === 0x2c || this.afterComma) {
+      throw malformed(`not valid JSON (document.files has an empty element at element ${this.count})`);
+    }
+    this.elem.length = 0;
+    this.afterComma = b === 0x2c;
+  }
+
+  private tooBig(): never {
+    throw malformed(`files[${this.count}] is more than ${TAG_LIMITS.manifestFileEntryBytes} bytes (the most one entry may have)`);
+  }
+
+  end(): void {
+    if (this.state === 'done') return;
+    if (this.state === 'head') {
+      this.onWhole(this.head.view());
+      return;
+    }
+    throw malformed('not valid JSON (document is not valid JSON: unexpected end)');
+  }
+
+  get elements(): number {
+    return this.count;
+  }
+}
+
+/** What custody.manifest found, reported once the tag files are known to be the signed ones. */
+export type Finding = { error: CustodyError } | { payload: number; what: string };
+
+/**
+ * custody/manifest.json against the payload table, element by element: the
+ * path, size, hashes (full mode: the computed ones; pieces mode: those the
+ * flat manifests state, if they checked out), piece count and Merkle root.
+ */
+export class CustodyManifestCheck {
+  /** The document does not parse or has the wrong shape (reported first). */
+  parseError: CustodyError | undefined;
+  head: ManifestHead | undefined;
+  /** Elements of `files`, kept only when asked (extract, report, receive); verify keeps none. */
+  readonly files: ManifestFile[] = [];
+  /** More elements than payload members, or fewer: the count said. */
+  countError: string | undefined;
+  /** The first element (in order) that disagrees with its payload member. */
+  first: Finding | undefined;
+  private ctx: ManifestContext | undefined;
+  private readonly scanner: FilesScanner;
+  private readonly segments = new Map<string, boolean>();
+  private readonly manifestsOk = new Map<string, boolean>();
+
+  /** Asked once per algorithm (the manifests were read before this file). */
+  private manifestOk(algo: string): boolean {
+    let ok = this.manifestsOk.get(algo);
+    if (ok === undefined) this.manifestsOk.set(algo, (ok = this.o.manifestOk(algo)));
+    return ok;
+  }
+
+  constructor(
+    private readonly table: PayloadTable,
+    private readonly o: { full: boolean; pieceSize: number; keepFiles: boolean; manifestOk: (algo: string) => boolean },
+  ) {
+    this.scanner = new FilesScanner(
+      (bytes) => this.startHead(parseManifestJson(bytes)),
+      (bytes, i) => this.element(parseManifestJson(bytes), i),
+      (bytes) => {
+        const doc = parseManifestJson(bytes);
+        this.startHead(doc);
+        const files = (doc as Record<string, unknown>).files;
+        if (!Array.isArray(files)) throw malformed('document.files is not an array');
+        files.forEach((v, i) => this.element(v, i));
+      },
+    );
+  }
+
+  private startHead(doc: unknown): void {
+    const { head, ctx } = parseManifestHead(doc);
+    this.head = head;
+    this.ctx = ctx;
+    for (const it of head.items) for (const seg of it.image?.segments ?? []) this.segments.set(`${it.id}\u0000${seg}`, false);
+  }
+
+  private element(v: unknown, i: number): void {
+    const f = parseManifestFile(v, i, this.ctx!);
+    const key = `${f.item}\u0000${f.path}`;
+    if (this.segments.has(key)) this.segments.set(key, true);
+    const n = this.table.count;
+    if (i >= n) {
+      this.countError = `lists more than ${n} files; the bundle holds ${n}`;
+      throw new StopScan();
+    }
+    if (this.o.keepFiles) this.files.push(f);
+    if (!this.first) this.compare(f, i);
+  }
+
+  private compare(f: ManifestFile, i: number): void {
+    const t = this.table;
+    const same = compareBytes(utf8Scratch(f.path), t.nameBytes(i)) === 0;
+    const p = { path: t.name(i), item: t.item(i) };
+    const bad = (msg: string, extra: { member?: string; item?: string } = {}): void => {
+      this.first = { error: new CustodyError('MALFORMED_BUNDLE', `${CUSTODY_MANIFEST_JSON}: ${msg}`, { member: CUSTODY_MANIFEST_JSON, ...extra }) };
+    };
+    if (!same) return bad(`file ${i + 1} is ${f.path}, but payload member ${i + 1} is ${p.path} (missing, added or reordered)`, { member: p.path });
+    if (f.size !== t.size(i)) {
+      this.first = { error: new CustodyError('SIZE_MISMATCH', `${p.path} (item ${p.item}) is ${t.size(i)} bytes; ${CUSTODY_MANIFEST_JSON} says ${f.size}`, { member: p.path, item: p.item }) };
+      return;
+    }
+    for (const a of this.ctx!.algorithms) {
+      if (this.o.full) {
+        if (!t.digestEquals(a, i, f.hashes[a]!)) {
+          this.first = { payload: i, what: `${a} differs from ${CUSTODY_MANIFEST_JSON}` };
+          return;
+        }
+      } else if (!this.manifestOk(a) || !t.digestEquals(a, i, f.hashes[a]!)) {
+        // Both are signed; disagreeing means the sealer signed inconsistent manifests (or a manifest did not parse).
+        return bad(`${a} of ${p.path} differs from manifest-${a}.txt`, { member: p.path, item: p.item });
+      }
+    }
+    if (this.o.pieceSize === 0) {
+      if (f.pieces !== undefined) bad(`${f.path} has pieces but the piece size is 0`, { member: p.path });
+    } else if (!f.pieces || f.pieces.count !== t.pieceCount(i) || !t.rootEquals(i, f.pieces.merkleRoot)) {
+      this.first = { payload: i, what: `piece count or Merkle root differs from ${CUSTODY_MANIFEST_JSON}` };
+    }
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.parseError || this.countError) return;
+    try {
+      this.scanner.push(chunk);
+    } catch (e) {
+      this.caught(e);
+    }
+  }
+
+  end(): void {
+    if (this.parseError || this.countError) return;
+    try {
+      this.scanner.end();
+      checkImageSegments(this.head!.items, (p, item) => this.segments.get(`${item}\u0000${p}`) === true);
+      const n = this.table.count;
+      if (this.scanner.elements !== n) this.countError = `lists ${this.scanner.elements} files; the bundle holds ${n}`;
+    } catch (e) {
+      this.caught(e);
+    }
+  }
+
+  private caught(e: unknown): void {
+    if (e instanceof StopScan) return;
+    this.parseError = e instanceof CustodyError ? e : new CustodyError('INTERNAL', `internal error while reading ${CUSTODY_MANIFEST_JSON}: ${String(e)}`, { cause: e });
+  }
+}
+
+class StopScan extends Error {}

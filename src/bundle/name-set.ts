@@ -1,0 +1,131 @@
+/**
+ * A set of member names in a few typed arrays: their UTF-8 bytes end to end,
+ * an open-addressing table of indexes, one flag byte each. A million names
+ * in a JavaScript Set took ~300 MB; here they take their bytes plus ~13.
+ *
+ * Threat: a hostile archive choosing names that collide in the table, so
+ * that every insertion walks a long chain (verify would hang). The bucket
+ * comes from a polynomial hash over the bytes modulo 2^31-1 at a point drawn
+ * at random for each set: for any two different names of at most L bytes the
+ * chance they collide is at most L/2^31 whatever names the archive chose
+ * (a universal family), so chains stay short. Equality is always decided on
+ * the bytes themselves.
+ */
+const P = 2147483647; // 2^31 - 1
+
+function randomPoint(): number {
+  const r = new Uint32Array(1);
+  globalThis.crypto.getRandomValues(r);
+  return 1 + (r[0]! % (P - 2));
+}
+
+export class NameSet {
+  private bytes = new Uint8Array(1 << 12);
+  private used = 0;
+  private ends = new Uint32Array(1 << 10);
+  private flagsOf = new Uint8Array(1 << 10);
+  /** Each name's hash, so that growing the table does not hash every name again. */
+  private hashes = new Uint32Array(1 << 10);
+  private table = new Int32Array(1 << 11);
+  size = 0;
+  private readonly xh: number;
+  private readonly xl: number;
+
+  constructor() {
+    const x = randomPoint();
+    this.xh = Math.floor(x / 65536);
+    this.xl = x % 65536;
+  }
+
+  private hash(b: Uint8Array): number {
+    let h = 0;
+    for (let i = 0; i < b.length; i++) h = (((h * this.xh) % P) * 65536 + h * this.xl + b[i]! + 1) % P;
+    return h;
+  }
+
+  private equals(k: number, b: Uint8Array): boolean {
+    const start = k === 0 ? 0 : this.ends[k - 1]!;
+    if (this.ends[k]! - start !== b.length) return false;
+    const a = this.bytes;
+    for (let i = 0; i < b.length; i++) if (a[start + i] !== b[i]) return false;
+    return true;
+  }
+
+  /** Index of the name (UTF-8 bytes) or -1. */
+  find(b: Uint8Array): number {
+    return this.lookup(b, this.hash(b));
+  }
+
+  private lookup(b: Uint8Array, h: number): number {
+    const mask = this.table.length - 1;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const e = this.table[s]!;
+      if (e === 0) return -1;
+      if (this.hashes[e - 1] === h && this.equals(e - 1, b)) return e - 1;
+    }
+  }
+
+  /** Adds the name with its flags and returns its index; if it is there already, returns ~index (negative) and adds nothing. */
+  addNew(b: Uint8Array, flags: number): number {
+    const h = this.hash(b);
+    const k = this.lookup(b, h);
+    return k >= 0 ? ~k : this.insert(b, flags, h);
+  }
+
+  /** The UTF-8 bytes of name k (a view: valid until the next add). */
+  bytesOf(k: number): Uint8Array {
+    return this.bytes.subarray(k === 0 ? 0 : this.ends[k - 1]!, this.ends[k]!);
+  }
+
+  flags(k: number): number {
+    return this.flagsOf[k]!;
+  }
+
+  /** Adds a name not in the set (the caller checked) with its flags; returns its index. */
+  add(b: Uint8Array, flags: number): number {
+    return this.insert(b, flags, this.hash(b));
+  }
+
+  private insert(b: Uint8Array, flags: number, h: number): number {
+    if ((this.size + 1) * 2 > this.table.length) this.grow();
+    const k = this.size++;
+    if (this.used + b.length > this.bytes.length) {
+      let cap = this.bytes.length * 2;
+      while (cap < this.used + b.length) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.bytes.subarray(0, this.used));
+      this.bytes = next;
+    }
+    this.bytes.set(b, this.used);
+    this.used += b.length;
+    if (k === this.ends.length) {
+      const e = new Uint32Array(this.ends.length * 2);
+      e.set(this.ends);
+      this.ends = e;
+      const f = new Uint8Array(this.flagsOf.length * 2);
+      f.set(this.flagsOf);
+      this.flagsOf = f;
+      const hs = new Uint32Array(this.hashes.length * 2);
+      hs.set(this.hashes);
+      this.hashes = hs;
+    }
+    this.ends[k] = this.used;
+    this.flagsOf[k] = flags;
+    this.hashes[k] = h;
+    this.place(h, k);
+    return k;
+  }
+
+  private place(h: number, k: number): void {
+    const mask = this.table.length - 1;
+    let s = h & mask;
+    while (this.table[s] !== 0) s = (s + 1) & mask;
+    this.table[s] = k + 1;
+  }
+
+  private grow(): void {
+    this.table = new Int32Array(this.table.length * 2);
+    // Every name so far, re-placed from its kept hash (insert grows before it adds the new one).
+    for (let k = 0; k < this.size; k++) this.place(this.hashes[k]!, k);
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * What a reader keeps of each payload member until the tag files that follow
+ * the payload (manifest-<alg>.txt, custody/manifest.json, the piece list) have
+ * been checked against it: its name, size, item, the digests computed (or, in
+ * pieces mode, those the flat manifests state) and its piece SHA-256s and
+ * Merkle root — in a few growable typed arrays, not an object per member.
+ *
+ * Threat: a bundle of a million tiny members exhausting memory. Objects and
+ * hex strings cost ~1 KB a member (verify of 200,000 members took 352 MB);
+ * here a member costs its name's bytes plus ~100 bytes of binary digests.
+ * Lookups by name go through a permutation sorted by name bytes (binary
+ * search, and a cursor for the sorted streams the manifests are), so a hostile
+ * choice of names cannot degrade them the way it can degrade a hash table.
+ */
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { PieceDigests } from '../core/hasher.js';
+import { compareBytes } from '../custody/encoding.js';
+
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(1024);
+
+/**
+ * UTF-8 bytes of a name in a scratch buffer (valid until the next call; as
+ * custody/encoding's utf8, a lone surrogate becomes U+FFFD): per-line and
+ * per-member encoding with TextEncoder.encode was a tenth of verify's time.
+ */
+export function utf8Scratch(s: string): Uint8Array {
+  const n = s.length;
+  if (scratch.length < n * 3) scratch = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return scratch.subarray(0, encoder.encodeInto(s, scratch).written);
+    scratch[i] = c;
+  }
+  return scratch.subarray(0, n);
+}
+
+function nibble(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  throw new RangeError('not hex');
+}
+
+/** Writes the bytes of a hex string at `at` (no allocation). */
+function hexInto(hex: string, out: Uint8Array, at: number): void {
+  for (let j = 0; j < hex.length; j += 2) out[at + j / 2] = (nibble(hex.charCodeAt(j)) << 4) | nibble(hex.charCodeAt(j + 1));
+}
+
+/** True when the bytes at `at` are those of the lowercase hex string. */
+export function hexEquals(bytes: Uint8Array, at: number, len: number, hex: string): boolean {
+  if (hex.length !== 2 * len) return false;
+  const H = '0123456789abcdef';
+  for (let j = 0; j < len; j++) {
+    const b = bytes[at + j]!;
+    if (hex.charCodeAt(2 * j) !== H.charCodeAt(b >> 4) || hex.charCodeAt(2 * j + 1) !== H.charCodeAt(b & 15)) return false;
+  }
+  return true;
+}
+
+class GrowBytes {
+  buf = new Uint8Array(1 << 12);
+  length = 0;
+  reserve(extra: number): void {
+    if (this.length + extra <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.length + extra) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+  push(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buf.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+}
+
+class GrowNumbers<T extends Float64Array | Uint32Array> {
+  length = 0;
+  constructor(
+    public buf: T,
+    private readonly make: (n: number) => T,
+  ) {}
+  push(x: number): void {
+    if (this.length === this.buf.length) {
+      const next = this.make(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.length++] = x;
+  }
+}
+
+const f64 = (): GrowNumbers<Float64Array> => new GrowNumbers(new Float64Array(1024), (n) => new Float64Array(n));
+const u32 = (): GrowNumbers<Uint32Array> => new GrowNumbers(new Uint32Array(1024), (n) => new Uint32Array(n));
+const decoder = new TextDecoder();
+
+export class PayloadTable {
+  count = 0;
+  totalBytes = 0;
+  readonly itemIds: string[] = [];
+  private readonly itemIndex = new Map<string, number>();
+  private readonly names = new GrowBytes();
+  private readonly nameEnd = u32();
+  private readonly sizes = f64();
+  private readonly items = u32();
+  /** Per algorithm: the digests computed (full mode) or stated by its manifest (pieces mode), binary. */
+  private readonly flat = new Map<string, { len: number; bytes: GrowBytes }>();
+  private readonly pieceEnd = u32();
+  private readonly pieceBytes = new GrowBytes();
+  private readonly roots = new GrowBytes();
+  private perm: Uint32Array | undefined;
+  private cursor = 0;
+
+  /**
+   * withPieces: piece SHA-256s are computed (piece size > 0). digestCap: keep
+   * only this many leading bytes of each flat digest — for pieces mode, where
+   * the flat digests are the manifests' own (signed, not recomputed) and are
+   * only compared with custody/manifest.json's for consistency: both are the
+   * sealer's statements, so a shortened comparison lets through only what a
+   * sealer could sign anyway, and saves ~45 bytes a member.
+   */
+  constructor(
+    readonly withPieces: boolean,
+    private readonly digestCap = Infinity,
+    /** The tar reader's names (payload names are not kept twice): member k's bytes, and the length of the bag folder prefix. */
+    private readonly shared?: { bytesOf(k: number): Uint8Array; readonly count: number; prefix: number },
+  ) {}
+  /** The shared name index of payload member 0. */
+  private base = -1;
+
+  /**
+   * A member whose pieces are hashed elsewhere and arrive later (positioned
+   * reads on the workers): room for its `pieceCount` pieces is kept now, in
+   * member order, and setPieces fills it. Returns its index.
+   */
+  addPending(path: string, item: string, size: number, pieceCount: number): number {
+    const i = this.count;
+    const zero = '0'.repeat(64);
+    this.add(path, item, size, {}, { pieceSize: 0, hashes: new Array<string>(pieceCount).fill(zero), merkleRoot: zero });
+    return i;
+  }
+
+  /** The pieces of a member added with addPending. */
+  setPieces(i: number, pieces: PieceDigests): void {
+    if (!this.withPieces) return;
+    if (pieces.hashes.length !== this.pieceCount(i)) throw new RangeError(`member ${i}: ${pieces.hashes.length} pieces where ${this.pieceCount(i)} were expected`);
+    const base = this.pieceBase(i) * 32;
+    pieces.hashes.forEach((h, k) => hexInto(h, this.pieceBytes.buf, base + 32 * k));
+    hexInto(pieces.merkleRoot, this.roots.buf, i * 32);
+  }
+
+  add(path: string, item: string, size: number, digests: Record<string, string>, pieces: PieceDigests | undefined): void {
+    this.perm = undefined;
+    if (this.shared) {
+      // The member just read is the last name the reader added; payload members follow each other.
+      const k = this.shared.count - 1;
+      if (this.base < 0) this.base = k;
+      if (k !== this.base + this.count) throw new RangeError('payload members are not consecutive names of the reader');
+    } else {
+      const nb = utf8Scratch(path);
+      this.names.push(nb);
+      if (this.names.length > 0xffffffff) throw new RangeError('more than 4 GiB of payload member names');
+      this.nameEnd.push(this.names.length);
+    }
+    this.sizes.push(size);
+    this.totalBytes += size;
+    let it = this.itemIndex.get(item);
+    if (it === undefined) {
+      it = this.itemIds.length;
+      this.itemIds.push(item);
+      this.itemIndex.set(item, it);
+    }
+    this.items.push(it);
+    for (const [algo, hex] of Object.entries(digests)) this.setDigest(algo, this.count, hex);
+    if (this.withPieces) {
+      const hashes = pieces?.hashes ?? [];
+      this.pieceBytes.reserve(32 * hashes.length);
+      for (const h of hashes) {
+        hexInto(h, this.pieceBytes.buf, this.pieceBytes.length);
+        this.pieceBytes.length += 32;
+      }
+      this.pieceEnd.push(this.pieceBytes.length / 32);
+      this.roots.reserve(32);
+      hexInto(pieces?.merkleRoot ?? '0'.repeat(64), this.roots.buf, this.roots.length);
+      this.roots.length += 32;
+    }
+    this.count++;
+  }
+
+  nameBytes(i: number): Uint8Array {
+    if (this.shared) return this.shared.bytesOf(this.base + i).subarray(this.shared.prefix);
+    const start = i === 0 ? 0 : this.nameEnd.buf[i - 1]!;
+    return this.names.buf.subarray(start, this.nameEnd.buf[i]!);
+  }
+
+  name(i: number): string {
+    return decoder.decode(this.nameBytes(i));
+  }
+
+  size(i: number): number {
+    return this.sizes.buf[i]!;
+  }
+
+  item(i: number): string {
+    return this.itemIds[this.items.buf[i]!]!;
+  }
+
+  /** Stores a digest (hex) for a member: computed in full mode, as a manifest states it in pieces mode. */
+  setDigest(algo: string, i: number, hex: string): void {
+    let slot = this.flat.get(algo);
+    if (!slot) {
+      slot = { len: Math.min(hex.length / 2, this.digestCap), bytes: new GrowBytes() };
+      this.flat.set(algo, slot);
+    }
+    const at = i * slot.len;
+    slot.bytes.reserve(at + slot.len - slot.bytes.length);
+    hexInto(hex.slice(0, 2 * slot.len), slot.bytes.buf, at);
+    if (at + slot.len > slot.bytes.length) slot.bytes.length = at + slot.len;
+  }
+
+  hasDigests(algo: string): boolean {
+    return this.flat.has(algo);
+  }
+
+  digestHex(algo: string, i: number): string | undefined {
+    const slot = this.flat.get(algo);
+    if (!slot || (i + 1) * slot.len > slot.bytes.length) return undefined;
+    return bytesToHex(slot.bytes.buf.subarray(i * slot.len, (i + 1) * slot.len));
+  }
+
+  /** The stored digest of a member equals this hex (false when none is stored). */
+  digestEquals(algo: string, i: number, hex: string): boolean {
+    const slot = this.flat.get(algo);
+    if (!slot || (i + 1) * slot.len > slot.bytes.length) return false;
+    return hexEquals(slot.bytes.buf, i * slot.len, slot.len, hex.slice(0, 2 * slot.len));
+  }
+
+  /** The Merkle root of a member equals this hex. */
+  rootEquals(i: number, hex: string): boolean {
+    return this.withPieces && hexEquals(this.roots.buf, i * 32, 32, hex);
+  }
+
+  /** Digests (hex) of every algorithm stored for a member. */
+  digests(i: number): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const algo of this.flat.keys()) {
+      const d = this.digestHex(algo, i);
+      if (d !== undefined) out[algo] = d;
+    }
+    return out;
+  }
+
+  pieceCount(i: number): number {
+    if (!this.withPieces) return 0;
+    return this.pieceEnd.buf[i]! - (i === 0 ? 0 : this.pieceEnd.buf[i - 1]!);
+  }
+
+  private pieceBase(i: number): number {
+    return i === 0 ? 0 : this.pieceEnd.buf[i - 1]!;
+  }
+
+  pieceHex(i: number, k: number): string {
+    const at = (this.pieceBase(i) + k) * 32;
+    return bytesToHex(this.pieceBytes.buf.subarray(at, at + 32));
+  }
+
+  /** True when piece k of member i is the digest given as hex. */
+  pieceEquals(i: number, k: number, hex: string): boolean {
+    return hexEquals(this.pieceBytes.buf, (this.pieceBase(i) + k) * 32, 32, hex);
+  }
+
+  rootHex(i: number): string | undefined {
+    if (!this.withPieces) return undefined;
+    return bytesToHex(this.roots.buf.subarray(i * 32, i * 32 + 32));
+  }
+
+  pieces(i: number): PieceDigests | undefined {
+    if (!this.withPieces) return undefined;
+    const hashes: string[] = [];
+    for (let k = 0; k < this.pieceCount(i); k++) hashes.push(this.pieceHex(i, k));
+    return { pieceSize: 0, hashes, merkleRoot: this.rootHex(i)! };
+  }
+
+  /** Member indexes in the byte order of their names (built once, after the payload). */
+  sorted(): Uint32Array {
+    if (this.perm) return this.perm;
+    const n = this.count;
+    const perm = new Uint32Array(n);
+    let inOrder = true;
+    for (let i = 0; i < n; i++) {
+      perm[i] = i;
+      if (i > 0 && inOrder && compareBytes(this.nameBytes(i - 1), this.nameBytes(i)) > 0) inOrder = false;
+    }
+    if (!inOrder) perm.sort((a, b) => compareBytes(this.nameBytes(a), this.nameBytes(b)));
+    this.perm = perm;
+    this.cursor = 0;
+    return perm;
+  }
+
+  /**
+   * The member with this name (UTF-8 bytes), or -1. Lookups in name order
+   * (the manifests are sorted) hit the cursor; any other order costs a binary search.
+   */
+  find(name: Uint8Array): number {
+    const perm = this.sorted();
+    const c = this.cursor;
+    if (c < perm.length && compareBytes(this.nameBytes(perm[c]!), name) === 0) {
+      this.cursor = c + 1;
+      return perm[c]!;
+    }
+    let lo = 0;
+    let hi = perm.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const cmp = compareBytes(this.nameBytes(perm[mid]!), name);
+      if (cmp === 0) {
+        this.cursor = mid + 1;
+        return perm[mid]!;
+      }
+      if (cmp < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return -1;
+  }
+}
