@@ -279,8 +279,10 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
       }
       pending = await next();
     }
-    // The workers hash on while the tag files and records are read.
+    // The tag files below are checked as they stream, against the pieces in the table: every
+    // positioned piece must be in before the first of them is read.
     positioned?.hasher.flush();
+    await Promise.all(hashed);
 
     const full = mode === 'full';
     const manifests = new Map<string, ManifestLinesCheck>();
@@ -330,7 +332,6 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
       await opts.sink?.tagFile(pending.rel, bytes);
       pending = await next();
     }
-    await Promise.all(hashed);
     const read: ReadBundle = {
       bagName,
       mode,
