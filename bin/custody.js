@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // Starts the compiled CLI; `npm ci` builds dist/ through the `prepare` script.
-import { main } from '../dist/cli/main.js';
+import { main } from '../dist/cli/entry.js';
 
 main(process.argv);

@@ -8,14 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import { assertCaseId } from '../core/case-id.js';
-import { readBundleChain } from '../bundle/chain-read.js';
-import { inspectJournal } from '../bundle/tar-append.js';
 import { checkChain, type ChainVerdict } from '../custody/chain.js';
 import { checkStoredChain, type DamagedTrustedKey, type StoredChainKeys, type StoredRecord } from '../ledger/index.js';
-import { readReceipts, type BundleInput } from './bundle-input.js';
-import { verifyInput } from './verify.js';
+import type { BundleInput } from './bundle-input.js';
 import type { LedgerAccess } from './ledger-access.js';
-import { compareWithLedger, type LedgerComparison } from './ledger-compare.js';
+import type { LedgerComparison } from './ledger-compare.js';
 
 export interface Timeline {
   bundleName: string;
@@ -45,6 +42,13 @@ export interface BundleLog {
 export async function bundleLog(req: BundleLogRequest): Promise<BundleLog> {
   const bundle = path.resolve(req.bundle);
   if (!fs.existsSync(bundle)) throw new CustodyError('NOT_FOUND', `no such bundle: ${req.bundle}`);
+  // The bundle readers and the verifier load here, not with the module: log --case reads only the ledger.
+  const [{ inspectJournal }, { readBundleChain }, { readReceipts }, { compareWithLedger }] = await Promise.all([
+    import('../bundle/tar-append.js'),
+    import('../bundle/chain-read.js'),
+    import('./bundle-input.js'),
+    import('./ledger-compare.js'),
+  ]);
   // Reading never writes: an interrupted append of ours is read as the bundle was before it.
   const journal = await inspectJournal(bundle);
   const notes: string[] = [];
@@ -79,6 +83,7 @@ export async function bundleLog(req: BundleLogRequest): Promise<BundleLog> {
  * one stream (pieces mode, trust not asked), and its chain taken from that.
  */
 export async function encryptedBundleLog(input: BundleInput, receipts: string[] = []): Promise<Timeline> {
+  const { verifyInput } = await import('./verify.js');
   const v = await verifyInput({ input, trusted: [], allowUntrusted: true, receipts, mode: 'pieces', label: 'log' });
   if (!v.chain || !v.bagName || !v.bundleDigest) throw v.error ?? new CustodyError('MALFORMED_BUNDLE', `${input.label}: no custody chain`);
   return { bundleName: v.bagName, bundleDigest: v.bundleDigest, ...(v.caseId ? { caseId: v.caseId } : {}), verdict: v.chain, problems: new Map() };

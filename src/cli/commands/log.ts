@@ -3,10 +3,7 @@ import type { Command } from 'commander';
 import { assertCaseId } from '../../core/case-id.js';
 import { CustodyError } from '../../core/errors.js';
 import { bundleLog, caseLog, encryptedBundleLog, type Timeline } from '../../ops/log.js';
-import { openBundleInput } from '../../ops/bundle-input.js';
-import { isAgeFile } from '../../bundle/age-files.js';
 import fs from 'node:fs';
-import { loadAgeIdentities } from '../age-keys.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { damagedTrustNote, listHomeKeys } from '../keys.js';
@@ -44,6 +41,12 @@ export function register(program: Command): void {
 }
 
 async function bundleTimeline(ctx: CliContext, bundleArg: string, receipts: string[], o: LogOptions = {}): Promise<Timeline> {
+  // Loaded here, not with the module: log --case needs neither the bundle readers nor age.
+  const [{ isAgeFile }, { openBundleInput }, { loadAgeIdentities }] = await Promise.all([
+    import('../../bundle/age-files.js'),
+    import('../../ops/bundle-input.js'),
+    import('../age-keys.js'),
+  ]);
   if (fs.existsSync(bundleArg) && fs.statSync(bundleArg).isFile() && (await isAgeFile(bundleArg))) {
     return encryptedBundleLog(await openBundleInput(bundleArg, { ageKeys: () => loadAgeIdentities(ctx, o) }), receipts);
   }

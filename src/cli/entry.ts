@@ -1,0 +1,60 @@
+/**
+ * The start of every run (bin/custody.js): registers only the command that argv
+ * names, loaded on demand, so that `custody log --case` does not pay for loading
+ * the sealer, the hashers and the bundle readers of every other command (the
+ * whole module graph costs hundreds of ms per run before any work starts).
+ * Anything it cannot place with certainty (--help, no command, an unknown word or
+ * option before the command) runs the whole program, so output and exit codes
+ * are those of the full program.
+ */
+import type { Command } from 'commander';
+import { baseProgram, runProgram } from './program.js';
+
+type Register = (program: Command) => void;
+
+const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
+  hash: () => import('./commands/hash.js'),
+  key: () => import('./commands/key.js'),
+  trust: () => import('./commands/trust.js'),
+  case: () => import('./commands/case.js'),
+  seal: () => import('./commands/seal.js'),
+  verify: () => import('./commands/verify.js'),
+  extract: () => import('./commands/extract.js'),
+  transfer: () => import('./commands/transfer.js'),
+  receive: () => import('./commands/receive.js'),
+  log: () => import('./commands/log.js'),
+  report: () => import('./commands/report.js'),
+  ledger: () => import('./commands/ledger.js'),
+  verifier: () => import('./commands/verifier.js'),
+  demo: () => import('./commands/demo.js'),
+};
+
+/** Global options that take a value, and those that do not (see program.ts). */
+const WITH_VALUE = new Set(['--home', '--ledger']);
+const FLAGS = new Set(['--json', '-q', '--quiet', '--no-color']);
+
+/** The command argv names, or undefined when the whole program must decide. */
+export function commandOf(argv: string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (WITH_VALUE.has(a)) {
+      i++;
+      continue;
+    }
+    if (FLAGS.has(a) || [...WITH_VALUE].some((o) => a.startsWith(`${o}=`))) continue;
+    return Object.hasOwn(COMMANDS, a) ? a : undefined;
+  }
+  return undefined;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const name = commandOf(argv);
+  const versionOnly = argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V');
+  if (name === undefined && !versionOnly) {
+    const { buildProgram } = await import('./main.js');
+    return runProgram(buildProgram(), argv);
+  }
+  const program = baseProgram();
+  if (name !== undefined) (await COMMANDS[name]!()).register(program);
+  return runProgram(program, argv);
+}
