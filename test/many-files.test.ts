@@ -9,11 +9,11 @@
  * The bundles are written directly (test/helpers/many-files-bundle.mjs), not
  * sealed: sealing 20,000 files is the writing side's test.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, runCli, tempDir } from './helpers/cli.js';
+import { runCli, runWithPeakRss, tempDir } from './helpers/cli.js';
 // @ts-expect-error -- a plain ES module shared with the bench (no type declarations)
 import { writeManyFilesBundle } from './helpers/many-files-bundle.mjs';
 
@@ -83,28 +83,6 @@ describe('a signed bundle that breaks a reading bound fails with the check that 
     }, 120_000);
   }
 });
-
-/** Runs the CLI and samples the child's VmHWM (peak resident set) until it exits. */
-function runWithPeakRss(args: string[]): Promise<{ code: number; stderr: string; peakKiB: number }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    let peakKiB = 0;
-    child.stderr.on('data', (d) => (stderr += String(d)));
-    const timer = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) peakKiB = Math.max(peakKiB, Number(m[1]));
-      } catch {
-        /* exited */
-      }
-    }, 100);
-    child.on('exit', (code) => {
-      clearInterval(timer);
-      resolve({ code: code ?? -1, stderr, peakKiB });
-    });
-  });
-}
 
 describe.skipIf(!MILLION)('a bundle of 1,000,000 tiny files', () => {
   let dir: string;

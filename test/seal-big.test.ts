@@ -6,37 +6,15 @@
  * verifier's peak memory (VmHWM of the child) stays under 150 MB.
  * Slow (it writes and reads ~8 GiB): only with CUSTODY_BIG_TESTS=1.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, runCli, tempDir } from './helpers/cli.js';
+import { runCli, runWithPeakRss, tempDir } from './helpers/cli.js';
 import { EXTRACTORS } from './helpers/tar-peers.js';
 
 const BIG = process.env.CUSTODY_BIG_TESTS === '1';
 const SIZE = 8 * 1024 ** 3 + 4097; // past the 8 GiB octal limit of ustar, not a multiple of 512
-
-/** Runs the CLI and samples the child's VmHWM (peak resident set) until it exits. */
-function runWithPeakRss(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string; peakKiB: number }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    let peakKiB = 0;
-    child.stderr.on('data', (d) => (stderr += String(d)));
-    const timer = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) peakKiB = Math.max(peakKiB, Number(m[1]));
-      } catch {
-        /* exited */
-      }
-    }, 100);
-    child.on('exit', (code) => {
-      clearInterval(timer);
-      resolve({ code: code ?? -1, stderr, peakKiB });
-    });
-  });
-}
 
 describe.skipIf(!BIG)('a member over 8 GiB', () => {
   let dir: string;

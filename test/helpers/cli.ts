@@ -1,5 +1,5 @@
 /** Runs the built CLI (dist/) as a child process, the way a user or a pipeline does. */
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,4 +21,26 @@ export function runCli(args: string[], opts: SpawnSyncOptions & { input?: string
 
 export function tempDir(prefix = 'custody-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Runs the CLI and samples the child's VmHWM (peak resident set, /proc) every 100 ms until it exits. */
+export function runWithPeakRss(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stderr: string; peakKiB: number }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let peakKiB = 0;
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const timer = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peakKiB = Math.max(peakKiB, Number(m[1]));
+      } catch {
+        /* exited */
+      }
+    }, 100);
+    child.on('close', (code) => {
+      clearInterval(timer);
+      resolve({ code: code ?? -1, stderr, peakKiB });
+    });
+  });
 }
