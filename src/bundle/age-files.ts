@@ -20,40 +20,7 @@ import { INTRO } from '../custody/age/format.js';
 import type { AgeIdentity, AgeRecipient } from '../custody/age/recipients.js';
 import { CHUNK_SIZE, decryptAge, encryptAge } from '../custody/age/stream.js';
 import { writeFileAtomically } from './atomic-output.js';
-
-/**
- * Reads a file in 1 MiB chunks with blocking reads, two buffers in turn (the
- * contract of recycledFileChunks: a chunk is valid until the one after the
- * next is requested). Blocking reads here because the age paths do nothing
- * else while they wait: an async read's hand-off through the thread pool left
- * the decryptor idle a quarter of the time on a busy machine.
- */
-async function* syncFileChunks(file: string, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    throw fromSystemError(e, file);
-  }
-  const bufs = [new Uint8Array(chunkSize), new Uint8Array(chunkSize)];
-  let k = 0;
-  try {
-    for (;;) {
-      k ^= 1;
-      const buf = bufs[k]!;
-      let n: number;
-      try {
-        n = fs.readSync(fd, buf, 0, chunkSize, null);
-      } catch (e) {
-        throw fromSystemError(e, file);
-      }
-      if (n === 0) return;
-      yield buf.subarray(0, n);
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+import { blockingFileChunks } from './file-source.js';
 
 const MAGIC = new TextEncoder().encode(`${INTRO}\n`);
 
@@ -191,7 +158,7 @@ export async function openAgeSource(file: string, identities: AgeIdentity[]): Pr
   } catch (e) {
     throw fromSystemError(e, file);
   }
-  const d = await decryptAge(syncFileChunks(file), identities);
+  const d = await decryptAge(blockingFileChunks(file), identities);
   const size = plaintextSize(st.size - d.header.headerBytes - 16);
   return { label: file, stream: collectingGarbage(d.plaintext), ...(size === undefined ? {} : { size }), recipients: d.header.recipients,
     decryption: `age-encrypted to ${d.header.recipients.join(', ')}; opened with ${d.header.openedWith}; header MAC and every chunk authenticated (nothing decrypted was written to disk)`,
@@ -250,6 +217,6 @@ async function writeAll(fd: number, stream: AsyncIterable<Uint8Array>, what: str
  */
 export async function encryptFileTo(input: string, recipients: AgeRecipient[], out: string, force = false): Promise<{ out: string; bytes: number }> {
   if (recipients.length === 0) throw new CustodyError('USAGE', 'no recipient to encrypt to');
-  const bytes = await writeFileAtomically(out, force, (fd) => writeAll(fd, encryptAge(syncFileChunks(input), recipients), out), { fsync: false });
+  const bytes = await writeFileAtomically(out, force, (fd) => writeAll(fd, encryptAge(blockingFileChunks(input), recipients), out), { fsync: false });
   return { out, bytes };
 }

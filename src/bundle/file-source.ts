@@ -8,27 +8,51 @@
  * one is requested. The strict tar reader and verify use a chunk (hash it,
  * write it, copy a tag file) before they ask for more, so this holds.
  */
+import fs from 'node:fs';
 import { fromSystemError } from '../core/errors.js';
 import { openForReading } from '../core/open-file.js';
 
 export async function* recycledFileChunks(file: string, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
   const fh = await openForReading(file);
-  const bufs = [new Uint8Array(chunkSize), new Uint8Array(chunkSize)];
-  let k = 0;
   try {
-    for (;;) {
-      k ^= 1;
-      const buf = bufs[k]!;
-      let n: number;
-      try {
-        n = (await fh.read(buf, 0, chunkSize, null)).bytesRead;
-      } catch (e) {
-        throw fromSystemError(e, file);
-      }
-      if (n === 0) return;
-      yield buf.subarray(0, n);
-    }
+    yield* twoBuffers(file, chunkSize, async (buf) => (await fh.read(buf, 0, buf.length, null)).bytesRead);
   } finally {
     await fh.close().catch(() => {});
+  }
+}
+
+/**
+ * The same with blocking reads, for a caller that does nothing else while it
+ * waits (the age paths): an async read's hand-off through the thread pool
+ * left the decryptor idle a quarter of the time on a busy machine.
+ */
+export async function* blockingFileChunks(file: string, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw fromSystemError(e, file);
+  }
+  try {
+    yield* twoBuffers(file, chunkSize, (buf) => fs.readSync(fd, buf, 0, buf.length, null));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Fills two buffers in turn with `read` until it returns 0 (the contract above). */
+async function* twoBuffers(file: string, chunkSize: number, read: (buf: Uint8Array) => number | Promise<number>): AsyncGenerator<Uint8Array> {
+  const bufs = [new Uint8Array(chunkSize), new Uint8Array(chunkSize)];
+  for (let k = 0; ; ) {
+    k ^= 1;
+    const buf = bufs[k]!;
+    let n: number;
+    try {
+      n = await read(buf);
+    } catch (e) {
+      throw fromSystemError(e, file);
+    }
+    if (n === 0) return;
+    yield buf.subarray(0, n);
   }
 }
