@@ -2,7 +2,8 @@
 import type { Db } from './open.js';
 import type { BundleRow, BundleState, RecordAction, StoredFile, StoredItem, StoredRecord } from './types.js';
 
-interface RecordDbRow {
+/** A record row as both engines return it (records joined with their bundle's name and case). */
+export interface RecordDbRow {
   bundle_digest: string;
   seq: number;
   action: RecordAction;
@@ -34,7 +35,12 @@ export function records(db: Db, filter: { bundleDigest?: string; caseId?: string
                 r.bundle_digest, r.seq`,
     )
     .all({ ...(filter.bundleDigest !== undefined ? { digest: filter.bundleDigest } : {}), ...(filter.caseId !== undefined ? { caseId: filter.caseId } : {}) }) as RecordDbRow[];
-  return rows.map((r) => ({
+  return rows.map(storedRecord);
+}
+
+/** One record row as plain data. */
+export function storedRecord(r: RecordDbRow): StoredRecord {
+  return {
     bundleDigest: r.bundle_digest,
     bundleName: r.name,
     caseId: r.case_id,
@@ -46,7 +52,7 @@ export function records(db: Db, filter: { bundleDigest?: string; caseId?: string
     envelope: new Uint8Array(r.envelope),
     payloadSha256: r.payload_sha256,
     storedAt: r.stored_at,
-  }));
+  };
 }
 
 interface BundleDbRow {

@@ -18,6 +18,7 @@
  */
 import type pg from 'pg';
 import { CustodyError } from '../core/errors.js';
+import { storedRecord, type RecordDbRow } from './bundle-read.js';
 import { checkItemsAndFiles, checkRecord, forkError, STATE_AFTER } from './bundle-write.js';
 import { toCase, type CaseDbRow } from './cases.js';
 import { PG_MIGRATION_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION, PG_SEQUENCES, PG_TABLES } from './pg-schema.js';
@@ -107,19 +108,6 @@ const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_TRIES = 8;
 
 
-interface RecordDbRow {
-  bundle_digest: string;
-  seq: number;
-  action: RecordAction;
-  signer_keyid: string;
-  at: string;
-  payload: Buffer;
-  envelope: Buffer;
-  payload_sha256: string;
-  stored_at: string;
-  name: string;
-  case_id: string;
-}
 
 /** A bundle's state and last update come from its last record (the writer may not UPDATE rows). */
 const SELECT_BUNDLES = `
@@ -406,19 +394,7 @@ export class PgLedger implements LedgerStore {
         params,
       )
     ).rows as RecordDbRow[];
-    return rows.map((r) => ({
-      bundleDigest: r.bundle_digest,
-      bundleName: r.name,
-      caseId: r.case_id,
-      seq: r.seq,
-      action: r.action,
-      signerKeyid: r.signer_keyid,
-      at: r.at,
-      payload: new Uint8Array(r.payload),
-      envelope: new Uint8Array(r.envelope),
-      payloadSha256: r.payload_sha256,
-      storedAt: r.stored_at,
-    }));
+    return rows.map(storedRecord);
   }
   async bundles(filter: { caseId?: string } = {}): Promise<BundleRow[]> {
     const rows = filter.caseId === undefined
