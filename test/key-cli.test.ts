@@ -73,6 +73,14 @@ describe('key new', () => {
     expect(fs.readFileSync(path.join(dir, 'robot.key'))).toEqual(before);
   });
 
+  it('--out into a folder that does not exist: exit 2 naming the folder as missing, before any passphrase is asked', () => {
+    const dir = tempDir('custody-key-');
+    const r = runCli(['--home', path.join(dir, 'home'), 'key', 'new', '--name', 'X', '--out', path.join(dir, 'no', 'such', 'k')], { env: env(), input: '' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`custody: cannot write ${path.join(dir, 'no', 'such', 'k.key')}: its folder does not exist\n`);
+    expect(fs.existsSync(path.join(dir, 'no'))).toBe(false);
+  });
+
   it('no passphrase source and no terminal: exit 2 with one clear line, nothing written', () => {
     const home = newHome();
     const r = runCli(['--home', home, 'key', 'new', '--name', 'Ana'], { env: env(), input: '' });

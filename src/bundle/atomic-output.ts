@@ -27,10 +27,16 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-function ioError(e: unknown, what: string): CustodyError {
+/** NOT_FOUND (exit 2): `what` cannot be written because its folder does not exist. */
+export function folderMissing(what: string, cause?: unknown): CustodyError {
+  return new CustodyError('NOT_FOUND', `cannot write ${what}: its folder does not exist`, cause === undefined ? {} : { cause });
+}
+
+/** The one wording of a failed write: a missing folder is the user's mistake (exit 2), anything else I/O (exit 3). */
+export function writeFailure(e: unknown, what: string): CustodyError {
   if (e instanceof CustodyError) return e;
   const err = e as NodeJS.ErrnoException;
-  if (err?.code === 'ENOENT') return new CustodyError('NOT_FOUND', `cannot write ${what}: its folder does not exist`, { cause: e });
+  if (err?.code === 'ENOENT') return folderMissing(what, e);
   if (err?.code === 'ENOSPC') return new CustodyError('IO_ERROR', `cannot write ${what}: disk full`, { cause: e });
   return new CustodyError('IO_ERROR', `cannot write ${what}: ${err?.message ?? String(e)}`, { cause: e });
 }
@@ -56,7 +62,7 @@ export async function writeFileAtomically<T>(final: string, force: boolean, fill
   try {
     fd = fs.openSync(tmp, 'wx', 0o644);
   } catch (e) {
-    throw ioError(e, final);
+    throw writeFailure(e, final);
   }
   trackTemp(tmp);
   let ok = false;
@@ -65,7 +71,7 @@ export async function writeFileAtomically<T>(final: string, force: boolean, fill
     try {
       if (opts.fsync !== false) fs.fsyncSync(fd);
     } catch (e) {
-      throw ioError(e, final);
+      throw writeFailure(e, final);
     }
     fs.closeSync(fd);
     fd = -1;
@@ -74,7 +80,7 @@ export async function writeFileAtomically<T>(final: string, force: boolean, fill
     try {
       fs.renameSync(tmp, final);
     } catch (e) {
-      throw ioError(e, final);
+      throw writeFailure(e, final);
     }
     ok = true;
     await fsyncDir(path.dirname(final));

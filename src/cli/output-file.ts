@@ -9,13 +9,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CustodyError } from '../core/errors.js';
-import { assertCanCreate, tempNameBeside } from '../bundle/atomic-output.js';
+import { assertCanCreate, folderMissing, tempNameBeside } from '../bundle/atomic-output.js';
 
 /** Refused before any work is done (EXISTS, exit 2; NOT_FOUND when its folder is missing). */
 export function checkOutputFile(file: string, force: boolean): void {
   assertCanCreate(file, force);
   if (!fs.existsSync(path.dirname(path.resolve(file)))) {
-    throw new CustodyError('NOT_FOUND', `cannot write ${file}: its folder does not exist`);
+    throw folderMissing(file);
   }
 }
 

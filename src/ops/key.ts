@@ -9,6 +9,7 @@ import path from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import { publicKeyFile, signerFromSeed, type Identity, type Naming } from '../custody/identity.js';
 import { encryptKeyFile } from '../custody/keyfile.js';
+import { folderMissing } from '../bundle/atomic-output.js';
 import { ensureHomeKeysDir, writeNewFile } from './keystore.js';
 
 export interface NewKeyRequest {
@@ -36,6 +37,7 @@ export function newKeyFiles(home: string, identity: Identity, out?: string): { k
   for (const f of [files.keyFile, files.pubFile]) {
     if (fs.existsSync(f)) throw new CustodyError('EXISTS', `refusing to overwrite ${f}`);
   }
+  if (!fs.existsSync(path.dirname(base))) throw folderMissing(files.keyFile);
   return files;
 }
 

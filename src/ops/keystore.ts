@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CustodyError, fromSystemError } from '../core/errors.js';
+import { writeFailure } from '../bundle/atomic-output.js';
 
 /** Key files are tiny; anything bigger is not one (and must not be read into memory whole). */
 const MAX_KEY_FILE = 64 * 1024;
@@ -69,7 +70,7 @@ export function writeNewFile(file: string, bytes: Uint8Array | string, mode: num
       fs.closeSync(dfd);
     }
   } catch (e) {
-    throw fromSystemError(e, file);
+    throw writeFailure(e, file);
   } finally {
     fs.rmSync(tmp, { force: true });
   }
