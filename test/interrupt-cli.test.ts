@@ -113,6 +113,26 @@ describe('an interrupted run', () => {
   }, 120_000);
 });
 
+describe('an interrupted demo', () => {
+  it('demo --dir <new folder>: SIGINT once its evidence is written removes the folder it made, exits 130', async () => {
+    const target = path.join(dir, 'demo-new');
+    const r = await interrupt(['demo', '--dir', target], 'SIGINT', () => fs.existsSync(path.join(target, 'examiner-home')));
+    expect(r.sawTemp).toBe(true);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toBe('custody: interrupted (SIGINT); removed the unfinished output\n');
+    expect(fs.existsSync(target)).toBe(false);
+  }, 120_000);
+
+  it('demo --dir <empty folder it was given>: SIGTERM empties it again and keeps the folder, exits 143', async () => {
+    const target = path.join(dir, 'demo-given');
+    fs.mkdirSync(target);
+    const r = await interrupt(['demo', '--dir', target], 'SIGTERM', () => fs.existsSync(path.join(target, 'examiner-home')));
+    expect(r.sawTemp).toBe(true);
+    expect(r.code).toBe(143);
+    expect(fs.readdirSync(target)).toEqual([]);
+  }, 120_000);
+});
+
 describe('an interrupted run of the other commands that write files', () => {
   it('hash -o: SIGTERM while it hashes leaves no file and exits 143', async () => {
     const parent = path.join(dir, 'hash-o');

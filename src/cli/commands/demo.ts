@@ -1,7 +1,7 @@
 /** `custody demo`: the whole story on generated evidence, in a throwaway folder (DESIGN §2). */
 import os from 'node:os';
 import path from 'node:path';
-import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
@@ -39,7 +39,8 @@ export function register(program: Command): void {
 async function demoCommand(ctx: CliContext, o: { dir?: string }): Promise<Outcome> {
   // Loaded on use: the story pulls in every part of the tool.
   const { runDemo } = await import('../demo/story.js');
-  const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'custody-demo-'));
+  // A fresh name that does not exist yet, so the demo knows the folder is its own (an interrupted run removes it).
+  const dir = o.dir ?? path.join(os.tmpdir(), `custody-demo-${randomBytes(6).toString('hex')}`);
   const r = await runDemo(ctx, dir);
   const c = ctx.chalk;
   const text: string[] = [c.bold(`custody demo in ${r.dir}`)];

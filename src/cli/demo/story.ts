@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CustodyError } from '../../core/errors.js';
+import { onInterrupt } from '../../bundle/temp-files.js';
 import { walkHeaders } from '../../bundle/chain-read.js';
 import type { BundleVerdict } from '../../bundle/verify.js';
 import { signerFromSeed } from '../../custody/identity.js';
@@ -71,15 +72,30 @@ const PIECE = 1024 * 1024;
 export const TAMPER_IMAGE_OFFSET = 6 * 1024 * 1024 + 4242;
 
 /** Uses `dir` if it is empty or does not exist; refuses anything else (the demo must not mix with real files). */
-export function prepareDir(dir: string): string {
+export function prepareDir(dir: string): { dir: string; created: boolean } {
   const abs = path.resolve(dir);
   if (fs.existsSync(abs)) {
     if (!fs.statSync(abs).isDirectory()) throw new CustodyError('EXISTS', `${dir} exists and is not a folder`, { hint: 'give --dir a new or empty folder' });
     if (fs.readdirSync(abs).length > 0) throw new CustodyError('EXISTS', `${dir} is not empty`, { hint: 'give --dir a new or empty folder' });
-  } else {
-    fs.mkdirSync(abs, { recursive: true });
+    return { dir: abs, created: false };
   }
-  return abs;
+  fs.mkdirSync(abs, { recursive: true });
+  return { dir: abs, created: true };
+}
+
+/**
+ * An interrupted demo leaves nothing behind: the folder it made is removed,
+ * a folder it was given (empty, as required) is emptied again.
+ */
+function removeOnInterrupt(dir: string, created: boolean): () => void {
+  return onInterrupt(() => {
+    if (created) {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } else {
+      for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    }
+    return true;
+  });
 }
 
 /** A verification the story needs to pass, or the story stops: every step but the tampered verify must succeed. */
@@ -106,8 +122,17 @@ function keyJson(k: NewKey): Record<string, unknown> {
 }
 
 export async function runDemo(outer: CliContext, dirArg: string, onStep: (s: DemoStep) => void = () => {}, o: DemoOptions = {}): Promise<DemoResult> {
+  const { dir, created } = prepareDir(dirArg);
+  const release = removeOnInterrupt(dir, created);
+  try {
+    return await story(outer, dir, onStep, o);
+  } finally {
+    release();
+  }
+}
+
+async function story(outer: CliContext, dir: string, onStep: (s: DemoStep) => void, o: DemoOptions): Promise<DemoResult> {
   const clock = o.clock ?? (() => new Date());
-  const dir = prepareDir(dirArg);
   const steps: DemoStep[] = [];
   const c = outer.chalk;
   let t0 = Date.now();
