@@ -194,6 +194,25 @@ describe('an interrupted run of the other commands that write files', () => {
       expect(t.code, t.stderr).toBe(0);
     }, 120_000);
 
+    it('transfer --encrypt: SIGINT while it encrypts removes the partial .age, and says the transfer is recorded and how to make the copy with stock age', async () => {
+      const parent = path.join(dir, 'enc-int');
+      fs.mkdirSync(parent);
+      const b = path.join(parent, 'big.tar');
+      fs.copyFileSync(bundle, b);
+      const out = path.join(parent, 'big.tar.age');
+      const r = await interrupt(['transfer', b, '--to', recipientPub, '--reason', 'interrupt test', '--encrypt', '--out', out], 'SIGINT', () =>
+        hidden(parent).some((n) => n.startsWith('.big.tar.age.')),
+      );
+      expect(r.sawTemp).toBe(true);
+      expect(r.code).toBe(130);
+      const lines = r.stderr.split('\n');
+      expect(lines[0]).toBe('custody: interrupted (SIGINT); removed the unfinished output');
+      expect(lines[1]).toMatch(/^custody: note: the transfer is recorded in .*big\.tar, but the encrypted copy was not written; encrypt it with stock age: custody key export [0-9a-f]{16} --format ssh > to\.ssh\.pub; age -R to\.ssh\.pub -o .*big\.tar\.age .*big\.tar$/);
+      expect(fs.readdirSync(parent)).toEqual(['big.tar']);
+      const log = JSON.parse(runCli(['--json', 'log', b], { env: { CUSTODY_HOME: home } }).stdout);
+      expect(log.records.map((x: { action: string }) => x.action)).toEqual(['seal', 'transfer']);
+    }, 120_000);
+
     /** Runs the CLI with a signal sent to itself at append step `n` (the kill hook of tar-append, with a catchable signal). */
     function signalledAt(n: number, args: string[], sig: NodeJS.Signals, env: Record<string, string> = {}) {
       return runCli(args, { env: { CUSTODY_HOME: home, [ABORT_ENV]: String(n), [ABORT_SIGNAL_ENV]: sig, ...env } });

@@ -44,6 +44,28 @@ export function onInterrupt(fn: () => boolean): () => void {
   };
 }
 
+const interruptNotes = new Set<string>();
+
+/**
+ * A line to print if the run is interrupted while it holds: what the run had
+ * already done that the interruption does not undo (a transfer record already
+ * appended when its encrypted copy is cut short). Returns the function that
+ * withdraws it.
+ */
+export function noteIfInterrupted(text: string): () => void {
+  interruptNotes.add(text);
+  return () => {
+    interruptNotes.delete(text);
+  };
+}
+
+/** The notes registered by noteIfInterrupted that still hold (printed by the CLI on a signal). */
+export function takeInterruptNotes(): string[] {
+  const out = [...interruptNotes];
+  interruptNotes.clear();
+  return out;
+}
+
 /** Removes every temporary this run still owns (on a signal); returns how many there were on disk. */
 export function removeTrackedTemps(): number {
   let n = 0;

@@ -10,7 +10,7 @@ import { escapeText, safeJson } from '../core/text.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { commandExitCode } from './action.js';
 import { renderError, errorLine, errorJson } from './run.js';
-import { removeTrackedTemps, takeNotes } from '../bundle/temp-files.js';
+import { removeTrackedTemps, takeInterruptNotes, takeNotes } from '../bundle/temp-files.js';
 
 import { VERSION } from '../core/version.js';
 
@@ -61,6 +61,7 @@ function onSignals(): void {
     process.once(sig, () => {
       const n = removeTrackedTemps();
       process.stderr.write(`custody: interrupted (${sig})${n > 0 ? '; removed the unfinished output' : ''}\n`);
+      for (const note of takeInterruptNotes()) process.stderr.write(`custody: note: ${escapeText(note)}\n`);
       process.exit(code);
     });
   }

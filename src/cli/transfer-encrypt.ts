@@ -11,6 +11,7 @@
 import path from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import { assertCanCreate } from '../bundle/atomic-output.js';
+import { noteIfInterrupted } from '../bundle/temp-files.js';
 import { encryptFileTo } from '../bundle/age-files.js';
 import type { Identity } from '../custody/identity.js';
 import type { CliContext } from './context.js';
@@ -38,17 +39,21 @@ export function prepareEncryptedCopy(ctx: CliContext, bundle: string, to: Identi
   if (out === bundle) throw new CustodyError('USAGE', '--out must not be the bundle itself');
   assertCanCreate(out, false, 'another --out');
   const recipients = loadRecipients(ctx, to, o.encryptTo ?? []);
+  // The record is already in the bundle when the copy is made: a failure or an interruption says so, and how to make the copy without a second transfer.
+  const byStockAge = `encrypt it with stock age: custody key export ${to.keyid} --format ssh > to.ssh.pub; age -R to.ssh.pub -o ${out} ${bundle}`;
   return async () => {
+    const withdraw = noteIfInterrupted(`the transfer is recorded in ${bundle}, but the encrypted copy was not written; ${byStockAge}`);
     try {
       const r = await encryptFileTo(bundle, recipients, out);
       return { out: r.out, bytes: r.bytes, recipients: recipients.map((x) => x.label) };
     } catch (e) {
-      // The record is already in the bundle: say so, and how to make the copy without a second transfer.
       const err = e instanceof CustodyError ? e : new CustodyError('IO_ERROR', String(e), { cause: e });
       throw new CustodyError(err.code, `the transfer is recorded in ${bundle}, but the encrypted copy was not written: ${err.message}`, {
-        hint: `free space or fix the cause, then encrypt it with stock age: custody key export ${to.keyid} --format ssh > to.ssh.pub; age -R to.ssh.pub -o ${out} ${bundle}`,
+        hint: `free space or fix the cause, then ${byStockAge}`,
         cause: e,
       });
+    } finally {
+      withdraw();
     }
   };
 }
