@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { ALGO_COST, type Algo } from './algorithms.js';
 import { CustodyError } from './errors.js';
 import { merkleRootHex } from './merkle.js';
+import type { EwfRingShared } from './ewf/ring.js';
 import type { FromWorker, Job, ToWorker } from './hash-worker.js';
 import type { HashDigest, Hasher, HasherSession, HashSpec } from './hasher.js';
 
@@ -31,6 +32,15 @@ export interface HashSession extends HasherSession {
     read: (target: Uint8Array) => Promise<number>,
     onChunk?: (chunk: Uint8Array) => Promise<void> | void,
   ): Promise<number>;
+  /**
+   * Hands the session's workers a ring of stored EWF chunks (ewf/ring.ts)
+   * that they decode and hash themselves, so inflating runs on the same
+   * threads as hashing. Returns how many workers hash every batch; the caller
+   * counts the media bytes with `account` as the ring reports them.
+   */
+  shareEwf(ring: EwfRingShared): number;
+  /** Adds bytes that reached the workers through a shared ring to the session's size. */
+  account(bytes: number): void;
 }
 
 export interface EngineOptions {
@@ -272,6 +282,17 @@ class Session implements HashSession {
       this.advance(n);
     }
     return n;
+  }
+
+  shareEwf(ring: EwfRingShared): number {
+    this.check();
+    if (this.slot >= 0) throw new CustodyError('INTERNAL', 'hash session: a shared ring after update()');
+    for (const w of this.used) this.engine.send(w, { t: 'ewf', ring });
+    return this.used.length;
+  }
+
+  account(bytes: number): void {
+    this.size += bytes;
   }
 
   async finish(): Promise<HashDigest> {
