@@ -90,9 +90,19 @@ export interface BadChunk {
  * Decodes `count` chunks (5 numbers each in `chunks`: offset in `input`,
  * stored size, 1 if zlib, least and most plain bytes) into `output`, chunk j
  * at j × chunkSize; `output` has one byte of slack past the last chunk to
- * catch an overlong one. Returns the media length or the first bad chunk.
+ * catch an overlong one. A stored chunk, once its Adler-32 holds, is left
+ * where it is: `direct[j]` is its offset in `input` (-1 for a chunk in
+ * `output`), so its bytes are hashed from there instead of being copied.
+ * Returns the media length or the first bad chunk.
  */
-export function decodeBatch(input: Uint8Array, output: Uint8Array, chunks: Uint32Array, count: number, chunkSize: number): number | BadChunk {
+export function decodeBatch(
+  input: Uint8Array,
+  output: Uint8Array,
+  direct: Int32Array,
+  chunks: Uint32Array,
+  count: number,
+  chunkSize: number,
+): number | BadChunk {
   inflater ??= new Inflater();
   let length = 0;
   for (let j = 0; j < count; j++) {
@@ -105,6 +115,7 @@ export function decodeBatch(input: Uint8Array, output: Uint8Array, chunks: Uint3
     const stored = input.subarray(rel, rel + size);
     const at = j * chunkSize;
     let got: number;
+    direct[j] = -1;
     if (compressed) {
       try {
         got = inflater.into(stored, output, at, most);
@@ -118,11 +129,34 @@ export function decodeBatch(input: Uint8Array, output: Uint8Array, chunks: Uint3
       const plain = stored.subarray(0, size - 4);
       if (adler32(plain) !== u32(stored, size - 4)) return { chunk: j, reason: 'fails its Adler-32 checksum' };
       got = plain.length;
-      if (got <= most) output.set(plain, at);
+      direct[j] = rel;
     }
     if (got < least || got > most) return { chunk: j, reason: `holds ${got} bytes, expected ${least === most ? least : `${least}–${most}`}` };
     if (j < count - 1 && got !== chunkSize) return { chunk: j, reason: 'is short before the end of the media' };
     length = at + got;
   }
   return length;
+}
+
+/** Hands the media bytes of a decoded batch to `hash` in order: runs of `output`, stored chunks from `input`. */
+export function eachMediaRun(
+  input: Uint8Array,
+  output: Uint8Array,
+  direct: Int32Array,
+  count: number,
+  chunkSize: number,
+  length: number,
+  hash: (bytes: Uint8Array) => void,
+): void {
+  let from = 0; // start of the run of output not yet handed on
+  for (let j = 0; j < count; j++) {
+    const rel = direct[j]!;
+    if (rel < 0) continue;
+    const at = j * chunkSize;
+    if (at > from) hash(output.subarray(from, at));
+    const n = Math.min(chunkSize, length - at);
+    hash(input.subarray(rel, rel + n));
+    from = at + n;
+  }
+  if (length > from) hash(output.subarray(from, length));
 }

@@ -5,7 +5,7 @@
  * synchronously inside the worker until the ring ends or is aborted; the
  * worker's hashers see every media byte exactly once and in order.
  */
-import { decodeBatch, decoderReady } from './decode.js';
+import { decodeBatch, decoderReady, eachMediaRun } from './decode.js';
 import {
   ABORT,
   BAD,
@@ -35,6 +35,7 @@ export function runLane(r: EwfRingShared, hash: ((media: Uint8Array) => void) | 
   const inputs = r.inputs.map((b) => new Uint8Array(b));
   const outputs = r.outputs.map((b) => new Uint8Array(b));
   const tables = new Uint32Array(r.tables);
+  const direct = new Int32Array(r.direct);
   const reasons = new Uint8Array(r.reasons);
   const encoder = new TextEncoder();
   const per = r.perBatch * 5;
@@ -46,7 +47,8 @@ export function runLane(r: EwfRingShared, hash: ((media: Uint8Array) => void) | 
     if (hash) {
       const s = next % r.slots;
       if (Atomics.load(c, slotWord(s, STATE)) === DECODED && Atomics.load(c, slotWord(s, SEQ)) === next) {
-        hash(outputs[s]!.subarray(0, c[slotWord(s, LEN)]!));
+        const n = r.perBatch;
+        eachMediaRun(inputs[s]!, outputs[s]!, direct.subarray(s * n, (s + 1) * n), c[slotWord(s, COUNT)]!, r.chunkSize, c[slotWord(s, LEN)]!, hash);
         next++;
         if (Atomics.sub(c, slotWord(s, REFS), 1) === 1) {
           Atomics.store(c, slotWord(s, STATE), EMPTY);
@@ -60,7 +62,8 @@ export function runLane(r: EwfRingShared, hash: ((media: Uint8Array) => void) | 
     if (d < filled) {
       if (Atomics.compareExchange(c, NEXT, d, d + 1) !== d) continue; // another worker took it
       const s = d % r.slots;
-      const out = decodeBatch(inputs[s]!, outputs[s]!, tables.subarray(s * per, (s + 1) * per), c[slotWord(s, COUNT)]!, r.chunkSize);
+      const n = r.perBatch;
+      const out = decodeBatch(inputs[s]!, outputs[s]!, direct.subarray(s * n, (s + 1) * n), tables.subarray(s * per, (s + 1) * per), c[slotWord(s, COUNT)]!, r.chunkSize);
       if (typeof out === 'number') {
         c[slotWord(s, LEN)] = out;
         Atomics.store(c, slotWord(s, STATE), DECODED);

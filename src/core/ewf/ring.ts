@@ -23,6 +23,8 @@ export interface EwfRingShared {
   outputs: SharedArrayBuffer[];
   /** Per slot, 5 numbers per chunk (as in ChunkBatch.chunks). */
   tables: SharedArrayBuffer;
+  /** Per slot, per chunk: where a stored chunk's bytes are in the input (-1: decoded into the output). */
+  direct: SharedArrayBuffer;
   /** Per slot, the reason a chunk failed (UTF-8). */
   reasons: SharedArrayBuffer;
   slots: number;
@@ -96,8 +98,9 @@ export class EwfRing implements ChunkSink {
     const inputs = Array.from({ length: slots }, () => new SharedArrayBuffer(inBytes));
     const outputs = Array.from({ length: slots }, () => new SharedArrayBuffer(outBytes));
     const tables = new SharedArrayBuffer(4 * slots * perBatch * 5);
+    const direct = new SharedArrayBuffer(4 * slots * perBatch);
     const reasons = new SharedArrayBuffer(slots * REASON_BYTES);
-    this.shared = { control, inputs, outputs, tables, reasons, slots, perBatch, chunkSize: opts.chunkSize };
+    this.shared = { control, inputs, outputs, tables, direct, reasons, slots, perBatch, chunkSize: opts.chunkSize };
     this.c = new Int32Array(control);
     this.inViews = inputs.map((b) => new Uint8Array(b));
     this.tables = new Uint32Array(tables);
