@@ -166,6 +166,12 @@ export class HashEngine implements Hasher {
     else this.free.push(slot);
   }
 
+  /** Workers beyond those a session hashes on, up to the engine's maximum (started now if need be). */
+  spare(used: WorkerState[]): WorkerState[] {
+    this.spawn(this.maxWorkers);
+    return this.workers.filter((w) => !used.includes(w));
+  }
+
   ended(session: Session, used: WorkerState[]): void {
     if (this.active === session) this.active = undefined;
     for (const w of used) w.worker.unref();
@@ -288,6 +294,8 @@ class Session implements HashSession {
     this.check();
     if (this.slot >= 0) throw new CustodyError('INTERNAL', 'hash session: a shared ring after update()');
     for (const w of this.used) this.engine.send(w, { t: 'ewf', ring });
+    // Cores the hashes leave free (md5 and sha1 on a 4-core machine) only decode; they leave the ring when it ends.
+    for (const w of this.engine.spare(this.used)) this.engine.send(w, { t: 'ewf', ring, decodeOnly: true });
     return this.used.length;
   }
 

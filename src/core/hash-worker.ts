@@ -20,7 +20,7 @@ export type Job = Algo | 'pieces';
 export type ToWorker =
   | { t: 'begin'; jobs: Job[]; pieceSize: number; lane?: PieceLane }
   | { t: 'chunk'; slot: number; len: number }
-  | { t: 'ewf'; ring: EwfRingShared }
+  | { t: 'ewf'; ring: EwfRingShared; decodeOnly?: boolean }
   | { t: 'finish' }
   | { t: 'abort' };
 
@@ -132,11 +132,16 @@ async function handle(msg: ToWorker): Promise<void> {
       // Loaded on first use: zlib and the Adler-32 WebAssembly are for EWF images only.
       const lane = await import('./ewf/lane-worker.js');
       await lane.decoderReady();
-      lane.runLane(msg.ring, (view) => {
-        if (failed) return;
-        for (const [, h] of hashers) h.update(view);
-        pieces?.update(view);
-      });
+      lane.runLane(
+        msg.ring,
+        msg.decodeOnly
+          ? undefined
+          : (view) => {
+              if (failed) return;
+              for (const [, h] of hashers) h.update(view);
+              pieces?.update(view);
+            },
+      );
       return;
     }
     case 'finish': {
