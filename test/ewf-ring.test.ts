@@ -1,10 +1,11 @@
 /**
  * The EWF ring (src/core/ewf/ring.ts): the hash engine's workers decode and
  * hash an image's chunks themselves. Checked on real ewfacquire images large
- * enough to go round the ring several times, with more engine workers than
- * hashes (the spare ones only decode), and with two damaged chunks: the one
- * reported must be the first in media order, whichever worker meets its
- * damage first, and the engine must hash the next image correctly.
+ * enough to go round the ring several times (16 MiB chunks: a ring of two
+ * slots), with more engine workers than hashes (the spare ones only decode),
+ * and with two damaged chunks: the one reported must be the first in media
+ * order, whichever worker meets its damage first, and the engine must hash
+ * the next image correctly.
  */
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -23,8 +24,9 @@ let media: Buffer;
 const md5 = (b: Buffer) => crypto.createHash('md5').update(b).digest('hex');
 const sha1 = (b: Buffer) => crypto.createHash('sha1').update(b).digest('hex');
 
-function acquire(name: string, compression: string): string {
-  const r = spawnSync('ewfacquire', ['-u', '-q', '-c', compression, '-d', 'sha1', '-S', '1GiB', '-t', name, 'media.raw'], { cwd: dir, encoding: 'utf8' });
+function acquire(name: string, compression: string, sectorsPerChunk = 64): string {
+  const args = ['-u', '-q', '-c', compression, '-b', String(sectorsPerChunk), '-d', 'sha1', '-S', '1GiB', '-t', name, 'media.raw'];
+  const r = spawnSync('ewfacquire', args, { cwd: dir, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ewfacquire failed: ${r.stdout}${r.stderr}`);
   return path.join(dir, `${name}.E01`);
 }
@@ -46,10 +48,11 @@ function chunkOffsets(file: string): number[] {
 
 beforeAll(() => {
   dir = tempDir('custody-ewf-ring-');
-  media = makeMedia(800); // 25 MiB: 25 batches of 1 MiB, more than the ring holds
+  media = makeMedia(1100); // 34.4 MiB: 35 batches of 1 MiB, more than the ring holds
   fs.writeFileSync(path.join(dir, 'media.raw'), media);
   acquire('fast', 'deflate:fast');
   acquire('none', 'deflate:none');
+  acquire('huge', 'deflate:fast', 32768); // 16 MiB chunks: a ring of two slots, the last chunk short
 }, 120_000);
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -58,11 +61,12 @@ describe('the EWF ring', () => {
   it('with more engine workers than hashes, the spare workers decode and the media hashes equal md5/sha1 of the raw media, twice on one engine', async () => {
     const engine = new HashEngine({ workers: 3 });
     try {
-      for (const name of ['fast', 'none']) {
+      for (const name of ['fast', 'none', 'huge']) {
         const r = await hashEwf(engine, path.join(dir, `${name}.E01`), { algos: ['md5', 'sha1'] });
         expect(r.size).toBe(media.length);
         expect(r.digests).toEqual({ md5: md5(media), sha1: sha1(media) });
         expect(r.image.matches).toEqual({ md5: true, sha1: true });
+        expect(r.image.chunkSize).toBe(name === 'huge' ? 16 << 20 : CHUNK);
       }
     } finally {
       await engine.close();

@@ -93,7 +93,8 @@ export class EwfRing implements ChunkSink {
     const inBytes = maxBatchSpan(opts.chunkSize, opts.batchBytes);
     // One byte of slack: a chunk is inflated with room for one byte more than it may hold, to catch an overlong one.
     const outBytes = perBatch * opts.chunkSize + 1;
-    const slots = Math.max(3, Math.min(16, Math.floor(RING_BYTES / (inBytes + outBytes))));
+    // Two slots at least (one decoding while the other is hashed): images with huge chunks (EnCase allows 16 MiB) stay near 2 × 2 chunks.
+    const slots = Math.max(2, Math.min(16, Math.floor(RING_BYTES / (inBytes + outBytes))));
     const control = new SharedArrayBuffer(4 * (HEAD + slots * SLOT_WORDS));
     const inputs = Array.from({ length: slots }, () => new SharedArrayBuffer(inBytes));
     const outputs = Array.from({ length: slots }, () => new SharedArrayBuffer(outBytes));
