@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { ALGO_COST, type Algo } from './algorithms.js';
 import { CustodyError } from './errors.js';
 import { merkleRootHex } from './merkle.js';
+import type { EwfRingShared } from './ewf/ring.js';
 import type { FromWorker, Job, ToWorker } from './hash-worker.js';
 import type { HashDigest, Hasher, HasherSession, HashSpec } from './hasher.js';
 
@@ -31,6 +32,15 @@ export interface HashSession extends HasherSession {
     read: (target: Uint8Array) => Promise<number>,
     onChunk?: (chunk: Uint8Array) => Promise<void> | void,
   ): Promise<number>;
+  /**
+   * Hands the session's workers a ring of stored EWF chunks (ewf/ring.ts)
+   * that they decode and hash themselves, so inflating runs on the same
+   * threads as hashing. Returns how many workers hash every batch; the caller
+   * counts the media bytes with `account` as the ring reports them.
+   */
+  shareEwf(ring: EwfRingShared): number;
+  /** Adds bytes that reached the workers through a shared ring to the session's size. */
+  account(bytes: number): void;
 }
 
 export interface EngineOptions {
@@ -156,6 +166,12 @@ export class HashEngine implements Hasher {
     else this.free.push(slot);
   }
 
+  /** Workers beyond those a session hashes on, up to the engine's maximum (started now if need be). */
+  spare(used: WorkerState[]): WorkerState[] {
+    this.spawn(this.maxWorkers);
+    return this.workers.filter((w) => !used.includes(w));
+  }
+
   ended(session: Session, used: WorkerState[]): void {
     if (this.active === session) this.active = undefined;
     for (const w of used) w.worker.unref();
@@ -272,6 +288,19 @@ class Session implements HashSession {
       this.advance(n);
     }
     return n;
+  }
+
+  shareEwf(ring: EwfRingShared): number {
+    this.check();
+    if (this.slot >= 0) throw new CustodyError('INTERNAL', 'hash session: a shared ring after update()');
+    for (const w of this.used) this.engine.send(w, { t: 'ewf', ring });
+    // Cores the hashes leave free (md5 and sha1 on a 4-core machine) only decode; they leave the ring when it ends.
+    for (const w of this.engine.spare(this.used)) this.engine.send(w, { t: 'ewf', ring, decodeOnly: true });
+    return this.used.length;
+  }
+
+  account(bytes: number): void {
+    this.size += bytes;
   }
 
   async finish(): Promise<HashDigest> {

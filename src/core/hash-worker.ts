@@ -4,19 +4,23 @@
  * on the other), so every byte is read from disk once and hashed on all
  * cores without being copied per algorithm.
  *
- * Protocol (in order, one queue): begin → chunk* → finish | abort.
+ * Protocol (in order, one queue): begin → (chunk* | ewf) → finish | abort.
+ * `ewf` hands the worker a shared ring of stored EWF chunks that it decodes
+ * and hashes itself until the ring ends (see ewf/ring.ts).
  * Replies: {t:'done', slot} per chunk, {t:'result', …} per finish, {t:'error', message}.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import type { IHasher } from 'hash-wasm';
 import type { Algo } from './algorithms.js';
+import type { EwfRingShared } from './ewf/ring.js';
 
 export type Job = Algo | 'pieces';
 
 export type ToWorker =
   | { t: 'begin'; jobs: Job[]; pieceSize: number; lane?: PieceLane }
   | { t: 'chunk'; slot: number; len: number }
+  | { t: 'ewf'; ring: EwfRingShared; decodeOnly?: boolean }
   | { t: 'finish' }
   | { t: 'abort' };
 
@@ -122,6 +126,22 @@ async function handle(msg: ToWorker): Promise<void> {
         pieces?.update(view);
       }
       parentPort!.postMessage({ t: 'done', slot: msg.slot } satisfies FromWorker);
+      return;
+    }
+    case 'ewf': {
+      // Loaded on first use: zlib and the Adler-32 WebAssembly are for EWF images only.
+      const lane = await import('./ewf/lane-worker.js');
+      await lane.decoderReady();
+      lane.runLane(
+        msg.ring,
+        msg.decodeOnly
+          ? undefined
+          : (view) => {
+              if (failed) return;
+              for (const [, h] of hashers) h.update(view);
+              pieces?.update(view);
+            },
+      );
       return;
     }
     case 'finish': {

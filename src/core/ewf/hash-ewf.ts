@@ -1,20 +1,19 @@
 /**
  * Hashes the media an EWF image holds (not its container files) through the
- * hash engine, with chunks decoded on a worker pool in parallel with the
- * hashing, and compares the MD5/SHA-1 the imaging tool stored in the image.
+ * hash engine, whose workers also decode the chunks (a shared ring, see
+ * ring.ts), and compares the MD5/SHA-1 the imaging tool stored in the image.
  * That stored MD5 is the value in the examiner's notes and in court papers:
  * a custody hash of the .E01 files alone could never be compared with it.
  */
-import os from 'node:os';
 import { inflateSync } from 'node:zlib';
 import type { Algo } from '../algorithms.js';
 import { CustodyError } from '../errors.js';
 import type { HashDigest, HashEngine, HashSpec } from '../engine.js';
-import { ChunkPool } from './chunk-pool.js';
 import { ewfSegmentFiles, ewfSource, openSegment } from './files.js';
 import type { EwfAcquisition } from './format.js';
 import { volumeGeometry, type EwfGeometry } from './geometry.js';
 import { peekStoredHashes, walkEwf, type ChunkSink, type ChunkBatch, type SegmentSource } from './reader.js';
+import { EwfRing } from './ring.js';
 
 /** What the image says about itself and whether its stored hashes hold. */
 export interface EwfSummary extends EwfGeometry {
@@ -64,8 +63,6 @@ export interface HashEwfOptions {
   onProgress?: (mediaBytes: number) => void;
   /** Bytes of chunk data read from the segment files so far (a progress bar over the container sizes). */
   onStoredProgress?: (storedBytes: number) => void;
-  onMedia?: (bytes: Uint8Array) => Promise<void> | void;
-  workers?: number;
 }
 
 export async function hashEwf(engine: HashEngine, first: string, spec: HashSpec, opts: HashEwfOptions = {}): Promise<EwfHashResult> {
@@ -88,31 +85,34 @@ export async function hashEwfSegments(
   const extra: Algo[] = peek ? [...(peek.md5 ? (['md5'] as const) : []), ...(peek.sha1 ? (['sha1'] as const) : [])] : ['md5', 'sha1'];
   const algos: Algo[] = [...new Set<Algo>([...asked, ...extra])];
   const session = engine.begin({ ...spec, algos });
-  let pool: ChunkPool | undefined;
+  let ring: EwfRing | undefined;
   let done = 0;
   let stored = 0;
-  const onMedia = async (bytes: Uint8Array) => {
-    await session.update(bytes);
-    if (opts.onMedia) await opts.onMedia(bytes);
-    done += bytes.length;
-    opts.onProgress?.(done);
-  };
-  // The pool is sized from the chunk size, known only once the volume section is read.
+  // The ring is sized from the chunk size, known only once the volume section is read.
   const sink: ChunkSink = {
     put: async (batch: ChunkBatch) => {
-      // Decoders and hashers share the cores: one decoder per core the hash workers leave free (at least one).
-      // More threads than cores costs time in switching (measured: 2 decoders beside md5 and sha1 on 2 cores is slower).
-      const hashers = Math.min(engine.workerCount, algos.length + (spec.pieceSize ? 1 : 0));
-      const workers = opts.workers ?? Math.max(1, Math.min(4, os.availableParallelism() - hashers));
-      pool ??= new ChunkPool({ onMedia, chunkSize: batch.chunkSize, batchBytes: BATCH_BYTES, workers });
-      await pool.put(batch);
+      if (!ring) {
+        const r = new EwfRing({
+          chunkSize: batch.chunkSize,
+          batchBytes: BATCH_BYTES,
+          onHashed: (bytes) => {
+            session.account(bytes);
+            done += bytes;
+            opts.onProgress?.(done);
+          },
+          broken: () => engine.failure(),
+        });
+        r.setHashers(session.shareEwf(r.shared));
+        ring = r;
+      }
+      await ring.put(batch);
       stored += batch.span;
       opts.onStoredProgress?.(stored);
     },
   };
   try {
     const info = await walkEwf(source, sink, { inflate: nodeInflate, batchBytes: BATCH_BYTES });
-    await pool?.flush();
+    await ring?.flush();
     const d = await session.finish();
     const digests: HashDigest['digests'] = {};
     for (const a of asked) digests[a] = d.digests[a]!;
@@ -135,10 +135,9 @@ export async function hashEwfSegments(
     if (d.pieces) out.pieces = d.pieces;
     return out;
   } catch (e) {
+    ring?.abort();
     session.abort();
     throw e;
-  } finally {
-    await pool?.close();
   }
 }
 
