@@ -47,21 +47,21 @@ export function commandOf(argv: string[]): string | undefined {
   return undefined;
 }
 
-/** Signatures checked by OpenSSL first: the same verdicts without noble's 55-80 ms table per run (ed25519-openssl.ts). */
-async function quickSignatures(): Promise<void> {
-  (await import('../custody/ed25519-openssl.js')).useOpenSslEd25519();
+/** OpenSSL under the verification core's SHA-256 and Ed25519: the same results, without their cold start (openssl.ts). */
+async function loadOpenSsl(): Promise<void> {
+  (await import('./openssl.js')).useOpenSsl();
 }
 
 export async function main(argv: string[]): Promise<void> {
   const name = commandOf(argv);
   const versionOnly = argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V');
   if (name === undefined && !versionOnly) {
-    const [{ buildProgram }] = await Promise.all([import('./main.js'), quickSignatures()]);
+    const [{ buildProgram }] = await Promise.all([import('./main.js'), loadOpenSsl()]);
     return runProgram(buildProgram(), argv);
   }
   const program = baseProgram();
   if (name !== undefined) {
-    const [command] = await Promise.all([COMMANDS[name]!(), quickSignatures()]);
+    const [command] = await Promise.all([COMMANDS[name]!(), loadOpenSsl()]);
     command.register(program);
   }
   return runProgram(program, argv);

@@ -1,6 +1,7 @@
 /**
- * OpenSSL as the quick "yes" of verifyEd25519 (what the CLI installs) changes
- * no verdict: the published vectors (RFC 8032, Wycheproof, ZIP 215) come out
+ * OpenSSL under the verification core, as the CLI installs it (cli/openssl.ts),
+ * changes no result. SHA-256: the same digests as @noble/hashes. Ed25519, as
+ * the quick "yes" of verifyEd25519: the published vectors (RFC 8032, Wycheproof, ZIP 215) come out
  * as with noble alone, OpenSSL never accepts what the strict rules refuse, and
  * a signature only noble's cofactored equation accepts (R carrying a torsion
  * point) is still accepted, because OpenSSL's "no" goes on to noble.
@@ -12,7 +13,10 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { publicKeyFromSeed, signEd25519, verifyEd25519, weakKeyReason } from '../src/custody/ed25519.js';
-import { opensslAccepts, useOpenSslEd25519 } from '../src/custody/ed25519-openssl.js';
+import { opensslAccepts } from '../src/custody/ed25519-openssl.js';
+import { sha256Bytes, sha256Hex } from '../src/core/digest.js';
+import { opensslSha256, useOpenSsl } from '../src/cli/openssl.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 
 const VEC = path.join(import.meta.dirname, 'vectors');
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -37,7 +41,23 @@ const wycheproof: { pk: string; msg: string; sig: string; result: string; tcId: 
 const rfc: { pub: string; msg: string; sig: string }[] = load('rfc8032-ed25519.json');
 const zip215: { vk_bytes: string; sig_bytes: string }[] = load('zip215-ed25519.json');
 
-beforeAll(() => useOpenSslEd25519());
+beforeAll(() => useOpenSsl());
+
+describe('SHA-256 with OpenSSL installed', () => {
+  it('gives the digests @noble/hashes gives (property), as fresh Uint8Arrays', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        expect(sha256Bytes(bytes)).toEqual(sha256(bytes));
+        expect(sha256Hex(bytes)).toBe(Buffer.from(sha256(bytes)).toString('hex'));
+      }),
+      { numRuns: 300 },
+    );
+    expect(sha256Hex(new TextEncoder().encode('abc'))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    const d = opensslSha256(new Uint8Array(3));
+    expect(d.constructor).toBe(Uint8Array);
+    expect(d.byteLength).toBe(d.buffer.byteLength); // its own 32 bytes, not a view into a shared pool
+  });
+});
 
 describe('verifyEd25519 with OpenSSL installed', () => {
   it('gives the expected answer for every Wycheproof case and every RFC 8032 vector', () => {
