@@ -47,14 +47,22 @@ export function commandOf(argv: string[]): string | undefined {
   return undefined;
 }
 
+/** OpenSSL under the verification core's SHA-256 and Ed25519: the same results, without their cold start (openssl.ts). */
+async function loadOpenSsl(): Promise<void> {
+  (await import('./openssl.js')).useOpenSsl();
+}
+
 export async function main(argv: string[]): Promise<void> {
   const name = commandOf(argv);
   const versionOnly = argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V');
   if (name === undefined && !versionOnly) {
-    const { buildProgram } = await import('./main.js');
+    const [{ buildProgram }] = await Promise.all([import('./main.js'), loadOpenSsl()]);
     return runProgram(buildProgram(), argv);
   }
   const program = baseProgram();
-  if (name !== undefined) (await COMMANDS[name]!()).register(program);
+  if (name !== undefined) {
+    const [command] = await Promise.all([COMMANDS[name]!(), loadOpenSsl()]);
+    command.register(program);
+  }
   return runProgram(program, argv);
 }

@@ -9,10 +9,21 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 
+/**
+ * The same SHA-256 from a faster source, when the host installs one (custody
+ * installs OpenSSL's at start-up: the pure-JavaScript one runs cold for the
+ * first hundreds of small digests of every command); the page installs none.
+ */
+let installed: ((bytes: Uint8Array) => Uint8Array) | undefined;
+
+export function setSha256(hash: ((bytes: Uint8Array) => Uint8Array) | undefined): void {
+  installed = hash;
+}
+
 export function sha256Bytes(bytes: Uint8Array): Uint8Array {
-  return sha256(bytes);
+  return installed ? installed(bytes) : sha256(bytes);
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
-  return bytesToHex(sha256(bytes));
+  return bytesToHex(sha256Bytes(bytes));
 }

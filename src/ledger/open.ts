@@ -17,6 +17,20 @@ export type Db = Database.Database;
 const load = createRequire(import.meta.url);
 
 /**
+ * The compiled addon where npm builds it (build/Release), or undefined to let
+ * better-sqlite3 search for it: the search (the `bindings` package) costs every
+ * run some thirty file look-ups and two more modules.
+ */
+function nativeBinding(): string | undefined {
+  try {
+    const file = path.join(path.dirname(load.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
+    return fs.existsSync(file) ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Two custody processes (a seal in one terminal, a trust add in another, or a
  * lab pipeline running several) must both succeed: a writer waits this long
  * for the other's transaction instead of failing with SQLITE_BUSY.
@@ -91,7 +105,8 @@ export function openDatabase(home: string): { db: Db; file: string } {
   let db: Db | undefined;
   try {
     const BetterSqlite = load('better-sqlite3') as typeof Database;
-    db = new BetterSqlite(file, { timeout: BUSY_TIMEOUT_MS });
+    const addon = nativeBinding();
+    db = new BetterSqlite(file, { timeout: BUSY_TIMEOUT_MS, ...(addon ? { nativeBinding: addon } : {}) });
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // WAL: readers never block the writer and a crash mid-transaction leaves the last commit.
     const mode = db.pragma('journal_mode = WAL', { simple: true });

@@ -16,6 +16,7 @@
  * one CustodyError naming the ledger by server and database, never by its
  * password; a transaction cut short leaves none of its rows.
  */
+import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { CustodyError } from '../core/errors.js';
 import { storedRecord, type RecordDbRow } from './bundle-read.js';
@@ -632,11 +633,31 @@ async function checkContiguous(q: Q, digest: string): Promise<void> {
   }
 }
 
+const load = createRequire(import.meta.url);
+
+/**
+ * The driver, loaded on first use (commands that never touch a shared ledger
+ * skip its load time). As it loads, pg asks whether it runs in a Cloudflare
+ * Worker; on Node 20, which has no global `navigator`, it answers by touching
+ * the global `Response`, and that loads Node's whole fetch implementation:
+ * half of pg's load time, paid by every command on a shared ledger. Node 21+
+ * has a `navigator` that answers at once; Node 20 gets the same for the time
+ * of the (synchronous, so unobservable) load, and nothing after it.
+ */
+function loadDriver(): typeof pg {
+  if ('navigator' in globalThis) return load('pg') as typeof pg;
+  Object.defineProperty(globalThis, 'navigator', { value: { userAgent: `Node.js/${process.versions.node.split('.')[0]}` }, configurable: true });
+  try {
+    return load('pg') as typeof pg;
+  } finally {
+    delete (globalThis as { navigator?: unknown }).navigator;
+  }
+}
+
 /** Connects to the shared ledger named by `url` and checks its schema. Close it when done. */
 export async function openPgLedger(url: string, opts: { migrate?: boolean } = {}): Promise<PgLedger> {
   const name = ledgerUrlName(url);
-  // Loaded on first use: commands that never touch a shared ledger skip its load time.
-  const { default: driver } = await import('pg');
+  const driver = loadDriver();
   // int8 (counts, sizes, identity ids) as JS numbers: every value custody stores is below 2^53.
   const types = {
     getTypeParser: ((oid: number, format?: string) => (oid === 20 ? (v: string) => Number(v) : driver.types.getTypeParser(oid, format as 'text'))) as typeof driver.types.getTypeParser,
