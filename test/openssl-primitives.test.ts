@@ -13,9 +13,8 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { publicKeyFromSeed, signEd25519, verifyEd25519, weakKeyReason } from '../src/custody/ed25519.js';
-import { opensslAccepts } from '../src/custody/ed25519-openssl.js';
 import { sha256Bytes, sha256Hex } from '../src/core/digest.js';
-import { opensslSha256, useOpenSsl } from '../src/cli/openssl.js';
+import { opensslAccepts, opensslSha256, useOpenSsl } from '../src/cli/openssl.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 
 const VEC = path.join(import.meta.dirname, 'vectors');

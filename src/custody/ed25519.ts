@@ -113,7 +113,7 @@ export function verifyEd25519(sig: Uint8Array, message: Uint8Array, publicKey: U
 
 /**
  * A faster check a host may install (custody installs OpenSSL's at start-up:
- * ed25519-openssl.ts; the verifier page installs none). It is asked only after
+ * cli/openssl.ts; the verifier page installs none). It is asked only after
  * the key and S checks above have passed, and only its "yes" is believed: a
  * "no" (or a throw) falls through to the strict verification below, which stays
  * the judge of every signature it refuses.
