@@ -79,7 +79,7 @@ describe('key export --format ssh-private', () => {
     async function* src() {
       yield new Uint8Array(plain);
     }
-    for await (const c of encryptAge(src(), [sshEd25519Recipient(publicKeyFromSeed(seed), 'lib')])) parts.push(c);
+    for await (const c of encryptAge(src(), [sshEd25519Recipient(publicKeyFromSeed(seed), 'lib')])) parts.push(c.slice()); // encryptAge reuses its buffers
     const ageFile = path.join(dir, 'lib.age');
     fs.writeFileSync(ageFile, Buffer.concat(parts));
     const out = execFileSync('age', ['-d', '-i', keyFile, ageFile], { maxBuffer: 1 << 24 });

@@ -18,9 +18,10 @@ import { CustodyError, fromSystemError } from '../core/errors.js';
 import { openForReading } from '../core/open-file.js';
 import { INTRO } from '../custody/age/format.js';
 import type { AgeIdentity, AgeRecipient } from '../custody/age/recipients.js';
+import { aead } from '../custody/age/primitives.js';
 import { CHUNK_SIZE, decryptAge, encryptAge } from '../custody/age/stream.js';
 import { writeFileAtomically } from './atomic-output.js';
-import { blockingFileChunks } from './file-source.js';
+import { readAheadFileChunks } from './file-source.js';
 
 const MAGIC = new TextEncoder().encode(`${INTRO}\n`);
 
@@ -39,14 +40,16 @@ export async function isAgeFile(file: string): Promise<boolean> {
 }
 
 /**
- * node:crypto hands back every decrypted 64 KiB chunk in a fresh buffer, and
- * V8 collects such buffers only once 64 MB of them are garbage: a 1 GiB
- * verify of an encrypted bundle peaked at ~180 MB against 115 MB for the
- * plain bundle. A young-generation collection (a few milliseconds) every
- * 8 MiB frees them as they go (135 MB; every 16 MiB: 144 MB). `gc` comes
- * from turning V8's --expose-gc flag on at run time and taking it from a
- * context made afterwards (V8 installs it only in new contexts); if that
- * fails, nothing is collected early and only the memory peak is higher.
+ * On the node:crypto fallback (custody/age/primitives.ts) every decrypted
+ * 64 KiB chunk passes through a fresh buffer, and V8 collects such buffers
+ * only once 64 MB of them are garbage: a 1 GiB verify of an encrypted bundle
+ * peaked at ~180 MB against 115 MB for the plain bundle. A young-generation
+ * collection (a few milliseconds) every 8 MiB frees them as they go (135 MB;
+ * every 16 MiB: 144 MB). libsodium opens into reused buffers and makes no such
+ * garbage, so nothing is collected then. `gc` comes from turning V8's
+ * --expose-gc flag on at run time and taking it from a context made
+ * afterwards (V8 installs it only in new contexts); if that fails, nothing is
+ * collected early and only the memory peak is higher.
  */
 const COLLECT_EVERY = 8 << 20;
 let minorGc: (() => void) | null | undefined;
@@ -63,7 +66,11 @@ function collectYoungGarbage(): void {
   minorGc?.();
 }
 
-async function* collectingGarbage(stream: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+function collectingGarbage(stream: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  return aead.name === 'libsodium' ? stream : collectingEvery8MiB(stream);
+}
+
+async function* collectingEvery8MiB(stream: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   let since = 0;
   for await (const c of stream) {
     yield c;
@@ -158,52 +165,50 @@ export async function openAgeSource(file: string, identities: AgeIdentity[]): Pr
   } catch (e) {
     throw fromSystemError(e, file);
   }
-  const d = await decryptAge(blockingFileChunks(file), identities);
+  const d = await decryptAge(readAheadFileChunks(file), identities);
   const size = plaintextSize(st.size - d.header.headerBytes - 16);
   return { label: file, stream: collectingGarbage(d.plaintext), ...(size === undefined ? {} : { size }), recipients: d.header.recipients,
     decryption: `age-encrypted to ${d.header.recipients.join(', ')}; opened with ${d.header.openedWith}; header MAC and every chunk authenticated (nothing decrypted was written to disk)`,
   };
 }
 
-const WRITE_BATCH = 1 << 20;
+function writeError(e: unknown, what: string): CustodyError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new CustodyError('IO_ERROR', `cannot write ${what}: ${code === 'ENOSPC' ? 'disk full' : (e as Error).message}`, { cause: e });
+}
+
+/** Writes all of `c` at the file position, on libuv's thread pool. */
+async function writeFully(fd: number, c: Uint8Array, what: string): Promise<void> {
+  try {
+    for (let off = 0; off < c.length; ) {
+      off += await new Promise<number>((resolve, reject) => fs.write(fd, c, off, c.length - off, null, (e, n) => (e ? reject(e) : resolve(n))));
+    }
+  } catch (e) {
+    throw writeError(e, what);
+  }
+}
 
 /**
- * Writes every chunk of `stream` to `fd`, gathered into one writev per MiB
- * (two small writes per 64 KiB chunk cost a tenth of the encryption time).
- * The stream's chunks must stay valid once yielded (encryptAge's do).
+ * Writes every chunk of `stream` to `fd`. A chunk is written on the thread
+ * pool while the stream makes the next one (the cipher and the kernel's copy
+ * into the page cache run on two cores), and that write has finished before
+ * the stream is asked for the chunk after: what a stream that uses two
+ * buffers in turn needs (encryptAge yields segments of ~1 MiB so).
  */
 async function writeAll(fd: number, stream: AsyncIterable<Uint8Array>, what: string): Promise<number> {
   let total = 0;
-  let batch: Uint8Array[] = [];
-  let batched = 0;
-  const flush = () => {
-    try {
-      let written = fs.writevSync(fd, batch);
-      if (written < batched) {
-        // A short write: the rest one chunk at a time.
-        for (const c of batch) {
-          if (written >= c.length) {
-            written -= c.length;
-            continue;
-          }
-          for (let off = written; off < c.length; ) off += fs.writeSync(fd, c, off, c.length - off);
-          written = 0;
-        }
-      }
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new CustodyError('IO_ERROR', `cannot write ${what}: ${code === 'ENOSPC' ? 'disk full' : (e as Error).message}`, { cause: e });
+  let pending: Promise<void> | undefined;
+  try {
+    for await (const c of stream) {
+      await pending;
+      pending = writeFully(fd, c, what);
+      pending.catch(() => {}); // awaited before the next chunk or below; an early rejection is not unhandled
+      total += c.length;
     }
-    batch = [];
-    batched = 0;
-  };
-  for await (const c of stream) {
-    batch.push(c);
-    batched += c.length;
-    total += c.length;
-    if (batched >= WRITE_BATCH || batch.length >= 1000) flush();
+    await pending;
+  } finally {
+    await pending?.catch(() => {}); // never leave a write in flight on a descriptor the caller closes
   }
-  if (batch.length > 0) flush();
   return total;
 }
 
@@ -217,6 +222,6 @@ async function writeAll(fd: number, stream: AsyncIterable<Uint8Array>, what: str
  */
 export async function encryptFileTo(input: string, recipients: AgeRecipient[], out: string, force = false): Promise<{ out: string; bytes: number }> {
   if (recipients.length === 0) throw new CustodyError('USAGE', 'no recipient to encrypt to');
-  const bytes = await writeFileAtomically(out, force, (fd) => writeAll(fd, encryptAge(blockingFileChunks(input), recipients), out), { fsync: false });
+  const bytes = await writeFileAtomically(out, force, (fd) => writeAll(fd, encryptAge(readAheadFileChunks(input), recipients), out), { fsync: false });
   return { out, bytes };
 }

@@ -3,7 +3,11 @@
  * its HMAC), a 16-byte nonce, then the payload in STREAM chunks of 64 KiB of
  * ChaCha20-Poly1305 with a counter nonce whose last byte flags the final chunk.
  *
- * Memory stays flat: one chunk is held at a time, whatever the size.
+ * Memory stays flat and makes no garbage: chunks are sealed into, and opened
+ * into, a few buffers used in turn, whatever the size. A consumer must
+ * therefore be done with a yielded buffer before it asks for the one after
+ * the next (the contract of bundle/file-source.ts, which the writers and the
+ * verifier already keep).
  *
  * Threats guarded against: a changed header (the HMAC under a key derived
  * from the file key covers every header byte), a changed, reordered or
@@ -14,7 +18,7 @@
  */
 import { CustodyError } from '../../core/errors.js';
 import { encodeHeaderWithoutMac, encodeMacLine, headerError, MAX_HEADER_BYTES, parseHeader, type Stanza } from './format.js';
-import { hkdfSha256, hmacSha256, open, randomBytes, sealParts, TAG_SIZE } from './primitives.js';
+import { aead, hkdfSha256, hmacSha256, randomBytes, TAG_SIZE } from './primitives.js';
 import { FILE_KEY_SIZE, type AgeIdentity, type AgeRecipient } from './recipients.js';
 
 export const CHUNK_SIZE = 64 * 1024;
@@ -29,11 +33,10 @@ function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Uint8Array {
   return hkdfSha256(fileKey, nonce, 'payload', 32);
 }
 
-/** STREAM nonce: 11-byte big-endian chunk counter, then 1 for the final chunk. */
-function chunkNonce(counter: number, last: boolean): Uint8Array {
-  const n = new Uint8Array(12);
+/** Sets the STREAM nonce in place: 11-byte big-endian chunk counter, then 1 for the final chunk. */
+function setChunkNonce(n: Uint8Array, counter: number, last: boolean): Uint8Array {
   let c = counter;
-  for (let i = 10; i >= 0 && c > 0; i--) {
+  for (let i = 10; i >= 0; i--) {
     n[i] = c % 256;
     c = Math.floor(c / 256);
   }
@@ -48,7 +51,14 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return acc === 0;
 }
 
-/** Encrypts `source` to every recipient; yields the age file's bytes. */
+/** Sealed chunks gathered per yield of encryptAge: about 1 MiB, one write each. */
+const SEGMENT_CHUNKS = 16;
+
+/**
+ * Encrypts `source` to every recipient; yields the age file's bytes: the
+ * header, then segments of up to 16 sealed chunks from two buffers used in
+ * turn (a segment is valid until the segment after the next is requested).
+ */
 export async function* encryptAge(source: AsyncIterable<Uint8Array>, recipients: AgeRecipient[]): AsyncGenerator<Uint8Array> {
   if (recipients.length === 0) throw new CustodyError('USAGE', 'age encryption needs at least one recipient');
   const fileKey = randomBytes(FILE_KEY_SIZE);
@@ -59,21 +69,40 @@ export async function* encryptAge(source: AsyncIterable<Uint8Array>, recipients:
   const nonce = randomBytes(NONCE_SIZE);
   yield nonce;
   const key = payloadKey(fileKey, nonce);
+  const chunkNonce = new Uint8Array(12);
+  const segments = [new Uint8Array(SEGMENT_CHUNKS * SEALED_CHUNK), new Uint8Array(SEGMENT_CHUNKS * SEALED_CHUNK)];
+  let segment = segments[0]!;
+  let filled = 0;
+  let counter = 0;
+  const sealChunk = (plaintext: Uint8Array, last: boolean) => {
+    aead.sealInto(key, setChunkNonce(chunkNonce, counter++, last), plaintext, segment.subarray(filled, filled + plaintext.length + TAG_SIZE));
+    filled += plaintext.length + TAG_SIZE;
+  };
   const buf = new Uint8Array(CHUNK_SIZE);
   let used = 0;
-  let counter = 0;
   for await (const piece of source) {
     let off = 0;
     while (off < piece.length) {
       // Whole chunks with more data after them are sealed straight from the input (no copy).
       while (used === 0 && piece.length - off > CHUNK_SIZE) {
-        yield* sealParts(key, chunkNonce(counter++, false), piece.subarray(off, off + CHUNK_SIZE));
+        sealChunk(piece.subarray(off, off + CHUNK_SIZE), false);
         off += CHUNK_SIZE;
+        if (filled === segment.length) {
+          yield segment;
+          segment = segments[counter / SEGMENT_CHUNKS % 2]!;
+          filled = 0;
+        }
       }
       // A full buffer is sealed as a non-final chunk only once more data is known to follow.
       if (used === CHUNK_SIZE) {
-        yield* sealParts(key, chunkNonce(counter++, false), buf);
+        sealChunk(buf, false);
         used = 0;
+        if (filled === segment.length) {
+          yield segment;
+          segment = segments[counter / SEGMENT_CHUNKS % 2]!;
+          filled = 0;
+        }
+        continue;
       }
       const n = Math.min(CHUNK_SIZE - used, piece.length - off);
       buf.set(piece.subarray(off, off + n), used);
@@ -81,7 +110,8 @@ export async function* encryptAge(source: AsyncIterable<Uint8Array>, recipients:
       off += n;
     }
   }
-  yield* sealParts(key, chunkNonce(counter, true), buf.subarray(0, used));
+  sealChunk(buf.subarray(0, used), true);
+  yield segment.subarray(0, filled);
 }
 
 /** Pulls bytes from an async iterator with a pushback buffer, for reading the header line by line. */
@@ -209,6 +239,15 @@ async function* decryptPayload(rest: AsyncIterable<Uint8Array>, fileKey: Uint8Ar
   let used = 0;
   let counter = 0;
   let key: Uint8Array | undefined;
+  // Plaintext goes to two buffers in turn (a yielded chunk is valid until the one after the next is requested).
+  const outs = [new Uint8Array(CHUNK_SIZE), new Uint8Array(CHUNK_SIZE)];
+  const chunkNonce = new Uint8Array(12);
+  /** The plaintext of sealed chunk `counter` opened as final or not, or null if it does not authenticate so. */
+  const openChunk = (sealed: Uint8Array, last: boolean): Uint8Array | null => {
+    if (sealed.length < TAG_SIZE) return null;
+    const out = outs[counter % 2]!.subarray(0, sealed.length - TAG_SIZE);
+    return aead.openInto(key!, setChunkNonce(chunkNonce, counter, last), sealed, out) ? out : null;
+  };
   for await (const piece of rest) {
     let off = 0;
     if (nonceUsed < NONCE_SIZE) {
@@ -222,7 +261,7 @@ async function* decryptPayload(rest: AsyncIterable<Uint8Array>, fileKey: Uint8Ar
     while (off < piece.length) {
       // Whole sealed chunks with more data after them are opened straight from the input (no copy).
       while (used === 0 && piece.length - off > SEALED_CHUNK) {
-        const pt = open(key!, chunkNonce(counter, false), piece.subarray(off, off + SEALED_CHUNK));
+        const pt = openChunk(piece.subarray(off, off + SEALED_CHUNK), false);
         if (!pt) {
           buf.set(piece.subarray(off, off + SEALED_CHUNK));
           used = SEALED_CHUNK;
@@ -236,9 +275,9 @@ async function* decryptPayload(rest: AsyncIterable<Uint8Array>, fileKey: Uint8Ar
       if (off >= piece.length) break;
       // A full sealed chunk is opened as non-final only once more data is known to follow it.
       if (used === SEALED_CHUNK) {
-        const pt = open(key!, chunkNonce(counter, false), buf);
+        const pt = openChunk(buf, false);
         if (!pt) {
-          const final = open(key!, chunkNonce(counter, true), buf);
+          const final = openChunk(buf, true);
           if (final) {
             // It did authenticate, as the final chunk: release it as the reference implementation does, then refuse what follows.
             yield final;
@@ -262,9 +301,9 @@ async function* decryptPayload(rest: AsyncIterable<Uint8Array>, fileKey: Uint8Ar
     throw chunkError(counter, 'is missing: the file is truncated after a full chunk');
   }
   const last = buf.subarray(0, used);
-  const pt = open(key!, chunkNonce(counter, true), last);
+  const pt = openChunk(last, true);
   if (!pt) {
-    const notFinal = used === SEALED_CHUNK ? open(key!, chunkNonce(counter, false), last) : null;
+    const notFinal = used === SEALED_CHUNK ? openChunk(last, false) : null;
     if (notFinal) {
       yield notFinal;
       throw chunkError(counter + 1, 'is missing: the file is truncated (it ends on a chunk that is not the final one)');
