@@ -21,40 +21,6 @@ export async function* recycledFileChunks(file: string, chunkSize = 1 << 20): As
   }
 }
 
-/**
- * The same with blocking reads, for a caller that does nothing else while it
- * waits (the age paths): an async read's hand-off through the thread pool
- * left the decryptor idle a quarter of the time on a busy machine.
- *
- * A loop of blocking reads never returns to the event loop, so a Ctrl-C
- * would wait for the whole file (minutes on a large bundle) and the clean-up
- * of the unfinished output would come too late: every YIELD_EVERY bytes the
- * generator lets the event loop run once.
- */
-const YIELD_EVERY = 64 << 20;
-
-export async function* blockingFileChunks(file: string, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    throw fromSystemError(e, file);
-  }
-  try {
-    let sinceYield = 0;
-    for await (const chunk of twoBuffers(file, chunkSize, (buf) => fs.readSync(fd, buf, 0, buf.length, null))) {
-      yield chunk;
-      sinceYield += chunk.length;
-      if (sinceYield >= YIELD_EVERY) {
-        sinceYield = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** Fills two buffers in turn with `read` until it returns 0 (the contract above). */
 async function* twoBuffers(file: string, chunkSize: number, read: (buf: Uint8Array) => number | Promise<number>): AsyncGenerator<Uint8Array> {
   const bufs = [new Uint8Array(chunkSize), new Uint8Array(chunkSize)];
