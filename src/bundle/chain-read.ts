@@ -41,6 +41,8 @@ export interface BundleChain {
   endOfData: number;
   /** the header walk this read made (appendMembers reuses it when the read was made under its lock) */
   walk: LocatedEnd;
+  /** the file walked (device and inode): appendMembers' walkedBefore */
+  file: { dev: bigint; ino: bigint };
   /** reads custody/manifest.json on demand (only needed to import into a ledger) */
   manifest(): Promise<CustodyManifest>;
 }
@@ -73,7 +75,8 @@ async function readMember(src: FileHandle | BlockReader, m: MemberLocation, rel:
 export async function readBundleChain(bundlePath: string, view: { endOfData?: number } = {}): Promise<BundleChain> {
   const fh = await openForReading(bundlePath);
   try {
-    const { size } = await fh.stat();
+    const st = await fh.stat({ bigint: true });
+    const size = Number(st.size);
     const reader = new BlockReader(fileSource(fh), size);
     let walked: LocatedEnd;
     try {
@@ -148,6 +151,7 @@ export async function readBundleChain(bundlePath: string, view: { endOfData?: nu
       envelopes,
       endOfData,
       walk: walked,
+      file: { dev: st.dev, ino: st.ino },
       manifest: async () => {
         // Read on demand: most callers never need it.
         const h = await openForReading(bundlePath);
