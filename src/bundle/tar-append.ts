@@ -41,7 +41,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CustodyError, fromSystemError } from '../core/errors.js';
 import { END_OF_ARCHIVE, encodeHeader } from './tar-header.js';
-import { locateEndOfData, preadAt, type LocatedEnd } from './tar-locate.js';
+import { locateEndOfData, preadAt, takeWalkNames, type LocatedEnd } from './tar-locate.js';
 import { NameTracker, checkMemberName } from './tar-names.js';
 import { encodeFileMember } from './tar-writer.js';
 import { openForReading } from '../core/open-file.js';
@@ -467,7 +467,7 @@ export async function appendMembers(bundlePath: string, members: AppendMember[],
         hint: 'run the command again',
       });
     }
-    const bytes = encodeMembers(members, located.members, opts.mtime ?? 0);
+    const bytes = encodeMembers(members, located, opts.mtime ?? 0);
     const j: Journal = {
       ...base,
       phase: 'append',
@@ -537,9 +537,13 @@ async function stillDescribes(fh: FileHandle, st: fs.BigIntStats, w: { located: 
 }
 
 /** The new members as tar bytes, names checked against those already in the bundle, then the end blocks. */
-function encodeMembers(members: AppendMember[], existing: { name: string; type: 'file' | 'dir' }[], mtime: number): Uint8Array {
-  const names = new NameTracker();
-  for (const e of existing) names.add(e.name, e.type);
+function encodeMembers(members: AppendMember[], located: LocatedEnd, mtime: number): Uint8Array {
+  // The names the walk tracked (all of them, as adding them again here would), or tracked again.
+  let names = takeWalkNames(located);
+  if (!names) {
+    names = new NameTracker();
+    for (const e of located.members) names.add(e.name, e.type);
+  }
   const parts = members.map((m) => {
     const name = checkMemberName(m.name, 'file');
     names.add(name, 'file');
