@@ -1,6 +1,6 @@
 /** The chain rules of DESIGN §4: a good chain, then each rule broken once, each with its own reason. */
 import { describe, expect, it } from 'vitest';
-import { checkChain, type ChainInput } from '../src/custody/chain.js';
+import { checkChain, checkRecords, rejudgeChain, type ChainInput, type ChainVerdict } from '../src/custody/chain.js';
 import { signerFromSeed, type Signer } from '../src/custody/identity.js';
 import { signEnvelope } from '../src/custody/dsse.js';
 import {
@@ -387,5 +387,67 @@ describe('stable rule ids', () => {
     const untrusted = checkChain(input(good(), { trusted: [] }));
     expect(untrusted.rule).toBe('chain.trust');
     expect(checkChain(input(good())).rule).toBeUndefined();
+  });
+});
+
+describe('records checked once, trust and the clock judged again (receive reuses its header check in verify)', () => {
+  /** A verdict as callers see it: the error by code, message and details. */
+  const plain = (v: ChainVerdict) => ({ ...v, error: v.error && { code: v.error.code, message: v.error.message, details: v.error.details } });
+  const chains: [string, Rec[]][] = [
+    ['good', good()],
+    ['pending transfer', good().slice(0, 4)],
+    ['signer broken at 3', chain([{ signer: sealer, action: 'seal' }, { signer: sealer, action: 'transfer', to: lab }, { signer: lab, action: 'receive' }, { signer: mallory, action: 'transfer', to: courier }])],
+    ['time broken at 2', chain([{ signer: sealer, action: 'seal' }, { signer: sealer, action: 'transfer', to: lab, at: T(9) }, { signer: lab, action: 'receive', at: T(3) }])],
+    ['dated far ahead at 1', chain([{ signer: sealer, action: 'seal' }, { signer: sealer, action: 'transfer', to: lab, at: '2099-01-01T00:00:00.000Z' }, { signer: lab, action: 'receive', at: '2099-01-01T00:00:01.000Z' }])],
+    ['no records', []],
+  ];
+  const policies: [string, Partial<ChainInput>][] = [
+    ['sealer trusted', {}],
+    ['nobody trusted', { trusted: [] }],
+    ['--allow-untrusted', { trusted: [], allowUntrusted: true }],
+    ['--strict-trust, courier not trusted', { strictTrust: true, trusted: [sealer.identity.publicKey, lab.identity.publicKey] }],
+    ['trusted by fingerprint', { trusted: [], trustedFingerprints: [sealer.identity.fingerprint] }],
+    ['a clock in 2026', { now: new Date('2026-11-28T00:00:00.000Z') }],
+    ['a clock in 2026, nobody trusted', { trusted: [], now: new Date('2026-11-28T00:00:00.000Z') }],
+    ['a clock before the records', { now: new Date('2026-11-27T14:00:00.000Z') }],
+  ];
+
+  it('gives exactly the verdict checkChain gives, or nothing when the clock would stop the chain', () => {
+    let reused = 0;
+    for (const [what, recs] of chains) {
+      const checked = checkRecords(input(recs, { trusted: [], allowUntrusted: true }));
+      const before = JSON.stringify(plain(checked.verdict));
+      for (const [policy, over] of policies) {
+        const full = checkChain(input(recs, over));
+        const again = rejudgeChain(checked, input(recs, over));
+        if (again === undefined) {
+          // only when a record is dated past the clock the policy gives
+          expect(over.now, `${what}, ${policy}`).toBeDefined();
+          expect(full.records.some((r) => r.rule === 'chain.time'), `${what}, ${policy}`).toBe(true);
+          continue;
+        }
+        reused++;
+        expect(plain(again), `${what}, ${policy}`).toEqual(plain(full));
+      }
+      // judging leaves the checked records as they were
+      expect(JSON.stringify(plain(checked.verdict))).toBe(before);
+    }
+    expect(reused).toBeGreaterThan(chains.length * (policies.length - 3));
+  });
+
+  it('is not used for other records, another bundle, or records checked against a clock', () => {
+    const recs = good();
+    const checked = checkRecords(input(recs, { trusted: [], allowUntrusted: true }));
+    expect(rejudgeChain(checked, input(recs))).toBeDefined();
+    expect(rejudgeChain(checked, input(recs.slice(0, 4)))).toBeUndefined();
+    const swapped = [...recs];
+    swapped[2] = { ...recs[2]!, bytes: Uint8Array.from(recs[2]!.bytes, (b, i) => (i === 40 ? b ^ 1 : b)) };
+    expect(rejudgeChain(checked, input(swapped))).toBeUndefined();
+    expect(rejudgeChain(checked, input(recs, { bundleDigest: 'cd'.repeat(32) }))).toBeUndefined();
+    expect(rejudgeChain(checked, input(recs, { bundleName: 'case-2026-042' }))).toBeUndefined();
+    expect(rejudgeChain(checked, input(recs, { sealerPublicKey: lab.identity.publicKey }))).toBeUndefined();
+    expect(rejudgeChain(checked, input(recs, { baggingDate: '2026-11-27' }))).toBeUndefined();
+    const withClock = checkRecords(input(recs, { now: new Date('2026-11-28T00:00:00.000Z') }));
+    expect(rejudgeChain(withClock, input(recs))).toBeUndefined();
   });
 });

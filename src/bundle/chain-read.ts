@@ -41,11 +41,16 @@ export interface BundleChain {
   endOfData: number;
   /** the header walk this read made (appendMembers reuses it when the read was made under its lock) */
   walk: LocatedEnd;
+  /** the file walked (device and inode): appendMembers' walkedBefore */
+  file: { dev: bigint; ino: bigint };
   /** reads custody/manifest.json on demand (only needed to import into a ledger) */
   manifest(): Promise<CustodyManifest>;
 }
 
 const SMALL = 1 << 20;
+
+/** The tag files this read looks up by name. */
+const TAG_FILES_READ = new Set([L.TAGMANIFEST, L.BAG_INFO_TXT, L.SEALER_PEM, L.SEAL_SIG, L.CUSTODY_MANIFEST_JSON]);
 const LARGE = 64 << 20;
 
 const malformed = (message: string, member?: string): CustodyError =>
@@ -73,7 +78,8 @@ async function readMember(src: FileHandle | BlockReader, m: MemberLocation, rel:
 export async function readBundleChain(bundlePath: string, view: { endOfData?: number } = {}): Promise<BundleChain> {
   const fh = await openForReading(bundlePath);
   try {
-    const { size } = await fh.stat();
+    const st = await fh.stat({ bigint: true });
+    const size = Number(st.size);
     const reader = new BlockReader(fileSource(fh), size);
     let walked: LocatedEnd;
     try {
@@ -89,12 +95,15 @@ export async function readBundleChain(bundlePath: string, view: { endOfData?: nu
     const bag = first ? /^([^/]+)\/bagit\.txt$/.exec(first.name) : null;
     if (!first || !bag || first.type !== 'file' || !L.isValidId(bag[1]!)) throw notABundle(bundlePath, 'no-bagit');
     const bagName = bag[1]!;
+    // Only the tag files read below are kept by name: a bundle of 200,000 files does not need a map of them all.
     const byRel = new Map<string, MemberLocation>();
     const envelopeMembers: { rel: string; m: MemberLocation }[] = [];
+    const inBag = `${bagName}/`;
+    const records = `${bagName}/custody/chain/`;
     for (const m of members) {
-      if (!m.name.startsWith(`${bagName}/`) || m.type !== 'file') throw malformed(`unexpected member ${m.name} (outside the bag folder, or a directory)`, m.name);
-      const rel = m.name.slice(bagName.length + 1);
-      const named = L.parseChainMemberName(rel);
+      if (!m.name.startsWith(inBag) || m.type !== 'file') throw malformed(`unexpected member ${m.name} (outside the bag folder, or a directory)`, m.name);
+      const rel = m.name.slice(inBag.length);
+      const named = m.name.startsWith(records) ? L.parseChainMemberName(rel) : undefined;
       if (named) {
         if (named.seq !== envelopeMembers.length) {
           throw malformed(`record member ${rel} out of sequence: expected number ${recordNumber(envelopeMembers.length)}`, rel);
@@ -103,7 +112,7 @@ export async function readBundleChain(bundlePath: string, view: { endOfData?: nu
       } else if (envelopeMembers.length > 0) {
         throw malformed(`unexpected member ${rel} after the custody records (only custody/chain/NNNN-<action>.dsse.json may follow)`, rel);
       }
-      byRel.set(rel, m);
+      if (TAG_FILES_READ.has(rel)) byRel.set(rel, m);
     }
     const need = (rel: string): MemberLocation => {
       const m = byRel.get(rel);
@@ -148,6 +157,7 @@ export async function readBundleChain(bundlePath: string, view: { endOfData?: nu
       envelopes,
       endOfData,
       walk: walked,
+      file: { dev: st.dev, ino: st.ino },
       manifest: async () => {
         // Read on demand: most callers never need it.
         const h = await openForReading(bundlePath);

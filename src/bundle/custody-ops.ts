@@ -16,7 +16,7 @@
 import { recordNumber } from '../custody/record.js';
 import { CustodyError } from '../core/errors.js';
 import { checkText } from '../core/text.js';
-import { checkChain, type ChainVerdict } from '../custody/chain.js';
+import { checkChain, checkRecords, type ChainVerdict, type CheckedRecords } from '../custody/chain.js';
 import { sameKey, type Identity, type Signer } from '../custody/identity.js';
 import {
   makeRecord,
@@ -144,6 +144,24 @@ export function checkBundleChain(c: BundleChain, trusted: Uint8Array[] = []): Ch
     envelopes: c.envelopes,
     sealerPublicKey: c.sealerPublicKey,
     trusted,
+    strictTrust: false,
+    allowUntrusted: true,
+    baggingDate: c.info.baggingDate,
+  });
+}
+
+/**
+ * The same chain checked by every rule but trust (checkRecords): what receive
+ * decides on before hashing the evidence, and hands to verify so that the
+ * records are not checked a second time.
+ */
+export function checkBundleRecords(c: BundleChain): CheckedRecords {
+  return checkRecords({
+    bundleName: c.bagName,
+    bundleDigest: c.bundleDigest,
+    envelopes: c.envelopes,
+    sealerPublicKey: c.sealerPublicKey,
+    trusted: [],
     strictTrust: false,
     allowUntrusted: true,
     baggingDate: c.info.baggingDate,

@@ -41,7 +41,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CustodyError, fromSystemError } from '../core/errors.js';
 import { END_OF_ARCHIVE, encodeHeader } from './tar-header.js';
-import { locateEndOfData, preadAt, type LocatedEnd } from './tar-locate.js';
+import { locateEndOfData, preadAt, takeWalkNames, type LocatedEnd } from './tar-locate.js';
 import { NameTracker, checkMemberName } from './tar-names.js';
 import { encodeFileMember } from './tar-writer.js';
 import { openForReading } from '../core/open-file.js';
@@ -421,6 +421,15 @@ export interface AppendOptions {
    * not walked again. Refused if the file's size changed since.
    */
   located?: LocatedEnd;
+  /**
+   * A header walk made WITHOUT the lock (receive reads the chain before it
+   * hashes the evidence), and the file it walked. Used, not walked again,
+   * only if under the lock nothing can have changed since: no interrupted
+   * append was recovered, the same file (device, inode) and size, and still
+   * nothing but zeros from its end of data to the end of the file (where
+   * every append writes). Otherwise the headers are walked as usual.
+   */
+  walkedBefore?: { located: LocatedEnd; dev: bigint; ino: bigint };
 }
 
 export interface AppendResult {
@@ -434,7 +443,7 @@ export interface AppendResult {
 export async function appendMembers(bundlePath: string, members: AppendMember[], opts: AppendOptions = {}): Promise<AppendResult> {
   const kill = appendKillSwitch();
   if (!opts.lock) return withBundleLock(bundlePath, (lock) => appendMembers(bundlePath, members, { ...opts, lock }), kill);
-  await recoverLocked(bundlePath);
+  const recovered = await recoverLocked(bundlePath);
   const jp = journalPathFor(bundlePath);
   const dir = path.dirname(bundlePath);
   const base = { custodyJournal: 1 as const, bundle: path.basename(bundlePath), pid: process.pid, host: os.hostname(), at: new Date().toISOString() };
@@ -447,13 +456,18 @@ export async function appendMembers(bundlePath: string, members: AppendMember[],
     const st = await fh.stat({ bigint: true });
     const size = Number(st.size);
     // A walk made under the lock we hold still describes the file (recovery above changed nothing, or its size).
-    const located = opts.located && opts.lock && opts.located.size === size ? opts.located : await locateEndOfData(fh, size);
+    const located =
+      opts.located && opts.lock && opts.located.size === size
+        ? opts.located
+        : !recovered && opts.walkedBefore && (await stillDescribes(fh, st, opts.walkedBefore))
+          ? opts.walkedBefore.located
+          : await locateEndOfData(fh, size);
     if (opts.expectEndOfData !== undefined && opts.expectEndOfData !== located.endOfData) {
       throw new CustodyError('IO_ERROR', `${bundlePath} changed since it was read (end of data at ${located.endOfData}, expected ${opts.expectEndOfData}): ${CHANGING}, or did`, {
         hint: 'run the command again',
       });
     }
-    const bytes = encodeMembers(members, located.members, opts.mtime ?? 0);
+    const bytes = encodeMembers(members, located, opts.mtime ?? 0);
     const j: Journal = {
       ...base,
       phase: 'append',
@@ -514,10 +528,22 @@ export async function appendMembers(bundlePath: string, members: AppendMember[],
   }
 }
 
+/** Whether a walk made before the lock was taken still describes the file (see AppendOptions.walkedBefore). */
+async function stillDescribes(fh: FileHandle, st: fs.BigIntStats, w: { located: LocatedEnd; dev: bigint; ino: bigint }): Promise<boolean> {
+  const { endOfData, size } = w.located;
+  if (st.dev !== w.dev || st.ino !== w.ino || Number(st.size) !== size || size - endOfData > 1 << 20) return false;
+  const tail = await preadAt(fh, size - endOfData, endOfData);
+  return tail.length === size - endOfData && tail.every((b) => b === 0);
+}
+
 /** The new members as tar bytes, names checked against those already in the bundle, then the end blocks. */
-function encodeMembers(members: AppendMember[], existing: { name: string; type: 'file' | 'dir' }[], mtime: number): Uint8Array {
-  const names = new NameTracker();
-  for (const e of existing) names.add(e.name, e.type);
+function encodeMembers(members: AppendMember[], located: LocatedEnd, mtime: number): Uint8Array {
+  // The names the walk tracked (all of them, as adding them again here would), or tracked again.
+  let names = takeWalkNames(located);
+  if (!names) {
+    names = new NameTracker();
+    for (const e of located.members) names.add(e.name, e.type);
+  }
   const parts = members.map((m) => {
     const name = checkMemberName(m.name, 'file');
     names.add(name, 'file');

@@ -138,6 +138,19 @@ export interface LocateOptions {
   reader?: BlockReader;
 }
 
+/**
+ * The name tracker of a walk from the first member, for an append to check
+ * its new names against (tracking 200,000 names again cost as much as the
+ * walk). Handed out once: the append adds its own names to it.
+ */
+const walkNames = new WeakMap<LocatedEnd, NameTracker>();
+
+export function takeWalkNames(located: LocatedEnd): NameTracker | undefined {
+  const names = walkNames.get(located);
+  walkNames.delete(located);
+  return names;
+}
+
 /** See LocateOptions; a number as third argument is `stopAt`. */
 export async function locateEndOfData(fh: FileHandle | PositionedSource, size: number, opts: number | LocateOptions = {}): Promise<LocatedEnd> {
   const o: LocateOptions = typeof opts === 'number' ? { stopAt: opts } : opts;
@@ -156,7 +169,7 @@ async function walk(reader: BlockReader, size: number, stopAt: number | undefine
   for (;;) {
     if (stopAt !== undefined && off >= stopAt) {
       if (off > stopAt || pax) throw new CustodyError('MALFORMED_BUNDLE', `offset ${stopAt} is not on a member boundary of the bundle`);
-      return { endOfData: off, members, size };
+      return tracked({ endOfData: off, members, size }, names, from);
     }
     const block = await reader.at(off, BLOCK, dense);
     if (block.length < BLOCK) {
@@ -166,7 +179,7 @@ async function walk(reader: BlockReader, size: number, stopAt: number | undefine
       if (pax) throw new CustodyError('UNSAFE_BUNDLE', `pax header not followed by a member (offset ${off})`);
       if (stopAt !== undefined) throw new CustodyError('MALFORMED_BUNDLE', `the bundle ends at offset ${off}, before offset ${stopAt}`);
       await checkZeroTail(reader, off, size);
-      return { endOfData: off, members, size };
+      return tracked({ endOfData: off, members, size }, names, from);
     }
     const h = decodeHeader(block, off);
     if (h.typeflag === 'x') {
@@ -186,6 +199,11 @@ async function walk(reader: BlockReader, size: number, stopAt: number | undefine
     dense = stride < JUMP;
     if (off > size) throw new CustodyError('MALFORMED_BUNDLE', `the bundle is truncated inside member ${JSON.stringify(name)}`, { member: name });
   }
+}
+
+function tracked(located: LocatedEnd, names: NameTracker, from: number): LocatedEnd {
+  if (from === 0) walkNames.set(located, names);
+  return located;
 }
 
 async function checkZeroTail(reader: BlockReader, endOfData: number, size: number): Promise<void> {

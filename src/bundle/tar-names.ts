@@ -84,10 +84,15 @@ export class NameTracker {
 
   add(name: string, type: 'file' | 'dir'): void {
     const key = name;
-    if (this.seen.find(utf8Scratch(key)) >= 0) throw unsafe(name, 'duplicate name');
+    // Added now (one hash of the name, not two): a refusal below ends the archive's reading anyway.
+    if (this.seen.addNew(utf8Scratch(key), type === 'file' ? 1 : 0) < 0) throw unsafe(name, 'duplicate name');
     if (type === 'file' && this.parents.has(key)) {
       throw unsafe(name, 'regular file with the same name as a directory holding earlier members');
     }
+    // `parents` holds every folder above each one it holds (the loop below adds them shortest first):
+    // when the member's own folder is there, so are all the others.
+    const cut = key.lastIndexOf('/');
+    if (cut < 0 || this.parents.has(key.slice(0, cut))) return;
     // Each folder above the member, cut from the key (joining component arrays was quadratic).
     for (let i = key.indexOf('/'); i >= 0; i = key.indexOf('/', i + 1)) {
       const parent = key.slice(0, i);
@@ -103,7 +108,6 @@ export class NameTracker {
         this.parents.add(parent);
       }
     }
-    this.seen.add(utf8Scratch(key), type === 'file' ? 1 : 0);
   }
 
   has(name: string): boolean {

@@ -47,7 +47,7 @@ import { CustodyError, VERIFICATION_CODES, type ErrorCode } from '../core/errors
 import type { Hasher } from '../core/hasher.js';
 import { assertCaseId } from '../core/case-id.js';
 import { sha256Hex } from '../core/digest.js';
-import { checkChain, type ChainRule, type ChainVerdict } from '../custody/chain.js';
+import { checkChain, rejudgeChain, type ChainRule, type ChainVerdict, type CheckedRecords } from '../custody/chain.js';
 import { assertStrongPublicKey, fingerprint, keyId, verifyEd25519 } from '../custody/ed25519.js';
 import { bytesEqual, toBase64 } from '../custody/encoding.js';
 import { sameKey } from '../custody/identity.js';
@@ -88,6 +88,12 @@ export interface VerifyOptions {
   now?: Date;
   /** What the bytes are called in messages (the bundle's file name, "stdin"). */
   label?: string;
+  /**
+   * The records already checked from this bundle's headers (receive does, to
+   * fail fast): when they are the records read here, only trust and the clock
+   * are judged again (rejudgeChain), not every rule and signature twice.
+   */
+  checkedRecords?: CheckedRecords;
 }
 
 /**
@@ -471,7 +477,7 @@ function checkPiecesList(s: VerifyState): void {
 function checkCustodyChain(s: VerifyState): void {
   const { r, v, o } = s;
   if (!s.sealerKey) return;
-  const chain = checkChain({
+  const input = {
     bundleName: r.bagName,
     bundleDigest: v.bundleDigest!,
     envelopes: [...r.chain, ...(o.extraRecords?.(r.chain.length) ?? [])],
@@ -482,7 +488,8 @@ function checkCustodyChain(s: VerifyState): void {
     allowUntrusted: o.allowUntrusted === true,
     now: o.now ?? new Date(),
     baggingDate: r.info.baggingDate,
-  });
+  };
+  const chain = (o.checkedRecords && rejudgeChain(o.checkedRecords, input)) ?? checkChain(input);
   v.chain = chain;
   const ok = record(v, 'chain', 'custody chain', () => {
     if (chain.error) throw chain.error;

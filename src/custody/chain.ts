@@ -170,19 +170,34 @@ function broken(s: ChainState, r: RecordCheck, rule: ChainRule, code: ErrorCode,
 const asCustodyError = (e: unknown): CustodyError => (e instanceof CustodyError ? e : new CustodyError('MALFORMED_BUNDLE', String(e)));
 
 export function checkChain(input: ChainInput): ChainVerdict {
+  return judgeTrust(checkRecords(input).verdict, input);
+}
+
+/**
+ * A chain checked by every rule but trust: the rules that depend only on the
+ * records, the sealer's key, the bundle and (when `input.now` is given) the
+ * clock. Records that pass them are `ok`; who is trusted is decided later
+ * (judgeTrust), by the one trust rule checkChain applies too.
+ */
+export interface CheckedRecords {
+  readonly input: ChainInput;
+  readonly verdict: ChainVerdict;
+}
+
+export function checkRecords(input: ChainInput): CheckedRecords {
   const verdict: ChainVerdict = { ok: false, records: [], sealerTrusted: false, untrustedSigners: [] };
   const weak = weakKeyReason(input.sealerPublicKey);
   if (weak !== null) {
     verdict.error = new CustodyError('WEAK_KEY', `refusing the sealer's key: ${weak}`);
     verdict.rule = 'chain.sealer';
-    return verdict;
+    return { input, verdict };
   }
   if (input.envelopes.length === 0) {
     verdict.error = new CustodyError('MALFORMED_BUNDLE', 'the bundle has no custody records (custody/chain/0000-seal.dsse.json is missing)', {
       member: 'custody/chain/0000-seal.dsse.json',
     });
     verdict.rule = 'chain.records';
-    return verdict;
+    return { input, verdict };
   }
   const s: ChainState = { input, verdict };
   for (let i = 0; i < input.envelopes.length; i++) {
@@ -202,12 +217,62 @@ export function checkChain(input: ChainInput): ChainVerdict {
       checkTime(s, r) &&
       applyCustody(s, r);
     if (!ok) break;
-    checkTrust(s, r);
+    rv.ok = true;
     s.prevPayload = r.env!.payload;
     s.prevAt = r.parsed!.predicate.at;
   }
   if (s.custodian) verdict.custodian = s.custodian;
   if (s.pending) verdict.pendingTransfer = s.pending;
+  verdict.ok = verdict.error === undefined;
+  return { input, verdict };
+}
+
+/**
+ * The verdict checkChain(input) gives, from records already checked
+ * (checkRecords) for the same bundle without the clock: only trust is judged
+ * again. `undefined` when they cannot stand for it: other records, another
+ * bundle or sealer key, or a record dated past `input.now` (the clock rule
+ * would stop the chain there), so the caller runs checkChain.
+ *
+ * Receive checks the records once from the headers, before hashing the
+ * evidence, and verify reuses that check for the records it reads.
+ */
+export function rejudgeChain(checked: CheckedRecords, input: ChainInput): ChainVerdict | undefined {
+  const c = checked.input;
+  if (c.now !== undefined || c.bundleName !== input.bundleName || c.bundleDigest !== input.bundleDigest || c.baggingDate !== input.baggingDate) return undefined;
+  if (!sameKey(c.sealerPublicKey, input.sealerPublicKey) || c.envelopes.length !== input.envelopes.length) return undefined;
+  for (let i = 0; i < c.envelopes.length; i++) {
+    const a = c.envelopes[i]!;
+    const b = input.envelopes[i]!;
+    if (a.member !== b.member || !sameBytes(a.bytes, b.bytes)) return undefined;
+  }
+  if (input.now !== undefined) {
+    const latest = input.now.getTime() + MAX_CLOCK_SKEW_MS;
+    if (checked.verdict.records.some((rv) => rv.predicate !== undefined && Date.parse(rv.predicate.at) > latest)) return undefined;
+  }
+  return judgeTrust(checked.verdict, input);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * chain.trust over records checked by every other rule (a copy: the checked
+ * verdict is left as it was). A trust failure comes before the failure that
+ * stopped the chain, as every record checked here precedes it.
+ */
+function judgeTrust(checked: ChainVerdict, input: ChainInput): ChainVerdict {
+  const verdict: ChainVerdict = { ok: false, records: checked.records.map((rv) => ({ ...rv })), sealerTrusted: false, untrustedSigners: [] };
+  if (checked.custodian) verdict.custodian = checked.custodian;
+  if (checked.pendingTransfer) verdict.pendingTransfer = checked.pendingTransfer;
+  for (let i = 0; i < verdict.records.length && verdict.records[i]!.ok; i++) checkTrust(input, verdict, i);
+  if (verdict.error === undefined && checked.error !== undefined) {
+    verdict.error = checked.error;
+    if (checked.rule !== undefined) verdict.rule = checked.rule;
+  }
   verdict.ok = verdict.error === undefined;
   return verdict;
 }
@@ -378,27 +443,26 @@ function applyCustody(s: ChainState, r: RecordCheck): boolean {
  * the transfer that names them (with strictTrust every signer must be trusted).
  * Not structural: the rest of the chain is still checked.
  */
-function checkTrust(s: ChainState, r: RecordCheck): void {
-  const { input, verdict } = s;
-  const by = r.by!;
-  const pred = r.parsed!.predicate;
-  const trusted = input.trusted.some((t) => sameKey(t, r.signer!.publicKey)) || (input.trustedFingerprints?.includes(r.signer!.fingerprint) ?? false);
-  r.rv.trusted = trusted;
-  if (r.i === 0) verdict.sealerTrusted = trusted;
-  if (!trusted) verdict.untrustedSigners.push({ seq: pred.seq, keyid: by.keyid, name: by.name });
-  if (!trusted && !input.allowUntrusted && (r.i === 0 || input.strictTrust)) {
+function checkTrust(input: ChainInput, verdict: ChainVerdict, i: number): void {
+  const rv = verdict.records[i]!;
+  const by = rv.signer!;
+  const what = `record ${nnnn(i)}`;
+  const trusted = input.trusted.some((t) => sameKey(t, by.publicKey)) || (input.trustedFingerprints?.includes(by.fingerprint) ?? false);
+  rv.trusted = trusted;
+  if (i === 0) verdict.sealerTrusted = trusted;
+  if (!trusted) verdict.untrustedSigners.push({ seq: rv.predicate!.seq, keyid: by.keyid, name: by.name });
+  if (!trusted && !input.allowUntrusted && (i === 0 || input.strictTrust)) {
     const msg =
-      r.i === 0
+      i === 0
         ? `the sealer's key ${describe(by)} is not trusted (fingerprint ${by.fingerprint}); confirm it out of band, then custody trust add or --trust`
-        : `signer of ${r.what}, ${describe(by)}, is not in the trust store (--strict-trust)`;
-    r.rv.rule = 'chain.trust';
-    r.rv.code = 'UNTRUSTED_KEY';
-    r.rv.message = msg;
+        : `signer of ${what}, ${describe(by)}, is not in the trust store (--strict-trust)`;
+    rv.ok = false;
+    rv.rule = 'chain.trust';
+    rv.code = 'UNTRUSTED_KEY';
+    rv.message = msg;
     if (verdict.error === undefined) {
-      verdict.error = new CustodyError('UNTRUSTED_KEY', msg, { member: r.member });
+      verdict.error = new CustodyError('UNTRUSTED_KEY', msg, { member: rv.member });
       verdict.rule = 'chain.trust';
     }
-    return;
   }
-  r.rv.ok = true;
 }

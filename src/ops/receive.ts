@@ -8,17 +8,21 @@
  * Threats: signing for evidence that did not verify (nothing is signed
  * unless the verdict is ok); hashing terabytes before telling someone they
  * are not the recipient (a header-only read decides that first); a bundle
- * changed between the read and the append (expectEndOfData).
+ * changed between the read and the append (expectEndOfData; the append
+ * reuses the header-only read's walk only if nothing can have changed).
+ * That read's records are checked once: verify judges only trust and the
+ * clock again when it reads the same records.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { assertCanCreate, writeFileAtomically } from '../bundle/atomic-output.js';
-import { readBundleChain } from '../bundle/chain-read.js';
-import { assertMayReceive, buildNextRecord, checkBundleChain, checkRecordText, nextRecordTime, type NewRecord } from '../bundle/custody-ops.js';
+import { readBundleChain, type BundleChain } from '../bundle/chain-read.js';
+import { assertMayReceive, buildNextRecord, checkBundleRecords, checkRecordText, nextRecordTime, type NewRecord } from '../bundle/custody-ops.js';
 import { appendMembers, journalPathFor, recoverInterruptedAppend } from '../bundle/tar-append.js';
 import type { BundleVerdict } from '../bundle/verify.js';
+import type { CheckedRecords } from '../custody/chain.js';
 import type { Signer } from '../custody/identity.js';
 import { receiptMemberName, type VerificationSummary } from '../custody/record.js';
 import type { BundleInput } from './bundle-input.js';
@@ -105,21 +109,21 @@ export async function receive(req: ReceiveRequest): Promise<ReceiveResult> {
   if (req.receiptCopy !== undefined) assertCanCreate(path.resolve(req.receiptCopy), false);
 
   // Fail fast, before hashing what may be terabytes: the quick header-only read says whether a
-  // transfer names us. (Skipped while a journal is beside it: verify reads the old view.)
-  let endOfData: number | undefined;
+  // transfer names us. (Skipped while a journal is beside it: verify reads the old view.) Its records,
+  // checked here, are the ones verify then reads: verify judges only trust and the clock again.
+  let quick: BundleChain | undefined;
+  let checked: CheckedRecords | undefined;
   if (!req.encrypted && !fs.existsSync(journalPathFor(bundle))) {
-    const quick = await readBundleChain(bundle).catch(() => undefined);
+    quick = await readBundleChain(bundle).catch(() => undefined);
     if (quick) {
-      const qv = checkBundleChain(quick);
-      if (!qv.error) {
-        assertMayReceive(qv, req.signer);
-        endOfData = quick.endOfData;
-      }
+      checked = checkBundleRecords(quick);
+      if (checked.verdict.error) quick = undefined;
+      else assertMayReceive(checked.verdict, req.signer);
     }
   }
 
   const verifyOnce = async (input: BundleInput): Promise<BundleVerdict> => {
-    const v = await verifyInput({ ...req, input, receipts: [], label: 'receive' });
+    const v = await verifyInput({ ...req, input, receipts: [], label: 'receive', ...(checked ? { checkedRecords: checked } : {}) });
     // An encrypted bundle is kept (decrypted) only when the transfer names us.
     if (req.encrypted && v.ok && v.chain) assertMayReceive(v.chain, req.signer);
     return v;
@@ -144,7 +148,11 @@ export async function receive(req: ReceiveRequest): Promise<ReceiveResult> {
   if (!receipt && isReadOnly(bundle)) receipt = { file: besideBundle, why: 'the bundle is read-only' };
   if (!receipt) {
     try {
-      await appendMembers(bundle, [{ name: `${verdict.bagName}/${record.member}`, bytes: record.envelope }], endOfData === undefined ? {} : { expectEndOfData: endOfData });
+      // The quick read's walk is the append's if, under the lock, nothing can have changed since (tar-append checks).
+      // That read is not made under the lock: it would refuse a concurrent transfer or receive of this bundle
+      // ("another custody command is changing this bundle") instead of letting each say why it may not go ahead.
+      const where = quick ? { expectEndOfData: quick.endOfData, walkedBefore: { located: quick.walk, ...quick.file } } : {};
+      await appendMembers(bundle, [{ name: `${verdict.bagName}/${record.member}`, bytes: record.envelope }], where);
     } catch (e) {
       if (!isReadOnlyFailure(e)) throw e;
       await recoverInterruptedAppend(bundle).catch(() => false);

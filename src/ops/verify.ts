@@ -13,6 +13,7 @@ import { defaultJobs, PiecePool } from '../core/piece-pool.js';
 import { SeekableFile } from '../bundle/seekable-file.js';
 import { withSmallDigests } from '../core/small-hasher.js';
 import { verifyMedia } from '../bundle/media-verify.js';
+import type { CheckedRecords } from '../custody/chain.js';
 import { verifyBundle, type BundleSink, type BundleVerdict, type ReadMode } from '../bundle/verify.js';
 import { journalDetail, readReceipts, type BundleInput } from './bundle-input.js';
 import type { LedgerAccess } from './ledger-access.js';
@@ -52,6 +53,8 @@ export interface VerifyRequest extends TrustRequest {
   jobs?: number;
   /** Keep custody/manifest.json's files in the verdict (default true: extract, report and receive use them; verify does not). */
   keepFiles?: boolean;
+  /** Records already checked from the bundle's headers (receive): not checked again if they are the ones read. */
+  checkedRecords?: CheckedRecords;
 }
 
 export function assertTrustFlags(o: { allowUntrusted?: boolean | undefined; strictTrust?: boolean | undefined }): void {
@@ -83,6 +86,7 @@ export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
       allowUntrusted: req.allowUntrusted === true,
       ...(req.sink ? { sink: req.sink } : {}),
       ...(req.now ? { now: req.now } : {}),
+      ...(req.checkedRecords ? { checkedRecords: req.checkedRecords } : {}),
       onProgress: (done, total) => {
         progress ??= (req.progress ?? noProgress)(req.label ?? 'verify', total);
         progress.update(done);
