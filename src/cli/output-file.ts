@@ -19,6 +19,55 @@ export function checkOutputFile(file: string, force: boolean): void {
   }
 }
 
+/**
+ * The same, for output produced piece by piece: written to the temporary file
+ * as it comes; close() fsyncs and renames it into place, abort() removes it.
+ */
+export function openOutputFile(file: string, force: boolean): { write(s: string): Promise<void>; close(): void; abort(): void } {
+  assertCanCreate(file, force);
+  const tmp = tempNameBeside(path.resolve(file), 'tmp');
+  const failed = (e: unknown): CustodyError => {
+    if (e instanceof CustodyError) return e;
+    const err = e as NodeJS.ErrnoException;
+    return new CustodyError('IO_ERROR', `cannot write ${file}: ${err?.code === 'ENOSPC' ? 'disk full' : (err?.message ?? String(e))}`, { cause: e });
+  };
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmp, 'wx', 0o644);
+  } catch (e) {
+    throw failed(e);
+  }
+  const abort = () => {
+    if (fd !== undefined) fs.closeSync(fd);
+    fd = undefined;
+    fs.rmSync(tmp, { force: true });
+  };
+  return {
+    async write(s: string) {
+      try {
+        const bytes = Buffer.from(s);
+        for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd!, bytes, at);
+      } catch (e) {
+        abort();
+        throw failed(e);
+      }
+    },
+    close() {
+      try {
+        fs.fsyncSync(fd!);
+        fs.closeSync(fd!);
+        fd = undefined;
+        assertCanCreate(file, force);
+        fs.renameSync(tmp, file);
+      } catch (e) {
+        abort();
+        throw failed(e);
+      }
+    },
+    abort,
+  };
+}
+
 export function writeOutputFile(file: string, body: string, force: boolean): void {
   assertCanCreate(file, force);
   const tmp = tempNameBeside(path.resolve(file), 'tmp');
