@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import { assertCanCreate, tempNameBeside } from '../bundle/atomic-output.js';
+import { trackTemp, untrackTemp } from '../bundle/temp-files.js';
 
 /** Refused before any work is done (EXISTS, exit 2; NOT_FOUND when its folder is missing). */
 export function checkOutputFile(file: string, force: boolean): void {
@@ -37,10 +38,12 @@ export function openOutputFile(file: string, force: boolean): { write(s: string)
   } catch (e) {
     throw failed(e);
   }
+  trackTemp(tmp); // a signal while it is written removes it (cli/main.ts)
   const abort = () => {
     if (fd !== undefined) fs.closeSync(fd);
     fd = undefined;
     fs.rmSync(tmp, { force: true });
+    untrackTemp(tmp);
   };
   return {
     async write(s: string) {
@@ -59,6 +62,7 @@ export function openOutputFile(file: string, force: boolean): { write(s: string)
         fd = undefined;
         assertCanCreate(file, force);
         fs.renameSync(tmp, file);
+        untrackTemp(tmp);
       } catch (e) {
         abort();
         throw failed(e);
