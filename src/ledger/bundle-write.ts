@@ -129,7 +129,7 @@ export function checkItemsAndFiles(items: ItemInput[], files: Iterable<FileInput
  * cache spilled and re-read index pages for every row (a million-file seal
  * spent minutes here). Pages are allocated only as used.
  */
-const BULK_CACHE_KIB = 64 << 10;
+const BULK_CACHE_KIB = 32 << 10;
 
 function insertItemsAndFiles(db: Db, digest: string, items: ItemInput[], files: Iterable<FileInput>, source: InputSource): void {
   const cache = db.pragma('cache_size', { simple: true }) as number;
