@@ -16,6 +16,7 @@ import type { HashEngine } from '../core/engine.js';
 import { hashPaths } from '../core/hash-source.js';
 import { geometryOf } from '../core/ewf/geometry.js';
 import { BATCH_FILE_MAX, BatchHasher } from '../core/batch-hasher.js';
+import { defaultJobs } from '../core/piece-pool.js';
 import type { HashDigest } from '../core/hasher.js';
 import { hashEwf } from '../core/ewf/hash-ewf.js';
 import { toBase64, utf8 } from '../custody/encoding.js';
@@ -49,6 +50,8 @@ export interface SealRequest {
   location?: string;
   note?: string;
   now?: Date;
+  /** Worker threads for many small files (default: one per core, at most 16). */
+  jobs?: number;
   /** Bytes of evidence read so far, over the whole bundle. */
   onProgress?: (bytesDone: number) => void;
   /**
@@ -175,7 +178,7 @@ async function writeWithSpill(tar: TarWriter, r: SealRequest, spill: SealSpill):
   const spec = { algos: r.algorithms, pieceSize: r.pieceSize };
   let small = 0;
   for (const item of r.items) for (let i = 0; i < item.files.length && small < BATCH_FROM_FILES; i++) if (item.files.size(i) <= BATCH_FILE_MAX) small++;
-  const batch = small >= BATCH_FROM_FILES ? new BatchHasher(spec) : undefined;
+  const batch = small >= BATCH_FROM_FILES ? new BatchHasher(spec, { workers: r.jobs ?? defaultJobs() }) : undefined;
   const kept: ManifestFile[] = [];
   const unportable: string[] = [];
   const record = (mf: ManifestFile, digest: HashDigest) => {

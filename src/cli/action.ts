@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { makeContext, type CliContext } from './context.js';
 import { EXIT_OK } from './exit-codes.js';
 import type { Outcome } from './outcome.js';
-import { render, renderError } from './run.js';
+import { render, renderError, renderStream } from './run.js';
 
 /** A handler gets the context, then commander's positional args, then the command's options. */
 export type Handler = (ctx: CliContext, ...args: any[]) => Promise<Outcome>;
@@ -20,7 +20,8 @@ export function action(handler: Handler) {
     const globals = command.optsWithGlobals() as { home?: string; json?: boolean; quiet?: boolean; color?: boolean; ledger?: string };
     const ctx = makeContext(globals);
     try {
-      exitCode = render(ctx, await handler(ctx, ...args.slice(0, -1)));
+      const result = await handler(ctx, ...args.slice(0, -1));
+      exitCode = result.stream ? await renderStream(ctx, result) : render(ctx, result);
     } catch (e) {
       exitCode = renderError(ctx, e);
     }

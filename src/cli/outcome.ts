@@ -22,6 +22,14 @@ export interface Outcome {
    * Otherwise every line is escaped for the terminal (src/core/text.ts).
    */
   document?: boolean;
+  /**
+   * The output (text, or with --json the JSON document) produced as the work
+   * goes, already in its final bytes; it takes the place of `text`/`data`. The
+   * runner writes each piece as it comes, so a result of a million files is
+   * never held whole. An error thrown while it runs stops it (the output is
+   * then incomplete, and the exit code says so).
+   */
+  stream?: AsyncIterable<string>;
   /** `-o/--out`: what would reach stdout is written to this file instead (atomically; replaced only with `force`). */
   out?: { file: string; force: boolean };
 }

@@ -7,7 +7,7 @@ import { escapeLine, escapeText, safeJson } from '../core/text.js';
 import type { CliContext } from './context.js';
 import { exitCodeFor, EXIT_OK } from './exit-codes.js';
 import type { Outcome } from './outcome.js';
-import { writeOutputFile } from './output-file.js';
+import { openOutputFile, writeOutputFile } from './output-file.js';
 
 export function errorJson(e: CustodyError): Record<string, unknown> {
   const err: Record<string, unknown> = { code: e.code, message: e.message };
@@ -50,6 +50,29 @@ export function render(ctx: CliContext, result: Outcome): number {
   else process.stdout.write(body);
   if (error && !ctx.opts.json) process.stderr.write(`${errorLine(error)}\n`);
   return error ? exitCodeFor(error.code) : EXIT_OK;
+}
+
+/** Writes an outcome's stream as it comes (to stdout, or to the -o file, renamed into place only when complete). */
+export async function renderStream(ctx: CliContext, result: Outcome): Promise<number> {
+  const { error } = result;
+  const sink = result.out ? openOutputFile(result.out.file, result.out.force) : stdoutSink();
+  try {
+    for await (const chunk of result.stream!) await sink.write(chunk);
+    sink.close();
+  } catch (e) {
+    sink.abort();
+    throw e;
+  }
+  if (error && !ctx.opts.json) process.stderr.write(`${errorLine(error)}\n`);
+  return error ? exitCodeFor(error.code) : EXIT_OK;
+}
+
+function stdoutSink(): { write(s: string): Promise<void>; close(): void; abort(): void } {
+  return {
+    write: (s) => (s === '' || process.stdout.write(s) ? Promise.resolve() : new Promise((resolve) => process.stdout.once('drain', resolve))),
+    close() {},
+    abort() {},
+  };
 }
 
 export function renderError(ctx: CliContext | undefined, e: unknown): number {

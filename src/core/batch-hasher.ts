@@ -187,6 +187,7 @@ export class BatchHasher {
 
   private onMessage(w: number, m: FromBatchWorker): void {
     if (m.t === 'error') return this.fail(`hash worker failed: ${m.message}`);
+    if (m.t !== 'batch') return;
     if (--this.busy[w]! === 0) this.workers[w]!.unref();
     const files = this.inSlot.get(m.slot) ?? [];
     this.inSlot.delete(m.slot);

@@ -11,7 +11,12 @@
  *
  * Protocol: {t:'batch', slot, spans:[offset, length, …]} →
  * {t:'batch', slot, results:[{digests, pieces?}, …]} | {t:'error', message}.
+ * For `hash -r`, where nothing but the digest needs the bytes, the worker
+ * also reads the files itself (see path-hasher.ts): {t:'paths', id, paths,
+ * maxFileSize} → {t:'paths', id, results:[PathFileResult, …]}, so reading is
+ * spread over the threads too and the main thread only walks and prints.
  */
+import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import type { IHasher } from 'hash-wasm';
@@ -31,7 +36,24 @@ export interface BatchFileResult {
   pieces?: { hashes: string[]; merkleRoot: string };
 }
 
-export type FromBatchWorker = { t: 'batch'; slot: number; results: BatchFileResult[] } | { t: 'error'; message: string };
+/** Files a worker reads itself, in order; a file longer than maxFileSize is left to the caller. */
+export interface PathsJob {
+  t: 'paths';
+  id: number;
+  paths: string[];
+  maxFileSize: number;
+}
+
+/** One file of a PathsJob: its digests, or too large to batch, or the system error that stopped its read. */
+export type PathFileResult =
+  | (BatchFileResult & { size: number })
+  | { large: true; size: number }
+  | { error: { code?: string; message: string; grew?: number } };
+
+export type FromBatchWorker =
+  | { t: 'batch'; slot: number; results: BatchFileResult[] }
+  | { t: 'paths'; id: number; results: PathFileResult[] }
+  | { t: 'error'; message: string };
 
 export interface BatchWorkerData {
   slots: SharedArrayBuffer[];
@@ -80,10 +102,49 @@ async function handle(job: BatchJob): Promise<void> {
   parentPort!.postMessage({ t: 'batch', slot: job.slot, results } satisfies FromBatchWorker);
 }
 
+let readBuffer = new Uint8Array(0);
+
+/** Reads one whole file (at most maxFileSize + 1 bytes, to see one that grew) and hashes it. */
+async function readAndHash(path: string, maxFileSize: number): Promise<PathFileResult> {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (e) {
+    return { error: { code: (e as NodeJS.ErrnoException).code, message: (e as Error).message } };
+  }
+  let n = 0;
+  let size: number;
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) return { error: { message: 'not a regular file' } };
+    size = st.size;
+    if (size > maxFileSize) return { large: true, size };
+    if (readBuffer.length < size + 1) readBuffer = new Uint8Array(Math.max(size + 1, 64 << 10));
+    const want = size + 1;
+    for (;;) {
+      const r = fs.readSync(fd, readBuffer, n, want - n, null);
+      if (r === 0) break;
+      n += r;
+      if (n === want) return { error: { message: 'grew while being read', grew: size } };
+    }
+  } catch (e) {
+    return { error: { code: (e as NodeJS.ErrnoException).code, message: (e as Error).message } };
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { size: n, ...(await hashOne(readBuffer.subarray(0, n))) };
+}
+
+async function handlePaths(job: PathsJob): Promise<void> {
+  const results: PathFileResult[] = [];
+  for (const p of job.paths) results.push(await readAndHash(p, job.maxFileSize));
+  parentPort!.postMessage({ t: 'paths', id: job.id, results } satisfies FromBatchWorker);
+}
+
 let queue: Promise<void> = Promise.resolve();
-parentPort!.on('message', (job: BatchJob) => {
+parentPort!.on('message', (job: BatchJob | PathsJob) => {
   queue = queue
-    .then(() => handle(job))
+    .then(() => (job.t === 'paths' ? handlePaths(job) : handle(job)))
     .catch((e: unknown) => {
       parentPort!.postMessage({ t: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromBatchWorker);
     });

@@ -568,6 +568,16 @@ async function insertBundleIfNew(q: Q, b: { digest: string; name: string; path?:
   return false;
 }
 
+/** Files per INSERT: one round trip and one statement for this many files and their hashes. */
+const FILE_BATCH = 5000;
+
+/**
+ * Items one by one (a bundle has few), files in batches of FILE_BATCH: each
+ * batch is one statement that inserts the files (arrays unnested server-side)
+ * and, for the ones that were new, their hashes. A file already stored is
+ * skipped with its hashes (idempotent, as before); a million-file seal is 200
+ * round trips instead of four million.
+ */
 async function insertItemsAndFiles(q: Q, digest: string, items: ItemInput[], files: Iterable<FileInput>, source: InputSource): Promise<void> {
   const itemIds = new Set<string>();
   for (const it of items) {
@@ -579,18 +589,49 @@ async function insertItemsAndFiles(q: Q, digest: string, items: ItemInput[], fil
       it.details === undefined ? null : JSON.stringify(it.details),
     ]);
   }
-  for (const f of files) {
-    if (!itemIds.has(f.itemId) && (await q('SELECT 1 FROM items WHERE bundle_digest = $1 AND item_id = $2', [digest, f.itemId])).rows.length === 0) {
-      throw fail(source, `file ${f.path} belongs to unknown item ${JSON.stringify(f.itemId)}`);
+  let batch: FileInput[] = [];
+  let seen = new Set<string>();
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const cols = { item: [] as string[], path: [] as string[], size: [] as number[], pieces: [] as (number | null)[], root: [] as (string | null)[] };
+    const hashes = { path: [] as string[], algo: [] as string[], hex: [] as string[] };
+    for (const f of batch) {
+      cols.item.push(f.itemId);
+      cols.path.push(f.path);
+      cols.size.push(f.size);
+      cols.pieces.push(f.pieceCount ?? null);
+      cols.root.push(f.merkleRoot ?? null);
+      for (const [algo, hex] of Object.entries(f.hashes)) {
+        hashes.path.push(f.path);
+        hashes.algo.push(algo);
+        hashes.hex.push(hex);
+      }
     }
-    const r = await q(
-      `INSERT INTO files (bundle_digest, item_id, path, size, piece_count, merkle_root) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (bundle_digest, path) DO NOTHING RETURNING id`,
-      [digest, f.itemId, f.path, f.size, f.pieceCount ?? null, f.merkleRoot ?? null],
+    await q(
+      `WITH f AS (
+         INSERT INTO files (bundle_digest, item_id, path, size, piece_count, merkle_root)
+         SELECT $1, u.i, u.p, u.s, u.c, u.m FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[]) WITH ORDINALITY AS u(i, p, s, c, m, n) ORDER BY u.n
+         ON CONFLICT (bundle_digest, path) DO NOTHING RETURNING id, path)
+       INSERT INTO file_hashes (file_id, algo, hex)
+       SELECT f.id, h.a, h.x FROM f JOIN unnest($7::text[], $8::text[], $9::text[]) AS h(p, a, x) ON h.p = f.path`,
+      [digest, cols.item, cols.path, cols.size, cols.pieces, cols.root, hashes.path, hashes.algo, hashes.hex],
     );
-    if (r.rows.length === 0) continue; // already stored with its hashes
-    for (const [algo, hex] of Object.entries(f.hashes)) await q('INSERT INTO file_hashes (file_id, algo, hex) VALUES ($1, $2, $3)', [r.rows[0].id, algo, hex]);
+    batch = [];
+    seen = new Set();
+  };
+  for (const f of files) {
+    if (!itemIds.has(f.itemId)) {
+      if ((await q('SELECT 1 FROM items WHERE bundle_digest = $1 AND item_id = $2', [digest, f.itemId])).rows.length === 0) {
+        throw fail(source, `file ${f.path} belongs to unknown item ${JSON.stringify(f.itemId)}`);
+      }
+      itemIds.add(f.itemId); // stored by an earlier call: asked once
+    }
+    if (seen.has(f.path)) continue; // the same path twice in one batch: the first is stored, as it would be one by one
+    seen.add(f.path);
+    batch.push(f);
+    if (batch.length >= FILE_BATCH) await flush();
   }
+  await flush();
 }
 
 /** Inserts the records in one statement; returns how many were new. The same record again is skipped; a different one is a fork. */

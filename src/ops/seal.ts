@@ -42,6 +42,8 @@ export interface SealOpRequest {
   ledger?: LedgerAccess | undefined;
   progress?: ProgressFactory;
   now?: Date;
+  /** Hash worker threads (default: one per core, at most 16). */
+  jobs?: number;
 }
 
 export interface Sealed extends SealResult {
@@ -104,6 +106,7 @@ export function checkFreeSpace(out: string, items: CollectedItem[]): void {
 
 export async function seal(req: SealOpRequest): Promise<Sealed> {
   assertCaseId(req.caseId);
+  if (req.jobs !== undefined && (!Number.isSafeInteger(req.jobs) || req.jobs < 1)) throw new CustodyError('USAGE', `--jobs must be a whole number of workers, 1 or more (got ${req.jobs})`);
   const out = checkSealOutput(req.out, req.force === true);
   const items = await collectItems(req.items);
   assertOutsideItems(out, items);
@@ -121,7 +124,7 @@ export async function seal(req: SealOpRequest): Promise<Sealed> {
 
     const total = items.reduce((n, it) => n + it.files.totalBytes, 0);
     const progress = (req.progress ?? noProgress)('seal', total);
-    const engine = new HashEngine();
+    const engine = new HashEngine(req.jobs === undefined ? {} : { workers: req.jobs });
     // Per-file results go to disk beside the bundle (the run's temporary area), not into memory.
     sweepStaleTemps(out, 'spill');
     spill = new SealSpill(req.algorithms, tempNameBeside(out, 'spill'));
@@ -139,6 +142,7 @@ export async function seal(req: SealOpRequest): Promise<Sealed> {
           algorithms: req.algorithms,
           pieceSize: req.pieceSize,
           toolVersion: VERSION,
+          ...(req.jobs === undefined ? {} : { jobs: req.jobs }),
           ...(req.location === undefined ? {} : { location: req.location }),
           ...(req.note === undefined ? {} : { note: req.note }),
           ...(req.now === undefined ? {} : { now: req.now }),

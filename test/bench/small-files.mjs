@@ -9,9 +9,12 @@
  * Then a tree of tiny files (CUSTODY_BENCH_TINY files, default 1,000,000; 0 = skip) for
  * custody seal's memory. Prints wall and CPU seconds, files/s, peak RSS (GNU time's
  * maximum resident set, children included), and a least-squares fit over the tree
- * sizes: seconds per 1,000 files and KB of peak RSS per file.
+ * sizes: seconds per 1,000 files and KB of peak RSS per file. Each line ends with
+ * the 1-minute load average when the command finished (the figures are only
+ * comparable within one run on a quiet machine).
  *
- * Env: CUSTODY_BENCH_TREES (file counts, default 10000,50000,200000),
+ * Env: CUSTODY_BENCH_TREES (file counts, default 10000,50000,200000; e.g. 200000 alone
+ * takes about 10 minutes on a quiet 2-core machine, the tree ~6.5 GB once made),
  * CUSTODY_BENCH_RUNS (best of N, default 1), CUSTODY_BENCH_TREE_DIR (default /tmp).
  * Not a test: numbers depend on the machine and on what else runs on it.
  */
@@ -39,7 +42,7 @@ function timed(cmd) {
   const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', tf, 'sh', '-c', cmd], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.status !== 0) throw new Error(`${cmd} exited ${r.status}: ${r.stderr.slice(0, 400)}`);
   const [wall, user, sys, kb] = fs.readFileSync(tf, 'utf8').trim().split('\n').pop().split(' ').map(Number);
-  return { secs: wall, cpu: user + sys, rssMB: kb / 1024 };
+  return { secs: wall, cpu: user + sys, rssMB: kb / 1024, load: os.loadavg()[0] };
 }
 
 const q = (s) => `'${s.replace(/'/g, "'\\''")}'`;
@@ -97,7 +100,7 @@ function main() {
     for (const c of cmds) {
       const r = results[`${c.name}|${tiny ? 'tiny' : 'tree'}|${n}`];
       console.log(
-        `${`${tiny ? 'tiny' : 'tree'} ${n}`.padEnd(13)} ${c.name.padEnd(34)} ${r.secs.toFixed(1).padStart(7)} s (CPU ${r.cpu.toFixed(1).padStart(6)} s) ${(n / r.secs).toFixed(0).padStart(6)} files/s  peak RSS ${r.rssMB.toFixed(0).padStart(4)} MB`,
+        `${`${tiny ? 'tiny' : 'tree'} ${n}`.padEnd(13)} ${c.name.padEnd(34)} ${r.secs.toFixed(1).padStart(7)} s (CPU ${r.cpu.toFixed(1).padStart(6)} s) ${(n / r.secs).toFixed(0).padStart(6)} files/s  peak RSS ${r.rssMB.toFixed(0).padStart(4)} MB  (load ${r.load.toFixed(1)})`,
       );
     }
     const ratio = (ours, peer) => {

@@ -4,13 +4,18 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { DEFAULT_ALGOS, HEX_LENGTH, parseAlgoList, parseSize, type Algo } from '../../core/algorithms.js';
 import { HashEngine, type HashDigest, type HashSpec } from '../../core/engine.js';
-import { BATCH_FILE_MAX, BatchHasher } from '../../core/batch-hasher.js';
+import { BATCH_FILE_MAX } from '../../core/batch-hasher.js';
+import { PathHasher, type PathHashResult } from '../../core/path-hasher.js';
+import { defaultJobs } from '../../core/piece-pool.js';
+import { walkInputs } from '../../core/hash-walk.js';
 import { CustodyError, fromSystemError } from '../../core/errors.js';
 import { expandInputs, totalSize, type HashInput } from '../../core/hash-inputs.js';
 import { hashPaths, hashReadable } from '../../core/hash-source.js';
 import { formatDfxml } from '../../core/formats/dfxml.js';
 import { formatHashdeep, hashdeepAlgos } from '../../core/formats/hashdeep.js';
 import { toJsonFiles } from '../../core/formats/json.js';
+import { hasControlChars } from '../../core/formats/result.js';
+import { escapeLine, safeJson } from '../../core/text.js';
 import { compareDigests, parseReference, summarize, type CheckLine, type ReferenceEntry } from '../../core/formats/reference.js';
 import type { FileHash } from '../../core/formats/result.js';
 import { formatSums, sumsAlgo } from '../../core/formats/sums.js';
@@ -21,6 +26,7 @@ import { documentOutcome, outcome, type Outcome } from '../outcome.js';
 import { makeProgress } from '../progress.js';
 import { checkOutputFile } from '../output-file.js';
 import { errorJson } from '../run.js';
+import { jobsHelp, parseJobs } from '../jobs.js';
 import { VERSION } from '../../core/version.js';
 import { findEwfImages, splitSegments } from '../../core/ewf/files.js';
 import { hashEwf, mismatchedStored } from '../../core/ewf/hash-ewf.js';
@@ -37,6 +43,7 @@ interface HashOptions {
   verbose?: boolean;
   out?: string;
   force?: boolean;
+  jobs?: string;
 }
 
 const HELP = `
@@ -85,6 +92,7 @@ export function register(program: Command): void {
     .option('-v, --verbose', '--check: list every file, matched ones too')
     .option('-o, --out <file>', 'write the output to this file instead of stdout (atomically)')
     .option('--force', 'with -o: replace an existing file')
+    .option('--jobs <n>', jobsHelp('many small files (-r) are spread over them, one large file uses one per algorithm'))
     .addHelpText('after', HELP)
     .action(action(hashCommand));
 }
@@ -118,8 +126,9 @@ async function missingPaths(paths: string[]): Promise<string[]> {
 
 async function hashOrCheck(ctx: CliContext, allPaths: string[], opts: HashOptions): Promise<Outcome> {
   const algos = chooseAlgos(opts);
+  const jobs = parseJobs(opts.jobs);
   const pieceSize = opts.piece === undefined ? 0 : parseSize(opts.piece);
-  if (opts.check !== undefined) return checkCommand(ctx, allPaths, opts, algos);
+  if (opts.check !== undefined) return checkCommand(ctx, allPaths, opts, algos, jobs);
   if (allPaths.length === 0) throw new CustodyError('USAGE', 'nothing to hash', { hint: "give files, or '-' for stdin" });
   // A split image is one input: a missing segment is an error of the whole (splitSegments names it).
   const missing = opts.split ? [] : await missingPaths(allPaths);
@@ -131,21 +140,43 @@ async function hashOrCheck(ctx: CliContext, allPaths: string[], opts: HashOption
   if (opts.split && (opts.format === 'sums' || opts.format === 'hashdeep')) {
     throw new CustodyError('USAGE', `--format ${opts.format} lists files one by one; it cannot hold a split image`, { hint: 'use --format text, json or dfxml' });
   }
-  const expanded = await expandInputs(paths, opts.recursive === true);
-  for (const s of expanded.skipped) ctx.note(`custody: skipped ${s} (not a regular file; symlinks are not followed under -r)`);
-  if (opts.split && expanded.inputs.some((i) => i.kind !== 'file')) throw new CustodyError('USAGE', '--split takes regular files only');
+  const walk = await walkInputs(paths, opts.recursive === true);
+  const skipped = (s: string) => ctx.note(`custody: skipped ${s} (not a regular file; symlinks are not followed under -r)`);
+  if (opts.split && walk.named.some((i) => i.kind !== 'file')) throw new CustodyError('USAGE', '--split takes regular files only');
   // An EWF image is hashed as the media it holds; its later segments (img.E02 … from a glob) are part of it.
   // Only paths named on the command line: a tree under -r is hashed file by file, E01s included.
-  const named = expanded.inputs.filter((i) => i.kind === 'file' && paths.includes(i.path)).map((i) => i.path);
+  const named = walk.named.filter((i) => i.kind === 'file' && paths.includes(i.path)).map((i) => i.path);
   const ewf = opts.split ? { images: new Set<string>(), absorbed: new Set<string>() } : await findEwfImages(named);
-  const inputs = expanded.inputs.filter((i) => !ewf.absorbed.has(i.path));
   if (ewf.images.size > 0 && (opts.format === 'sums' || opts.format === 'hashdeep')) {
     throw new CustodyError('USAGE', `--format ${opts.format} lists files one by one; it cannot hold the media hash of an EWF image`, { hint: 'use --format text, json or dfxml' });
   }
+  const inputs = function* (onSkipped?: (path: string) => void) {
+    for (const i of walk.inputs(onSkipped)) if (!ewf.absorbed.has(i.path)) yield i;
+  };
   const spec: HashSpec = { algos, pieceSize };
-  const files = opts.split ? await hashSplit(ctx, inputs, spec) : await hashEach(ctx, inputs, spec, ewf.images);
-  const bad = files.filter((f) => f.image && mismatchedStored(f.image).length > 0);
+  const hashing: HashingOptions = {
+    images: ewf.images,
+    ...(jobs === undefined ? {} : { jobs }),
+    // Threads pay for themselves from a handful of small files on (or any tree).
+    pool: walk.hasDirectories || walk.named.filter((i) => isSmall(i, ewf.images)).length >= BATCH_FROM_FILES,
+  };
   const gone = missing.length === 0 ? '' : `no such file${missing.length === 1 ? '' : 's'}: ${missing.join(', ')}`;
+  if (!opts.split && ewf.images.size === 0) {
+    // No result can change the verdict now (only an EWF image's stored hashes could): print as hashed.
+    if (opts.format === 'hashdeep' || opts.format === 'dfxml') {
+      // These lists cannot hold every name: refuse before the first line, as when the list was made whole.
+      for (const i of inputs()) if (hasControlChars(i.path)) throw new CustodyError('USAGE', `--format ${opts.format} cannot hold the file name ${JSON.stringify(opts.format === 'hashdeep' && i.path !== '-' ? path.resolve(i.path) : i.path)}`);
+    }
+    const progress = makeProgress(ctx, 'hashing', walk.hasDirectories ? undefined : totalSize(walk.named));
+    const files = hashStream(inputs(skipped), spec, { ...hashing, progress });
+    const error = gone ? new CustodyError('NOT_FOUND', gone) : undefined;
+    const out = outcome({}, []);
+    out.stream = streamBody(ctx, files, opts, algos, error);
+    if (error) out.error = error;
+    return out;
+  }
+  const files = opts.split ? await hashSplit(ctx, [...inputs(skipped)], spec) : await hashEach(ctx, [...inputs(skipped)], spec, hashing);
+  const bad = files.filter((f) => f.image && mismatchedStored(f.image).length > 0);
   let error: CustodyError | undefined;
   if (bad.length > 0) {
     // Evidence that does not verify (exit 1) outranks a missing path (exit 2); the message names both.
@@ -168,52 +199,76 @@ async function withEngine<T>(fn: (engine: HashEngine) => Promise<T>): Promise<T>
   }
 }
 
-async function hashEach(ctx: CliContext, inputs: HashInput[], spec: HashSpec, images = new Set<string>()): Promise<FileHash[]> {
-  const progress = makeProgress(ctx, 'hashing', totalSize(inputs));
-  // Many small files: hashed in batches (one worker message per slot of files), see core/batch-hasher.ts.
-  const batch = smallFiles(inputs, images).length >= BATCH_FROM_FILES ? new BatchHasher(spec) : undefined;
+interface HashingOptions {
+  /** EWF images named on the command line: hashed as the media they hold. */
+  images: Set<string>;
+  jobs?: number;
+  /** Hand small files to worker threads that read and hash them (path-hasher.ts). */
+  pool: boolean;
+  progress?: { update(n: number): void; stop(): void };
+}
+
+/**
+ * Hashes the inputs in order and yields each result as soon as it and every
+ * one before it are done: small files go to the path hasher's workers (a
+ * window of them in flight), everything else streams through the engine.
+ * Nothing is kept once yielded, so memory does not grow with the file count.
+ */
+async function* hashStream(inputs: Iterable<HashInput>, spec: HashSpec, o: HashingOptions): AsyncGenerator<FileHash> {
+  const engine = new HashEngine(o.jobs === undefined ? {} : { workers: o.jobs });
+  const pool = o.pool ? new PathHasher(spec, { workers: o.jobs ?? defaultJobs() }) : undefined;
+  const waiting: { path: string; ticket: number; result: Promise<PathHashResult> }[] = [];
+  let before = 0;
+  const streamed = async (input: HashInput): Promise<FileHash> => {
+    const onProgress = (n: number) => o.progress?.update(before + n);
+    let f: FileHash;
+    if (o.images.has(input.path)) {
+      const r = await hashEwf(engine, input.path, spec, { onStoredProgress: onProgress });
+      f = { path: input.path, size: r.size, digests: r.digests, ...(r.pieces ? { pieces: r.pieces } : {}), segments: r.image.segments, image: r.image };
+      before += input.size ?? 0;
+    } else {
+      const d =
+        input.kind === 'stdin'
+          ? await hashReadable(engine, process.stdin, spec, { label: 'stdin', onProgress })
+          : await hashPaths(engine, [input.path], spec, { onProgress });
+      f = { path: input.path, ...d };
+      before += d.size;
+    }
+    o.progress?.update(before);
+    return f;
+  };
+  const oldest = async (): Promise<FileHash> => {
+    const w = waiting.shift()!;
+    pool!.flushThrough(w.ticket);
+    const r = await w.result;
+    if ('large' in r) return streamed({ path: w.path, kind: 'file', size: r.size });
+    before += r.digest.size;
+    o.progress?.update(before);
+    return { path: w.path, ...r.digest };
+  };
   try {
-    return await withEngine(async (engine) => {
-      const out: FileHash[] = [];
-      const waiting: { at: number; digest: Promise<HashDigest> }[] = [];
-      const settle = async (keep: number) => {
-        if (waiting.length > keep) batch!.flush();
-        while (waiting.length > keep) {
-          const w = waiting.shift()!;
-          out[w.at] = { path: inputs[w.at]!.path, ...(await w.digest) };
-        }
-      };
-      let before = 0;
-      for (const [at, input] of inputs.entries()) {
-        if (batch && isSmall(input, images, batch.maxFileSize)) {
-          waiting.push({ at, digest: (await batch.add(input.path, input.size)).digest });
-          before += input.size!;
-          progress.update(before);
-          await settle(batch.window);
-          continue;
-        }
-        await settle(0);
-        const onProgress = (n: number) => progress.update(before + n);
-        if (images.has(input.path)) {
-          const r = await hashEwf(engine, input.path, spec, { onStoredProgress: onProgress });
-          before += input.size ?? 0;
-          out[at] = { path: input.path, size: r.size, digests: r.digests, ...(r.pieces ? { pieces: r.pieces } : {}), segments: r.image.segments, image: r.image };
-          continue;
-        }
-        const d =
-          input.kind === 'stdin'
-            ? await hashReadable(engine, process.stdin, spec, { label: 'stdin', onProgress })
-            : await hashPaths(engine, [input.path], spec, { onProgress });
-        before += d.size;
-        out[at] = { path: input.path, ...d };
+    for (const input of inputs) {
+      if (pool && input.kind === 'file' && !o.images.has(input.path) && (input.size === undefined || input.size <= BATCH_FILE_MAX)) {
+        waiting.push({ path: input.path, ...pool.hash(input.path) });
+        while (waiting.length > pool.window) yield await oldest();
+        continue;
       }
-      await settle(0);
-      return out;
-    });
+      while (waiting.length > 0) yield await oldest();
+      yield await streamed(input);
+    }
+    while (waiting.length > 0) yield await oldest();
   } finally {
-    progress.stop();
-    await batch?.close();
+    o.progress?.stop();
+    await pool?.close();
+    await engine.close();
   }
+}
+
+/** Every result, in order (for --check, --split and EWF images, which need them all before printing). */
+async function hashEach(ctx: CliContext, inputs: HashInput[], spec: HashSpec, o: HashingOptions): Promise<FileHash[]> {
+  const out: FileHash[] = [];
+  for await (const f of hashStream(inputs, spec, { ...o, progress: makeProgress(ctx, 'hashing', totalSize(inputs)) })) out.push(f);
+  return out;
 }
 
 /** From this many small files on, a batch hasher pays for its threads. */
@@ -223,8 +278,65 @@ function isSmall(input: HashInput, images: Set<string>, max = BATCH_FILE_MAX): b
   return input.kind === 'file' && input.size !== undefined && input.size <= max && !images.has(input.path);
 }
 
-function smallFiles(inputs: HashInput[], images: Set<string>): HashInput[] {
-  return inputs.filter((i) => isSmall(i, images));
+/** Output chunks gathered up to this many characters before they are written. */
+const CHUNK = 64 << 10;
+
+/**
+ * The same bytes render() below (and the runner) would print for these
+ * results, produced as the results arrive: one format's header, one block per
+ * file, its footer; with --json the runner's document, written piece by piece.
+ */
+async function* streamBody(ctx: CliContext, files: AsyncIterable<FileHash>, opts: HashOptions, algos: Algo[], error: CustodyError | undefined): AsyncGenerator<string> {
+  const commandLine = ['custody', ...process.argv.slice(2)].join(' ');
+  let header: string;
+  let each: (f: FileHash, first: boolean) => string;
+  let footer: (any: boolean) => string;
+  const lines = (ls: string[]) => ls.map((l) => `${l}\n`).join('');
+  if (ctx.opts.json) {
+    header = `{"ok":${error === undefined},"files":[`;
+    each = (f, first) => (first ? '' : ',') + safeJson(toJsonFiles([f])[0]);
+    footer = () => `]${error ? `,"error":${safeJson(errorJson(error))}` : ''}}\n`;
+  } else if (opts.format === 'json') {
+    const indent = (v: unknown, by: string) => JSON.stringify(v, null, 2).replace(/\n/g, `\n${by}`);
+    header = `{\n  "ok": ${error === undefined},\n  "files": [`;
+    each = (f, first) => `${first ? '' : ','}\n    ${indent(toJsonFiles([f])[0], '    ')}`;
+    footer = (any) => `${any ? '\n  ' : ''}]${error ? `,\n  "error": ${indent(errorJson(error), '  ')}` : ''}\n}\n`;
+  } else if (opts.format === 'sums') {
+    const algo = sumsAlgo(algos);
+    header = '';
+    each = (f) => lines(formatSums([f], algo));
+    footer = () => '';
+  } else if (opts.format === 'hashdeep') {
+    const cwd = process.cwd();
+    const top = formatHashdeep([], algos, cwd, commandLine);
+    header = lines(top);
+    // Absolute paths, as hashdeep itself writes them: `hashdeep -a -k` compares absolute names.
+    each = (f) => lines(formatHashdeep([f.path === '-' ? f : { ...f, path: path.resolve(f.path) }], algos, cwd, commandLine).slice(top.length));
+    footer = () => '';
+  } else if (opts.format === 'dfxml') {
+    const creator = { version: VERSION, commandLine, startTime: new Date().toISOString() };
+    const empty = formatDfxml([], creator);
+    header = lines(empty.slice(0, -1));
+    each = (f) => lines(formatDfxml([f], creator).slice(empty.length - 1, -1));
+    footer = () => lines(empty.slice(-1));
+  } else {
+    // Every line escaped for the terminal, as the runner escapes a command's text.
+    const color = ctx.opts.color && opts.out === undefined;
+    header = '';
+    each = (f) => formatText([f]).map((l) => `${escapeLine(l, color)}\n`).join('');
+    footer = () => '';
+  }
+  let buf = header;
+  let first = true;
+  for await (const f of files) {
+    buf += each(f, first);
+    first = false;
+    if (buf.length >= CHUNK) {
+      yield buf;
+      buf = '';
+    }
+  }
+  yield buf + footer(!first);
 }
 
 async function hashSplit(ctx: CliContext, inputs: HashInput[], spec: HashSpec): Promise<FileHash[]> {
@@ -258,7 +370,7 @@ function render(ctx: CliContext, files: FileHash[], opts: HashOptions, algos: Al
   }
 }
 
-async function checkCommand(ctx: CliContext, paths: string[], opts: HashOptions, explicit: Algo[]): Promise<Outcome> {
+async function checkCommand(ctx: CliContext, paths: string[], opts: HashOptions, explicit: Algo[], jobs: number | undefined): Promise<Outcome> {
   const listPath = opts.check!;
   let text: string;
   try {
@@ -295,7 +407,11 @@ async function checkCommand(ctx: CliContext, paths: string[], opts: HashOptions,
     listed.set(key(e.path), e);
   }
   const toHash = entries.map((e) => present.get(key(e.path))).filter((i): i is HashInput => i !== undefined);
-  const hashed = await hashEach(ctx, toHash, { algos });
+  const hashed = await hashEach(ctx, toHash, { algos }, {
+    images: new Set(),
+    ...(jobs === undefined ? {} : { jobs }),
+    pool: toHash.filter((i) => isSmall(i, new Set())).length >= BATCH_FROM_FILES,
+  });
   const byKey = new Map(hashed.map((h) => [key(h.path), h]));
 
   const lines: CheckLine[] = [];

@@ -17,6 +17,7 @@ import { loadSigner } from '../keys.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { humanBytes, progressFor } from '../progress.js';
 import { collect } from '../options.js';
+import { jobsHelp, parseJobs } from '../jobs.js';
 
 interface SealOptions {
   out: string;
@@ -33,6 +34,7 @@ interface SealOptions {
   passphraseFile?: string;
   force?: boolean;
   split?: boolean;
+  jobs?: string;
 }
 
 
@@ -81,6 +83,7 @@ export function register(program: Command): void {
     .option('--key <file>', 'signing key (default: env CUSTODY_KEY, or the only key in <home>/keys)')
     .option('--passphrase-file <file>', 'read the key passphrase from this file')
     .option('--force', 'replace an existing --out')
+    .option('--jobs <n>', jobsHelp('many small files are spread over them, one large file uses one per algorithm'))
     .option('--split', 'each path is the first segment of a split raw image (image.001, image.aa): one item of all its segments')
     .addHelpText('after', HELP)
     .action(action(sealCommand));
@@ -126,6 +129,7 @@ function imageLines(id: string, im: ManifestImage): string[] {
 
 export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptions): Promise<Outcome> {
   assertCaseId(o.case);
+  const jobs = parseJobs(o.jobs);
   const algorithms = o.algo === undefined ? [...DEFAULT_ALGOS] : parseAlgoList(o.algo);
   if (!algorithms.includes('sha256')) algorithms.push('sha256');
   const pieceSize = parseSize(o.piece);
@@ -152,6 +156,7 @@ export async function sealCommand(ctx: CliContext, paths: string[], o: SealOptio
     signer,
     ledger: ledgerAt(ctx),
     progress: progressFor(ctx),
+    ...(jobs === undefined ? {} : { jobs }),
   });
   const out = result.file;
   const sealer = result.signer.identity;

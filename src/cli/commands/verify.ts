@@ -12,6 +12,7 @@ import { progressFor } from '../progress.js';
 import { verdictJson, verdictText } from '../render/verdict.js';
 import { trustFor } from '../trust-input.js';
 import { ledgerFor } from '../ledger-input.js';
+import { jobsHelp, parseJobs } from '../jobs.js';
 
 interface VerifyOptions extends TrustFlags, DecryptKeyFlags {
   ledger?: string;
@@ -77,17 +78,9 @@ export function register(program: Command): void {
     .option('--strict', 'a stale copy (the ledger knows later records) does not verify')
     .option('--full', 'also recompute every flat hash (md5, sha1, sha256 …), not only the piece SHA-256s; see Modes below')
     .option('--media', 'with --full: also recompute the media hashes of disk-image items (E01, split raw) from their sealed segments')
-    .option('--jobs <n>', 'hash workers (default: one per core); pieces mode on a bundle file scales with them, --full does not')
+    .option('--jobs <n>', jobsHelp('pieces mode on a bundle file scales with them, --full does not'))
     .addHelpText('after', HELP)
     .action(action(verifyCommand));
-}
-
-/** --jobs: a whole number of workers, 1 to 256 (each is a thread). */
-function parseJobs(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = /^[0-9]{1,3}$/.test(v.trim()) ? Number(v.trim()) : NaN;
-  if (!(n >= 1 && n <= 256)) throw new CustodyError('USAGE', `--jobs must be a whole number from 1 to 256, not ${JSON.stringify(v)}`);
-  return n;
 }
 
 export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyOptions): Promise<Outcome> {
