@@ -7,7 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { commandOf } from '../src/cli/entry.js';
+import { COMMAND_NAMES, commandOf } from '../src/cli/entry.js';
+import { buildProgram } from '../src/cli/main.js';
 import { ROOT, runCli } from './helpers/cli.js';
 
 /** The same argv through the whole program (dist/cli/main.js), every command registered. */
@@ -21,6 +22,13 @@ function runWhole(args: string[]) {
 }
 
 describe('the start of a run', () => {
+  it('can load alone every command the whole program registers, and no other', () => {
+    const whole = buildProgram()
+      .commands.map((c) => c.name())
+      .sort();
+    expect([...COMMAND_NAMES].sort()).toEqual(whole);
+  });
+
   it('finds the command after global options, with or without their values', () => {
     expect(commandOf(['node', 'custody', 'log', '--case', 'X'])).toBe('log');
     expect(commandOf(['node', 'custody', '--home', 'log', '--json', 'verify', 'b.tar'])).toBe('verify');

@@ -29,6 +29,9 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   demo: () => import('./commands/demo.js'),
 };
 
+/** The commands entry.ts can load alone: the same as the whole program's (test/cli-entry.test.ts). */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
+
 /** Global options that take a value, and those that do not (see program.ts). */
 const WITH_VALUE = new Set(['--home', '--ledger']);
 const FLAGS = new Set(['--json', '-q', '--quiet', '--no-color']);
