@@ -50,8 +50,8 @@ export interface VerifyRequest extends TrustRequest {
   allowFork?: boolean;
   /** Hash workers (default: one per core, see defaultJobs). */
   jobs?: number;
-  /** Keep custody/manifest.json's files in the verdict (default true: extract, report and receive use them; verify does not). */
-  keepFiles?: boolean;
+  /** Keep custody/manifest.json's files in the verdict (default true: report and receive use them; verify does not; extract keeps only their times, 'times'). */
+  keepFiles?: boolean | 'times';
 }
 
 export function assertTrustFlags(o: { allowUntrusted?: boolean | undefined; strictTrust?: boolean | undefined }): void {
@@ -72,7 +72,7 @@ export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
   try {
     const v = await verifyBundle(file ? file.chunks() : req.input.stream, {
       engine: withSmallDigests(engine),
-      keepFiles: req.keepFiles !== false,
+      keepFiles: req.keepFiles === 'times' ? 'times' : req.keepFiles !== false,
       ...(file && pool ? { seekable: { hasher: pool, skip: (n: number) => file.skip(n) } } : {}),
       label: req.input.label,
       mode: req.mode ?? 'full',
