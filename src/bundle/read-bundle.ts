@@ -232,8 +232,10 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
           { member: rel, item },
         );
       }
-      if (positioned) {
+      if (positioned && !(small && entry.size <= SMALL_MEMBER)) {
         // Hashed by the workers reading the file at its offset; the reader jumps past it (its padding is still checked).
+        // Small members are hashed below, on this thread, from the bytes the reader holds anyway: an export of
+        // tiny files then starts no piece worker at all (two worker threads were ~50 MB of a million-file verify).
         const i = table.addPending(rel, item, entry.size, expectedPieceCount(info.pieceSize, entry.size));
         const { result } = await positioned.hasher.queue(entry.dataOffset, entry.size, info.pieceSize, onBytes);
         hashed.pending++;

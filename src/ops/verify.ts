@@ -67,7 +67,7 @@ export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
   // Pieces mode on a plain file: every worker reads and hashes its own pieces (positioned reads); a stream goes through the engine's ring.
   const file = req.mode === 'pieces' && !req.sink && req.input.file !== undefined ? await SeekableFile.open(req.input.file) : undefined;
   const pool = file ? new PiecePool({ fd: file.fd, workers: jobs, label: req.input.label }) : undefined;
-  pool?.start(); // worker start-up overlaps the reading of the first tag files
+  // The pool starts its workers at the first member large enough to need them (small ones are hashed on this thread).
   let progress: Progress | undefined;
   try {
     const v = await verifyBundle(file ? file.chunks() : req.input.stream, {
