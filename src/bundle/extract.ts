@@ -20,7 +20,7 @@ import path from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import type { CustodyManifest } from './custody-manifest.js';
 import { componentProblem } from './layout.js';
-import type { BundleSink } from './read-bundle.js';
+import type { BundleSink, ReadBundle } from './read-bundle.js';
 import type { TargetNameCheck } from './target-names.js';
 
 export function safeJoin(root: string, rel: string): string {
@@ -237,12 +237,39 @@ export function assertNameBytesHold(m: CustodyManifest, names: TargetNameCheck |
   );
 }
 
+/** What finishing needs of each payload file, in member order: its path, item, time (ms; NaN: none) and original name bytes. */
+export interface FileTimes {
+  count: number;
+  path(i: number): string;
+  item(i: number): string;
+  mtime(i: number): number;
+  nameBytes(i: number): string | undefined;
+}
+
+function manifestFiles(m: CustodyManifest): FileTimes {
+  const f = m.files;
+  return { count: f.length, path: (i) => f[i]!.path, item: (i) => f[i]!.item, mtime: (i) => new Date(f[i]!.mtime).getTime(), nameBytes: (i) => f[i]!.nameBytes };
+}
+
+/**
+ * The file times of a bundle read with keepFiles 'times': a verified
+ * verdict's custody/manifest.json lists the payload members in member order
+ * (custody.manifest fails otherwise), so element i is payload member i.
+ */
+export function fileTimes(r: ReadBundle): FileTimes {
+  const t = r.table;
+  const c = r.streamed.custody;
+  const mtimes = c.mtimes;
+  if (!mtimes) throw new CustodyError('INTERNAL', 'the file times were not kept');
+  return { count: t.count, path: (i) => t.name(i), item: (i) => t.item(i), mtime: (i) => mtimes[i]!, nameBytes: (i) => c.nameBytes.get(i) };
+}
+
 /**
  * After a verified verdict: item folders, empty folders (through the same
  * target check as files), original name bytes, file times as sealed.
  * Returns every payload member written under another name.
  */
-export async function finishExtraction(root: string, m: CustodyManifest, names?: TargetNameCheck): Promise<RenamedMember[]> {
+export async function finishExtraction(root: string, m: CustodyManifest, names?: TargetNameCheck, files?: FileTimes): Promise<RenamedMember[]> {
   const dirs = emptyFolders(m);
   for (const d of dirs) names?.add(d.path);
   assertNameBytesHold(m, names);
@@ -261,11 +288,14 @@ export async function finishExtraction(root: string, m: CustodyManifest, names?:
     const { written, restore } = place(d.path, 'folder', d.nameBytes);
     await fsp.mkdir(restore ? originalPath(root, d.item, d.nameBytes!) : safeJoin(root, written), { recursive: true, mode: 0o755 });
   }
-  for (const f of m.files) {
-    const { written, restore } = place(f.path, 'file', f.nameBytes);
-    const at = restore ? await restoreNameBytes(root, f.path, f.item, f.nameBytes!) : safeJoin(root, written);
-    const t = new Date(f.mtime);
-    if (!Number.isNaN(t.getTime())) fs.utimesSync(at, t, t);
+  const list = files ?? manifestFiles(m);
+  for (let i = 0; i < list.count; i++) {
+    const rel = list.path(i);
+    const nameBytes = list.nameBytes(i);
+    const { written, restore } = place(rel, 'file', nameBytes);
+    const at = restore ? await restoreNameBytes(root, rel, list.item(i), nameBytes!) : safeJoin(root, written);
+    const t = list.mtime(i);
+    if (!Number.isNaN(t)) fs.utimesSync(at, t / 1000, t / 1000);
   }
   await fsp.chmod(root, 0o755);
   await syncTree(root);

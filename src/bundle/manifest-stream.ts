@@ -264,8 +264,16 @@ export class CustodyManifestCheck {
   /** The document does not parse or has the wrong shape (reported first). */
   parseError: CustodyError | undefined;
   head: ManifestHead | undefined;
-  /** Elements of `files`, kept only when asked (extract, report, receive); verify keeps none. */
+  /**
+   * Elements of `files`, kept only when asked (report, receive); verify keeps
+   * none; extract ('times') keeps only those with original name bytes, and
+   * every file time in `mtimes`.
+   */
   readonly files: ManifestFile[] = [];
+  /** keepFiles 'times': each payload member's mtime (ms since the epoch, NaN if it does not parse), by element index. */
+  readonly mtimes: Float64Array | undefined;
+  /** keepFiles 'times': element index → original name bytes (hex), for the few files sealed under an escaped name. */
+  readonly nameBytes = new Map<number, string>();
   /** More elements than payload members, or fewer: the count said. */
   countError: string | undefined;
   /** The first element (in order) that disagrees with its payload member. */
@@ -284,8 +292,9 @@ export class CustodyManifestCheck {
 
   constructor(
     private readonly table: PayloadTable,
-    private readonly o: { full: boolean; pieceSize: number; keepFiles: boolean; manifestOk: (algo: string) => boolean },
+    private readonly o: { full: boolean; pieceSize: number; keepFiles: boolean | 'times'; manifestOk: (algo: string) => boolean },
   ) {
+    this.mtimes = o.keepFiles === 'times' ? new Float64Array(table.count) : undefined;
     this.scanner = new FilesScanner(
       (bytes) => this.startHead(parseManifestJson(bytes)),
       (bytes, i) => this.element(parseManifestJson(bytes), i),
@@ -315,7 +324,14 @@ export class CustodyManifestCheck {
       this.countError = `lists more than ${n} files; the bundle holds ${n}`;
       throw new StopScan();
     }
-    if (this.o.keepFiles) this.files.push(f);
+    if (this.mtimes) {
+      // A million objects cost ~500 MB; extract needs only the time and the rare original name bytes.
+      this.mtimes[i] = Date.parse(f.mtime);
+      if (f.nameBytes !== undefined) {
+        this.nameBytes.set(i, f.nameBytes);
+        this.files.push(f);
+      }
+    } else if (this.o.keepFiles) this.files.push(f);
     if (!this.first) this.compare(f, i);
   }
 

@@ -3,6 +3,10 @@
  * an open-addressing table of indexes, one flag byte each. A million names
  * in a JavaScript Set took ~300 MB; here they take their bytes plus ~13.
  *
+ * The bytes live in blocks of BLOCK bytes (a name never straddles two), not
+ * in one buffer that doubles: the last doubling held 32 + 64 MB at once for
+ * the names of a million members, and left a third of it unused.
+ *
  * Threat: a hostile archive choosing names that collide in the table, so
  * that every insertion walks a long chain (verify would hang). The bucket
  * comes from a polynomial hash over the bytes modulo 2^31-1 at a point drawn
@@ -12,6 +16,9 @@
  * the bytes themselves.
  */
 const P = 2147483647; // 2^31 - 1
+/** Bytes per block of names (a name is at most 4096 bytes: tar-names.ts MAX_NAME_BYTES, and a pax path is bounded too). */
+const BLOCK = 1 << 20;
+const EMPTY = new Uint8Array(0);
 
 function randomPoint(): number {
   const r = new Uint32Array(1);
@@ -20,7 +27,8 @@ function randomPoint(): number {
 }
 
 export class NameSet {
-  private bytes = new Uint8Array(1 << 12);
+  private readonly blocks: Uint8Array[] = [];
+  /** Offset of the next byte in the blocks laid end to end. */
   private used = 0;
   private ends = new Uint32Array(1 << 10);
   private flagsOf = new Uint8Array(1 << 10);
@@ -43,10 +51,19 @@ export class NameSet {
     return h;
   }
 
+  /** Name k's block and where it starts and ends in it (a name ends in the block of its last byte). */
+  private span(k: number): { a: Uint8Array; start: number; end: number } {
+    const end = this.ends[k]!;
+    const prev = k === 0 ? 0 : this.ends[k - 1]!;
+    if (end === prev) return { a: EMPTY, start: 0, end: 0 };
+    const block = Math.floor((end - 1) / BLOCK);
+    const base = block * BLOCK;
+    return { a: this.blocks[block]!, start: Math.max(prev, base) - base, end: end - base };
+  }
+
   private equals(k: number, b: Uint8Array): boolean {
-    const start = k === 0 ? 0 : this.ends[k - 1]!;
-    if (this.ends[k]! - start !== b.length) return false;
-    const a = this.bytes;
+    const { a, start, end } = this.span(k);
+    if (end - start !== b.length) return false;
     for (let i = 0; i < b.length; i++) if (a[start + i] !== b[i]) return false;
     return true;
   }
@@ -74,7 +91,8 @@ export class NameSet {
 
   /** The UTF-8 bytes of name k (a view: valid until the next add). */
   bytesOf(k: number): Uint8Array {
-    return this.bytes.subarray(k === 0 ? 0 : this.ends[k - 1]!, this.ends[k]!);
+    const { a, start, end } = this.span(k);
+    return a.subarray(start, end);
   }
 
   flags(k: number): number {
@@ -88,15 +106,17 @@ export class NameSet {
 
   private insert(b: Uint8Array, flags: number, h: number): number {
     if ((this.size + 1) * 2 > this.table.length) this.grow();
-    const k = this.size++;
-    if (this.used + b.length > this.bytes.length) {
-      let cap = this.bytes.length * 2;
-      while (cap < this.used + b.length) cap *= 2;
-      const next = new Uint8Array(cap);
-      next.set(this.bytes.subarray(0, this.used));
-      this.bytes = next;
+    if (b.length > BLOCK) throw new RangeError(`a name of ${b.length} bytes`);
+    let block = Math.floor(this.used / BLOCK);
+    if (b.length > 0 && (this.used % BLOCK + b.length > BLOCK || block === this.blocks.length)) {
+      // A new block: the name does not fit in what is left of this one (or there is none yet).
+      if (this.used % BLOCK !== 0) block++;
+      this.used = block * BLOCK;
+      if (this.used + BLOCK > 0xffffffff) throw new RangeError('more than 4 GiB of names');
+      this.blocks.push(new Uint8Array(BLOCK));
     }
-    this.bytes.set(b, this.used);
+    const k = this.size++;
+    if (b.length > 0) this.blocks[block]!.set(b, this.used - block * BLOCK);
     this.used += b.length;
     if (k === this.ends.length) {
       const e = new Uint32Array(this.ends.length * 2);

@@ -10,8 +10,12 @@
  * here a member costs its name's bytes plus ~100 bytes of binary digests.
  * Lookups by name go through a permutation sorted by name bytes (binary
  * search, and a cursor for the sorted streams the manifests are), so a hostile
- * choice of names cannot degrade them the way it can degrade a hash table.
+ * choice of names cannot degrade them the way it can degrade a hash table;
+ * where the members already come in name order (custody seals them so) no
+ * permutation is built. The Merkle root of a one-piece member is not kept:
+ * RFC 6962 makes it SHA-256(0x00 ‖ its piece digest), recomputed when compared.
  */
+import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { PieceDigests } from '../core/hasher.js';
 import { compareBytes } from '../custody/encoding.js';
@@ -109,8 +113,11 @@ export class PayloadTable {
   private readonly flat = new Map<string, { len: number; bytes: GrowBytes }>();
   private readonly pieceEnd = u32();
   private readonly pieceBytes = new GrowBytes();
+  /** Merkle roots of the members whose piece count is not 1, in member order; rootOf lists those members. */
   private readonly roots = new GrowBytes();
-  private perm: Uint32Array | undefined;
+  private readonly rootOf = u32();
+  /** Member indexes in name order; null once the members are known to be in name order already. */
+  private perm: Uint32Array | null | undefined;
   private cursor = 0;
 
   /**
@@ -148,7 +155,33 @@ export class PayloadTable {
     if (pieces.hashes.length !== this.pieceCount(i)) throw new RangeError(`member ${i}: ${pieces.hashes.length} pieces where ${this.pieceCount(i)} were expected`);
     const base = this.pieceBase(i) * 32;
     pieces.hashes.forEach((h, k) => hexInto(h, this.pieceBytes.buf, base + 32 * k));
-    hexInto(pieces.merkleRoot, this.roots.buf, i * 32);
+    const slot = this.rootSlot(i);
+    if (slot >= 0) hexInto(pieces.merkleRoot, this.roots.buf, slot * 32);
+  }
+
+  /** Where member i's root is kept, or -1 (a one-piece member: its root follows from its piece). */
+  private rootSlot(i: number): number {
+    const list = this.rootOf.buf;
+    let lo = 0;
+    let hi = this.rootOf.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid]! < i) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.rootOf.length && list[lo] === i ? lo : -1;
+  }
+
+  /** Member i's Merkle root, binary (a view, or a fresh array for a one-piece member). */
+  private root(i: number): Uint8Array {
+    if (this.pieceCount(i) === 1) {
+      const at = this.pieceBase(i) * 32;
+      const leaf = new Uint8Array(33);
+      leaf.set(this.pieceBytes.buf.subarray(at, at + 32), 1);
+      return sha256(leaf);
+    }
+    const slot = this.rootSlot(i);
+    return this.roots.buf.subarray(slot * 32, slot * 32 + 32);
   }
 
   add(path: string, item: string, size: number, digests: Record<string, string>, pieces: PieceDigests | undefined): void {
@@ -182,9 +215,12 @@ export class PayloadTable {
         this.pieceBytes.length += 32;
       }
       this.pieceEnd.push(this.pieceBytes.length / 32);
-      this.roots.reserve(32);
-      hexInto(pieces?.merkleRoot ?? '0'.repeat(64), this.roots.buf, this.roots.length);
-      this.roots.length += 32;
+      if (hashes.length !== 1) {
+        this.rootOf.push(this.count);
+        this.roots.reserve(32);
+        hexInto(pieces?.merkleRoot ?? '0'.repeat(64), this.roots.buf, this.roots.length);
+        this.roots.length += 32;
+      }
     }
     this.count++;
   }
@@ -239,7 +275,7 @@ export class PayloadTable {
 
   /** The Merkle root of a member equals this hex. */
   rootEquals(i: number, hex: string): boolean {
-    return this.withPieces && hexEquals(this.roots.buf, i * 32, 32, hex);
+    return this.withPieces && hexEquals(this.root(i), 0, 32, hex);
   }
 
   /** Digests (hex) of every algorithm stored for a member. */
@@ -273,7 +309,7 @@ export class PayloadTable {
 
   rootHex(i: number): string | undefined {
     if (!this.withPieces) return undefined;
-    return bytesToHex(this.roots.buf.subarray(i * 32, i * 32 + 32));
+    return bytesToHex(this.root(i));
   }
 
   pieces(i: number): PieceDigests | undefined {
@@ -283,20 +319,31 @@ export class PayloadTable {
     return { pieceSize: 0, hashes, merkleRoot: this.rootHex(i)! };
   }
 
-  /** Member indexes in the byte order of their names (built once, after the payload). */
-  sorted(): Uint32Array {
-    if (this.perm) return this.perm;
+  /**
+   * Member indexes in the byte order of their names (built once, after the
+   * payload), or null when the members are in that order already (the
+   * identity, not built: a million members saved 4 MB).
+   */
+  sorted(): Uint32Array | null {
+    if (this.perm !== undefined) return this.perm;
     const n = this.count;
-    const perm = new Uint32Array(n);
     let inOrder = true;
-    for (let i = 0; i < n; i++) {
-      perm[i] = i;
-      if (i > 0 && inOrder && compareBytes(this.nameBytes(i - 1), this.nameBytes(i)) > 0) inOrder = false;
+    for (let i = 1; i < n && inOrder; i++) if (compareBytes(this.nameBytes(i - 1), this.nameBytes(i)) > 0) inOrder = false;
+    let perm: Uint32Array | null = null;
+    if (!inOrder) {
+      perm = new Uint32Array(n);
+      for (let i = 0; i < n; i++) perm[i] = i;
+      perm.sort((a, b) => compareBytes(this.nameBytes(a), this.nameBytes(b)));
     }
-    if (!inOrder) perm.sort((a, b) => compareBytes(this.nameBytes(a), this.nameBytes(b)));
     this.perm = perm;
     this.cursor = 0;
     return perm;
+  }
+
+  /** The member at place k of the name order. */
+  sortedAt(k: number): number {
+    const perm = this.sorted();
+    return perm === null ? k : perm[k]!;
   }
 
   /**
@@ -305,19 +352,20 @@ export class PayloadTable {
    */
   find(name: Uint8Array): number {
     const perm = this.sorted();
+    const at = (k: number): number => (perm === null ? k : perm[k]!);
     const c = this.cursor;
-    if (c < perm.length && compareBytes(this.nameBytes(perm[c]!), name) === 0) {
+    if (c < this.count && compareBytes(this.nameBytes(at(c)), name) === 0) {
       this.cursor = c + 1;
-      return perm[c]!;
+      return at(c);
     }
     let lo = 0;
-    let hi = perm.length;
+    let hi = this.count;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const cmp = compareBytes(this.nameBytes(perm[mid]!), name);
+      const cmp = compareBytes(this.nameBytes(at(mid)), name);
       if (cmp === 0) {
         this.cursor = mid + 1;
-        return perm[mid]!;
+        return at(mid);
       }
       if (cmp < 0) lo = mid + 1;
       else hi = mid;

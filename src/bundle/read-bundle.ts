@@ -91,8 +91,8 @@ export interface ReadOptions {
    * limits) is read and checked exactly as from a stream.
    */
   seekable?: SeekablePayload;
-  /** Keep every element of custody/manifest.json's files (default true); verify alone needs none. */
-  keepFiles?: boolean;
+  /** Keep every element of custody/manifest.json's files (default true); verify alone needs none; extract only the times ('times', manifest-stream.ts). */
+  keepFiles?: boolean | 'times';
 }
 
 export interface SeekablePayload {
@@ -201,7 +201,9 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     const algos = info.algorithms as Algo[];
     const mode: ReadMode = opts.mode === 'pieces' && info.pieceSize > 0 ? 'pieces' : 'full';
     const positioned = mode === 'pieces' ? lanes : undefined;
-    const hashed: Promise<void>[] = [];
+    // Positioned members still being hashed, and the first failure: a counter, not a promise per member
+    // (a million settled promises held until the end were ~100 MB of a million-file verify).
+    const hashed = { pending: 0, error: undefined as unknown, failed: false, idle: undefined as (() => void) | undefined };
     let bytesHashed = 0;
     const onBytes = (n: number) => opts.onProgress?.((bytesHashed += n), info.payloadBytes);
     const spec = mode === 'pieces' ? { algos: [], pieceSize: info.pieceSize, pieceLanes: true } : { algos, pieceSize: info.pieceSize };
@@ -230,13 +232,30 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
           { member: rel, item },
         );
       }
-      if (positioned) {
+      if (positioned && !(small && entry.size <= SMALL_MEMBER)) {
         // Hashed by the workers reading the file at its offset; the reader jumps past it (its padding is still checked).
+        // Small members are hashed below, on this thread, from the bytes the reader holds anyway: an export of
+        // tiny files then starts no piece worker at all (two worker threads were ~50 MB of a million-file verify).
         const i = table.addPending(rel, item, entry.size, expectedPieceCount(info.pieceSize, entry.size));
         const { result } = await positioned.hasher.queue(entry.dataOffset, entry.size, info.pieceSize, onBytes);
-        const got = result.then((d) => table.setPieces(i, d));
-        got.catch(() => {}); // awaited below, after the last payload member
-        hashed.push(got);
+        hashed.pending++;
+        result.then(
+          (d) => table.setPieces(i, d),
+          (e: unknown) => {
+            if (!hashed.failed) [hashed.failed, hashed.error] = [true, e];
+            hashed.idle?.(); // the first failure is thrown at once, as Promise.all would
+          },
+        ).then(
+          () => {
+            if (--hashed.pending === 0) hashed.idle?.();
+          },
+          (e: unknown) => {
+            // setPieces threw (a piece count that differs from the one reserved): a failure like any other.
+            if (!hashed.failed) [hashed.failed, hashed.error] = [true, e];
+            --hashed.pending;
+            hashed.idle?.();
+          },
+        );
         entry.skip();
         done += entry.size;
         pending = await next();
@@ -282,7 +301,8 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     // The tag files below are checked as they stream, against the pieces in the table: every
     // positioned piece must be in before the first of them is read.
     positioned?.hasher.flush();
-    await Promise.all(hashed);
+    if (hashed.pending > 0 && !hashed.failed) await new Promise<void>((resolve) => (hashed.idle = resolve));
+    if (hashed.failed) throw hashed.error;
 
     const full = mode === 'full';
     const manifests = new Map<string, ManifestLinesCheck>();
@@ -292,7 +312,7 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
       custody: new CustodyManifestCheck(table, {
         full,
         pieceSize: info.pieceSize,
-        keepFiles: opts.keepFiles !== false,
+        keepFiles: opts.keepFiles === 'times' ? 'times' : opts.keepFiles !== false,
         manifestOk: (a: string) => manifests.get(L.manifestName(a))?.ok === true,
       }),
       pieces: new PiecesCheck(table, info.pieceSize),
@@ -367,7 +387,7 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
  */
 async function streamTag(entry: TarEntry, rel: string, check: { push(c: Uint8Array): void; end(): void }, opts: ReadOptions): Promise<string> {
   const out = await opts.sink?.beginPayload(rel, entry.size);
-  const session = opts.engine.begin({ algos: ['sha256'] });
+  const session = opts.engine.beginLocal?.({ algos: ['sha256'] }) ?? opts.engine.begin({ algos: ['sha256'] });
   try {
     for await (const chunk of entry.body()) {
       const hashed = session.update(chunk);

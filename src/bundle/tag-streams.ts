@@ -217,8 +217,7 @@ export class PiecesCheck extends LineCheck {
   firstDiff: { lineNo: number; line?: { path: string; range: [number, number] } } | undefined;
   private readonly seen: Uint32Array;
   private readonly differs: Int32Array;
-  private readonly order: Uint32Array;
-  /** The next expected line: member order[c] (members without pieces skipped), its piece k. */
+  /** The next expected line: member table.sortedAt(c) (members without pieces skipped), its piece k. */
   private c = 0;
   private k = 0;
 
@@ -229,12 +228,11 @@ export class PiecesCheck extends LineCheck {
     super(PIECES_TXT, true);
     this.seen = new Uint32Array(table.count);
     this.differs = new Int32Array(table.count).fill(-1);
-    this.order = table.sorted();
     this.skipEmpty();
   }
 
   private skipEmpty(): void {
-    while (this.c < this.order.length && this.table.pieceCount(this.order[this.c]!) === 0) this.c++;
+    while (this.c < this.table.count && this.table.pieceCount(this.table.sortedAt(this.c)) === 0) this.c++;
   }
 
   protected line(text: string, lineNo: number): void {
@@ -252,7 +250,7 @@ export class PiecesCheck extends LineCheck {
     }
     if (this.firstDiff) return;
     // The generated list, line by line: the expected member's next piece, its range, its digest.
-    const want = this.order[this.c];
+    const want = this.c < this.table.count ? this.table.sortedAt(this.c) : undefined;
     let same = false;
     if (want !== undefined && this.pieceSize > 0 && compareBytes(this.table.nameBytes(want), name) === 0) {
       const r = pieceRange(this.pieceSize, this.table.size(want), this.k);
@@ -270,7 +268,7 @@ export class PiecesCheck extends LineCheck {
   }
 
   protected override finish(): void {
-    if (!this.firstDiff && this.c < this.order.length) this.firstDiff = { lineNo: this.lineCount + 1 };
+    if (!this.firstDiff && this.c < this.table.count) this.firstDiff = { lineNo: this.lineCount + 1 };
   }
 
   /** Payload member i's recorded pieces are exactly its computed ones. */

@@ -120,7 +120,8 @@ export class TargetNameCheck {
   private readonly written = new Map<string, string>();
   /** sealed path (every prefix) → why it was renamed */
   private readonly why = new Map<string, string>();
-  private readonly active: boolean;
+  /** The target folds, normalises or refuses some names (false on ext4, XFS: then every name is written as it is). */
+  readonly active: boolean;
 
   constructor(
     readonly profile: TargetProfile,
@@ -155,6 +156,7 @@ export class TargetNameCheck {
 
   /** Why `sealed` is written under another path (the first renamed folder above it, or itself), or undefined. */
   renamedBecause(sealed: string): string | undefined {
+    if (this.why.size === 0) return undefined;
     const parts = sealed.split('/');
     for (let i = 1; i <= parts.length; i++) {
       const w = this.why.get(parts.slice(0, i).join('/'));

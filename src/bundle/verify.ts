@@ -82,8 +82,8 @@ export interface VerifyOptions {
   /** A seekable bundle file: pieces mode hashes the payload with positioned reads on every worker (read-bundle.ts). */
   seekable?: SeekablePayload;
   onProgress?: (payloadDone: number, payloadTotal: number) => void;
-  /** Keep custody/manifest.json's files in the verdict's manifest (default true; verify alone needs none, and a million cost ~500 MB). */
-  keepFiles?: boolean;
+  /** Keep custody/manifest.json's files in the verdict's manifest (default true; verify alone needs none, and a million cost ~500 MB; 'times': see ReadOptions). */
+  keepFiles?: boolean | 'times';
   /** The clock records are checked against (default: now). */
   now?: Date;
   /** What the bytes are called in messages (the bundle's file name, "stdin"). */

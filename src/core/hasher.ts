@@ -65,6 +65,13 @@ export interface Hasher {
    * the caller then uses a session.
    */
   digestSmall?(spec: HashSpec, bytes: Uint8Array): HashDigest | undefined;
+  /**
+   * Optional: a streaming session of flat digests (no pieces) on the calling
+   * thread, for the tag files a reader checks as they stream: sending them to
+   * a worker started one more thread (and its slots) only for them. Undefined
+   * when this hasher cannot; the caller then uses begin.
+   */
+  beginLocal?(spec: HashSpec): HasherSession | undefined;
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 import crypto from 'node:crypto';
 import type { Algo } from './algorithms.js';
-import type { HashDigest, Hasher, HashSpec } from './hasher.js';
+import type { HashDigest, Hasher, HasherSession, HashSpec } from './hasher.js';
 
 const OPENSSL: Partial<Record<Algo, string>> = { md5: 'md5', sha1: 'sha1', sha256: 'sha256', sha512: 'sha512', 'sha3-256': 'sha3-256' };
 const LEAF = Buffer.of(0x00);
@@ -55,7 +55,27 @@ export function digestSmall(spec: HashSpec, bytes: Uint8Array): HashDigest | und
   return out;
 }
 
-/** The engine, with small inputs hashed on the calling thread. */
+/** Flat digests streamed on the calling thread (no pieces), or undefined. */
+export function beginLocal(spec: HashSpec): HasherSession | undefined {
+  if ((spec.pieceSize ?? 0) > 0) return undefined;
+  const hashes: [Algo, crypto.Hash][] = [];
+  for (const a of new Set(spec.algos)) {
+    const name = OPENSSL[a];
+    if (name === undefined) return undefined;
+    hashes.push([a, crypto.createHash(name)]);
+  }
+  let size = 0;
+  return {
+    update: async (chunk) => {
+      for (const [, h] of hashes) h.update(chunk);
+      size += chunk.length;
+    },
+    finish: async () => ({ size, digests: Object.fromEntries(hashes.map(([a, h]) => [a, h.digest('hex')])) }),
+    abort: () => {},
+  };
+}
+
+/** The engine, with small inputs and the streamed tag files hashed on the calling thread. */
 export function withSmallDigests(engine: Hasher): Hasher {
   return {
     begin: (spec) => engine.begin(spec),
@@ -63,5 +83,6 @@ export function withSmallDigests(engine: Hasher): Hasher {
       return engine.workerCount;
     },
     digestSmall,
+    beginLocal,
   };
 }

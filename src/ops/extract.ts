@@ -9,7 +9,7 @@ import path from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import { sweepStaleTemps, tempNameBeside, trackTemp, untrackTemp } from '../bundle/temp-files.js';
 import { walkHeaders } from '../bundle/chain-read.js';
-import { assertNameBytesHold, directorySink, finishExtraction, type RenamedMember } from '../bundle/extract.js';
+import { assertNameBytesHold, directorySink, fileTimes, finishExtraction, type RenamedMember } from '../bundle/extract.js';
 import { parseCustodyManifest } from '../bundle/custody-manifest.js';
 import { CUSTODY_MANIFEST_JSON } from '../bundle/layout.js';
 import { RENAME_MAPPING, renameMappingBytes } from '../bundle/rename-mapping.js';
@@ -71,6 +71,9 @@ export function checkExtractDestination(into: string): string {
  */
 async function checkNamesFirst(input: BundleInput, names: TargetNameCheck): Promise<void> {
   if (input.label === 'stdin' || input.journal !== undefined) return; // checked member by member instead
+  // A target that keeps every name as it is (ext4, XFS) and takes any name bytes has nothing to refuse:
+  // walking 200,000 headers and holding their names first would be wasted.
+  if (!names.active && !(names.profile.utf8Names === true && names.mode === 'refuse')) return;
   let members: { name: string; size: number; dataOffset: number }[];
   let manifestBytes: Uint8Array | undefined;
   const fh = await fsp.open(input.label, 'r');
@@ -109,12 +112,13 @@ export async function extractBundle(req: ExtractRequest): Promise<ExtractResult>
   try {
     const names = new TargetNameCheck(req.target ?? probeTarget(tmp), dest, req.renameUnportable === true ? 'rename' : 'refuse');
     await checkNamesFirst(req.input, names);
-    const verdict = await verifyInput({ ...req, sink: directorySink(tmp, names), label: 'extract' });
-    if (verdict.error || !verdict.manifest) {
+    // Only the file times and the rare original name bytes of custody/manifest.json are kept, not an object per file.
+    const verdict = await verifyInput({ ...req, sink: directorySink(tmp, names), label: 'extract', keepFiles: 'times' });
+    if (verdict.error || !verdict.manifest || !verdict.read) {
       verdict.error ??= new CustodyError('INTERNAL', 'verified without a manifest');
       return { into: dest, extracted: false, verdict, renamed: [] };
     }
-    const renamed = await finishExtraction(tmp, verdict.manifest, names);
+    const renamed = await finishExtraction(tmp, verdict.manifest, names, fileTimes(verdict.read));
     if (renamed.length > 0) {
       const bundle = { ...(verdict.bagName === undefined ? {} : { bagName: verdict.bagName }), ...(verdict.bundleDigest === undefined ? {} : { bundleDigest: verdict.bundleDigest }) };
       fs.writeFileSync(path.join(tmp, RENAME_MAPPING), renameMappingBytes(bundle, renamed), { flag: 'wx', mode: 0o644 });

@@ -51,8 +51,8 @@ export interface VerifyRequest extends TrustRequest {
   allowFork?: boolean;
   /** Hash workers (default: one per core, see defaultJobs). */
   jobs?: number;
-  /** Keep custody/manifest.json's files in the verdict (default true: extract, report and receive use them; verify does not). */
-  keepFiles?: boolean;
+  /** Keep custody/manifest.json's files in the verdict (default true: report and receive use them; verify does not; extract keeps only their times, 'times'). */
+  keepFiles?: boolean | 'times';
   /** Records already checked from the bundle's headers (receive): not checked again if they are the ones read. */
   checkedRecords?: CheckedRecords;
 }
@@ -70,12 +70,12 @@ export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
   // Pieces mode on a plain file: every worker reads and hashes its own pieces (positioned reads); a stream goes through the engine's ring.
   const file = req.mode === 'pieces' && !req.sink && req.input.file !== undefined ? await SeekableFile.open(req.input.file) : undefined;
   const pool = file ? new PiecePool({ fd: file.fd, workers: jobs, label: req.input.label }) : undefined;
-  pool?.start(); // worker start-up overlaps the reading of the first tag files
+  // The pool starts its workers at the first member large enough to need them (small ones are hashed on this thread).
   let progress: Progress | undefined;
   try {
     const v = await verifyBundle(file ? file.chunks() : req.input.stream, {
       engine: withSmallDigests(engine),
-      keepFiles: req.keepFiles !== false,
+      keepFiles: req.keepFiles === 'times' ? 'times' : req.keepFiles !== false,
       ...(file && pool ? { seekable: { hasher: pool, skip: (n: number) => file.skip(n) } } : {}),
       label: req.input.label,
       mode: req.mode ?? 'full',

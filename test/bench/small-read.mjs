@@ -7,12 +7,15 @@
  * least-squares slope of time and memory over the file count. Run by
  * `npm run bench` (run.mjs) after its own entries, or alone.
  *
- * Env: CUSTODY_BENCH_SMALL_FILES (default 10000,50000,200000),
+ * Env: CUSTODY_BENCH_SMALL_FILES (default 2000,10000, so that `npm run bench`
+ * stays short; the figures that count: CUSTODY_BENCH_SMALL_FILES=10000,50000,200000),
  * CUSTODY_BENCH_SMALL_MAX / _MIN (file sizes in bytes, default 1024–4096: at
  * 1–64 KiB a 200k-file bundle is 6.5 GB, twice over when unpacked),
  * CUSTODY_BENCH_SMALL_DIR (where bundles are kept between runs, default the temp folder).
  * The bundles are written directly (test/helpers/many-files-bundle.mjs), not sealed.
  * Timed with GNU time (user + sys of the command and its children; max RSS).
+ * Each line carries the 1-minute load average at its start (the machine may be
+ * shared: compare ratios measured in the same run, and CPU seconds).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -24,7 +27,7 @@ import { writeManyFilesBundle } from '../helpers/many-files-bundle.mjs';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.join(ROOT, 'bin', 'custody.js');
 const BAGIT = path.resolve(ROOT, '..', 'shared', 'peers', 'bagit');
-const COUNTS = (process.env.CUSTODY_BENCH_SMALL_FILES ?? '10000,50000,200000').split(',').map(Number);
+const COUNTS = (process.env.CUSTODY_BENCH_SMALL_FILES ?? '2000,10000').split(',').map(Number);
 const MAX = Number(process.env.CUSTODY_BENCH_SMALL_MAX ?? 4096);
 const MIN = Number(process.env.CUSTODY_BENCH_SMALL_MIN ?? 1024);
 const DIR = process.env.CUSTODY_BENCH_SMALL_DIR ?? os.tmpdir();
@@ -70,10 +73,13 @@ export async function benchSmallRead() {
     spawnSync('sh', ['-c', `cat ${q(bundle)} > /dev/null`]);
     const custody = `${q(process.execPath)} ${q(BIN)}`;
     const run = (name, cmd, after) => {
+      const load = os.loadavg()[0];
       const t = timed(cmd);
       after?.();
-      rows.push({ n, name, ...t });
-      console.log(`${String(n).padStart(7)} files  ${name.padEnd(34)} ${t.wall.toFixed(2).padStart(7)} s  CPU ${t.cpu.toFixed(2).padStart(7)} s  ${(n / t.wall).toFixed(0).padStart(6)} files/s  peak RSS ${t.rssMB.toFixed(0).padStart(4)} MB`);
+      rows.push({ n, name, load, ...t });
+      console.log(
+        `${String(n).padStart(7)} files  ${name.padEnd(34)} ${t.wall.toFixed(2).padStart(7)} s  CPU ${t.cpu.toFixed(2).padStart(7)} s  ${(n / t.wall).toFixed(0).padStart(6)} files/s  ${(n / t.cpu).toFixed(0).padStart(6)} files/CPU-s  peak RSS ${t.rssMB.toFixed(0).padStart(4)} MB  load ${load.toFixed(1)}`,
+      );
     };
     const out = path.join(work, 'out');
     run('custody verify', `${custody} verify ${q(bundle)} --home ${q(home)} --trust ${fingerprint} --quiet > /dev/null`);
@@ -107,7 +113,7 @@ export async function benchSmallRead() {
     ]) {
       const a = get(ours);
       const b = get(theirs);
-      if (a && b) console.log(`  ${String(n).padStart(7)} files  ${ours} vs ${theirs}: ${(b.wall / a.wall).toFixed(2)}× wall, ${(b.cpu / a.cpu).toFixed(2)}× CPU`);
+      if (a && b) console.log(`  ${String(n).padStart(7)} files  ${ours} vs ${theirs}: ${(b.wall / a.wall).toFixed(2)}× wall (files/s), ${(b.cpu / a.cpu).toFixed(2)}× CPU`);
     }
   }
   return rows;
