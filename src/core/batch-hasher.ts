@@ -16,9 +16,9 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Algo } from './algorithms.js';
+import { workerScript } from './worker-script.js';
 import { CustodyError, fromSystemError } from './errors.js';
 import type { BatchFileResult, BatchJob, BatchWorkerData, FromBatchWorker } from './batch-worker.js';
 import type { HashDigest, HashSpec } from './hasher.js';
@@ -33,11 +33,7 @@ export interface BatchHasherOptions {
 }
 
 function workerPath(): string {
-  const here = import.meta.url;
-  const url = here.endsWith('.ts') ? new URL('../../dist/core/batch-worker.js', here) : new URL('./batch-worker.js', here);
-  const p = fileURLToPath(url);
-  if (!fs.existsSync(p)) throw new CustodyError('INTERNAL', `hash worker missing at ${p}`, { hint: 'run npm run build' });
-  return p;
+  return workerScript('batch-worker.js', 'hash worker');
 }
 
 interface Pending {

@@ -7,10 +7,9 @@
  * reader back (backpressure) instead of letting chunks pile up.
  */
 import os from 'node:os';
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ALGO_COST, type Algo } from './algorithms.js';
+import { workerScript } from './worker-script.js';
 import { CustodyError } from './errors.js';
 import { merkleRootHex } from './merkle.js';
 import type { EwfRingShared } from './ewf/ring.js';
@@ -51,13 +50,8 @@ export interface EngineOptions {
   slots?: number;
 }
 
-/** Under vitest the engine runs from src/*.ts; the worker is always the compiled JS in dist/ (npm test builds first). */
 function workerPath(): string {
-  const here = import.meta.url;
-  const url = here.endsWith('.ts') ? new URL('../../dist/core/hash-worker.js', here) : new URL('./hash-worker.js', here);
-  const p = fileURLToPath(url);
-  if (!fs.existsSync(p)) throw new CustodyError('INTERNAL', `hash worker missing at ${p}`, { hint: 'run npm run build' });
-  return p;
+  return workerScript('hash-worker.js', 'hash worker');
 }
 
 /** Longest-processing-time-first: each job goes to the least loaded worker. */

@@ -79,3 +79,22 @@ export async function walkInputs(paths: string[], recursive: boolean): Promise<I
     },
   };
 }
+
+/**
+ * The same inputs as a list, each regular file with its size (one lstat per
+ * file): for `hash --check`, which compares the whole tree with the whole list.
+ */
+export async function expandInputs(paths: string[], recursive: boolean): Promise<{ inputs: HashInput[]; skipped: string[] }> {
+  const skipped: string[] = [];
+  const inputs: HashInput[] = [];
+  for (const i of (await walkInputs(paths, recursive)).inputs((p) => skipped.push(p))) {
+    if (i.kind === 'file' && i.size === undefined) {
+      try {
+        inputs.push({ ...i, size: fsSync.lstatSync(i.path).size });
+      } catch (e) {
+        throw fromSystemError(e, i.path);
+      }
+    } else inputs.push(i);
+  }
+  return { inputs, skipped };
+}

@@ -14,11 +14,10 @@
  * Memory: the caller bounds how many names wait (see `window`); each worker
  * holds one read buffer of at most maxFileSize + 1 bytes.
  */
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Algo } from './algorithms.js';
 import { BATCH_FILE_MAX } from './batch-hasher.js';
+import { workerScript } from './worker-script.js';
 import { CustodyError, fromSystemError } from './errors.js';
 import type { BatchFileResult, BatchWorkerData, FromBatchWorker, PathsJob } from './batch-worker.js';
 import type { HashDigest, HashSpec } from './hasher.js';
@@ -36,11 +35,7 @@ export interface PathHasherOptions {
 export type PathHashResult = { digest: HashDigest } | { large: true; size: number };
 
 function workerPath(): string {
-  const here = import.meta.url;
-  const url = here.endsWith('.ts') ? new URL('../../dist/core/batch-worker.js', here) : new URL('./batch-worker.js', here);
-  const p = fileURLToPath(url);
-  if (!fs.existsSync(p)) throw new CustodyError('INTERNAL', `hash worker missing at ${p}`, { hint: 'run npm run build' });
-  return p;
+  return workerScript('batch-worker.js', 'hash worker');
 }
 
 interface Waiting {

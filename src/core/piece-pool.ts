@@ -15,9 +15,8 @@
  * until a worker is free (backpressure), whatever the size of the file.
  */
 import os from 'node:os';
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { workerScript } from './worker-script.js';
 import { CustodyError } from './errors.js';
 import type { PieceDigests, RangeHasher } from './hasher.js';
 import { merkleRootHex } from './merkle.js';
@@ -47,11 +46,7 @@ export function defaultJobs(): number {
 }
 
 function workerPath(): string {
-  const here = import.meta.url;
-  const url = here.endsWith('.ts') ? new URL('../../dist/core/piece-worker.js', here) : new URL('./piece-worker.js', here);
-  const p = fileURLToPath(url);
-  if (!fs.existsSync(p)) throw new CustodyError('INTERNAL', `piece worker missing at ${p}`, { hint: 'run npm run build' });
-  return p;
+  return workerScript('piece-worker.js', 'piece worker');
 }
 
 interface Part {
