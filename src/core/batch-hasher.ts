@@ -81,22 +81,8 @@ export class BatchHasher {
     const buffers = Array.from({ length: n + 2 }, () => new SharedArrayBuffer(this.slotSize)); // one per worker being hashed, two being filled
     this.views = buffers.map((b) => new Uint8Array(b));
     this.free = buffers.map((_, i) => i);
-    const algos = [...new Set(spec.algos)];
-    const pieceSize = spec.pieceSize ?? 0;
-    // Pieces of a file no longer than a piece are the file's SHA-256: compute it once.
-    const workerAlgos: Algo[] = pieceSize > 0 && !algos.includes('sha256') ? [...algos, 'sha256'] : algos;
-    const wd: BatchWorkerData = { slots: buffers, algos: workerAlgos, pieceSize };
-    for (let i = 0; i < n; i++) {
-      const w = new Worker(workerPath(), { workerData: wd, execArgv: [] });
-      w.unref();
-      w.on('message', (m: FromBatchWorker) => this.onMessage(i, m));
-      w.on('error', (e) => this.fail(`hash worker failed: ${e.message}`));
-      w.on('exit', (code) => {
-        if (!this.closed) this.fail(`hash worker exited (${code})`);
-      });
-      this.workers.push(w);
-      this.busy.push(0);
-    }
+    this.workers.push(...startBatchWorkers(n, spec, buffers, (i, m) => this.onMessage(i, m), (msg) => this.fail(msg), () => this.closed));
+    this.busy.push(...this.workers.map(() => 0));
   }
 
   /**
@@ -138,7 +124,7 @@ export class BatchHasher {
       fs.closeSync(fd);
     }
     if (n === target.length) {
-      throw new CustodyError('IO_ERROR', `${shown(path)} grew while being read (it has more than ${n - 1} bytes)`, { hint: 'hash or seal evidence that is not being written to' });
+      throw grewWhileRead(shown(path), n - 1);
     }
     const bytes = target.subarray(0, n);
     if (onBytes) await onBytes(bytes);
@@ -166,11 +152,7 @@ export class BatchHasher {
     this.slot = -1;
     this.spans = [];
     this.files = [];
-    let w = 0;
-    for (let i = 1; i < this.workers.length; i++) if (this.busy[i]! < this.busy[w]!) w = i;
-    this.busy[w]!++;
-    this.workers[w]!.ref();
-    this.workers[w]!.postMessage(job);
+    postToLeastBusy(this.workers, this.busy, job);
   }
 
   private acquire(): Promise<number> {
@@ -187,8 +169,7 @@ export class BatchHasher {
     if (--this.busy[w]! === 0) this.workers[w]!.unref();
     const files = this.inSlot.get(m.slot) ?? [];
     this.inSlot.delete(m.slot);
-    const pieceSize = this.spec.pieceSize ?? 0;
-    files.forEach((f, i) => f.resolve(toDigest(f.size, this.spec.algos, pieceSize, m.results[i]!)));
+    files.forEach((f, i) => f.resolve(batchDigest(f.size, this.spec, m.results[i]!)));
     const next = this.waiters.shift();
     if (next) next(m.slot);
     else this.free.push(m.slot);
@@ -203,10 +184,56 @@ export class BatchHasher {
   }
 }
 
-function toDigest(size: number, algos: Algo[], pieceSize: number, r: BatchFileResult): HashDigest {
+/** A worker's answer for one file as the digest callers get: the algorithms asked for, and the pieces when asked. */
+export function batchDigest(size: number, spec: HashSpec, r: BatchFileResult): HashDigest {
   const digests: Partial<Record<Algo, string>> = {};
-  for (const a of algos) digests[a] = r.digests[a]!;
+  for (const a of spec.algos) digests[a] = r.digests[a]!;
   const out: HashDigest = { size, digests };
+  const pieceSize = spec.pieceSize ?? 0;
   if (pieceSize > 0 && r.pieces) out.pieces = { pieceSize, hashes: r.pieces.hashes, merkleRoot: r.pieces.merkleRoot };
   return out;
+}
+
+/** IO_ERROR: a file that had more bytes than it had when it was sized (evidence being written to). */
+export function grewWhileRead(path: string, bytes: number): CustodyError {
+  return new CustodyError('IO_ERROR', `${path} grew while being read (it has more than ${bytes} bytes)`, { hint: 'hash or seal evidence that is not being written to' });
+}
+
+/**
+ * Starts `n` batch workers (batch-worker.ts) for `spec`, unref'd until given
+ * work; a worker's error or unexpected exit goes to `fail`. Pieces of a file
+ * no longer than a piece are the file's SHA-256, so the workers compute
+ * SHA-256 whenever pieces are asked for, once.
+ */
+export function startBatchWorkers(
+  n: number,
+  spec: HashSpec,
+  slots: SharedArrayBuffer[],
+  onMessage: (worker: number, m: FromBatchWorker) => void,
+  fail: (message: string) => void,
+  closed: () => boolean,
+): Worker[] {
+  const algos = [...new Set(spec.algos)];
+  const pieceSize = spec.pieceSize ?? 0;
+  const workerAlgos: Algo[] = pieceSize > 0 && !algos.includes('sha256') ? [...algos, 'sha256'] : algos;
+  const wd: BatchWorkerData = { slots, algos: workerAlgos, pieceSize };
+  return Array.from({ length: n }, (_, i) => {
+    const w = new Worker(workerPath(), { workerData: wd, execArgv: [] });
+    w.unref();
+    w.on('message', (m: FromBatchWorker) => onMessage(i, m));
+    w.on('error', (e) => fail(`hash worker failed: ${e.message}`));
+    w.on('exit', (code) => {
+      if (!closed()) fail(`hash worker exited (${code})`);
+    });
+    return w;
+  });
+}
+
+/** Posts `message` to the worker with the fewest jobs out (counted in `busy`), which stays ref'd while it has any. */
+export function postToLeastBusy(workers: Worker[], busy: number[], message: unknown): void {
+  let w = 0;
+  for (let i = 1; i < workers.length; i++) if (busy[i]! < busy[w]!) w = i;
+  busy[w]!++;
+  workers[w]!.ref();
+  workers[w]!.postMessage(message);
 }

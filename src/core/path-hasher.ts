@@ -14,12 +14,10 @@
  * Memory: the caller bounds how many names wait (see `window`); each worker
  * holds one read buffer of at most maxFileSize + 1 bytes.
  */
-import { Worker } from 'node:worker_threads';
-import type { Algo } from './algorithms.js';
-import { BATCH_FILE_MAX } from './batch-hasher.js';
-import { workerScript } from './worker-script.js';
+import type { Worker } from 'node:worker_threads';
+import { BATCH_FILE_MAX, batchDigest, grewWhileRead, postToLeastBusy, startBatchWorkers } from './batch-hasher.js';
 import { CustodyError, fromSystemError } from './errors.js';
-import type { BatchFileResult, BatchWorkerData, FromBatchWorker, PathsJob } from './batch-worker.js';
+import type { FromBatchWorker, PathsJob } from './batch-worker.js';
 import type { HashDigest, HashSpec } from './hasher.js';
 
 export interface PathHasherOptions {
@@ -33,10 +31,6 @@ export interface PathHasherOptions {
 
 /** A file's digest, or `large`: read it with the streaming engine instead. */
 export type PathHashResult = { digest: HashDigest } | { large: true; size: number };
-
-function workerPath(): string {
-  return workerScript('batch-worker.js', 'hash worker');
-}
 
 interface Waiting {
   path: string;
@@ -93,22 +87,8 @@ export class PathHasher {
   }
 
   private start(): void {
-    const algos = [...new Set(this.spec.algos)];
-    const pieceSize = this.spec.pieceSize ?? 0;
-    // Pieces of a file no longer than a piece are the file's SHA-256: computed once (as batch-hasher.ts).
-    const workerAlgos: Algo[] = pieceSize > 0 && !algos.includes('sha256') ? [...algos, 'sha256'] : algos;
-    const wd: BatchWorkerData = { slots: [], algos: workerAlgos, pieceSize };
-    for (let i = 0; i < this.workerCount; i++) {
-      const w = new Worker(workerPath(), { workerData: wd, execArgv: [] });
-      w.unref();
-      w.on('message', (m: FromBatchWorker) => this.onMessage(i, m));
-      w.on('error', (e) => this.fail(`hash worker failed: ${e.message}`));
-      w.on('exit', (code) => {
-        if (!this.closed) this.fail(`hash worker exited (${code})`);
-      });
-      this.workers.push(w);
-      this.busy.push(0);
-    }
+    this.workers = startBatchWorkers(this.workerCount, this.spec, [], (i, m) => this.onMessage(i, m), (msg) => this.fail(msg), () => this.closed);
+    this.busy = this.workers.map(() => 0);
   }
 
   private send(): void {
@@ -118,11 +98,7 @@ export class PathHasher {
     this.current = [];
     this.currentFirst = this.tickets;
     this.sent.set(id, files);
-    let w = 0;
-    for (let i = 1; i < this.workers.length; i++) if (this.busy[i]! < this.busy[w]!) w = i;
-    this.busy[w]!++;
-    this.workers[w]!.ref();
-    this.workers[w]!.postMessage({ t: 'paths', id, paths: files.map((f) => f.path), maxFileSize: this.maxFileSize } satisfies PathsJob);
+    postToLeastBusy(this.workers, this.busy, { t: 'paths', id, paths: files.map((f) => f.path), maxFileSize: this.maxFileSize } satisfies PathsJob);
   }
 
   private onMessage(w: number, m: FromBatchWorker): void {
@@ -135,7 +111,7 @@ export class PathHasher {
       const r = m.results[i]!;
       if ('error' in r) f.reject(readError(f.path, r.error));
       else if ('large' in r) f.resolve({ large: true, size: r.size });
-      else f.resolve({ digest: toDigest(r, this.spec) });
+      else f.resolve({ digest: batchDigest(r.size, this.spec, r) });
     });
   }
 
@@ -149,17 +125,6 @@ export class PathHasher {
 }
 
 function readError(path: string, e: { code?: string; message: string; grew?: number }): CustodyError {
-  if (e.grew !== undefined) {
-    return new CustodyError('IO_ERROR', `${path} grew while being read (it has more than ${e.grew} bytes)`, { hint: 'hash or seal evidence that is not being written to' });
-  }
+  if (e.grew !== undefined) return grewWhileRead(path, e.grew);
   return fromSystemError(Object.assign(new Error(e.message), e.code === undefined ? {} : { code: e.code }), path);
-}
-
-function toDigest(r: BatchFileResult & { size: number }, spec: HashSpec): HashDigest {
-  const digests: Partial<Record<Algo, string>> = {};
-  for (const a of spec.algos) digests[a] = r.digests[a]!;
-  const out: HashDigest = { size: r.size, digests };
-  const pieceSize = spec.pieceSize ?? 0;
-  if (pieceSize > 0 && r.pieces) out.pieces = { pieceSize, hashes: r.pieces.hashes, merkleRoot: r.pieces.merkleRoot };
-  return out;
 }
