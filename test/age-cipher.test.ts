@@ -11,9 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import * as vectors from 'cctv-age';
+import { allAgeVectors, appliesToCustody, inPieces, type Outcome } from './helpers/age-vectors.js';
 import { tempDir } from './helpers/cli.js';
 
 type Primitives = typeof import('../src/custody/age/primitives.js');
@@ -45,10 +44,6 @@ async function load(cipher: 'default' | 'node'): Promise<AgeCode> {
 const paths = { libsodium: await load('default'), 'node:crypto': await load('node') };
 const dir = tempDir('custody-age-cipher-');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-async function* inPieces(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
-  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
-}
 
 describe('the ChaCha20-Poly1305 in use', () => {
   it('is libsodium here (sodium-native’s prebuilt binary loads), and node:crypto when CUSTODY_AGE_CIPHER=node', () => {
@@ -99,32 +94,7 @@ describe('the ChaCha20-Poly1305 in use', () => {
   });
 });
 
-type Outcome = 'success' | 'no match' | 'header failure' | 'HMAC failure' | 'payload failure';
-
-function parseVector(bytes: Uint8Array): { meta: Map<string, string[]>; file: Uint8Array } {
-  const meta = new Map<string, string[]>();
-  let off = 0;
-  for (;;) {
-    const nl = bytes.indexOf(0x0a, off);
-    const line = Buffer.from(bytes.subarray(off, nl)).toString('utf8');
-    off = nl + 1;
-    if (line === '') break;
-    const i = line.indexOf(': ');
-    meta.set(line.slice(0, i), [...(meta.get(line.slice(0, i)) ?? []), line.slice(i + 2)]);
-  }
-  const file = bytes.subarray(off);
-  return { meta, file: meta.get('compressed')?.[0] === 'zlib' ? new Uint8Array(inflateSync(file)) : file };
-}
-
-const applicable = Object.entries(vectors as Record<string, Uint8Array>)
-  .filter(([k]) => k !== 'default')
-  .map(([name, b]) => ({ name, ...parseVector(b) }))
-  .filter(
-    (v) =>
-      !v.meta.has('passphrase') &&
-      v.meta.get('armored')?.[0] !== 'yes' &&
-      (v.meta.get('identity') ?? []).every((i) => i.startsWith('AGE-SECRET-KEY-1')),
-  );
+const applicable = allAgeVectors.filter(appliesToCustody);
 
 for (const [name, code] of Object.entries(paths)) {
   describe(`age on the ${name} path`, () => {

@@ -7,43 +7,13 @@
  * armor are counted and skipped: custody neither writes nor reads them.
  */
 import { createHash } from 'node:crypto';
-import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import * as vectors from 'cctv-age';
+import { allAgeVectors, appliesToCustody, inPieces, type AgeVector, type Outcome } from './helpers/age-vectors.js';
 import { CustodyError } from '../src/core/errors.js';
 import { decryptAge, encryptAge } from '../src/custody/age/stream.js';
 import { parseX25519Identity, x25519Identity, x25519Recipient } from '../src/custody/age/recipients.js';
 
-interface Vector {
-  name: string;
-  meta: Map<string, string[]>;
-  file: Uint8Array;
-}
-
-function parseVector(name: string, bytes: Uint8Array): Vector {
-  const meta = new Map<string, string[]>();
-  let off = 0;
-  for (;;) {
-    const nl = bytes.indexOf(0x0a, off);
-    const line = Buffer.from(bytes.subarray(off, nl)).toString('utf8');
-    off = nl + 1;
-    if (line === '') break;
-    const i = line.indexOf(': ');
-    const k = line.slice(0, i);
-    meta.set(k, [...(meta.get(k) ?? []), line.slice(i + 2)]);
-  }
-  let file = bytes.subarray(off);
-  if (meta.get('compressed')?.[0] === 'zlib') file = new Uint8Array(inflateSync(file));
-  return { name, meta, file };
-}
-
-async function* inPieces(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
-  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
-}
-
-type Outcome = 'success' | 'no match' | 'header failure' | 'HMAC failure' | 'payload failure';
-
-async function run(v: Vector, pieceSize: number): Promise<{ outcome: Outcome; released: Buffer; error?: unknown }> {
+async function run(v: AgeVector, pieceSize: number): Promise<{ outcome: Outcome; released: Buffer; error?: unknown }> {
   const ids = (v.meta.get('identity') ?? []).map(parseX25519Identity);
   const released: Buffer[] = [];
   try {
@@ -62,14 +32,8 @@ async function run(v: Vector, pieceSize: number): Promise<{ outcome: Outcome; re
   }
 }
 
-const all = Object.entries(vectors as Record<string, Uint8Array>)
-  .filter(([k]) => k !== 'default')
-  .map(([k, b]) => parseVector(k, b));
-
-const applies = (v: Vector) =>
-  !v.meta.has('passphrase') &&
-  v.meta.get('armored')?.[0] !== 'yes' &&
-  (v.meta.get('identity') ?? []).every((i) => i.startsWith('AGE-SECRET-KEY-1'));
+const all = allAgeVectors;
+const applies = appliesToCustody;
 const used = all.filter(applies);
 const skipped = all.filter((v) => !applies(v));
 
