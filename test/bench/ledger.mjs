@@ -15,12 +15,13 @@
  *   included), and the ledger read alone (records of the case), best of 5.
  * Target: log --case under 200 ms on either. Not a test: numbers depend on the machine.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pgBin, startServer } from './pg-server.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.join(ROOT, 'bin', 'custody.js');
@@ -30,32 +31,6 @@ const SAMPLE = Math.min(RECORDS, Number(process.env.CUSTODY_BENCH_LEDGER_SAMPLE 
 const FILL_TX = 1000; // bundles per transaction while building the ledger
 const h = (s) => crypto.createHash('sha256').update(s).digest('hex');
 
-function pgBin() {
-  const root = '/usr/lib/postgresql';
-  if (!fs.existsSync(root)) return undefined;
-  const v = fs.readdirSync(root).filter((x) => /^\d+$/.test(x)).sort((a, b) => b - a).find((x) => fs.existsSync(path.join(root, x, 'bin', 'pg_ctl')));
-  return v && path.join(root, v, 'bin');
-}
-
-/** initdb + pg_ctl start in a temporary folder, socket only; as the postgres user when run as root. */
-function startServer(bin) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cpgb-'));
-  const root = process.getuid?.() === 0;
-  const run = (exe, args) => execFileSync(root ? 'runuser' : exe, root ? ['-u', 'postgres', '--', exe, ...args] : args, { stdio: 'pipe' });
-  if (root) fs.chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
-  const data = path.join(dir, 'data');
-  run(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-instructions']);
-  run(path.join(bin, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o', `-k ${dir} -c listen_addresses=`, 'start']);
-  run(path.join(bin, 'psql'), ['-h', dir, '-U', 'postgres', '-qc', 'CREATE DATABASE bench']);
-  return {
-    url: `postgresql://postgres@${encodeURIComponent(dir)}/bench`,
-    sql: (q) => run(path.join(bin, 'psql'), ['-h', dir, '-U', 'postgres', '-d', 'bench', '-qc', q]),
-    stop() {
-      spawnSync(root ? 'runuser' : path.join(bin, 'pg_ctl'), [...(root ? ['-u', 'postgres', '--', path.join(bin, 'pg_ctl')] : []), '-D', data, '-m', 'fast', '-w', 'stop'], { stdio: 'ignore' });
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 function bundle(i) {
   const digest = h(`bench-${i}`);
@@ -202,7 +177,7 @@ export async function benchLedger() {
         `ledger ${l.name.padEnd(10)} import the last ${l.imported} of ${l.records} records (${PER_BUNDLE}/bundle, one transaction per bundle): ${l.secs.toFixed(1)} s, ${l.rate.toFixed(0)} records/s`,
       );
       console.log(
-        `ledger ${l.name.padEnd(10)} log --case (${l.n} signed records among ${l.records + 20}): command ${l.whole.toFixed(0)} ms (custody --version alone ${l.bare.toFixed(0)} ms), ledger read ${l.read.toFixed(1)} ms (load average ${uptime}); target < 200 ms ${l.whole < 200 ? 'ok' : l.whole - l.bare < 200 ? 'ok beyond node start-up' : 'ABOVE TARGET'}`,
+        `ledger ${l.name.padEnd(10)} log --case (${l.n} signed records among ${l.records + 20}): command ${l.whole.toFixed(0)} ms (custody --version alone ${l.bare.toFixed(0)} ms), ledger read ${l.read.toFixed(1)} ms (load average ${uptime}); target < 200 ms ${l.whole < 200 ? 'ok' : `ABOVE TARGET (${(l.whole - l.bare).toFixed(0)} ms beyond custody --version)`}`,
       );
     }
     if (lines.length === 2) {
