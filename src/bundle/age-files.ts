@@ -19,6 +19,7 @@ import { openForReading } from '../core/open-file.js';
 import { INTRO } from '../custody/age/format.js';
 import type { AgeIdentity, AgeRecipient } from '../custody/age/recipients.js';
 import { aead } from '../custody/age/primitives.js';
+import { encryptAgeInParallel } from '../custody/age/parallel-encrypt.js';
 import { CHUNK_SIZE, decryptAge, encryptAge } from '../custody/age/stream.js';
 import { writeFileAtomically } from './atomic-output.js';
 import { readAheadFileChunks } from './file-source.js';
@@ -213,15 +214,52 @@ async function writeAll(fd: number, stream: AsyncIterable<Uint8Array>, what: str
 }
 
 /**
+ * Files from this size on are sealed on two threads (custody/age/parallel-encrypt.ts);
+ * below it the worker's start-up (tens of milliseconds) would cost more than it saves.
+ */
+export const TWO_THREADS_FROM = 8 << 20;
+
+/** The file at `file` encrypted on two threads, read in order straight into the encryptor's shared slots. */
+async function* encryptFileOnTwoThreads(file: string, recipients: AgeRecipient[]): AsyncGenerator<Uint8Array> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw fromSystemError(e, file);
+  }
+  const readAt = (buf: Uint8Array, off: number) =>
+    new Promise<number>((resolve, reject) => fs.read(fd, buf, off, buf.length - off, null, (e, n) => (e ? reject(fromSystemError(e, file)) : resolve(n))));
+  const fill = async (buf: Uint8Array) => {
+    let got = 0;
+    for (let n = -1; got < buf.length && n !== 0; got += n) n = await readAt(buf, got);
+    return got;
+  };
+  try {
+    yield* encryptAgeInParallel(fill, recipients, { threads: 2 });
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
  * Encrypts the file at `input` to `recipients`, written atomically to `out`
  * (never replacing a file unless `force`). Not fsynced: it is a copy for
  * transit of a bundle that stays where it is, and age authenticates every
  * chunk and the end, so a copy damaged by a power cut is refused by whoever
  * opens it, never taken for good. (The fsync of 1 GiB cost 3–6 s here, more
- * than the encryption.)
+ * than the encryption.) A file of TWO_THREADS_FROM or more is sealed on two
+ * threads when libsodium is in use (the node:crypto fallback stays on one);
+ * the bytes are the same either way.
  */
 export async function encryptFileTo(input: string, recipients: AgeRecipient[], out: string, force = false): Promise<{ out: string; bytes: number }> {
   if (recipients.length === 0) throw new CustodyError('USAGE', 'no recipient to encrypt to');
-  const bytes = await writeFileAtomically(out, force, (fd) => writeAll(fd, encryptAge(readAheadFileChunks(input), recipients), out), { fsync: false });
+  let size = 0;
+  try {
+    size = fs.statSync(input).size;
+  } catch {
+    // The reader below names the problem.
+  }
+  const stream = aead.name === 'libsodium' && size >= TWO_THREADS_FROM ? encryptFileOnTwoThreads(input, recipients) : encryptAge(readAheadFileChunks(input), recipients);
+  const bytes = await writeFileAtomically(out, force, (fd) => writeAll(fd, stream, out), { fsync: false });
   return { out, bytes };
 }
