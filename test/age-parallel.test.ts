@@ -32,7 +32,7 @@ vi.mock('../src/custody/age/primitives.js', async (importOriginal) => {
 
 const { aead } = await import('../src/custody/age/primitives.js');
 const { encryptAge } = await import('../src/custody/age/stream.js');
-const { encryptAgeInParallel, sealWorkersRunning } = await import('../src/custody/age/parallel-encrypt.js');
+const { encryptAgeInParallel, sealWorkerCounts } = await import('../src/custody/age/parallel-encrypt.js');
 const { parseX25519Recipient } = await import('../src/custody/age/recipients.js');
 const { encryptFileTo, TWO_THREADS_FROM } = await import('../src/bundle/age-files.js');
 
@@ -46,14 +46,18 @@ execFileSync('age-keygen', ['-o', keyFile], { stdio: 'ignore' });
 const recipient = parseX25519Recipient(/public key: (age1\S+)/.exec(fs.readFileSync(keyFile, 'utf8'))![1]!);
 
 /** A Fill over bytes in memory that answers on a later turn of the event loop, as a file read does. */
-function fillFrom(bytes: Uint8Array): (buf: Uint8Array) => Promise<number> {
+function fillFrom(bytes: Uint8Array): (views: Uint8Array[]) => Promise<number> {
   let at = 0;
-  return async (buf) => {
+  return async (views) => {
     await new Promise((r) => setImmediate(r));
-    const n = Math.min(buf.length, bytes.length - at);
-    buf.set(bytes.subarray(at, at + n));
-    at += n;
-    return n;
+    let got = 0;
+    for (const v of views) {
+      const n = Math.min(v.length, bytes.length - at);
+      v.set(bytes.subarray(at, at + n));
+      at += n;
+      got += n;
+    }
+    return got;
   };
 }
 
@@ -129,15 +133,20 @@ describe('the two-thread age encryptor', () => {
     expect(stats.worker + stats.main).toBe(13);
   });
 
-  it('is opened by stock age -d when a file of the two-thread size is encrypted, also one of whole segments', async () => {
-    for (const size of [TWO_THREADS_FROM, TWO_THREADS_FROM + 3 * MiB + 65_537]) {
+  it('is opened by stock age -d when a file of the two-thread size is encrypted, also one of whole segments; a smaller file starts no worker', async () => {
+    for (const size of [TWO_THREADS_FROM - 1, TWO_THREADS_FROM, TWO_THREADS_FROM + 3 * MiB + 65_537]) {
+      const before = sealWorkerCounts().started;
       const plain = realRandom(size);
       const input = path.join(dir, `in-${size}.bin`);
       const out = path.join(dir, `in-${size}.bin.age`);
+      const back = path.join(dir, `in-${size}.bin.back`);
       fs.writeFileSync(input, plain);
       const r = await encryptFileTo(input, [recipient], out);
       expect(r.bytes).toBe(fs.statSync(out).size);
-      expect(sha(execFileSync('age', ['-d', '-i', keyFile, out], { maxBuffer: 2 * size }))).toBe(sha(plain));
+      execFileSync('age', ['-d', '-i', keyFile, '-o', back, out]);
+      expect(sha(fs.readFileSync(back))).toBe(sha(plain));
+      expect(sealWorkerCounts().started - before, `${size} bytes`).toBe(size >= TWO_THREADS_FROM ? 1 : 0);
+      for (const f of [input, out, back]) fs.rmSync(f);
     }
   });
 
@@ -146,22 +155,22 @@ describe('the two-thread age encryptor', () => {
     let calls = 0;
     const failing = fillFrom(plain);
     const stream = encryptAgeInParallel(
-      async (buf) => {
+      async (views) => {
         if (++calls === 6) throw new Error('the disk went away');
-        return failing(buf);
+        return failing(views);
       },
       [recipient],
       { threads: 2 },
     );
     await expect(collect(stream)).rejects.toThrow('the disk went away');
-    expect(sealWorkersRunning()).toBe(0);
+    expect(sealWorkerCounts().running).toBe(0);
     const early = encryptAgeInParallel(fillFrom(plain), [recipient], { threads: 2 });
     for await (const c of early) {
       if (c.length > MiB) {
-        expect(sealWorkersRunning()).toBe(1);
+        expect(sealWorkerCounts().running).toBe(1);
         break;
       }
     }
-    expect(sealWorkersRunning()).toBe(0);
+    expect(sealWorkerCounts().running).toBe(0);
   });
 });

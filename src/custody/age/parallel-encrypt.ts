@@ -8,9 +8,11 @@
  * below age's rate.
  *
  * The input is read straight into shared memory (SharedArrayBuffer slots that
- * both threads see), each segment sealed from its slot into a sealed slot, and
- * yielded from there: no copy beyond the cipher's, no buffer per chunk, and a
- * fixed set of slots whatever the size (8 × ~2 MiB).
+ * both threads see), each 64 KiB of plaintext where its sealed chunk will be
+ * (one scattered read per segment), sealed there in place and yielded from
+ * there: no copy beyond the kernel's and the cipher's, no buffer per chunk,
+ * and five slots of ~1 MiB whatever the size (fresh memory costs a page fault
+ * per 4 KiB, expensive in a virtual machine, so the slots are few and reused).
  *
  * The bytes are those of the one-thread encryptor (stream.ts encryptAge) for
  * the same file key and nonce: the same header code, the same chunk code
@@ -30,27 +32,32 @@ import { CustodyError } from '../../core/errors.js';
 import { workerScript } from '../../core/worker-script.js';
 import type { AgeRecipient } from './recipients.js';
 import type { FromSealWorker, SealJob, SealWorkerData } from './seal-worker.js';
-import { CHUNK_SIZE, SEALED_CHUNK, sealChunks } from './stream-chunks.js';
+import { CHUNK_SIZE, SEALED_CHUNK, sealChunksInPlace } from './stream-chunks.js';
 import { beginAgeEncryption, SEGMENT_CHUNKS } from './stream.js';
 
 /**
- * Fills `buf` from the start with the next bytes of the input; returns how
- * many (fewer than buf.length only at the end of the input, 0 once it is over).
+ * Fills `views` in order with the next bytes of the input; returns how many
+ * (fewer than they hold only at the end of the input, 0 once it is over).
  */
-export type Fill = (buf: Uint8Array) => Promise<number>;
+export type Fill = (views: Uint8Array[]) => Promise<number>;
 
 const SEGMENT = SEGMENT_CHUNKS * CHUNK_SIZE;
 const SEALED_SEGMENT = SEGMENT_CHUNKS * SEALED_CHUNK;
-/** Segments in memory at once: the one being written, the one yielded next, and reads and seals ahead of them. */
-const SLOTS = 8;
+/**
+ * Segments in memory at once: k − 1 being written, k and k + 1 being sealed
+ * (one per thread), k + 2 read (a segment is sealed only once the read after
+ * it has said whether it is the last), k + 3 being read.
+ */
+const SLOTS = 5;
 /** Jobs queued on the worker at most, so that it never idles while a reply crosses to the main thread. */
 const WORKER_DEPTH = 2;
 
+let started = 0;
 let running = 0;
 
-/** Seal workers alive in this process (they end with the stream that started them). */
-export function sealWorkersRunning(): number {
-  return running;
+/** Seal workers started in this process, and those still alive (each ends with the stream that started it). */
+export function sealWorkerCounts(): { started: number; running: number } {
+  return { started, running };
 }
 
 class SealWorker {
@@ -63,6 +70,7 @@ class SealWorker {
 
   constructor(data: SealWorkerData, onReady: () => void, onFailure: (e: CustodyError) => void) {
     this.worker = new Worker(workerScript('../custody/age/seal-worker.js', 'age seal worker'), { workerData: data });
+    started++;
     running++;
     this.worker.unref(); // an idle worker never holds the process open; ref() while it has work
     this.worker.on('message', (m: FromSealWorker) => {
@@ -122,10 +130,10 @@ export interface ParallelOptions {
  */
 export async function* encryptAgeInParallel(fill: Fill, recipients: AgeRecipient[], opts: ParallelOptions): AsyncGenerator<Uint8Array> {
   const { head, key } = beginAgeEncryption(recipients);
-  const plainBuffers = Array.from({ length: SLOTS }, () => new SharedArrayBuffer(SEGMENT));
-  const sealedBuffers = Array.from({ length: SLOTS }, () => new SharedArrayBuffer(SEALED_SEGMENT));
-  const plain = plainBuffers.map((b) => new Uint8Array(b));
-  const sealed = sealedBuffers.map((b) => new Uint8Array(b));
+  const buffers = Array.from({ length: SLOTS }, () => new SharedArrayBuffer(SEALED_SEGMENT));
+  const slots = buffers.map((b) => new Uint8Array(b));
+  // Where each chunk's plaintext is read to: its place in the sealed segment.
+  const chunkViews = slots.map((s) => Array.from({ length: SEGMENT_CHUNKS }, (_, i) => s.subarray(i * SEALED_CHUNK, i * SEALED_CHUNK + CHUNK_SIZE)));
 
   /** Plaintext bytes read into segment j's slot. */
   const readBytes = new Map<number, number>();
@@ -147,7 +155,7 @@ export async function* encryptAgeInParallel(fill: Fill, recipients: AgeRecipient
     failure ??= e;
     wake?.();
   };
-  const worker = opts.threads > 1 ? new SealWorker({ key, plain: plainBuffers, sealed: sealedBuffers }, () => {
+  const worker = opts.threads > 1 ? new SealWorker({ key, slots: buffers }, () => {
           if (opts.stats) opts.stats.workerReady = true;
           pump();
         }, fail) : undefined;
@@ -164,7 +172,7 @@ export async function* encryptAgeInParallel(fill: Fill, recipients: AgeRecipient
     if (stopped || failure !== undefined) return;
     if (!reading && lastSegment < 0 && nextRead <= k + SLOTS - 2) {
       const j = nextRead++;
-      reading = fill(plain[j % SLOTS]!).then(
+      reading = fill(chunkViews[j % SLOTS]!).then(
         (n) => {
           reading = undefined;
           if (n > 0 || j === 0) readBytes.set(j, n);
@@ -190,7 +198,7 @@ export async function* encryptAgeInParallel(fill: Fill, recipients: AgeRecipient
       if (sealedHere) break;
       assigned.add(j);
       try {
-        sealed1(j, sealChunks(key, plain[job.slot]!.subarray(0, job.n), sealed[job.slot]!, job.counter, job.last));
+        sealed1(j, sealChunksInPlace(key, slots[job.slot]!, job.n, job.counter, job.last));
       } catch (e) {
         fail(e);
         return;
@@ -222,7 +230,7 @@ export async function* encryptAgeInParallel(fill: Fill, recipients: AgeRecipient
       readBytes.delete(k - 1);
       sealedBytes.delete(k - 1);
       assigned.delete(k - 1);
-      yield sealed[k % SLOTS]!.subarray(0, sealedBytes.get(k)!);
+      yield slots[k % SLOTS]!.subarray(0, sealedBytes.get(k)!);
       if (k === lastSegment) return;
     }
   } finally {

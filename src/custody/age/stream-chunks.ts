@@ -29,21 +29,23 @@ export function setChunkNonce(n: Uint8Array, counter: number, last: boolean): Ui
 }
 
 /**
- * Seals `plaintext` as consecutive chunks numbered from `firstCounter` into
- * `out` (room for ceil(n / 64 KiB) sealed chunks); returns the sealed length.
- * Only a `last` run may end in a short chunk, and the final flag goes on its
- * last chunk; an empty last run is one empty final chunk (the empty file).
+ * Seals, in place, a run of chunks laid out as they will be written: the
+ * plaintext of chunk i at i × SEALED_CHUNK in `segment` (`n` bytes in all,
+ * each chunk followed by room for its tag), the chunks numbered from
+ * `firstCounter`. Returns the sealed length, n + 16 per chunk, which then
+ * lies contiguous from the start of `segment`. Only a `last` run may end in a
+ * short chunk, and the final flag goes on its last chunk; an empty last run
+ * is one empty final chunk (the empty file).
  */
-export function sealChunks(key: Uint8Array, plaintext: Uint8Array, out: Uint8Array, firstCounter: number, last: boolean): number {
-  const n = plaintext.length;
+export function sealChunksInPlace(key: Uint8Array, segment: Uint8Array, n: number, firstCounter: number, last: boolean): number {
   if (!last && (n === 0 || n % CHUNK_SIZE !== 0)) throw new RangeError(`a run of chunks that is not the last must be whole chunks (${n} bytes)`);
   const chunks = n === 0 ? 1 : Math.ceil(n / CHUNK_SIZE);
   const nonce = new Uint8Array(12);
   for (let i = 0; i < chunks; i++) {
-    const start = i * CHUNK_SIZE;
-    const end = Math.min(n, start + CHUNK_SIZE);
+    const size = Math.min(CHUNK_SIZE, n - i * CHUNK_SIZE);
     const at = i * SEALED_CHUNK;
-    aead.sealInto(key, setChunkNonce(nonce, firstCounter + i, last && i === chunks - 1), plaintext.subarray(start, end), out.subarray(at, at + end - start + TAG_SIZE));
+    // The cipher writes over the plaintext it has read (libsodium encrypts in place; node:crypto copies out after).
+    aead.sealInto(key, setChunkNonce(nonce, firstCounter + i, last && i === chunks - 1), segment.subarray(at, at + size), segment.subarray(at, at + size + TAG_SIZE));
   }
   return n + chunks * TAG_SIZE;
 }
