@@ -155,10 +155,12 @@ export async function* encryptAgeInParallel(fill: Fill, recipients: AgeRecipient
     failure ??= e;
     wake?.();
   };
-  const worker = opts.threads > 1 ? new SealWorker({ key, slots: buffers }, () => {
-          if (opts.stats) opts.stats.workerReady = true;
-          pump();
-        }, fail) : undefined;
+  const onWorkerReady = () => {
+    if (opts.stats) opts.stats.workerReady = true;
+    pump();
+  };
+  // Started before the first read: it takes tens of milliseconds to come up, and this thread seals alone until then.
+  const worker = opts.threads > 1 ? new SealWorker({ key, slots: buffers }, onWorkerReady, fail) : undefined;
 
   /** Whether segment j is read and it is known whether it is the last. */
   const ready = (j: number) => readBytes.has(j) && (lastSegment >= 0 || readBytes.has(j + 1));
