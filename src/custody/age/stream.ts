@@ -20,7 +20,6 @@ import { CustodyError } from '../../core/errors.js';
 import { encodeHeaderWithoutMac, encodeMacLine, headerError, MAX_HEADER_BYTES, parseHeader, type Stanza } from './format.js';
 import { aead, hkdfSha256, hmacSha256, randomBytes, TAG_SIZE } from './primitives.js';
 import { FILE_KEY_SIZE, type AgeIdentity, type AgeRecipient } from './recipients.js';
-
 import { CHUNK_SIZE, SEALED_CHUNK, setChunkNonce } from './stream-chunks.js';
 
 export { CHUNK_SIZE };
