@@ -14,8 +14,18 @@
  * chance they collide is at most L/2^31 whatever names the archive chose
  * (a universal family), so chains stay short. Equality is always decided on
  * the bytes themselves.
+ *
+ * The hash is computed without the floating-point remainder (`%` on numbers
+ * past 2^31 calls fmod, ~20 ns a byte): 2^31 = 1 mod P, so a product is
+ * reduced by adding its high bits to its low ones. The value is the same.
+ * Being evaluated byte by byte from the left, the hash of every prefix of a
+ * name is a step of the name's own (prefixHashes): a reader checking the
+ * folders above a member hashes its name once, with a second set made on the
+ * same point (new NameSet(other.point)).
  */
 const P = 2147483647; // 2^31 - 1
+const TWO31 = 2147483648;
+const INV_TWO31 = 1 / TWO31;
 /** Bytes per block of names (a name is at most 4096 bytes: tar-names.ts MAX_NAME_BYTES, and a pax path is bounded too). */
 const BLOCK = 1 << 20;
 const EMPTY = new Uint8Array(0);
@@ -39,16 +49,46 @@ export class NameSet {
   private readonly xh: number;
   private readonly xl: number;
 
-  constructor() {
-    const x = randomPoint();
-    this.xh = Math.floor(x / 65536);
-    this.xl = x % 65536;
+  /** `point`: the point another set hashes at (its `point`), so that one hash serves both; by default a random one. */
+  constructor(readonly point: number = randomPoint()) {
+    if (!Number.isInteger(point) || point < 1 || point >= P) throw new RangeError(`bad hash point ${point}`);
+    this.xh = Math.floor(point / 65536);
+    this.xl = point % 65536;
   }
 
-  private hash(b: Uint8Array): number {
+  /** The name's hash: sum of (byte + 1) * point^(bytes after it) mod P, by Horner's rule from the first byte. */
+  hash(b: Uint8Array): number {
     let h = 0;
-    for (let i = 0; i < b.length; i++) h = (((h * this.xh) % P) * 65536 + h * this.xl + b[i]! + 1) % P;
+    for (let i = 0; i < b.length; i++) h = this.step(h, b[i]!);
     return h;
+  }
+
+  /**
+   * For each byte equal to `sep`, in order, the hash of the bytes before it,
+   * written to out[0..n-1]; the name's own hash to out[n]. Returns n. `out`
+   * must have room (b.length + 1 always does).
+   */
+  prefixHashes(b: Uint8Array, sep: number, out: Int32Array): number {
+    let h = 0;
+    let n = 0;
+    for (let i = 0; i < b.length; i++) {
+      const c = b[i]!;
+      if (c === sep) out[n++] = h;
+      h = this.step(h, c);
+    }
+    out[n] = h;
+    return n;
+  }
+
+  /** (h * point + c + 1) mod P for h < P and a byte c, every intermediate below 2^53 (exact), with 2^31 = 1 (mod P). */
+  private step(h: number, c: number): number {
+    let a = h * this.xh; // < 2^46
+    let q = (a * INV_TWO31) | 0;
+    a = a - q * TWO31 + q; // < 2^31 + 2^15
+    const v = a * 65536 + h * this.xl + c + 1; // < 2^48
+    q = (v * INV_TWO31) | 0;
+    const r = v - q * TWO31 + q; // < 2^31 + 2^17
+    return r >= P ? r - P : r;
   }
 
   /** Name k's block and where it starts and ends in it (a name ends in the block of its last byte). */
@@ -73,6 +113,11 @@ export class NameSet {
     return this.lookup(b, this.hash(b));
   }
 
+  /** find, given the name's hash at this set's point (hash or prefixHashes of this set or one made on its point). */
+  findHashed(b: Uint8Array, h: number): number {
+    return this.lookup(b, h);
+  }
+
   private lookup(b: Uint8Array, h: number): number {
     const mask = this.table.length - 1;
     for (let s = h & mask; ; s = (s + 1) & mask) {
@@ -84,7 +129,11 @@ export class NameSet {
 
   /** Adds the name with its flags and returns its index; if it is there already, returns ~index (negative) and adds nothing. */
   addNew(b: Uint8Array, flags: number): number {
-    const h = this.hash(b);
+    return this.addNewHashed(b, flags, this.hash(b));
+  }
+
+  /** addNew, given the name's hash (see findHashed). */
+  addNewHashed(b: Uint8Array, flags: number, h: number): number {
     const k = this.lookup(b, h);
     return k >= 0 ? ~k : this.insert(b, flags, h);
   }
@@ -102,6 +151,11 @@ export class NameSet {
   /** Adds a name not in the set (the caller checked) with its flags; returns its index. */
   add(b: Uint8Array, flags: number): number {
     return this.insert(b, flags, this.hash(b));
+  }
+
+  /** add, given the name's hash (see findHashed). */
+  addHashed(b: Uint8Array, flags: number, h: number): number {
+    return this.insert(b, flags, h);
   }
 
   private insert(b: Uint8Array, flags: number, h: number): number {

@@ -72,8 +72,10 @@ function putSize(buf: Uint8Array, size: number): void {
 }
 
 function checksum(block: Uint8Array): number {
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
+  // The checksum field itself counts as eight spaces.
+  let sum = 8 * 0x20;
+  for (let i = 0; i < 148; i++) sum += block[i]!;
+  for (let i = 156; i < BLOCK; i++) sum += block[i]!;
   return sum;
 }
 
@@ -205,12 +207,19 @@ export function isZeroBlock(b: Uint8Array): boolean {
   return true;
 }
 
-/** A NUL-terminated string field: every byte after the first NUL must be NUL too (no hidden bytes). */
-function field(b: Uint8Array, off: number, len: number, what: string, at: number): Uint8Array {
-  const f = b.subarray(off, off + len);
-  const nul = f.indexOf(0);
-  if (nul >= 0 && !isZeroBlock(f.subarray(nul))) throw bad(`bytes after the NUL terminator of the ${what} field`, at);
-  return nul >= 0 ? f.subarray(0, nul) : f;
+/**
+ * A NUL-terminated string field: every byte after the first NUL must be NUL
+ * too (no hidden bytes). Returns the length before the NUL (read in place:
+ * a reader decodes a header per member, and views and copies were most of
+ * the cost).
+ */
+function field(b: Uint8Array, off: number, len: number, what: string, at: number): number {
+  const end = off + len;
+  let i = off;
+  while (i < end && b[i] !== 0) i++;
+  const n = i - off;
+  for (; i < end; i++) if (b[i] !== 0) throw bad(`bytes after the NUL terminator of the ${what} field`, at);
+  return n;
 }
 
 /**
@@ -219,26 +228,41 @@ function field(b: Uint8Array, off: number, len: number, what: string, at: number
  * where GNU tar leaves them empty (devmajor/devminor).
  */
 function numeric(b: Uint8Array, off: number, len: number, what: string, at: number, allowEmpty = false): number {
-  const f = b.subarray(off, off + len);
-  if (f[0] === 0x80) {
+  const end = off + len;
+  if (b[off] === 0x80) {
     let v = 0n;
-    for (let i = 1; i < len; i++) v = (v << 8n) | BigInt(f[i]!);
+    for (let i = off + 1; i < end; i++) v = (v << 8n) | BigInt(b[i]!);
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw bad(`absurd ${what} (base-256 value too large)`, at);
     return Number(v);
   }
-  if (f[0] === 0xff) throw bad(`negative ${what} (base-256)`, at);
-  let i = 0;
-  while (i < len && f[i] === 0x20) i++;
+  if (b[off] === 0xff) throw bad(`negative ${what} (base-256)`, at);
+  let i = off;
+  while (i < end && b[i] === 0x20) i++;
   let v = 0;
   let digits = 0;
-  while (i < len && f[i]! >= 0x30 && f[i]! <= 0x37) {
-    v = v * 8 + (f[i]! - 0x30);
+  while (i < end && b[i]! >= 0x30 && b[i]! <= 0x37) {
+    v = v * 8 + (b[i]! - 0x30);
     digits++;
     i++;
   }
-  for (; i < len; i++) if (f[i] !== 0 && f[i] !== 0x20) throw bad(`${what} field is not a valid octal number`, at);
+  for (; i < end; i++) if (b[i] !== 0 && b[i] !== 0x20) throw bad(`${what} field is not a valid octal number`, at);
   if (digits === 0 && !allowEmpty) throw bad(`${what} field is empty`, at);
   return v;
+}
+
+/** Whether bytes [from, to) of b are all zero. */
+function zeroFrom(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+// The two magic fields (257/8) accepted: POSIX ustar ("ustar\0" "00") and old GNU ("ustar  \0").
+const USTAR_MAGIC = [0x75, 0x73, 0x74, 0x61, 0x72, 0x00, 0x30, 0x30];
+const GNU_MAGIC = [0x75, 0x73, 0x74, 0x61, 0x72, 0x20, 0x20, 0x00];
+
+function magicIs(b: Uint8Array, magic: number[]): boolean {
+  for (let i = 0; i < 8; i++) if (b[257 + i] !== magic[i]) return false;
+  return true;
 }
 
 /**
@@ -248,12 +272,11 @@ function numeric(b: Uint8Array, off: number, len: number, what: string, at: numb
 export function decodeHeader(b: Uint8Array, at: number): DecodedHeader {
   const stored = numeric(b, 148, 8, 'checksum', at);
   if (stored !== checksum(b)) throw bad('header checksum mismatch (corrupted or forged header)', at);
-  const magic = String.fromCharCode(...b.subarray(257, 265));
   let format: 'ustar' | 'gnu';
-  if (magic === 'ustar\u000000') format = 'ustar';
-  else if (magic === 'ustar  \u0000') format = 'gnu';
+  if (magicIs(b, USTAR_MAGIC)) format = 'ustar';
+  else if (magicIs(b, GNU_MAGIC)) format = 'gnu';
   else throw bad('header magic is neither ustar nor GNU', at);
-  const name = field(b, 0, 100, 'name', at);
+  const nameLength = field(b, 0, 100, 'name', at);
   field(b, 157, 100, 'linkname', at);
   field(b, 265, 32, 'uname', at);
   field(b, 297, 32, 'gname', at);
@@ -264,25 +287,33 @@ export function decodeHeader(b: Uint8Array, at: number): DecodedHeader {
   const mtime = numeric(b, 136, 12, 'mtime', at);
   numeric(b, 329, 8, 'devmajor', at, true);
   numeric(b, 337, 8, 'devminor', at, true);
-  let nameBytes: Uint8Array = name;
+  let prefixLength = 0;
   if (format === 'ustar') {
-    const prefix = field(b, 345, 155, 'prefix', at);
-    if (!isZeroBlock(b.subarray(500))) throw bad('non-zero bytes in the header padding', at);
-    if (prefix.length > 0) {
-      nameBytes = new Uint8Array(prefix.length + 1 + name.length);
-      nameBytes.set(prefix, 0);
-      nameBytes[prefix.length] = 0x2f;
-      nameBytes.set(name, prefix.length + 1);
-    }
-  } else if (!isZeroBlock(b.subarray(345))) {
+    prefixLength = field(b, 345, 155, 'prefix', at);
+    if (!zeroFrom(b, 500, BLOCK)) throw bad('non-zero bytes in the header padding', at);
+  } else if (!zeroFrom(b, 345, BLOCK)) {
     // GNU incremental/sparse/multi-volume fields: not supported, not ignored.
     throw bad('GNU extension fields (sparse, incremental or multi-volume) are not supported', at);
   }
   if (b[157] !== 0 && b[156] !== 0x31 && b[156] !== 0x32) throw bad('link name on a member that is not a link', at);
-  return { nameBytes: nameBytes.slice(), typeflag: String.fromCharCode(b[156]!), size, mode, mtime, format };
+  // A copy (the block is usually a view of a buffer that is reused): prefix '/' name.
+  let nameBytes: Uint8Array;
+  if (prefixLength > 0) {
+    nameBytes = new Uint8Array(prefixLength + 1 + nameLength);
+    nameBytes.set(b.subarray(345, 345 + prefixLength), 0);
+    nameBytes[prefixLength] = 0x2f;
+    nameBytes.set(b.subarray(0, nameLength), prefixLength + 1);
+  } else {
+    nameBytes = b.slice(0, nameLength);
+  }
+  return { nameBytes, typeflag: String.fromCharCode(b[156]!), size, mode, mtime, format };
 }
 
 export function decodeName(bytes: Uint8Array, at: number): string {
+  // ASCII (most names): no decoder call.
+  let ascii = bytes.length <= 512;
+  for (let i = 0; ascii && i < bytes.length; i++) ascii = bytes[i]! < 0x80;
+  if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   try {
     return utf8.decode(bytes);
   } catch {
