@@ -89,6 +89,7 @@ class MemberOrder {
   private seen = 0;
   private inBag = '';
   private records = '';
+  private payload = '';
 
   readonly keep = (name: string, type: 'file' | 'dir', size: number, dataOffset: number): boolean => {
     if (this.seen++ === 0) {
@@ -97,15 +98,18 @@ class MemberOrder {
       this.bagName = bag[1]!;
       this.inBag = `${this.bagName}/`;
       this.records = `${this.bagName}/custody/chain/`;
+      this.payload = `${this.bagName}/data/`;
     }
     if (this.bagName === undefined || this.refusal) return false;
     if (!name.startsWith(this.inBag) || type !== 'file') {
       this.refusal = malformed(`unexpected member ${name} (outside the bag folder, or a directory)`, name);
       return false;
     }
+    const envelopes = this.envelopeMembers;
+    // The payload (most members): neither a tag file nor a record.
+    if (envelopes.length === 0 && name.startsWith(this.payload)) return false;
     const rel = name.slice(this.inBag.length);
     const named = name.startsWith(this.records) ? L.parseChainMemberName(rel) : undefined;
-    const envelopes = this.envelopeMembers;
     if (named) {
       if (named.seq !== envelopes.length) {
         this.refusal = malformed(`record member ${rel} out of sequence: expected number ${recordNumber(envelopes.length)}`, rel);

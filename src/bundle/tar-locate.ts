@@ -26,7 +26,7 @@
 import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { CustodyError } from '../core/errors.js';
-import { BLOCK, MAX_PAX_SIZE, decodeHeader, isZeroBlock, paddingFor, parsePax, resolveHeader } from './tar-header.js';
+import { BLOCK, MAX_PAX_SIZE, decodeHeader, isZeroBlockAt, paddingFor, parsePax, resolveHeader } from './tar-header.js';
 import { NameTracker, checkMemberName } from './tar-names.js';
 
 export async function preadAt(fh: FileHandle, length: number, position: number): Promise<Uint8Array> {
@@ -67,7 +67,7 @@ export const fileSource = (fh: FileHandle): PositionedSource => ({
  * bytes apart or more (a sync pread costs about as much as copying a few KiB).
  */
 export const DENSE_WINDOW = 1 << 17;
-export const SEEK_WINDOW = 1 << 12;
+export const SEEK_WINDOW = 3 * 512;
 export const JUMP = 1 << 13;
 /** Headers walked between two turns of the event loop (a few milliseconds). */
 const YIELD_EVERY = 2048;
@@ -80,7 +80,7 @@ const YIELD_EVERY = 2048;
  * window's buffer, valid until the next call: copy what must outlive it.
  */
 export class BlockReader {
-  private buf = new Uint8Array(DENSE_WINDOW);
+  private window = new Uint8Array(DENSE_WINDOW);
   private start = 0;
   private filled = 0;
   /** Positioned reads made so far (tests count them). */
@@ -92,24 +92,46 @@ export class BlockReader {
     readonly limit: number,
   ) {}
 
+  /** The buffer `load` reads into; byte `position` of the file is at buf[position - bufStart]. Valid until the next load. */
+  get buf(): Uint8Array {
+    return this.window;
+  }
+
+  get bufStart(): number {
+    return this.start;
+  }
+
   /** Synchronous when the source is (a file): the walk awaits nothing per header then. */
   at(position: number, length: number, dense = true): Uint8Array | Promise<Uint8Array> {
+    const got = this.load(position, length, dense);
+    const view = (n: number) => this.window.subarray(position - this.start, position - this.start + n);
+    return typeof got === 'number' ? view(got) : got.then(view);
+  }
+
+  /**
+   * Makes the bytes from `position` on (up to `length`) available in `buf`
+   * and says how many are (fewer only at the limit): from the window when it
+   * holds them, else by reading a new window starting at `position`, its
+   * size chosen by `dense` (the caller's guess whether the next bytes it
+   * wants are close by). No view is made: the walk reads a header in place.
+   */
+  load(position: number, length: number, dense = true): number | Promise<number> {
     const end = Math.min(position + length, this.limit);
-    if (end <= position) return new Uint8Array(0);
-    if (position >= this.start && end <= this.start + this.filled) return this.buf.subarray(position - this.start, end - this.start);
+    if (end <= position) return 0;
+    if (position >= this.start && end <= this.start + this.filled) return end - position;
     const want = Math.min(Math.max(end - position, dense ? DENSE_WINDOW : SEEK_WINDOW), this.limit - position);
-    if (want > this.buf.length) this.buf = new Uint8Array(want);
+    if (want > this.window.length) this.window = new Uint8Array(want);
     this.reads++;
     this.start = position;
     this.filled = 0; // a failed read leaves no stale window behind
-    const n = this.source.readInto(this.buf, want, position);
+    const n = this.source.readInto(this.window, want, position);
     if (typeof n === 'number') {
       this.filled = n;
-      return this.buf.subarray(0, Math.min(n, end - position));
+      return Math.min(n, end - position);
     }
     return n.then((k) => {
       this.filled = k;
-      return this.buf.subarray(0, Math.min(k, end - position));
+      return Math.min(k, end - position);
     });
   }
 }
@@ -198,18 +220,19 @@ async function walk(reader: BlockReader, size: number, stopAt: number | undefine
       if (off > stopAt || pax) throw new CustodyError('MALFORMED_BUNDLE', `offset ${stopAt} is not on a member boundary of the bundle`);
       return tracked({ endOfData: off, members, size }, names, from);
     }
-    const got = reader.at(off, BLOCK, dense);
-    const block = got instanceof Uint8Array ? got : await got;
-    if (block.length < BLOCK) {
+    const got = reader.load(off, BLOCK, dense);
+    if ((typeof got === 'number' ? got : await got) < BLOCK) {
       throw new CustodyError('MALFORMED_BUNDLE', `the bundle has no end-of-archive marker (truncated at offset ${off})`);
     }
-    if (isZeroBlock(block)) {
+    // The header, read in place: reader.buf from `base` on.
+    const base = off - reader.bufStart;
+    if (isZeroBlockAt(reader.buf, base)) {
       if (pax) throw new CustodyError('UNSAFE_BUNDLE', `pax header not followed by a member (offset ${off})`);
       if (stopAt !== undefined) throw new CustodyError('MALFORMED_BUNDLE', `the bundle ends at offset ${off}, before offset ${stopAt}`);
       await checkZeroTail(reader, off, size);
       return tracked({ endOfData: off, members, size }, names, from);
     }
-    const h = decodeHeader(block, off);
+    const h = decodeHeader(reader.buf, off, base);
     if (h.typeflag === 'x') {
       if (pax || h.size > MAX_PAX_SIZE) throw new CustodyError('UNSAFE_BUNDLE', `bad pax header at offset ${off}`);
       pax = parsePax(await reader.at(off + BLOCK, h.size), off);

@@ -146,7 +146,7 @@ export class NameTracker {
     // `parents` holds every folder above each one it holds (the loop below adds them shortest first):
     // when the member's own folder is there, so are all the others.
     const cut = kb.lastIndexOf(0x2f);
-    if (cut < 0 || this.parents.findHashed(kb.subarray(0, cut), cuts[n - 1]!) >= 0) return;
+    if (cut < 0 || this.parents.findHashed(kb, cuts[n - 1]!, cut) >= 0) return;
     // Each folder above the member, cut from the key (joining component arrays was quadratic).
     let k = 0;
     for (let i = key.indexOf('/'), j = kb.indexOf(0x2f); i >= 0; i = key.indexOf('/', i + 1), j = kb.indexOf(0x2f, j + 1), k++) {
