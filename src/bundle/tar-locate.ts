@@ -18,10 +18,16 @@
  * round trip, so listing a bundle of 200,000 small files took 13 s; reading
  * 1 MiB windows through it read every byte of the bundle and spent longer
  * copying and collecting garbage. Where members are JUMP bytes apart or more
- * (on a running average) the walk seeks to the next header and reads a few
- * KiB there; where they are closer it reads a window that holds many
- * headers. Either way a bundle of a few huge images reads a few blocks per
- * member, not its data.
+ * (on a running average) the walk seeks to the next header and reads 1.5 KiB
+ * there (a pax header, its records and the header after it); where they are
+ * closer it reads a window that holds many headers. Either way a bundle of a
+ * few huge images reads a few blocks per member, not its data.
+ *
+ * On a file the walk awaits nothing per header (each header is decoded in
+ * place in the window, without a view or a promise per member) and turns the
+ * event loop every YIELD_EVERY headers, so that Ctrl-C still gets in. With
+ * the reads, the strict header and name checks and the name bookkeeping,
+ * a header costs a few microseconds: the pread itself is about half of it.
  */
 import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -64,7 +70,9 @@ export const fileSource = (fh: FileHandle): PositionedSource => ({
 
 /**
  * Window where headers are close together; SEEK_WINDOW where they are JUMP
- * bytes apart or more (a sync pread costs about as much as copying a few KiB).
+ * bytes apart or more (a sync pread costs about as much as copying a few KiB,
+ * and a read that stays in one page of the page cache costs less than one
+ * that spans two: three blocks, not a whole page).
  */
 export const DENSE_WINDOW = 1 << 17;
 export const SEEK_WINDOW = 3 * 512;
