@@ -72,6 +72,63 @@ async function readMember(src: FileHandle | BlockReader, m: MemberLocation, rel:
 
 
 /**
+ * The member-order rules, applied member by member during the header walk
+ * (LocateOptions.keep), which keeps only the members read below: the first
+ * (`<bag>/bagit.txt`), the tag files looked up by name and the records.
+ * The first rule broken is kept and thrown once the walk is done, so that a
+ * bad header anywhere is still reported before it, as when the rules ran
+ * over the whole member list.
+ */
+class MemberOrder {
+  /** The bag folder's name, once the first member is `<bag>/bagit.txt` (a file, the name a valid id). */
+  bagName: string | undefined;
+  refusal: CustodyError | undefined;
+  /** Only the tag files read below are kept by name: a bundle of 200,000 files does not need a map of them all. */
+  readonly byRel = new Map<string, MemberLocation>();
+  readonly envelopeMembers: { rel: string; m: MemberLocation }[] = [];
+  private seen = 0;
+  private inBag = '';
+  private records = '';
+  private payload = '';
+
+  readonly keep = (name: string, type: 'file' | 'dir', size: number, dataOffset: number): boolean => {
+    if (this.seen++ === 0) {
+      const bag = /^([^/]+)\/bagit\.txt$/.exec(name);
+      if (!bag || type !== 'file' || !L.isValidId(bag[1]!)) return true;
+      this.bagName = bag[1]!;
+      this.inBag = `${this.bagName}/`;
+      this.records = `${this.bagName}/custody/chain/`;
+      this.payload = `${this.bagName}/data/`;
+    }
+    if (this.bagName === undefined || this.refusal) return false;
+    if (!name.startsWith(this.inBag) || type !== 'file') {
+      this.refusal = malformed(`unexpected member ${name} (outside the bag folder, or a directory)`, name);
+      return false;
+    }
+    const envelopes = this.envelopeMembers;
+    // The payload (most members): neither a tag file nor a record.
+    if (envelopes.length === 0 && name.startsWith(this.payload)) return false;
+    const rel = name.slice(this.inBag.length);
+    const named = name.startsWith(this.records) ? L.parseChainMemberName(rel) : undefined;
+    if (named) {
+      if (named.seq !== envelopes.length) {
+        this.refusal = malformed(`record member ${rel} out of sequence: expected number ${recordNumber(envelopes.length)}`, rel);
+        return false;
+      }
+      envelopes.push({ rel, m: { name, type, size, dataOffset } });
+      return true;
+    }
+    if (envelopes.length > 0) {
+      this.refusal = malformed(`unexpected member ${rel} after the custody records (only custody/chain/NNNN-<action>.dsse.json may follow)`, rel);
+      return false;
+    }
+    if (!TAG_FILES_READ.has(rel)) return false;
+    this.byRel.set(rel, { name, type, size, dataOffset });
+    return true;
+  };
+}
+
+/**
  * Reads the chain of the bundle at `bundlePath`. `endOfData`: read only the
  * bundle as it was before an interrupted append (the journal's offset).
  */
@@ -81,39 +138,21 @@ export async function readBundleChain(bundlePath: string, view: { endOfData?: nu
     const st = await fh.stat({ bigint: true });
     const size = Number(st.size);
     const reader = new BlockReader(fileSource(fh), size);
+    const order = new MemberOrder();
     let walked: LocatedEnd;
     try {
-      walked = await walkHeaders(fh, size, { stopAt: view.endOfData, reader });
+      walked = await walkHeaders(fh, size, { stopAt: view.endOfData, reader, keep: order.keep });
     } catch (e) {
       // Failing at the first header: say what the file is, not which header field is wrong.
       const kind = sniffNotABundle(await preadAt(fh, BLOCK, 0));
       if (kind !== undefined) throw notABundle(bundlePath, kind, e);
       throw e;
     }
-    const { members, endOfData } = walked;
-    const first = members[0];
-    const bag = first ? /^([^/]+)\/bagit\.txt$/.exec(first.name) : null;
-    if (!first || !bag || first.type !== 'file' || !L.isValidId(bag[1]!)) throw notABundle(bundlePath, 'no-bagit');
-    const bagName = bag[1]!;
-    // Only the tag files read below are kept by name: a bundle of 200,000 files does not need a map of them all.
-    const byRel = new Map<string, MemberLocation>();
-    const envelopeMembers: { rel: string; m: MemberLocation }[] = [];
-    const inBag = `${bagName}/`;
-    const records = `${bagName}/custody/chain/`;
-    for (const m of members) {
-      if (!m.name.startsWith(inBag) || m.type !== 'file') throw malformed(`unexpected member ${m.name} (outside the bag folder, or a directory)`, m.name);
-      const rel = m.name.slice(inBag.length);
-      const named = m.name.startsWith(records) ? L.parseChainMemberName(rel) : undefined;
-      if (named) {
-        if (named.seq !== envelopeMembers.length) {
-          throw malformed(`record member ${rel} out of sequence: expected number ${recordNumber(envelopeMembers.length)}`, rel);
-        }
-        envelopeMembers.push({ rel, m });
-      } else if (envelopeMembers.length > 0) {
-        throw malformed(`unexpected member ${rel} after the custody records (only custody/chain/NNNN-<action>.dsse.json may follow)`, rel);
-      }
-      if (TAG_FILES_READ.has(rel)) byRel.set(rel, m);
-    }
+    const { endOfData } = walked;
+    const bagName = order.bagName;
+    if (bagName === undefined) throw notABundle(bundlePath, 'no-bagit');
+    if (order.refusal) throw order.refusal;
+    const { byRel, envelopeMembers } = order;
     const need = (rel: string): MemberLocation => {
       const m = byRel.get(rel);
       if (!m) throw malformed(`member ${rel} is missing`, rel);

@@ -456,18 +456,24 @@ export async function appendMembers(bundlePath: string, members: AppendMember[],
     const st = await fh.stat({ bigint: true });
     const size = Number(st.size);
     // A walk made under the lock we hold still describes the file (recovery above changed nothing, or its size).
-    const located =
+    let located =
       opts.located && opts.lock && opts.located.size === size
         ? opts.located
         : !recovered && opts.walkedBefore && (await stillDescribes(fh, st, opts.walkedBefore))
           ? opts.walkedBefore.located
           : await locateEndOfData(fh, size);
+    let names = takeWalkNames(located);
+    // A walk that listed only some members, whose names were taken already: the names are tracked by a walk of all.
+    if (!names && located.partial) {
+      located = await locateEndOfData(fh, size);
+      names = takeWalkNames(located);
+    }
     if (opts.expectEndOfData !== undefined && opts.expectEndOfData !== located.endOfData) {
       throw new CustodyError('IO_ERROR', `${bundlePath} changed since it was read (end of data at ${located.endOfData}, expected ${opts.expectEndOfData}): ${CHANGING}, or did`, {
         hint: 'run the command again',
       });
     }
-    const bytes = encodeMembers(members, located, opts.mtime ?? 0);
+    const bytes = encodeMembers(members, located, names, opts.mtime ?? 0);
     const j: Journal = {
       ...base,
       phase: 'append',
@@ -537,9 +543,9 @@ async function stillDescribes(fh: FileHandle, st: fs.BigIntStats, w: { located: 
 }
 
 /** The new members as tar bytes, names checked against those already in the bundle, then the end blocks. */
-function encodeMembers(members: AppendMember[], located: LocatedEnd, mtime: number): Uint8Array {
+function encodeMembers(members: AppendMember[], located: LocatedEnd, walkNames: NameTracker | undefined, mtime: number): Uint8Array {
   // The names the walk tracked (all of them, as adding them again here would), or tracked again.
-  let names = takeWalkNames(located);
+  let names = walkNames;
   if (!names) {
     names = new NameTracker();
     for (const e of located.members) names.add(e.name, e.type);

@@ -71,10 +71,53 @@ function putSize(buf: Uint8Array, size: number): void {
   }
 }
 
-function checksum(block: Uint8Array): number {
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
-  return sum;
+function checksum(block: Uint8Array, base = 0, words?: Uint32Array): number {
+  if (words !== undefined && ((block.byteOffset + base) & 3) === 0) {
+    // Four bytes at a time: the bytes of each word added in two 16-bit lanes (126 words of at most 2 * 255 a
+    // lane stay below 2^16), the checksum field's two words left out and counted as eight spaces.
+    const w = (block.byteOffset + base) >> 2;
+    let acc = 0;
+    for (let i = w; i < w + 37; i++) acc += (words[i]! & 0x00ff00ff) + ((words[i]! >>> 8) & 0x00ff00ff);
+    for (let i = w + 39; i < w + 128; i++) acc += (words[i]! & 0x00ff00ff) + ((words[i]! >>> 8) & 0x00ff00ff);
+    return 8 * 0x20 + (acc & 0xffff) + (acc >>> 16);
+  }
+  // The checksum field itself counts as eight spaces. Four sums side by side (a reader checks a header per member).
+  let s0 = 8 * 0x20;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (let i = base; i < base + 148; i += 4) {
+    s0 += block[i]!;
+    s1 += block[i + 1]!;
+    s2 += block[i + 2]!;
+    s3 += block[i + 3]!;
+  }
+  for (let i = base + 156; i < base + BLOCK; i += 4) {
+    s0 += block[i]!;
+    s1 += block[i + 1]!;
+    s2 += block[i + 2]!;
+    s3 += block[i + 3]!;
+  }
+  return s0 + s1 + s2 + s3;
+}
+
+let wordsBuffer: ArrayBufferLike | undefined;
+let wordsView: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+/**
+ * The 32-bit words of b's buffer when b starts on a word and its buffer is
+ * a reader's window or chunk (at least 4 KiB): a header is then checked four
+ * bytes at a time. The view is made once per buffer.
+ */
+function wordsOf(b: Uint8Array): Uint32Array | undefined {
+  if ((b.byteOffset & 3) !== 0) return undefined;
+  const buffer = b.buffer;
+  if (buffer !== wordsBuffer) {
+    if (buffer.byteLength < 4096) return undefined;
+    wordsBuffer = buffer;
+    wordsView = new Uint32Array(buffer, 0, buffer.byteLength >> 2);
+  }
+  return wordsView;
 }
 
 function utf8Prefix(bytes: Uint8Array, max: number): Uint8Array {
@@ -205,12 +248,23 @@ export function isZeroBlock(b: Uint8Array): boolean {
   return true;
 }
 
-/** A NUL-terminated string field: every byte after the first NUL must be NUL too (no hidden bytes). */
-function field(b: Uint8Array, off: number, len: number, what: string, at: number): Uint8Array {
-  const f = b.subarray(off, off + len);
-  const nul = f.indexOf(0);
-  if (nul >= 0 && !isZeroBlock(f.subarray(nul))) throw bad(`bytes after the NUL terminator of the ${what} field`, at);
-  return nul >= 0 ? f.subarray(0, nul) : f;
+/** Whether the 512 bytes of b from `base` on are all zero (a header read in place in a larger buffer). */
+export function isZeroBlockAt(b: Uint8Array, base: number): boolean {
+  return zeroFrom(b, base, base + BLOCK);
+}
+
+/**
+ * A NUL-terminated string field: every byte after the first NUL must be NUL
+ * too (no hidden bytes). Returns the length before the NUL (read in place:
+ * a reader decodes a header per member, and views and copies were most of
+ * the cost).
+ */
+function field(b: Uint8Array, off: number, len: number, what: string, at: number, words?: Uint32Array): number {
+  const end = off + len;
+  let i = off;
+  while (i < end && b[i] !== 0) i++;
+  if (!zeroFrom(b, i, end, words)) throw bad(`bytes after the NUL terminator of the ${what} field`, at);
+  return i - off;
 }
 
 /**
@@ -219,67 +273,99 @@ function field(b: Uint8Array, off: number, len: number, what: string, at: number
  * where GNU tar leaves them empty (devmajor/devminor).
  */
 function numeric(b: Uint8Array, off: number, len: number, what: string, at: number, allowEmpty = false): number {
-  const f = b.subarray(off, off + len);
-  if (f[0] === 0x80) {
+  const end = off + len;
+  if (b[off] === 0x80) {
     let v = 0n;
-    for (let i = 1; i < len; i++) v = (v << 8n) | BigInt(f[i]!);
+    for (let i = off + 1; i < end; i++) v = (v << 8n) | BigInt(b[i]!);
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw bad(`absurd ${what} (base-256 value too large)`, at);
     return Number(v);
   }
-  if (f[0] === 0xff) throw bad(`negative ${what} (base-256)`, at);
-  let i = 0;
-  while (i < len && f[i] === 0x20) i++;
+  if (b[off] === 0xff) throw bad(`negative ${what} (base-256)`, at);
+  let i = off;
+  while (i < end && b[i] === 0x20) i++;
   let v = 0;
   let digits = 0;
-  while (i < len && f[i]! >= 0x30 && f[i]! <= 0x37) {
-    v = v * 8 + (f[i]! - 0x30);
+  while (i < end && b[i]! >= 0x30 && b[i]! <= 0x37) {
+    v = v * 8 + (b[i]! - 0x30);
     digits++;
     i++;
   }
-  for (; i < len; i++) if (f[i] !== 0 && f[i] !== 0x20) throw bad(`${what} field is not a valid octal number`, at);
+  for (; i < end; i++) if (b[i] !== 0 && b[i] !== 0x20) throw bad(`${what} field is not a valid octal number`, at);
   if (digits === 0 && !allowEmpty) throw bad(`${what} field is empty`, at);
   return v;
 }
 
+/** Whether bytes [from, to) of b are all zero; `words`: wordsOf(b), to look at whole words four bytes at a time. */
+function zeroFrom(b: Uint8Array, from: number, to: number, words?: Uint32Array): boolean {
+  let i = from;
+  if (words !== undefined && to - from >= 16) {
+    const o = b.byteOffset;
+    for (; ((o + i) & 3) !== 0; i++) if (b[i] !== 0) return false;
+    const last = (o + to) >> 2;
+    for (let k = (o + i) >> 2; k < last; k++) if (words[k] !== 0) return false;
+    i = (last << 2) - o;
+  }
+  for (; i < to; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+// The two magic fields (257/8) accepted: POSIX ustar ("ustar\0" "00") and old GNU ("ustar  \0").
+const USTAR_MAGIC = [0x75, 0x73, 0x74, 0x61, 0x72, 0x00, 0x30, 0x30];
+const GNU_MAGIC = [0x75, 0x73, 0x74, 0x61, 0x72, 0x20, 0x20, 0x00];
+
+function magicIs(b: Uint8Array, base: number, magic: number[]): boolean {
+  for (let i = 0; i < 8; i++) if (b[base + 257 + i] !== magic[i]) return false;
+  return true;
+}
+
 /**
  * Decodes one non-zero header block, refusing anything malformed. The
- * caller resolves the name (pax `path`) and applies the type rules.
+ * caller resolves the name (pax `path`) and applies the type rules. The
+ * block is b's 512 bytes from `base` on (a header decoded in place in a
+ * reader's window, without a view made of it per member).
  */
-export function decodeHeader(b: Uint8Array, at: number): DecodedHeader {
-  const stored = numeric(b, 148, 8, 'checksum', at);
-  if (stored !== checksum(b)) throw bad('header checksum mismatch (corrupted or forged header)', at);
-  const magic = String.fromCharCode(...b.subarray(257, 265));
+export function decodeHeader(b: Uint8Array, at: number, base = 0): DecodedHeader {
+  const o = base;
+  const w = wordsOf(b);
+  const stored = numeric(b, o + 148, 8, 'checksum', at);
+  if (stored !== checksum(b, o, w)) throw bad('header checksum mismatch (corrupted or forged header)', at);
   let format: 'ustar' | 'gnu';
-  if (magic === 'ustar\u000000') format = 'ustar';
-  else if (magic === 'ustar  \u0000') format = 'gnu';
+  if (magicIs(b, o, USTAR_MAGIC)) format = 'ustar';
+  else if (magicIs(b, o, GNU_MAGIC)) format = 'gnu';
   else throw bad('header magic is neither ustar nor GNU', at);
-  const name = field(b, 0, 100, 'name', at);
-  field(b, 157, 100, 'linkname', at);
-  field(b, 265, 32, 'uname', at);
-  field(b, 297, 32, 'gname', at);
-  const mode = numeric(b, 100, 8, 'mode', at);
-  numeric(b, 108, 8, 'uid', at);
-  numeric(b, 116, 8, 'gid', at);
-  const size = numeric(b, 124, 12, 'size', at);
-  const mtime = numeric(b, 136, 12, 'mtime', at);
-  numeric(b, 329, 8, 'devmajor', at, true);
-  numeric(b, 337, 8, 'devminor', at, true);
-  let nameBytes: Uint8Array = name;
+  const nameLength = field(b, o, 100, 'name', at, w);
+  field(b, o + 157, 100, 'linkname', at, w);
+  field(b, o + 265, 32, 'uname', at, w);
+  field(b, o + 297, 32, 'gname', at, w);
+  const mode = numeric(b, o + 100, 8, 'mode', at);
+  numeric(b, o + 108, 8, 'uid', at);
+  numeric(b, o + 116, 8, 'gid', at);
+  const size = numeric(b, o + 124, 12, 'size', at);
+  const mtime = numeric(b, o + 136, 12, 'mtime', at);
+  numeric(b, o + 329, 8, 'devmajor', at, true);
+  numeric(b, o + 337, 8, 'devminor', at, true);
+  let prefixLength = 0;
   if (format === 'ustar') {
-    const prefix = field(b, 345, 155, 'prefix', at);
-    if (!isZeroBlock(b.subarray(500))) throw bad('non-zero bytes in the header padding', at);
-    if (prefix.length > 0) {
-      nameBytes = new Uint8Array(prefix.length + 1 + name.length);
-      nameBytes.set(prefix, 0);
-      nameBytes[prefix.length] = 0x2f;
-      nameBytes.set(name, prefix.length + 1);
-    }
-  } else if (!isZeroBlock(b.subarray(345))) {
+    prefixLength = field(b, o + 345, 155, 'prefix', at, w);
+    if (!zeroFrom(b, o + 500, o + BLOCK)) throw bad('non-zero bytes in the header padding', at);
+  } else if (!zeroFrom(b, o + 345, o + BLOCK, w)) {
     // GNU incremental/sparse/multi-volume fields: not supported, not ignored.
     throw bad('GNU extension fields (sparse, incremental or multi-volume) are not supported', at);
   }
-  if (b[157] !== 0 && b[156] !== 0x31 && b[156] !== 0x32) throw bad('link name on a member that is not a link', at);
-  return { nameBytes: nameBytes.slice(), typeflag: String.fromCharCode(b[156]!), size, mode, mtime, format };
+  if (b[o + 157] !== 0 && b[o + 156] !== 0x31 && b[o + 156] !== 0x32) throw bad('link name on a member that is not a link', at);
+  // A copy (the block is usually part of a buffer that is reused): prefix '/' name.
+  let nameBytes: Uint8Array;
+  if (prefixLength > 0) {
+    nameBytes = new Uint8Array(prefixLength + 1 + nameLength);
+    nameBytes.set(b.subarray(o + 345, o + 345 + prefixLength), 0);
+    nameBytes[prefixLength] = 0x2f;
+    nameBytes.set(b.subarray(o, o + nameLength), prefixLength + 1);
+  } else {
+    // Byte by byte: TypedArray slice costs more than copying a name this short.
+    nameBytes = new Uint8Array(nameLength);
+    for (let i = 0; i < nameLength; i++) nameBytes[i] = b[o + i]!;
+  }
+  return { nameBytes, typeflag: String.fromCharCode(b[o + 156]!), size, mode, mtime, format };
 }
 
 export function decodeName(bytes: Uint8Array, at: number): string {

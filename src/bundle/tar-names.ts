@@ -32,6 +32,43 @@ export const MAX_FOLDER_NAME_BYTES = 64 << 20;
  * directory carries in tar. Throws UNSAFE_BUNDLE naming the rule broken.
  */
 export function checkMemberName(raw: string, type: 'file' | 'dir'): string {
+  return plainName(raw, type) ?? checkName(raw, type);
+}
+
+/**
+ * The name checkMemberName returns for a name that plainly breaks no rule, in
+ * one pass over its characters and without splitting it (the walk behind
+ * transfer and log checks 200,000 names); undefined for anything else, which
+ * checkName then judges (and words the refusal of).
+ */
+function plainName(raw: string, type: 'file' | 'dir'): string | undefined {
+  let end = raw.length;
+  // Short enough whatever its characters (at most 3 UTF-8 bytes each); not absolute; no drive letter (or anything ':' second).
+  if (end === 0 || end * 3 > MAX_NAME_BYTES || raw.charCodeAt(0) === 0x2f || raw.charCodeAt(1) === 0x3a) return undefined;
+  if (raw.charCodeAt(end - 1) === 0x2f) {
+    if (type !== 'dir') return undefined;
+    end--;
+  }
+  let slashes = 0;
+  let start = 0;
+  for (let i = 0; i <= end; i++) {
+    const c = i < end ? raw.charCodeAt(i) : 0x2f;
+    if (c === 0x2f) {
+      // An empty, '.' or '..' component.
+      const n = i - start;
+      if (n === 0 || (n <= 2 && raw.charCodeAt(start) === 0x2e && (n === 1 || raw.charCodeAt(start + 1) === 0x2e))) return undefined;
+      slashes++;
+      start = i + 1;
+    } else if (c < 0x20 || c === 0x7f || c === 0x5c) {
+      return undefined; // a control character (or tab, CR, LF: judged there) or a backslash
+    }
+  }
+  // `slashes` counted one past the last component; the raw name's components include the empty one after a trailing '/'.
+  if (slashes + (end < raw.length ? 1 : 0) > MAX_NAME_DEPTH) return undefined;
+  return end === raw.length ? raw : raw.slice(0, end);
+}
+
+function checkName(raw: string, type: 'file' | 'dir'): string {
   if (raw === '') throw unsafe(raw, 'empty name');
   // A pax path may be ~1 MiB: 400,000 components made the parent bookkeeping
   // below quadratic (verify hung for minutes). No file system takes a path
@@ -79,37 +116,52 @@ export function foldName(name: string): string {
 export class NameTracker {
   /** Every name so far, flagged 1 for a regular file (compact: a million names). */
   private readonly seen = new NameSet();
-  /** Every folder above a member so far (a NameSet, not a Set of strings: a million members' folders took ~30 MB more as strings). */
-  private readonly parents = new NameSet();
+  /**
+   * Every folder above a member so far (a NameSet, not a Set of strings: a million members' folders took ~30 MB
+   * more as strings). On the point of `seen`: one pass over a name hashes it and every folder above it for both.
+   */
+  private readonly parents = new NameSet(this.seen.point);
   private parentBytes = 0;
+  /** The hashes of the folders above the name being added, then its own (NameSet.prefixHashes). */
+  private cuts = new Int32Array(256);
 
-  add(name: string, type: 'file' | 'dir'): void {
+  /**
+   * `bytes`: the name's UTF-8 bytes, when the caller has them at hand (a header's raw name); otherwise the name
+   * is encoded here.
+   */
+  add(name: string, type: 'file' | 'dir', bytes?: Uint8Array): void {
     const key = name;
     // The name's UTF-8 bytes (a scratch buffer, not encoded again below: NameSet copies them); '/' is
     // one byte, so the bytes before the n-th '/' are those of the folder the string has before it.
-    const kb = utf8Scratch(key);
+    const kb = bytes ?? utf8Scratch(key);
+    if (this.cuts.length <= kb.length) this.cuts = new Int32Array(2 * kb.length + 1);
+    const cuts = this.cuts;
+    // One pass: cuts[0..n-1] hash the folders above the member (shortest first), cuts[n] the name.
+    const n = this.seen.prefixHashes(kb, 0x2f, cuts);
     // Added now (one hash of the name, not two): a refusal below ends the archive's reading anyway.
-    if (this.seen.addNew(kb, type === 'file' ? 1 : 0) < 0) throw unsafe(name, 'duplicate name');
-    if (type === 'file' && this.parents.find(kb) >= 0) {
+    if (this.seen.addNewHashed(kb, type === 'file' ? 1 : 0, cuts[n]!) < 0) throw unsafe(name, 'duplicate name');
+    if (type === 'file' && this.parents.findHashed(kb, cuts[n]!) >= 0) {
       throw unsafe(name, 'regular file with the same name as a directory holding earlier members');
     }
     // `parents` holds every folder above each one it holds (the loop below adds them shortest first):
     // when the member's own folder is there, so are all the others.
     const cut = kb.lastIndexOf(0x2f);
-    if (cut < 0 || this.parents.find(kb.subarray(0, cut)) >= 0) return;
+    if (cut < 0 || this.parents.findHashed(kb, cuts[n - 1]!, cut) >= 0) return;
     // Each folder above the member, cut from the key (joining component arrays was quadratic).
-    for (let i = key.indexOf('/'), j = kb.indexOf(0x2f); i >= 0; i = key.indexOf('/', i + 1), j = kb.indexOf(0x2f, j + 1)) {
+    let k = 0;
+    for (let i = key.indexOf('/'), j = kb.indexOf(0x2f); i >= 0; i = key.indexOf('/', i + 1), j = kb.indexOf(0x2f, j + 1), k++) {
       const parent = kb.subarray(0, j);
-      if (this.parents.find(parent) < 0) {
+      const h = cuts[k]!;
+      if (this.parents.findHashed(parent, h) < 0) {
         // A folder seen before was checked then, and no file of its name was admitted since.
-        const k = this.seen.find(parent);
-        if (k >= 0 && this.seen.flags(k) === 1) throw unsafe(name, `inside ${JSON.stringify(key.slice(0, i))}, which is a regular file`);
+        const s = this.seen.findHashed(parent, h);
+        if (s >= 0 && this.seen.flags(s) === 1) throw unsafe(name, `inside ${JSON.stringify(key.slice(0, i))}, which is a regular file`);
         this.parentBytes += i;
         // Every distinct folder is remembered: 70,000 names 255 folders deep took 1.5 GB before failing deep in the runtime.
         if (this.parents.size >= MAX_FOLDERS || this.parentBytes > MAX_FOLDER_NAME_BYTES) {
           throw unsafe(name.slice(0, 100), `more than ${MAX_FOLDERS} distinct folders or ${MAX_FOLDER_NAME_BYTES} bytes of folder names in one archive`);
         }
-        this.parents.add(parent, 0);
+        this.parents.addHashed(parent, 0, h);
       }
     }
   }
