@@ -11,7 +11,10 @@
  * stays short; the figures that count: CUSTODY_BENCH_SMALL_FILES=10000,50000,200000),
  * CUSTODY_BENCH_SMALL_MAX / _MIN (file sizes in bytes, default 1024–4096: at
  * 1–64 KiB a 200k-file bundle is 6.5 GB, twice over when unpacked),
- * CUSTODY_BENCH_SMALL_DIR (where bundles are kept between runs, default the temp folder).
+ * CUSTODY_BENCH_SMALL_DIR (where bundles are kept between runs, default the temp folder),
+ * CUSTODY_BENCH_SMALL_ONLY (a regular expression: only the rows whose name matches, e.g. 'extract|tar').
+ * Extract ends with one `sync -f` (an examiner may unplug the disk once it says ok), so it is
+ * compared both with `tar -x` + `sha256sum -c` and with the same followed by `sync -f`.
  * The bundles are written directly (test/helpers/many-files-bundle.mjs), not sealed.
  * Timed with GNU time (user + sys of the command and its children; max RSS).
  * Each line carries the 1-minute load average at its start (the machine may be
@@ -31,6 +34,7 @@ const COUNTS = (process.env.CUSTODY_BENCH_SMALL_FILES ?? '2000,10000').split(','
 const MAX = Number(process.env.CUSTODY_BENCH_SMALL_MAX ?? 4096);
 const MIN = Number(process.env.CUSTODY_BENCH_SMALL_MIN ?? 1024);
 const DIR = process.env.CUSTODY_BENCH_SMALL_DIR ?? os.tmpdir();
+const ONLY = process.env.CUSTODY_BENCH_SMALL_ONLY ? new RegExp(process.env.CUSTODY_BENCH_SMALL_ONLY) : undefined;
 
 /** GNU time around a shell command: wall, CPU (user + sys, children included), peak RSS in MB. */
 function timed(cmd) {
@@ -73,6 +77,7 @@ export async function benchSmallRead() {
     spawnSync('sh', ['-c', `cat ${q(bundle)} > /dev/null`]);
     const custody = `${q(process.execPath)} ${q(BIN)}`;
     const run = (name, cmd, after) => {
+      if (ONLY && !ONLY.test(name)) return after?.();
       const load = os.loadavg()[0];
       const t = timed(cmd);
       after?.();
@@ -89,8 +94,11 @@ export async function benchSmallRead() {
     );
     const peer = path.join(work, 'peer');
     fs.mkdirSync(peer);
-    run('tar -x + sha256sum -c', `tar -xf ${q(bundle)} -C ${q(peer)} && cd ${q(path.join(peer, bag))} && sha256sum -c --quiet manifest-sha256.txt`);
-    if (fs.existsSync(BAGIT)) run('bagit-python --validate', `${q(BAGIT)} --validate --quiet ${q(path.join(peer, bag))}`);
+    const peerCmd = `tar -xf ${q(bundle)} -C ${q(peer)} && cd ${q(path.join(peer, bag))} && sha256sum -c --quiet manifest-sha256.txt`;
+    const clearPeer = () => fs.rmSync(path.join(peer, bag), { recursive: true, force: true });
+    run('tar -x + sha256sum -c + sync -f', `${peerCmd} && sync -f .`, clearPeer);
+    run('tar -x + sha256sum -c', peerCmd);
+    if (fs.existsSync(BAGIT) && fs.existsSync(path.join(peer, bag))) run('bagit-python --validate', `${q(BAGIT)} --validate --quiet ${q(path.join(peer, bag))}`);
     fs.rmSync(work, { recursive: true, force: true });
   }
   const by = (name) => rows.filter((r) => r.name === name);
@@ -110,6 +118,7 @@ export async function benchSmallRead() {
       ['custody verify', 'bagit-python --validate'],
       ['custody verify --full', 'bagit-python --validate'],
       ['custody extract', 'tar -x + sha256sum -c'],
+      ['custody extract', 'tar -x + sha256sum -c + sync -f'],
     ]) {
       const a = get(ours);
       const b = get(theirs);
