@@ -21,7 +21,7 @@ import { onInterrupt } from './temp-files.js';
 import { BUSY, IDLE, STOPPED, type WriteBatch, type WriteBatchDone, type WriteWorkerData } from './extract-worker.js';
 
 /** Bytes per batch; a file larger than this is not for this writer. */
-export const BATCH_BYTES = 4 << 20;
+export const BATCH_BYTES = 1 << 20;
 const BATCH_FILES = 1024;
 const MAX_IN_FLIGHT = 3;
 
@@ -36,7 +36,7 @@ export class SmallFileWriter {
   private readonly worker: Worker;
   private readonly state = new Int32Array(new SharedArrayBuffer(4));
   private buf: Uint8Array<ArrayBuffer> = new Uint8Array(BATCH_BYTES);
-  /** Batch buffers the worker gave back, reused (a fresh 4 MiB per batch was garbage the heap held on to). */
+  /** Batch buffers the worker gave back, reused (a fresh buffer per batch was garbage the heap held on to). */
   private readonly spare: Uint8Array<ArrayBuffer>[] = [];
   private fill = 0;
   private files: [string, number, number][] = [];
