@@ -196,8 +196,11 @@ describe('round trip (property)', () => {
         const { bytes } = await sealFixture(engine, root, [{ path: src, id: 'tree', meta: {} }], { pieceSize: PIECE, out: 'p.tar' });
         const out = path.join(root, 'out');
         fs.mkdirSync(out);
-        const v = await verifyBundle(chunks(bytes, chunk), { engine, trusted: [SEALER.identity.publicKey], sink: directorySink(out) });
+        const sink = directorySink(out);
+        const v = await verifyBundle(chunks(bytes, chunk), { engine, trusted: [SEALER.identity.publicKey], sink });
         expect(v.error?.message).toBeUndefined();
+        await sink.drain(); // small files are written on the sink's writer thread
+        await sink.close();
         await finishExtraction(out, v.manifest!);
         for (const [rel, data] of written) {
           expect(Buffer.compare(fs.readFileSync(path.join(out, 'data/tree', rel)), Buffer.from(data)), rel).toBe(0);

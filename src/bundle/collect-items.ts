@@ -200,7 +200,8 @@ export function assertOutsideItems(out: string, items: CollectedItem[]): void {
       }
     }
     // Every file of a folder item lies inside it (refused above): only a hard link to one remains, if --out exists.
-    if (item.kind === 'directory' && outStat === undefined) continue;
+    // And a hard link needs a second name: an --out with one link is no file of the item (no stat per file).
+    if (item.kind === 'directory' && (outStat === undefined || outStat.nlink <= 1)) continue;
     for (const f of item.files) {
       if (typeof f.abs !== 'string') {
         if (outStat !== undefined && sameInode(outStat, fsSync.statSync(f.abs))) throw usage(`--out ${out} is an evidence file of item ${item.id}`, 'write the bundle to another file: sealing must never replace the evidence');

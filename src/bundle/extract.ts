@@ -21,6 +21,7 @@ import { CustodyError } from '../core/errors.js';
 import type { CustodyManifest } from './custody-manifest.js';
 import { componentProblem } from './layout.js';
 import type { BundleSink, ReadBundle } from './read-bundle.js';
+import { SmallFileWriter } from './extract-writer.js';
 import type { TargetNameCheck } from './target-names.js';
 
 export function safeJoin(root: string, rel: string): string {
@@ -62,9 +63,8 @@ async function createExclusive(root: string, rel: string, made: MadeDirs): Promi
 }
 
 /**
- * A small file in one go on this thread (open, write, close): three round
- * trips through the libuv pool per file were most of extract's time on
- * exports of many small files.
+ * A tag file in one go on this thread (open, write, close): three round
+ * trips through the libuv pool per file cost more than the writing.
  */
 function writeSmallExclusive(root: string, rel: string, bytes: Uint8Array, made: MadeDirs): void {
   const full = safeJoin(root, rel);
@@ -83,7 +83,7 @@ function writeSmallExclusive(root: string, rel: string, bytes: Uint8Array, made:
   }
 }
 
-/** Members up to this size are gathered and written at their end, synchronously. */
+/** Members up to this size are gathered and written in batches on the writer thread (extract-writer.ts). */
 const SMALL_FILE = 256 << 10;
 
 async function writeAll(fh: fsp.FileHandle, chunk: Uint8Array): Promise<void> {
@@ -100,22 +100,26 @@ async function writeAll(fh: fsp.FileHandle, chunk: Uint8Array): Promise<void> {
  * makes the whole folder durable once, before renaming it into place
  * (syncTree).
  */
-export function directorySink(root: string, names?: TargetNameCheck): BundleSink {
+export interface DirectorySink extends BundleSink {
+  /** Every payload file given so far is on disk (small files are written on a worker thread: extract-writer.ts). */
+  drain(): Promise<void>;
+  /** Stops the writer thread; call before removing `root`, also after a failure. */
+  close(): Promise<void>;
+}
+
+export function directorySink(root: string, names?: TargetNameCheck): DirectorySink {
   const made: MadeDirs = new Set([root]);
+  let writer: SmallFileWriter | undefined;
   return {
     async beginPayload(rel, size) {
       const target = names?.add(rel) ?? rel;
       if (size <= SMALL_FILE) {
-        const whole = new Uint8Array(size);
-        let at = 0;
-        // Checked (and created) now, as a large member is: a refusal comes before its bytes are read.
-        safeJoin(root, target);
+        // Checked now, as a large member is: a refusal comes before its bytes are read. Created by the writer thread.
+        const full = safeJoin(root, target);
+        const file = await (writer ??= new SmallFileWriter((member) => overwriting(Object.assign(new Error('exists'), { code: 'EEXIST' }), member))).begin(full, target, size);
         return {
-          write: async (chunk) => {
-            whole.set(chunk, at);
-            at += chunk.length;
-          },
-          end: async () => writeSmallExclusive(root, target, whole.subarray(0, at), made),
+          write: async (chunk) => file.write(chunk),
+          end: () => file.end(),
         };
       }
       const fh = await createExclusive(root, target, made);
@@ -127,6 +131,8 @@ export function directorySink(root: string, names?: TargetNameCheck): BundleSink
     async tagFile(rel, bytes) {
       writeSmallExclusive(root, names?.add(rel) ?? rel, bytes, made);
     },
+    drain: async () => writer?.drain(),
+    close: async () => writer?.close(),
   };
 }
 

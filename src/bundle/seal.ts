@@ -194,7 +194,9 @@ async function writeWithSpill(tar: TarWriter, r: SealRequest, spill: SealSpill):
   };
   const waiting: { mf: ManifestFile; digest: Promise<HashDigest> }[] = [];
   const settle = async (keep: number) => {
-    if (waiting.length > keep) batch?.flush();
+    // Within the window the oldest result is already in a sent slot: flushing here would send the
+    // slot being filled with one file in it, a worker round trip per file.
+    if (waiting.length > keep && keep === 0) batch?.flush();
     while (waiting.length > keep) {
       const w = waiting.shift()!;
       record(w.mf, await w.digest);

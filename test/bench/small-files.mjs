@@ -15,7 +15,8 @@
  *
  * Env: CUSTODY_BENCH_TREES (file counts, default 10000,50000,200000; e.g. 200000 alone
  * takes about 10 minutes on a quiet 2-core machine, the tree ~6.5 GB once made),
- * CUSTODY_BENCH_RUNS (best of N, default 1), CUSTODY_BENCH_TREE_DIR (default /tmp).
+ * CUSTODY_BENCH_RUNS (best of N, default 1), CUSTODY_BENCH_TREE_DIR (default /tmp),
+ * CUSTODY_BENCH_TREE_ONLY (a regular expression: only the rows whose name matches, e.g. 'seal|bagit').
  * Not a test: numbers depend on the machine and on what else runs on it.
  */
 import { spawnSync } from 'node:child_process';
@@ -32,6 +33,7 @@ const TREES = (process.env.CUSTODY_BENCH_TREES ?? '10000,50000,200000').split(',
 const TINY = Number(process.env.CUSTODY_BENCH_TINY ?? 1_000_000);
 const RUNS = Number(process.env.CUSTODY_BENCH_RUNS ?? 1);
 const BASE = process.env.CUSTODY_BENCH_TREE_DIR ?? os.tmpdir();
+const ONLY = process.env.CUSTODY_BENCH_TREE_ONLY ? new RegExp(process.env.CUSTODY_BENCH_TREE_ONLY) : undefined;
 
 const work = fs.mkdtempSync(path.join(BASE, 'custody-bench-small-'));
 const home = path.join(work, 'home');
@@ -87,7 +89,7 @@ function main() {
     process.stderr.write(`tree of ${n} files at ${tree} …\n`);
     makeTree(tree, n, min, max);
     spawnSync('sh', ['-c', `find ${q(tree)} -type f -print0 | xargs -0 cat > /dev/null`]); // page cache warm
-    const cmds = commands(tree, n).filter((c) => !tiny || c.name === 'custody seal');
+    const cmds = commands(tree, n).filter((c) => (!tiny || c.name === 'custody seal') && (!ONLY || ONLY.test(c.name)));
     for (let run = 0; run < RUNS; run++) {
       for (const c of cmds) {
         c.before?.();

@@ -1,0 +1,90 @@
+/**
+ * Worker thread that creates extract's small files (extract-writer.ts): the
+ * main thread reads, hashes and checks the bundle while this thread makes the
+ * folders and files, a batch of files per message, so that on an export of
+ * many small files the open/write/close of each file runs beside the reading
+ * instead of after it.
+ *
+ * Threat: a write outside the destination or over a file already written.
+ * Every path arrives already checked (safeJoin, the target-name check) on the
+ * main thread; here each file is still created with O_EXCL | O_NOFOLLOW, so a
+ * planted symlink is never followed and nothing is overwritten. Before each
+ * file the worker claims the shared state word (idle → busy); once the main
+ * thread has set it to stopped (an interrupt, a failed verify) no file is
+ * created any more, so removing the temporary folder cannot race a write.
+ *
+ * Protocol: {id, buf (transferred), files:[[full, start, length], …]} →
+ * {id, buf (transferred back, for the next batch), error?: {index, code, message}}
+ * (the batch stops at its first error).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+
+export interface WriteBatch {
+  id: number;
+  buf: ArrayBuffer;
+  /** [absolute path, offset in buf, length] per file. */
+  files: [string, number, number][];
+}
+
+export interface WriteBatchDone {
+  id: number;
+  buf: ArrayBuffer;
+  error?: { index: number; code?: string; message: string };
+}
+
+export interface WriteWorkerData {
+  /** Int32Array over it: [0] = 0 idle, 1 busy creating a file, 2 stopped. */
+  state: SharedArrayBuffer;
+}
+
+export const IDLE = 0;
+export const BUSY = 1;
+export const STOPPED = 2;
+
+const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+
+if (parentPort) {
+  const state = new Int32Array((workerData as WriteWorkerData).state);
+  const made = new Set<string>();
+  const port = parentPort;
+
+  const writeOne = (full: string, bytes: Uint8Array): void => {
+    const dir = path.dirname(full);
+    if (!made.has(dir)) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+      made.add(dir);
+    }
+    const fd = fs.openSync(full, CREATE, 0o644);
+    try {
+      let done = 0;
+      while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+
+  const run = (batch: WriteBatch): WriteBatchDone['error'] => {
+    const all = new Uint8Array(batch.buf);
+    for (let i = 0; i < batch.files.length; i++) {
+      if (Atomics.compareExchange(state, 0, IDLE, BUSY) !== IDLE) return { index: i, code: 'ESTOPPED', message: 'extraction stopped' };
+      const [full, start, length] = batch.files[i]!;
+      try {
+        writeOne(full, all.subarray(start, start + length));
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        return { index: i, ...(err.code === undefined ? {} : { code: err.code }), message: err.message };
+      } finally {
+        Atomics.store(state, 0, IDLE);
+        Atomics.notify(state, 0);
+      }
+    }
+    return undefined;
+  };
+
+  port.on('message', (batch: WriteBatch) => {
+    const error = run(batch);
+    port.postMessage({ id: batch.id, buf: batch.buf, ...(error === undefined ? {} : { error }) } satisfies WriteBatchDone, [batch.buf]);
+  });
+}

@@ -1,0 +1,152 @@
+/**
+ * Extract's small files, written on a worker thread (extract-worker.ts) in
+ * batches: on an export of 50,000 small files the main thread spent about as
+ * long creating files (mkdir, open, write, close, one after another) as it
+ * did reading, hashing and checking the bundle; now both run at once, each on
+ * its own core. The bytes are copied once, from the tar reader's chunk into
+ * the batch buffer, which is then handed over (transferred, not copied).
+ *
+ * Threats: memory that grows with the bundle (at most MAX_IN_FLIGHT batches of
+ * BATCH_BYTES are out at once; add() waits for the oldest beyond that); a
+ * failure that goes unnoticed (the first error of any batch is thrown by the
+ * next add() or by drain(), which extract awaits before it calls anything
+ * verified); a file created after the temporary folder was removed (stop()
+ * waits until the worker is between files and stops it, also from the
+ * interrupt hook, synchronously).
+ */
+import { Worker } from 'node:worker_threads';
+import { CustodyError } from '../core/errors.js';
+import { workerScript } from '../core/worker-script.js';
+import { onInterrupt } from './temp-files.js';
+import { BUSY, IDLE, STOPPED, type WriteBatch, type WriteBatchDone, type WriteWorkerData } from './extract-worker.js';
+
+/** Bytes per batch; a file larger than this is not for this writer. */
+export const BATCH_BYTES = 1 << 20;
+const BATCH_FILES = 1024;
+const MAX_IN_FLIGHT = 3;
+
+export interface SmallFile {
+  /** Copies the next bytes of the file into the batch. */
+  write(chunk: Uint8Array): void;
+  /** All `size` bytes are in: the file joins the batch. */
+  end(): Promise<void>;
+}
+
+export class SmallFileWriter {
+  private readonly worker: Worker;
+  private readonly state = new Int32Array(new SharedArrayBuffer(4));
+  private buf: Uint8Array<ArrayBuffer> = new Uint8Array(BATCH_BYTES);
+  /** Batch buffers the worker gave back, reused (a fresh buffer per batch was garbage the heap held on to). */
+  private readonly spare: Uint8Array<ArrayBuffer>[] = [];
+  private fill = 0;
+  private files: [string, number, number][] = [];
+  /** What each file of a batch is called in messages (its member name). */
+  private names: string[] = [];
+  private nextId = 0;
+  private readonly inFlight = new Map<number, { names: string[] }>();
+  private error: unknown;
+  private slotFreed: (() => void) | undefined;
+  private stopped = false;
+  private readonly unhook: () => void;
+  private readonly overwriting: (member: string) => unknown;
+
+  /** `overwriting`: the error for a member whose file already exists (EEXIST). */
+  constructor(overwriting: (member: string) => unknown) {
+    this.overwriting = overwriting;
+    this.worker = new Worker(workerScript('../bundle/extract-worker.js', 'extract writer'), { workerData: { state: this.state.buffer } satisfies WriteWorkerData as WriteWorkerData, execArgv: [] });
+    this.worker.unref();
+    this.worker.on('message', (m: WriteBatchDone) => this.onDone(m));
+    this.worker.on('error', (e) => this.failWith(new CustodyError('INTERNAL', `extract writer failed: ${e.message}`)));
+    this.worker.on('exit', (code) => {
+      if (!this.stopped) this.failWith(new CustodyError('INTERNAL', `extract writer exited (${code})`));
+    });
+    this.unhook = onInterrupt(() => {
+      this.stopNow();
+      return false;
+    });
+  }
+
+  /** Reserves room for a file of `size` bytes (at most BATCH_BYTES) under `full`, named `member` in messages. */
+  async begin(full: string, member: string, size: number): Promise<SmallFile> {
+    this.check();
+    if (size > BATCH_BYTES) throw new CustodyError('INTERNAL', `${member}: too large for the small-file writer`);
+    if (this.fill + size > this.buf.length || this.files.length >= BATCH_FILES) await this.send();
+    const start = this.fill;
+    this.fill += size;
+    let at = 0;
+    return {
+      write: (chunk) => {
+        if (at + chunk.length > size) throw new CustodyError('INTERNAL', `${member}: more bytes than announced`);
+        this.buf.set(chunk, start + at);
+        at += chunk.length;
+      },
+      end: async () => {
+        if (at !== size) throw new CustodyError('INTERNAL', `${member}: ${at} bytes of ${size}`);
+        this.files.push([full, start, size]);
+        this.names.push(member);
+      },
+    };
+  }
+
+  /** Every file given so far is on disk (or the first failure is thrown). */
+  async drain(): Promise<void> {
+    if (this.files.length > 0) await this.send();
+    while (this.inFlight.size > 0 && this.error === undefined) await new Promise<void>((resolve) => (this.slotFreed = resolve));
+    this.check();
+  }
+
+  /** Stops the worker (between two files) and ends it; safe to call more than once. */
+  async close(): Promise<void> {
+    this.stopNow();
+    this.unhook();
+    await this.worker.terminate();
+  }
+
+  private stopNow(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    // Wait while a file is being created: once the word reads stopped, the worker creates no more.
+    while (Atomics.compareExchange(this.state, 0, IDLE, STOPPED) === BUSY) Atomics.wait(this.state, 0, BUSY, 50);
+  }
+
+  private check(): void {
+    if (this.error !== undefined) throw this.error;
+    if (this.stopped) throw new CustodyError('INTERNAL', 'extract writer used after close()');
+  }
+
+  private async send(): Promise<void> {
+    while (this.inFlight.size >= MAX_IN_FLIGHT && this.error === undefined) await new Promise<void>((resolve) => (this.slotFreed = resolve));
+    this.check();
+    const id = this.nextId++;
+    const batch: WriteBatch = { id, buf: this.buf.buffer, files: this.files };
+    this.inFlight.set(id, { names: this.names });
+    this.worker.ref();
+    this.worker.postMessage(batch, [batch.buf]);
+    this.buf = this.spare.pop() ?? new Uint8Array(BATCH_BYTES);
+    this.fill = 0;
+    this.files = [];
+    this.names = [];
+  }
+
+  private onDone(m: WriteBatchDone): void {
+    const batch = this.inFlight.get(m.id);
+    this.inFlight.delete(m.id);
+    if (this.inFlight.size === 0) this.worker.unref();
+    if (m.buf.byteLength === BATCH_BYTES) this.spare.push(new Uint8Array(m.buf));
+    if (m.error && this.error === undefined && m.error.code !== 'ESTOPPED') {
+      const member = batch?.names[m.error.index] ?? 'a member';
+      if (m.error.code === 'EEXIST') this.error = this.overwriting(member);
+      else this.error = Object.assign(new Error(`${m.error.message} (writing ${member})`), m.error.code === undefined ? {} : { code: m.error.code });
+    }
+    const wake = this.slotFreed;
+    this.slotFreed = undefined;
+    wake?.();
+  }
+
+  private failWith(e: unknown): void {
+    this.error ??= e;
+    const wake = this.slotFreed;
+    this.slotFreed = undefined;
+    wake?.();
+  }
+}

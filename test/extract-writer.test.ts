@@ -1,0 +1,97 @@
+/**
+ * Extract's small-file writer thread (src/bundle/extract-writer.ts): every
+ * file it is given is on disk after drain(), byte for byte; a file that
+ * exists already is never overwritten and fails the extraction naming the
+ * member; once close() returns nothing more is created, so the temporary
+ * folder can be removed without a write racing it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { CustodyError } from '../src/core/errors.js';
+import { BATCH_BYTES, SmallFileWriter } from '../src/bundle/extract-writer.js';
+import { tempDir } from './helpers/cli.js';
+
+const refuse = (member: string) => new CustodyError('UNSAFE_BUNDLE', `member ${member} would overwrite a file already extracted`, { member });
+
+function bytesOf(i: number, size: number): Uint8Array {
+  return new Uint8Array(size).map((_, k) => (i * 31 + k) & 0xff);
+}
+
+it('writes many files across several batches, in nested folders, byte for byte, once drained', async () => {
+  const root = tempDir();
+  const w = new SmallFileWriter(refuse);
+  const sizes: number[] = [];
+  try {
+    for (let i = 0; i < 3000; i++) {
+      const size = i % 97 === 0 ? 200 << 10 : (i * 37) % 5000; // some files fill a batch quickly, some are empty
+      sizes.push(size);
+      const rel = `data/x/d${i % 7}/e${i % 3}/f${i}.bin`;
+      const f = await w.begin(path.join(root, rel), rel, size);
+      const b = bytesOf(i, size);
+      f.write(b.subarray(0, size >> 1)); // in two chunks, as the tar reader may hand them over
+      f.write(b.subarray(size >> 1));
+      await f.end();
+    }
+    await w.drain();
+  } finally {
+    await w.close();
+  }
+  expect(sizes.reduce((a, b) => a + b, 0)).toBeGreaterThan(3 * BATCH_BYTES);
+  for (let i = 0; i < 3000; i++) {
+    const got = fs.readFileSync(path.join(root, `data/x/d${i % 7}/e${i % 3}/f${i}.bin`));
+    expect(Buffer.compare(got, Buffer.from(bytesOf(i, sizes[i]!))), `file ${i}`).toBe(0);
+  }
+});
+
+it('never overwrites a file that exists: drain() throws the caller’s error naming the member, the file keeps its bytes', async () => {
+  const root = tempDir();
+  fs.mkdirSync(path.join(root, 'data'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'data', 'b.txt'), 'planted');
+  const w = new SmallFileWriter(refuse);
+  try {
+    for (const name of ['a.txt', 'b.txt', 'c.txt']) {
+      const f = await w.begin(path.join(root, 'data', name), `data/${name}`, 3);
+      f.write(new TextEncoder().encode('new'));
+      await f.end();
+    }
+    await expect(w.drain()).rejects.toThrow(/member data\/b\.txt would overwrite/);
+  } finally {
+    await w.close();
+  }
+  expect(fs.readFileSync(path.join(root, 'data', 'b.txt'), 'utf8')).toBe('planted');
+  expect(fs.existsSync(path.join(root, 'data', 'c.txt'))).toBe(false); // the batch stops at its first failure
+});
+
+it('does not follow a symlink planted where a file goes', async () => {
+  const root = tempDir();
+  const outside = path.join(tempDir(), 'victim.txt');
+  fs.writeFileSync(outside, 'untouched');
+  fs.mkdirSync(path.join(root, 'data'));
+  fs.symlinkSync(outside, path.join(root, 'data', 'link.txt'));
+  const w = new SmallFileWriter(refuse);
+  try {
+    const f = await w.begin(path.join(root, 'data', 'link.txt'), 'data/link.txt', 4);
+    f.write(new TextEncoder().encode('evil'));
+    await f.end();
+    await expect(w.drain()).rejects.toThrow(/data\/link\.txt/);
+  } finally {
+    await w.close();
+  }
+  expect(fs.readFileSync(outside, 'utf8')).toBe('untouched');
+});
+
+it('creates nothing once closed, even with batches still queued, so the folder can be removed cleanly', async () => {
+  const root = tempDir();
+  const w = new SmallFileWriter(refuse);
+  for (let i = 0; i < 2000; i++) {
+    const f = await w.begin(path.join(root, `f${i}`), `f${i}`, 2048);
+    f.write(bytesOf(i, 2048));
+    await f.end();
+  }
+  await w.close();
+  fs.rmSync(root, { recursive: true, force: true });
+  await new Promise((r) => setTimeout(r, 200));
+  expect(fs.existsSync(root)).toBe(false);
+  await expect(w.begin(path.join(root, 'late'), 'late', 1)).rejects.toThrow(/after close/);
+});
