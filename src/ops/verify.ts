@@ -12,7 +12,6 @@ import { HashEngine } from '../core/engine.js';
 import { defaultJobs, PiecePool } from '../core/piece-pool.js';
 import { SeekableFile } from '../bundle/seekable-file.js';
 import { withSmallDigests } from '../core/small-hasher.js';
-import { verifyMedia } from '../bundle/media-verify.js';
 import type { CheckedRecords } from '../custody/chain.js';
 import { verifyBundle, type BundleSink, type BundleVerdict, type ReadMode } from '../bundle/verify.js';
 import { journalDetail, readReceipts, type BundleInput } from './bundle-input.js';
@@ -110,6 +109,7 @@ export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
 /** media: each disk-image item's media hashes recomputed from its segments where they lie in the bundle. */
 async function checkMedia(bundle: string, v: BundleVerdict, engine: HashEngine): Promise<void> {
   try {
+    const { verifyMedia } = await import('../bundle/media-verify.js'); // the EWF readers, loaded only for --media
     const checks = await verifyMedia(bundle, v.manifest!, engine);
     v.checks.push(...checks);
     const bad = checks.find((k) => !k.ok);

@@ -7,7 +7,6 @@ import { action } from '../action.js';
 import type { CliContext } from '../context.js';
 import { outcome, type Outcome } from '../outcome.js';
 import { addDecryptKeyOptions, addVerifyTrustOptions, type DecryptKeyFlags, type TrustFlags } from '../options.js';
-import { loadAgeIdentities } from '../age-keys.js';
 import { progressFor } from '../progress.js';
 import { verdictJson, verdictText } from '../render/verdict.js';
 import { trustFor } from '../trust-input.js';
@@ -85,7 +84,7 @@ export function register(program: Command): void {
 
 export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyOptions): Promise<Outcome> {
   assertTrustFlags(o);
-  const input = await openBundleInput(bundle, { ageKeys: () => loadAgeIdentities(ctx, o) });
+  const input = await openBundleInput(bundle, { ageKeys: async () => (await import('../age-keys.js')).loadAgeIdentities(ctx, o) });
   if (o.media && (!o.full || bundle === '-' || bundle.endsWith('.age'))) {
     throw new CustodyError('USAGE', '--media needs --full and a plain bundle file (it reads the segments where they lie in the tar)');
   }
