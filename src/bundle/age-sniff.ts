@@ -10,7 +10,7 @@
  */
 import { fromSystemError } from '../core/errors.js';
 import { openForReading } from '../core/open-file.js';
-import { INTRO } from '../custody/age/format.js';
+import { INTRO } from '../custody/age/intro.js';
 
 export const AGE_MAGIC = new TextEncoder().encode(`${INTRO}\n`);
 
