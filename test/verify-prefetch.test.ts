@@ -120,4 +120,21 @@ describe('pieces queued before the verifier runs', () => {
       fs.closeSync(fd);
     }
   });
+
+  it('a held main-thread lane takes no job until it is released (the verifier loads first)', async () => {
+    const fd = fs.openSync(good.file, 'r');
+    const pool = new PiecePool({ fd, workers: 1, batchBytes: PIECE });
+    try {
+      pool.holdMainLane(true);
+      let queued = false;
+      const q = pool.queue(0, 3 * PIECE, PIECE).then((r) => ((queued = true), r));
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(queued).toBe(false);
+      pool.holdMainLane(false);
+      expect((await (await q).result).hashes).toHaveLength(3);
+    } finally {
+      await pool.close();
+      fs.closeSync(fd);
+    }
+  });
 });

@@ -63,6 +63,8 @@ export class EarlyPieces implements RangeHasher {
       return undefined;
     }
     const early = new EarlyPieces(path, file, new PiecePool({ fd: file.fd, workers: lanes, label: path }));
+    // The main thread loads the verifier first; it joins the lanes when the strict reader asks for its first range.
+    early.pool.holdMainLane(true);
     early.pool.start();
     early.walking = early.walk().catch(() => {});
     return early;
@@ -73,6 +75,7 @@ export class EarlyPieces implements RangeHasher {
   }
 
   async queue(offset: number, size: number, pieceSize: number, onBytes?: (n: number) => void): Promise<{ result: Promise<PieceDigests> }> {
+    this.pool.holdMainLane(false);
     const key = `${offset}/${size}/${pieceSize}`;
     const queued = this.ahead.get(key);
     if (queued === undefined) {
@@ -94,6 +97,7 @@ export class EarlyPieces implements RangeHasher {
   /** Stops the walk (a range it is still queuing is dropped) and waits for what the lanes have started. */
   async settle(): Promise<void> {
     this.stopped = true;
+    this.pool.holdMainLane(false);
     await this.pool.settle();
     await this.walking;
   }

@@ -97,6 +97,7 @@ export class PiecePool implements RangeHasher {
   private local: PieceJob[] = [];
   private localScheduled = false;
   private localBuf: Buffer | undefined;
+  private mainLaneHeld = false;
 
   constructor(opts: PiecePoolOptions) {
     this.fd = opts.fd;
@@ -104,6 +105,17 @@ export class PiecePool implements RangeHasher {
     this.label = opts.label ?? 'the input';
     this.batchBytes = Math.max(1, opts.batchBytes ?? 8 << 20);
     this.mainLane = opts.mainLane ?? true;
+  }
+
+  /**
+   * While held, the main thread's lane takes no new job: the main thread has
+   * other work first (custody verify loads the verifier while the workers
+   * hash). A job on the main thread runs between two turns of the event loop,
+   * so jobs there would hold that work back until every piece is hashed.
+   */
+  holdMainLane(held: boolean): void {
+    this.mainLaneHeld = held;
+    if (!held) this.wake();
   }
 
   /** Starts the workers now (they take a moment), so that they are ready when the first range comes. */
@@ -190,8 +202,10 @@ export class PiecePool implements RangeHasher {
     this.spawn();
     for (;;) {
       this.check();
-      const w = this.workers.reduce((m, x) => (x.inFlight < m.inFlight ? x : m));
-      if (!wait || w.inFlight < MAX_IN_FLIGHT) {
+      const open = this.mainLaneHeld ? this.workers.filter((x) => x.worker !== undefined) : this.workers;
+      const lanes = open.length > 0 || wait ? open : this.workers;
+      const w = lanes.length > 0 ? lanes.reduce((m, x) => (x.inFlight < m.inFlight ? x : m)) : undefined;
+      if (w && (!wait || w.inFlight < MAX_IN_FLIGHT)) {
         if (w.inFlight++ === 0) w.worker?.ref();
         return w;
       }
