@@ -58,6 +58,33 @@ function workerPath(): string {
   return workerScript('piece-worker.js', 'piece worker');
 }
 
+/** Workers started ahead of any pool (prewarmPieceWorkers); one that failed or exited before a pool took it is dropped. */
+const prewarmed: { worker: Worker; dead: boolean }[] = [];
+
+/**
+ * Starts `n` piece workers now, for the next pool to take: a worker thread
+ * takes ~0.1 s to start, which custody verify spends loading the program
+ * instead of waiting. Unused, they do not keep the process alive.
+ */
+export function prewarmPieceWorkers(n: number): void {
+  for (let i = 0; i < n; i++) {
+    const w = { worker: new Worker(workerPath(), { execArgv: [] }), dead: false };
+    w.worker.unref();
+    w.worker.once('error', () => (w.dead = true));
+    w.worker.once('exit', () => (w.dead = true));
+    prewarmed.push(w);
+  }
+}
+
+function takeWorker(): Worker {
+  for (let w = prewarmed.shift(); w; w = prewarmed.shift()) {
+    if (!w.dead) return w.worker;
+    void w.worker.terminate();
+  }
+  // execArgv []: flags meant for the parent (--input-type, --eval …) would stop a worker from starting.
+  return new Worker(workerPath(), { execArgv: [] });
+}
+
 interface Part {
   offset: number;
   size: number;
@@ -248,8 +275,7 @@ export class PiecePool implements RangeHasher {
   private spawn(): void {
     if (this.mainLane && this.workers.length === 0) this.workers.push({ worker: undefined, inFlight: 0 });
     while (this.workers.length < this.workerCount) {
-      // execArgv []: flags meant for the parent (--input-type, --eval …) would stop a worker from starting.
-      const worker = new Worker(workerPath(), { execArgv: [] });
+      const worker = takeWorker();
       const state: WorkerState = { worker, inFlight: 0 };
       worker.unref();
       worker.on('message', (m: FromPieceWorker) => this.onMessage(m));
