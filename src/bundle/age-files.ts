@@ -15,8 +15,7 @@ import fs from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { CustodyError, fromSystemError } from '../core/errors.js';
-import { openForReading } from '../core/open-file.js';
-import { INTRO } from '../custody/age/format.js';
+import { AGE_MAGIC } from './age-sniff.js';
 import type { AgeIdentity, AgeRecipient } from '../custody/age/recipients.js';
 import { aead } from '../custody/age/primitives.js';
 import { encryptAgeInParallel } from '../custody/age/parallel-encrypt.js';
@@ -24,21 +23,9 @@ import { CHUNK_SIZE, decryptAge, encryptAge } from '../custody/age/stream.js';
 import { writeFileAtomically } from './atomic-output.js';
 import { readAheadFileChunks } from './file-source.js';
 
-const MAGIC = new TextEncoder().encode(`${INTRO}\n`);
+const MAGIC = AGE_MAGIC;
 
-/** Whether the file starts with the age v1 version line (decided by content, not by name). */
-export async function isAgeFile(file: string): Promise<boolean> {
-  const fh = await openForReading(file);
-  try {
-    const buf = new Uint8Array(MAGIC.length);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return bytesRead === MAGIC.length && buf.every((b, i) => b === MAGIC[i]);
-  } catch (e) {
-    throw fromSystemError(e, file);
-  } finally {
-    await fh.close().catch(() => {});
-  }
-}
+export { isAgeFile } from './age-sniff.js';
 
 /**
  * On the node:crypto fallback (custody/age/primitives.ts) every decrypted

@@ -27,6 +27,7 @@ import { utf8 } from '../custody/encoding.js';
 import { CustodyManifestCheck } from './manifest-stream.js';
 import { PayloadTable } from './payload-table.js';
 import { expectedPieceCount } from './pieces.js';
+import { SMALL_MEMBER_BYTES } from './positioned.js';
 import { ManifestLinesCheck, PiecesCheck } from './tag-streams.js';
 import { sha256Hex } from '../core/digest.js';
 
@@ -108,7 +109,7 @@ export interface SeekablePayload {
  */
 const SMALL_TAG = 1 << 20;
 /** Payload members up to this size are hashed whole on the reading thread when the hasher can (Hasher.digestSmall). */
-const SMALL_MEMBER = 256 << 10;
+const SMALL_MEMBER = SMALL_MEMBER_BYTES;
 /** The most piece digests held for payload members beyond their first piece (piece sizes and Payload-Oxum say how many). */
 const MAX_EXTRA_PIECES = (64 << 20) / 81;
 const STREAMED = new Set([L.CUSTODY_MANIFEST_JSON, L.PIECES_TXT]);

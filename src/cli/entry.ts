@@ -64,7 +64,8 @@ export async function main(argv: string[]): Promise<void> {
   }
   const program = baseProgram();
   if (name !== undefined) {
-    const [command] = await Promise.all([COMMANDS[name]!(), loadOpenSsl()]);
+    const prewarm = name === 'verify' ? import('./prewarm.js').then((m) => m.prewarmForVerify(argv)) : undefined;
+    const [command] = await Promise.all([COMMANDS[name]!(), loadOpenSsl(), prewarm]);
     command.register(program);
   }
   return runProgram(program, argv);

@@ -3,11 +3,18 @@
  * engine (engine.ts) feeds its workers from one sequential reader through a
  * ring of shared slots; a slot frees only when every worker is done with it,
  * so with pieces larger than the ring the workers take turns, and the reader
- * copies every byte twice on the main thread. Here each worker reads the
- * pieces it hashes itself (positioned reads, piece-worker.ts); the main thread
- * only hands out byte ranges: big ranges in batches of whole pieces to
- * whichever worker is free, small ranges (many small files) gathered into one
- * job. Results are put back in order, so they equal the sequential hasher's.
+ * copies every byte twice on the main thread. Here each lane reads the pieces
+ * it hashes itself (positioned reads, piece-read.ts): big ranges go out in
+ * batches of whole pieces to whichever lane is free, small ranges (many small
+ * files) gathered into one job. Results are put back in order, so they equal
+ * the sequential hasher's.
+ *
+ * The main thread is one of the lanes (n lanes: the main thread and n - 1
+ * worker threads): it has nothing else to do while the pieces are hashed, and
+ * a worker thread costs a Node start-up of its own (~0.1 s of CPU on a busy
+ * 2-core machine, as much as hashing 100 MB). It runs one job per turn of the
+ * event loop, so the tar reader and the workers' replies are served between
+ * its jobs.
  *
  * Threat guarded against: memory that grows with the evidence (a hostile or
  * just huge bundle). The bytes in flight are one read buffer per worker, and
@@ -20,20 +27,22 @@ import { workerScript } from './worker-script.js';
 import { CustodyError } from './errors.js';
 import type { PieceDigests, RangeHasher } from './hasher.js';
 import { merkleRootHex } from './merkle.js';
-import type { FromPieceWorker, PieceJob } from './piece-worker.js';
+import { READ_BYTES, runPieceJob, type FromPieceWorker, type PieceJob } from './piece-read.js';
 
 export interface PiecePoolOptions {
   /** An open file descriptor; it must stay open until settle() or close() has returned. */
   fd: number;
-  /** Worker threads (default: defaultJobs()). */
+  /** Lanes, the main thread's included (default: defaultJobs()). */
   workers?: number;
+  /** The main thread is one of the lanes (default true); false: every lane is a worker thread. */
+  mainLane?: boolean;
   /** What the file is called in messages. */
   label?: string;
   /** Bytes per job (default 8 MiB): a big range goes out in jobs of whole pieces about this size; small ranges are gathered up to it. */
   batchBytes?: number;
 }
 
-/** Jobs sent to one worker and not yet answered: one being hashed, one waiting, so a worker never idles between jobs. */
+/** Jobs sent to one lane and not yet answered: one being hashed, one waiting, so a worker never idles between jobs. */
 const MAX_IN_FLIGHT = 2;
 /** Ranges gathered into one job at most (many tiny files). */
 const MAX_RANGES = 4096;
@@ -47,6 +56,33 @@ export function defaultJobs(): number {
 
 function workerPath(): string {
   return workerScript('piece-worker.js', 'piece worker');
+}
+
+/** Workers started ahead of any pool (prewarmPieceWorkers); one that failed or exited before a pool took it is dropped. */
+const prewarmed: { worker: Worker; dead: boolean }[] = [];
+
+/**
+ * Starts `n` piece workers now, for the next pool to take: a worker thread
+ * takes ~0.1 s to start, which custody verify spends loading the program
+ * instead of waiting. Unused, they do not keep the process alive.
+ */
+export function prewarmPieceWorkers(n: number): void {
+  for (let i = 0; i < n; i++) {
+    const w = { worker: new Worker(workerPath(), { execArgv: [] }), dead: false };
+    w.worker.unref();
+    w.worker.once('error', () => (w.dead = true));
+    w.worker.once('exit', () => (w.dead = true));
+    prewarmed.push(w);
+  }
+}
+
+function takeWorker(): Worker {
+  for (let w = prewarmed.shift(); w; w = prewarmed.shift()) {
+    if (!w.dead) return w.worker;
+    void w.worker.terminate();
+  }
+  // execArgv []: flags meant for the parent (--input-type, --eval …) would stop a worker from starting.
+  return new Worker(workerPath(), { execArgv: [] });
 }
 
 interface Part {
@@ -63,7 +99,8 @@ interface Sent {
 }
 
 interface WorkerState {
-  worker: Worker;
+  /** Undefined for the main thread's lane. */
+  worker: Worker | undefined;
   inFlight: number;
 }
 
@@ -82,12 +119,30 @@ export class PiecePool implements RangeHasher {
   private idle: (() => void)[] = [];
   private broken: CustodyError | undefined;
   private closed = false;
+  private readonly mainLane: boolean;
+  /** Jobs for the main thread's lane, run one per turn of the event loop. */
+  private local: PieceJob[] = [];
+  private localScheduled = false;
+  private localBuf: Buffer | undefined;
+  private mainLaneHeld = false;
 
   constructor(opts: PiecePoolOptions) {
     this.fd = opts.fd;
     this.workerCount = Math.max(1, Math.floor(opts.workers ?? defaultJobs()));
     this.label = opts.label ?? 'the input';
     this.batchBytes = Math.max(1, opts.batchBytes ?? 8 << 20);
+    this.mainLane = opts.mainLane ?? true;
+  }
+
+  /**
+   * While held, the main thread's lane takes no new job: the main thread has
+   * other work first (custody verify loads the verifier while the workers
+   * hash). A job on the main thread runs between two turns of the event loop,
+   * so jobs there would hold that work back until every piece is hashed.
+   */
+  holdMainLane(held: boolean): void {
+    this.mainLaneHeld = held;
+    if (!held) this.wake();
   }
 
   /** Starts the workers now (they take a moment), so that they are ready when the first range comes. */
@@ -149,7 +204,8 @@ export class PiecePool implements RangeHasher {
     await this.settle();
     const ws = this.workers;
     this.workers = [];
-    await Promise.all(ws.map((w) => w.worker.terminate()));
+    this.localBuf = undefined;
+    await Promise.all(ws.map((w) => w.worker?.terminate()));
   }
 
   private check(): void {
@@ -173,9 +229,11 @@ export class PiecePool implements RangeHasher {
     this.spawn();
     for (;;) {
       this.check();
-      const w = this.workers.reduce((m, x) => (x.inFlight < m.inFlight ? x : m));
-      if (!wait || w.inFlight < MAX_IN_FLIGHT) {
-        if (w.inFlight++ === 0) w.worker.ref();
+      const open = this.mainLaneHeld ? this.workers.filter((x) => x.worker !== undefined) : this.workers;
+      const lanes = open.length > 0 || wait ? open : this.workers;
+      const w = lanes.length > 0 ? lanes.reduce((m, x) => (x.inFlight < m.inFlight ? x : m)) : undefined;
+      if (w && (!wait || w.inFlight < MAX_IN_FLIGHT)) {
+        if (w.inFlight++ === 0) w.worker?.ref();
         return w;
       }
       await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -194,17 +252,35 @@ export class PiecePool implements RangeHasher {
     this.sent.set(id, { parts, worker: w });
     const ranges: number[] = [];
     for (const p of parts) ranges.push(p.offset, p.size);
-    w.worker.postMessage({ t: 'job', id, fd: this.fd, pieceSize, ranges } satisfies PieceJob);
+    const job: PieceJob = { t: 'job', id, fd: this.fd, pieceSize, ranges };
+    if (w.worker) w.worker.postMessage(job);
+    else {
+      this.local.push(job);
+      this.runLocalSoon();
+    }
+  }
+
+  /** The main thread's lane: its next job on the next turn of the event loop (a job dropped by a failure is skipped). */
+  private runLocalSoon(): void {
+    if (this.localScheduled || this.local.length === 0) return;
+    this.localScheduled = true;
+    setImmediate(() => {
+      this.localScheduled = false;
+      const job = this.local.shift();
+      if (job && this.sent.has(job.id)) this.onMessage(runPieceJob(job, (this.localBuf ??= Buffer.allocUnsafe(READ_BYTES))));
+      this.runLocalSoon();
+    });
   }
 
   private spawn(): void {
+    if (this.mainLane && this.workers.length === 0) this.workers.push({ worker: undefined, inFlight: 0 });
     while (this.workers.length < this.workerCount) {
-      // execArgv []: flags meant for the parent (--input-type, --eval …) would stop a worker from starting.
-      const state: WorkerState = { worker: new Worker(workerPath(), { execArgv: [] }), inFlight: 0 };
-      state.worker.unref();
-      state.worker.on('message', (m: FromPieceWorker) => this.onMessage(m));
-      state.worker.on('error', (e) => this.fail(new CustodyError('INTERNAL', `piece worker failed: ${e.message}`)));
-      state.worker.on('exit', (code) => {
+      const worker = takeWorker();
+      const state: WorkerState = { worker, inFlight: 0 };
+      worker.unref();
+      worker.on('message', (m: FromPieceWorker) => this.onMessage(m));
+      worker.on('error', (e) => this.fail(new CustodyError('INTERNAL', `piece worker failed: ${e.message}`)));
+      worker.on('exit', (code) => {
         if (this.workers.includes(state)) this.fail(new CustodyError('INTERNAL', `piece worker exited (${code})`));
       });
       this.workers.push(state);
@@ -215,7 +291,7 @@ export class PiecePool implements RangeHasher {
     const job = this.sent.get(m.id);
     if (!job) return;
     this.sent.delete(m.id);
-    if (--job.worker.inFlight === 0) job.worker.worker.unref();
+    if (--job.worker.inFlight === 0) job.worker.worker?.unref();
     if (m.t === 'done') {
       job.parts.forEach((p, i) => {
         p.onBytes?.(p.size);
@@ -240,6 +316,7 @@ export class PiecePool implements RangeHasher {
     this.broken ??= e;
     for (const job of this.sent.values()) for (const p of job.parts) p.reject(e);
     this.sent.clear();
+    this.local = [];
     for (const w of this.workers) w.inFlight = 0;
     this.wake();
   }

@@ -10,13 +10,20 @@
  */
 import fs from 'node:fs';
 import { CustodyError } from '../core/errors.js';
-import { isAgeFile, openAgeSource, openAgeStream, sniffAge } from '../bundle/age-files.js';
+import { isAgeFile } from '../bundle/age-sniff.js';
 import { recycledFileChunks } from '../bundle/file-source.js';
 import type { AgeIdentity } from '../custody/age/recipients.js';
 import { bundleReadStream, inspectJournal, type JournalState } from '../bundle/tar-append.js';
 import { openEnvelope } from '../custody/dsse.js';
 import { recordMemberName } from '../custody/record.js';
 import { parseStrictJson } from '../custody/strict-json.js';
+
+/**
+ * The age layer (its cipher, X25519 and scrypt code, a native binding) is
+ * loaded only for a bundle that is encrypted: a plain bundle's verify does not
+ * pay for it at start-up.
+ */
+const ageFiles = () => import('../bundle/age-files.js');
 
 export interface BundleInput {
   label: string;
@@ -43,10 +50,11 @@ export interface OpenInputOptions {
  */
 export async function openBundleInput(ref: string, o: OpenInputOptions = {}): Promise<BundleInput> {
   if (ref === '-') {
-    const s = await sniffAge(o.stdin ?? process.stdin);
+    const age = await ageFiles();
+    const s = await age.sniffAge(o.stdin ?? process.stdin);
     if (!s.isAge) return { label: 'stdin', stream: s.stream };
     if (!o.ageKeys) throw new CustodyError('USAGE', 'stdin is encrypted (age) and this command cannot decrypt it');
-    return openAgeStream('stdin', s.stream, await o.ageKeys());
+    return age.openAgeStream('stdin', s.stream, await o.ageKeys());
   }
   let st: fs.Stats;
   try {
@@ -57,7 +65,7 @@ export async function openBundleInput(ref: string, o: OpenInputOptions = {}): Pr
   if (!st.isFile()) throw new CustodyError('USAGE', `${ref} is not a file`);
   if (await isAgeFile(ref)) {
     if (!o.ageKeys) throw new CustodyError('USAGE', `${ref} is encrypted (age) and this command cannot decrypt it`);
-    return openAgeSource(ref, await o.ageKeys());
+    return (await ageFiles()).openAgeSource(ref, await o.ageKeys());
   }
   const journal = await inspectJournal(ref);
   if (journal.state === 'pending') return { label: ref, stream: bundleReadStream(ref, undefined, journal), size: st.size, journal };

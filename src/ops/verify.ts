@@ -11,8 +11,8 @@ import { CustodyError, VERIFICATION_CODES } from '../core/errors.js';
 import { HashEngine } from '../core/engine.js';
 import { defaultJobs, PiecePool } from '../core/piece-pool.js';
 import { SeekableFile } from '../bundle/seekable-file.js';
+import type { EarlyPieces } from '../bundle/payload-prefetch.js';
 import { withSmallDigests } from '../core/small-hasher.js';
-import { verifyMedia } from '../bundle/media-verify.js';
 import type { CheckedRecords } from '../custody/chain.js';
 import { verifyBundle, type BundleSink, type BundleVerdict, type ReadMode } from '../bundle/verify.js';
 import { journalDetail, readReceipts, type BundleInput } from './bundle-input.js';
@@ -55,6 +55,12 @@ export interface VerifyRequest extends TrustRequest {
   keepFiles?: boolean | 'times';
   /** Records already checked from the bundle's headers (receive): not checked again if they are the ones read. */
   checkedRecords?: CheckedRecords;
+  /**
+   * The bundle file opened and its piece lanes started before this ran (custody
+   * verify does, while the program loads): used for pieces mode on that same
+   * path, closed in any case.
+   */
+  early?: EarlyPieces;
 }
 
 export function assertTrustFlags(o: { allowUntrusted?: boolean | undefined; strictTrust?: boolean | undefined }): void {
@@ -62,21 +68,32 @@ export function assertTrustFlags(o: { allowUntrusted?: boolean | undefined; stri
 }
 
 export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
+  try {
+    return await verifyOpened(req);
+  } finally {
+    await req.early?.close();
+  }
+}
+
+async function verifyOpened(req: VerifyRequest): Promise<BundleVerdict> {
   assertTrustFlags(req);
   const receipts = req.receipts ?? [];
   if (req.jobs !== undefined && (!Number.isSafeInteger(req.jobs) || req.jobs < 1)) throw new CustodyError('USAGE', `--jobs must be a whole number of workers, 1 or more (got ${req.jobs})`);
   const jobs = req.jobs ?? defaultJobs();
   const engine = new HashEngine({ workers: jobs });
   // Pieces mode on a plain file: every worker reads and hashes its own pieces (positioned reads); a stream goes through the engine's ring.
-  const file = req.mode === 'pieces' && !req.sink && req.input.file !== undefined ? await SeekableFile.open(req.input.file) : undefined;
-  const pool = file ? new PiecePool({ fd: file.fd, workers: jobs, label: req.input.label }) : undefined;
+  const positioned = req.mode === 'pieces' && !req.sink && req.input.file !== undefined;
+  const early = positioned && req.early !== undefined && req.early.path === req.input.file && req.early.workerCount === jobs ? req.early : undefined;
+  const file = early ? undefined : positioned ? await SeekableFile.open(req.input.file!) : undefined;
+  const pool = early ?? (file ? new PiecePool({ fd: file.fd, workers: jobs, label: req.input.label }) : undefined);
+  const reader = early?.file ?? file;
   // The pool starts its workers at the first member large enough to need them (small ones are hashed on this thread).
   let progress: Progress | undefined;
   try {
-    const v = await verifyBundle(file ? file.chunks() : req.input.stream, {
+    const v = await verifyBundle(reader ? reader.chunks() : req.input.stream, {
       engine: withSmallDigests(engine),
       keepFiles: req.keepFiles === 'times' ? 'times' : req.keepFiles !== false,
-      ...(file && pool ? { seekable: { hasher: pool, skip: (n: number) => file.skip(n) } } : {}),
+      ...(reader && pool ? { seekable: { hasher: pool, skip: (n: number) => reader.skip(n) } } : {}),
       label: req.input.label,
       mode: req.mode ?? 'full',
       trusted: req.trusted,
@@ -110,6 +127,7 @@ export async function verifyInput(req: VerifyRequest): Promise<BundleVerdict> {
 /** media: each disk-image item's media hashes recomputed from its segments where they lie in the bundle. */
 async function checkMedia(bundle: string, v: BundleVerdict, engine: HashEngine): Promise<void> {
   try {
+    const { verifyMedia } = await import('../bundle/media-verify.js'); // the EWF readers, loaded only for --media
     const checks = await verifyMedia(bundle, v.manifest!, engine);
     v.checks.push(...checks);
     const bad = checks.find((k) => !k.ok);

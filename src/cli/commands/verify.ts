@@ -1,26 +1,18 @@
-/** `custody verify`: the receiving authority's check of a bundle, offline (DESIGN §2, §3, §4). */
+/**
+ * `custody verify`: the receiving authority's check of a bundle, offline
+ * (DESIGN §2, §3, §4). This module stays light: in pieces mode on a bundle
+ * file the piece lanes start hashing (bundle/payload-prefetch.ts) before the
+ * verifier itself (cli/verify-run.ts) is loaded.
+ */
 import type { Command } from 'commander';
-import { openBundleInput } from '../../ops/bundle-input.js';
-import { assertTrustFlags, verifyInput } from '../../ops/verify.js';
-import { CustodyError } from '../../core/errors.js';
+import { defaultJobs } from '../../core/piece-pool.js';
+import { EarlyPieces } from '../../bundle/payload-prefetch.js';
 import { action } from '../action.js';
 import type { CliContext } from '../context.js';
-import { outcome, type Outcome } from '../outcome.js';
-import { addDecryptKeyOptions, addVerifyTrustOptions, type DecryptKeyFlags, type TrustFlags } from '../options.js';
-import { loadAgeIdentities } from '../age-keys.js';
-import { progressFor } from '../progress.js';
-import { verdictJson, verdictText } from '../render/verdict.js';
-import { trustFor } from '../trust-input.js';
-import { ledgerFor } from '../ledger-input.js';
+import type { Outcome } from '../outcome.js';
+import { addDecryptKeyOptions, addVerifyTrustOptions } from '../options.js';
 import { jobsHelp, parseJobs } from '../jobs.js';
-
-interface VerifyOptions extends TrustFlags, DecryptKeyFlags {
-  ledger?: string;
-  strict?: boolean;
-  full?: boolean;
-  media?: boolean;
-  jobs?: string;
-}
+import type { VerifyFlags } from '../verify-run.js';
 
 const HELP = `
 What verify checks, in one streaming pass over the tar (a file or '-' for stdin):
@@ -83,29 +75,12 @@ export function register(program: Command): void {
     .action(action(verifyCommand));
 }
 
-export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyOptions): Promise<Outcome> {
-  assertTrustFlags(o);
-  const input = await openBundleInput(bundle, { ageKeys: () => loadAgeIdentities(ctx, o) });
-  if (o.media && (!o.full || bundle === '-' || bundle.endsWith('.age'))) {
-    throw new CustodyError('USAGE', '--media needs --full and a plain bundle file (it reads the segments where they lie in the tar)');
-  }
+export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyFlags): Promise<Outcome> {
   const jobs = parseJobs(o.jobs);
-  const v = await verifyInput({
-    input,
-    ...(jobs !== undefined ? { jobs } : {}),
-    ...trustFor(ctx, o.trust),
-    allowUntrusted: o.allowUntrusted === true,
-    strictTrust: o.strictTrust === true,
-    receipts: o.receipt,
-    mode: o.full ? 'full' : 'pieces',
-    ...(o.media ? { media: bundle } : {}),
-    ledger: ledgerFor(ctx, o.ledger),
-    strict: o.strict === true,
-    progress: progressFor(ctx),
-    label: 'verify',
-    keepFiles: false,
-  });
-  const out = outcome({ verdict: verdictJson(v) }, verdictText(ctx, v, input.label));
-  if (v.error) out.error = v.error;
-  return out;
+  const early = o.full || bundle === '-' ? undefined : await EarlyPieces.start(bundle, jobs ?? defaultJobs());
+  try {
+    return await (await import('../verify-run.js')).runVerify(ctx, bundle, o, jobs, early);
+  } finally {
+    await early?.close();
+  }
 }

@@ -10,8 +10,10 @@
  */
 import { base64nopad } from '@scure/base';
 import { CustodyError } from '../../core/errors.js';
+import { INTRO } from './intro.js';
 
-export const INTRO = 'age-encryption.org/v1';
+export { INTRO };
+
 /** A header longer than this is refused before it is parsed (memory stays flat on garbage input). */
 export const MAX_HEADER_BYTES = 1 << 20;
 
