@@ -89,13 +89,20 @@ function start(argv) {
 }
 
 /**
- * Build time only (scripts/build-cli.mjs): runs `argv` from a bundle compiled
- * without a cache and writes V8's code cache at exit, when the functions that
- * run has compiled are in it.
+ * Build time only (scripts/build-cli.mjs): runs `argv` from a bundle, compiled
+ * from `cacheFile` when there is one, and writes V8's code cache at exit, when
+ * the functions this run compiled are in it, to $CUSTODY_CODE_CACHE_OUT.
  */
-function trainCodeCache(file, cacheOut, argv) {
-  const { exports, script } = loadBundle(file, undefined);
-  process.once('exit', () => fs.writeFileSync(cacheOut, script.createCachedData()));
+function trainCodeCache(file, cacheFile, argv) {
+  let cachedData;
+  try {
+    cachedData = fs.readFileSync(cacheFile);
+  } catch {
+    /* the first run of this bundle */
+  }
+  const out = process.env.CUSTODY_CODE_CACHE_OUT;
+  const { exports, script } = loadBundle(file, cachedData);
+  process.once('exit', () => fs.writeFileSync(out, script.createCachedData()));
   exports.main(argv);
 }
 

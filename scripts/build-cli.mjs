@@ -18,7 +18,7 @@
  * rewrites it on every run) and each bundle's size and time, and bin/custody.js
  * uses a bundle only while both still match.
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,14 +35,33 @@ const BIN = path.join(ROOT, 'bin', 'custody.js');
  * bundle's folder), so that what a module finds beside itself — the worker
  * scripts, the verifier page, package.json — it finds there still.
  */
+/**
+ * The drivers the ledger loads on first use (`load('pg')`, `load('better-sqlite3')`
+ * through createRequire, so that commands without a ledger never load them): in a
+ * bundle, a plain require() of the same package at the same place, so that esbuild
+ * bundles their JavaScript (code-cached with the rest) and it still runs only then.
+ * Their native addons stay where npm put them. A build that no longer finds the
+ * call where it was fails here rather than silently loading from node_modules.
+ */
+const BUNDLED_LOADS = { 'ledger/pg.js': ['pg', 2], 'ledger/open.js': ['better-sqlite3', 1] };
+
 const moduleUrls = {
   name: 'module-urls',
   setup(build) {
     build.onLoad({ filter: /\.js$/ }, async (args) => {
       if (!args.path.startsWith(DIST + path.sep)) return undefined;
       const rel = path.relative(DIST, args.path).split(path.sep).join('/');
-      const text = await fs.promises.readFile(args.path, 'utf8');
-      return { contents: text.replace(/\bimport\.meta\.url\b/g, `__custodyModuleUrl(${JSON.stringify(rel)})`), loader: 'js' };
+      let text = await fs.promises.readFile(args.path, 'utf8');
+      text = text.replace(/\bimport\.meta\.url\b/g, `__custodyModuleUrl(${JSON.stringify(rel)})`);
+      const lazy = BUNDLED_LOADS[rel];
+      if (lazy) {
+        const [pkg, count] = lazy;
+        const call = new RegExp(`\\bload\\('${pkg}'\\)`, 'g');
+        const found = text.match(call)?.length ?? 0;
+        if (found !== count) throw new Error(`${rel}: expected ${count} load('${pkg}') to bundle, found ${found}`);
+        text = text.replace(call, `require(${JSON.stringify(pkg)})`);
+      }
+      return { contents: text, loader: 'js' };
     });
   },
 };
@@ -57,8 +76,8 @@ async function bundle(name, contents) {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
-    // Native addons, and what their packages load beside them, stay where npm put them.
-    external: ['better-sqlite3', 'sodium-native', 'pg-native'],
+    // Native addons stay where npm put them (better-sqlite3's is loaded by path: ledger/open.ts).
+    external: ['sodium-native', 'pg-native'],
     banner: { js: BANNER },
     plugins: [moduleUrls],
     minifyWhitespace: true,
@@ -75,10 +94,50 @@ async function bundle(name, contents) {
   return outfile;
 }
 
-/** Runs one bundle with `argv` (in a fresh home) and keeps V8's code cache of what it compiled. */
-function train(file, cacheOut, argv) {
-  const code = `require(${JSON.stringify(BIN)}).trainCodeCache(${JSON.stringify(file)}, ${JSON.stringify(cacheOut)}, ['node', 'custody', ...${JSON.stringify(argv)}])`;
-  execFileSync(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+/**
+ * Runs one bundle with `argv` and writes V8's code cache of everything compiled
+ * by then. Runs of one bundle chain: each starts from the cache the one before
+ * made, so the cache holds what all of them compiled. Exit codes are not
+ * checked (a training run may fail on purpose); the cache must have been written.
+ */
+function train(file, cache, argv) {
+  const code = `require(${JSON.stringify(BIN)}).trainCodeCache(${JSON.stringify(file)}, ${JSON.stringify(cache)}, ['node', 'custody', ...${JSON.stringify(argv)}])`;
+  fs.rmSync(`${cache}.new`, { force: true });
+  const r = spawnSync(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', CUSTODY_CODE_CACHE_OUT: `${cache}.new` } });
+  if (process.env.CUSTODY_BUILD_VERBOSE) console.log(path.basename(file), argv.join(' ').slice(-60), 'exit', r.status, r.stderr.trim().slice(0, 200));
+  if (!fs.existsSync(`${cache}.new`)) throw new Error(`code cache training of ${path.basename(file)} (${argv.join(' ')}) wrote no cache`);
+  fs.renameSync(`${cache}.new`, cache);
+}
+
+/**
+ * The training runs, in order, in a throwaway home: a --help loads and sets up all
+ * of a command's modules; the commands an examiner runs most (and the ledger reads
+ * of log --case and verify) also do their work once, on a small sealed bundle.
+ * log --case runs again against a PostgreSQL URL nobody listens on: that loads
+ * and sets up the pg driver before it fails.
+ */
+function trainingRuns(work, names) {
+  const home = path.join(work, 'home');
+  const to = path.join(work, 'recipient');
+  const bundle = path.join(work, 'cache.tar');
+  fs.mkdirSync(path.join(work, 'evidence'));
+  fs.writeFileSync(path.join(work, 'evidence', 'item.bin'), 'custody code cache training\n');
+  // The examiner's key is the only one in the home: seal and transfer sign with it, and it is trusted for its own bundles.
+  const H = ['--home', home];
+  const runs = [
+    ['version', ['--version']],
+    ['all', ['--help']],
+    ...names.map((n) => [n, [n, '--help']]),
+    ['case', [...H, 'case', 'new', 'CACHE-1', '--title', 'code cache training']],
+    ['key', [...H, 'key', 'new', '--name', 'Examiner', '--no-passphrase']],
+    ['key', ['--home', path.join(work, 'other'), 'key', 'new', '--name', 'Recipient', '--no-passphrase', '--out', to]],
+    ['seal', [...H, 'seal', path.join(work, 'evidence'), '--case', 'CACHE-1', '--out', bundle]],
+    ['transfer', [...H, 'transfer', bundle, '--to', `${to}.pub`, '--reason', 'code cache training']],
+    ['verify', [...H, 'verify', bundle, '--json']],
+    ['log', [...H, 'log', '--case', 'CACHE-1', '--json']],
+    ['log', [...H, '--ledger', 'postgresql://custody@%2Fnonexistent-custody-socket/none', 'log', '--case', 'CACHE-1', '--json']],
+  ];
+  return runs;
 }
 
 export async function buildCli() {
@@ -106,17 +165,11 @@ export async function buildCli() {
   const files = {};
   await Promise.all(Object.entries(mains).map(async ([name, contents]) => (files[name] = await bundle(name, contents))));
 
-  // Training runs: a --help loads and sets up all a command's modules; log --case reads a ledger too.
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'custody-build-'));
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'custody-build-'));
   try {
-    const runs = { version: ['--version'], all: ['--help'] };
-    for (const name of COMMAND_NAMES) runs[name] = [name, '--help'];
-    runs.case = ['--home', home, 'case', 'new', 'CACHE-1', '--title', 'code cache training'];
-    runs.log = ['--home', home, 'log', '--case', 'CACHE-1', '--json'];
-    const order = ['case', ...Object.keys(runs).filter((n) => n !== 'case')];
-    for (const name of order) train(files[name], path.join(BUNDLES, `${name}.cache`), runs[name]);
+    for (const [name, argv] of trainingRuns(work, COMMAND_NAMES)) train(files[name], path.join(BUNDLES, `${name}.cache`), argv);
   } finally {
-    fs.rmSync(home, { recursive: true, force: true });
+    fs.rmSync(work, { recursive: true, force: true });
   }
 
   const bundles = {};
