@@ -42,7 +42,7 @@ describe('the bundled start', () => {
     const m = manifest();
     expect([...m.commands].sort()).toEqual([...COMMAND_NAMES].sort());
     expect(Object.keys(m.bundles).sort()).toEqual([...COMMAND_NAMES, 'all', 'version'].sort());
-    expect(m.stamp).toBe(fs.statSync(path.join(ROOT, 'dist', 'cli', 'entry.js')).mtimeMs);
+    expect(m.stamp, 'tsc rebuilt dist/ after the bundles: run npm run build (or node scripts/build-cli.mjs)').toBe(fs.statSync(path.join(ROOT, 'dist', 'cli', 'entry.js')).mtimeMs);
     for (const [name, b] of Object.entries(m.bundles)) {
       expect(fs.statSync(path.join(BUNDLED, `${name}.cjs`)).size, name).toBe(b.size);
       expect(fs.statSync(path.join(BUNDLED, `${name}.cache`)).size, name).toBe(b.cacheSize);
