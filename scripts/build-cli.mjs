@@ -65,7 +65,12 @@ const moduleUrls = {
     });
   },
 };
-const BANNER = 'const __custodyModuleUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(__dirname, "..", rel)).href;';
+/**
+ * "use strict" first: ES modules are strict, and the bundle's functions (esbuild hoists
+ * them out of each module's init) must stay so; the CommonJS packages bundled with them
+ * (commander, pg, better-sqlite3's JavaScript, tweetnacl) are strict-clean.
+ */
+const BANNER = '"use strict";\nconst __custodyModuleUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(__dirname, "..", rel)).href;';
 
 async function bundle(name, contents) {
   const outfile = path.join(BUNDLES, `${name}.cjs`);
