@@ -1,5 +1,110 @@
 #!/usr/bin/env node
-// Starts the compiled CLI; `npm ci` builds dist/ through the `prepare` script.
-import { main } from '../dist/cli/entry.js';
+/**
+ * Starts custody. `npm run build` (scripts/build-cli.mjs) makes one bundle per
+ * command in dist/bundled/ — every module that command needs in one CommonJS
+ * file — and V8's code cache for each: started from those, a run reads two
+ * files and compiles from the cache, instead of resolving, reading and parsing
+ * a hundred ES modules (a `custody log --case` spent most of its time there).
+ * CommonJS (bin/package.json) because Node 20 has no code cache for ES modules
+ * and its ES module loader costs every run its own start-up.
+ *
+ * Threat guarded against: running code that is not the code built from the
+ * sources in dist/. A bundle is used only when the build's manifest says it was
+ * made from the dist/ there now (tsc rewrites every file, so a newer
+ * dist/cli/entry.js means the bundles are stale) and the bundle is the file the
+ * build wrote (size and time); otherwise custody starts from dist/ as ES modules.
+ * A code cache is offered to V8 only beside the bundle it was made from, and V8
+ * itself refuses one made by another V8, with other flags or for other source.
+ */
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
 
-main(process.argv);
+const DIST = path.join(__dirname, '..', 'dist');
+const BUNDLES = path.join(DIST, 'bundled');
+
+/** The one source text V8 compiles for a bundle (the build's cache is made from exactly this). */
+function wrap(source) {
+  return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+}
+
+/** Compiles a bundle, from its code cache when given and V8 accepts it (script.cachedDataRejected says). */
+function compileBundle(file, cachedData) {
+  const vm = require('node:vm');
+  // latin1: the build writes pure ASCII, so this is the text, read without a UTF-8 decode.
+  const source = fs.readFileSync(file, 'latin1');
+  return new vm.Script(wrap(source), { filename: file, ...(cachedData ? { cachedData } : {}) });
+}
+
+/** Compiles and runs a bundle's top level; returns its exports and the script. */
+function loadBundle(file, cachedData) {
+  const { createRequire } = require('node:module');
+  const script = compileBundle(file, cachedData);
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(file), module, file, path.dirname(file));
+  return { exports: module.exports, script };
+}
+
+/** File times as the build saw them; a copy that keeps times may round them to the millisecond. */
+function sameTime(a, b) {
+  return Math.abs(a - b) < 1;
+}
+
+/** The bundle (and its code cache) for this argv, or undefined when dist/ must be used as it is. */
+function chooseBundle(argv) {
+  let manifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(path.join(BUNDLES, 'manifest.json'), 'utf8'));
+    if (!sameTime(fs.statSync(path.join(DIST, 'cli', 'entry.js')).mtimeMs, manifest.stamp)) return undefined;
+  } catch {
+    return undefined;
+  }
+  const { commandOf, versionOnly } = require(path.join(BUNDLES, 'argv-command.cjs'));
+  const name = commandOf(argv, manifest.commands) ?? (versionOnly(argv) ? 'version' : 'all');
+  const entry = manifest.bundles[name];
+  const file = path.join(BUNDLES, `${name}.cjs`);
+  try {
+    const st = fs.statSync(file);
+    if (!entry || st.size !== entry.size || !sameTime(st.mtimeMs, entry.mtimeMs)) return undefined;
+  } catch {
+    return undefined;
+  }
+  let cachedData;
+  try {
+    const cache = fs.readFileSync(path.join(BUNDLES, `${name}.cache`));
+    if (cache.length === entry.cacheSize) cachedData = cache;
+  } catch {
+    /* no cache: compiled from the source */
+  }
+  return { file, cachedData };
+}
+
+function start(argv) {
+  const chosen = chooseBundle(argv);
+  if (chosen === undefined) {
+    import('../dist/cli/entry.js').then((m) => m.main(argv));
+    return;
+  }
+  loadBundle(chosen.file, chosen.cachedData).exports.main(argv);
+}
+
+/**
+ * Build time only (scripts/build-cli.mjs): runs `argv` from a bundle, compiled
+ * from `cacheFile` when there is one, and writes V8's code cache at exit, when
+ * the functions this run compiled are in it, to $CUSTODY_CODE_CACHE_OUT.
+ */
+function trainCodeCache(file, cacheFile, argv) {
+  let cachedData;
+  try {
+    cachedData = fs.readFileSync(cacheFile);
+  } catch {
+    /* the first run of this bundle */
+  }
+  const out = process.env.CUSTODY_CODE_CACHE_OUT;
+  const { exports, script } = loadBundle(file, cachedData);
+  process.once('exit', () => fs.writeFileSync(out, script.createCachedData()));
+  exports.main(argv);
+}
+
+module.exports = { compileBundle, trainCodeCache };
+if (require.main === module) start(process.argv);

@@ -8,6 +8,7 @@
  * are those of the full program.
  */
 import type { Command } from 'commander';
+import { commandOf as commandIn, versionOnly } from './argv-command.js';
 import { baseProgram, runProgram } from './program.js';
 
 type Register = (program: Command) => void;
@@ -32,22 +33,9 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
 /** The commands entry.ts can load alone: the same as the whole program's (test/cli-entry.test.ts). */
 export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
 
-/** Global options that take a value, and those that do not (see program.ts). */
-const WITH_VALUE = new Set(['--home', '--ledger']);
-const FLAGS = new Set(['--json', '-q', '--quiet', '--no-color']);
-
-/** The command argv names, or undefined when the whole program must decide. */
+/** The command argv names, or undefined when the whole program must decide (argv-command.ts). */
 export function commandOf(argv: string[]): string | undefined {
-  for (let i = 2; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (WITH_VALUE.has(a)) {
-      i++;
-      continue;
-    }
-    if (FLAGS.has(a) || [...WITH_VALUE].some((o) => a.startsWith(`${o}=`))) continue;
-    return Object.hasOwn(COMMANDS, a) ? a : undefined;
-  }
-  return undefined;
+  return commandIn(argv, COMMAND_NAMES);
 }
 
 /** OpenSSL under the verification core's SHA-256 and Ed25519: the same results, without their cold start (openssl.ts). */
@@ -57,8 +45,7 @@ async function loadOpenSsl(): Promise<void> {
 
 export async function main(argv: string[]): Promise<void> {
   const name = commandOf(argv);
-  const versionOnly = argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V');
-  if (name === undefined && !versionOnly) {
+  if (name === undefined && !versionOnly(argv)) {
     const [{ buildProgram }] = await Promise.all([import('./main.js'), loadOpenSsl()]);
     return runProgram(buildProgram(), argv);
   }

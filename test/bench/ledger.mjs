@@ -57,15 +57,31 @@ const cli = (args, env = {}) => {
   return r.stdout;
 };
 
+/** CPU time (user + sys, ms) of this process's children that have exited (Linux /proc; undefined elsewhere). */
+function childCpuMs() {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[13]) + Number(f[14])) * 1000) / 100; // cutime + cstime, in clock ticks of 1/100 s
+  } catch {
+    return undefined;
+  }
+}
+
+/** Best wall time of n runs, with the mean CPU time (user + sys) of the child processes per run. */
 function best(n, fn) {
   let b = Infinity;
+  const c0 = childCpuMs();
   for (let i = 0; i < n; i++) {
     const t = process.hrtime.bigint();
     fn();
     b = Math.min(b, Number(process.hrtime.bigint() - t) / 1e6);
   }
+  const c1 = childCpuMs();
+  best.cpu = c0 === undefined ? undefined : (c1 - c0) / n;
   return b;
 }
+const cpuNote = (cpu) => (cpu === undefined ? '' : `, cpu ${cpu.toFixed(0)} ms/run`);
 
 async function bestAsync(n, fn) {
   let b = Infinity;
@@ -168,16 +184,21 @@ export async function benchLedger() {
       const n = (await ledger.records({ caseId: 'BENCH-1' })).length;
       await ledger.close();
       const whole = best(5, () => cli([...extra, 'log', '--case', 'BENCH-1', '--json']));
+      const wholeCpu = best.cpu;
       const bare = best(5, () => cli(['--version']));
+      const bareCpu = best.cpu;
+      // Node's own start-up, the floor under every figure here (NODE_EXTRA_CA_CERTS, if set, is part of it).
+      const nodeOnly = best(5, () => spawnSync(process.execPath, ['-e', '0']));
+      const nodeCpu = best.cpu;
       const uptime = fs.existsSync('/proc/loadavg') ? fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') : os.loadavg().map((x) => x.toFixed(2)).join(' ');
-      const l = { name, records: bundles * PER_BUNDLE, imported: sampleBundles * PER_BUNDLE, secs, rate: (sampleBundles * PER_BUNDLE) / secs, read, whole, bare, n };
+      const l = { name, records: bundles * PER_BUNDLE, imported: sampleBundles * PER_BUNDLE, secs, rate: (sampleBundles * PER_BUNDLE) / secs, read, whole, bare, n, wholeCpu, bareCpu, nodeOnly, nodeCpu };
       lines.push(l);
       // Each engine's figures as soon as they are known.
       console.log(
         `ledger ${l.name.padEnd(10)} import the last ${l.imported} of ${l.records} records (${PER_BUNDLE}/bundle, one transaction per bundle): ${l.secs.toFixed(1)} s, ${l.rate.toFixed(0)} records/s`,
       );
       console.log(
-        `ledger ${l.name.padEnd(10)} log --case (${l.n} signed records among ${l.records + 20}): command ${l.whole.toFixed(0)} ms (custody --version alone ${l.bare.toFixed(0)} ms), ledger read ${l.read.toFixed(1)} ms (load average ${uptime}); target < 200 ms ${l.whole < 200 ? 'ok' : `ABOVE TARGET (${(l.whole - l.bare).toFixed(0)} ms beyond custody --version)`}`,
+        `ledger ${l.name.padEnd(10)} log --case (${l.n} signed records among ${l.records + 20}): command ${l.whole.toFixed(0)} ms${cpuNote(l.wholeCpu)} (custody --version alone ${l.bare.toFixed(0)} ms${cpuNote(l.bareCpu)}; node -e 0 ${l.nodeOnly.toFixed(0)} ms${cpuNote(l.nodeCpu)}${process.env.NODE_EXTRA_CA_CERTS ? ', NODE_EXTRA_CA_CERTS set' : ''}), ledger read ${l.read.toFixed(1)} ms (load average ${uptime}); target < 200 ms ${l.whole < 200 ? 'ok' : `ABOVE TARGET (${(l.whole - l.bare).toFixed(0)} ms beyond custody --version)`}`,
       );
     }
     if (lines.length === 2) {

@@ -59,8 +59,18 @@ async function bundleTimeline(ctx: CliContext, bundleArg: string, receipts: stri
 
 async function caseTimelines(ctx: CliContext, caseId: string): Promise<Timeline[]> {
   assertCaseId(caseId);
-  const ledger = ledgerFor(ctx);
-  const ownKeys = ledger ? listHomeKeys(ctx).filter((k) => k.keyPath !== undefined).map((k) => k.identity.publicKey) : [];
+  const access = ledgerFor(ctx);
+  // A shared ledger connects while the home's keys are read and checked (a server's round trips, not our CPU).
+  const opening = access?.();
+  opening?.catch(() => {}); // its failure is caseLog's to report
+  let ownKeys: Uint8Array[];
+  try {
+    ownKeys = opening ? listHomeKeys(ctx).filter((k) => k.keyPath !== undefined).map((k) => k.identity.publicKey) : [];
+  } catch (e) {
+    void opening?.then((l) => l.close(), () => {});
+    throw e;
+  }
+  const ledger = opening ? () => opening : undefined;
   const { timelines, damaged } = await caseLog({ caseId, ledger, ownKeys }, ctx.opts.home);
   for (const d of damaged) ctx.note(damagedTrustNote(d));
   return timelines;

@@ -1,0 +1,195 @@
+#!/usr/bin/env node
+/**
+ * Builds the bundles bin/custody.js starts from (part of `npm run build`, after
+ * tsc): dist/bundled/<command>.cjs for each command (that command, the global
+ * options and everything they import, as one CommonJS file), version.cjs
+ * (`custody --version`), all.cjs (the whole program: --help, a bare run,
+ * anything entry.ts leaves to it), argv-command.cjs (how bin/ picks one), and
+ * for each bundle V8's code cache, made by running it once (a `--help`, or a
+ * real run where the command's own work is worth caching), and manifest.json.
+ *
+ * Why: Node 20 resolves, reads and compiles every ES module of a run one by one
+ * (a `custody log --case` loaded 75 of them) and has no code cache for them; a
+ * bundle is one read, and its code cache spares the parse and compile.
+ *
+ * Threat guarded against: a bundle that is not what dist/ holds. The bundles
+ * are made from tsc's output, not from src/, so they hold the code tsc checked
+ * and the tests import; the manifest records dist/cli/entry.js's time (tsc
+ * rewrites it on every run) and each bundle's size and time, and bin/custody.js
+ * uses a bundle only while both still match.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = path.join(ROOT, 'dist');
+export const BUNDLES = path.join(DIST, 'bundled');
+const BIN = path.join(ROOT, 'bin', 'custody.js');
+
+/**
+ * `import.meta.url` of each module as the URL of its file in dist/ (beside the
+ * bundle's folder), so that what a module finds beside itself — the worker
+ * scripts, the verifier page, package.json — it finds there still.
+ */
+/**
+ * The drivers the ledger loads on first use (`load('pg')`, `load('better-sqlite3')`
+ * through createRequire, so that commands without a ledger never load them): in a
+ * bundle, a plain require() of the same package at the same place, so that esbuild
+ * bundles their JavaScript (code-cached with the rest) and it still runs only then.
+ * Their native addons stay where npm put them. A build that no longer finds the
+ * call where it was fails here rather than silently loading from node_modules.
+ */
+const BUNDLED_LOADS = { 'ledger/pg.js': ['pg', 2], 'ledger/open.js': ['better-sqlite3', 1] };
+
+const moduleUrls = {
+  name: 'module-urls',
+  setup(build) {
+    build.onLoad({ filter: /\.js$/ }, async (args) => {
+      if (!args.path.startsWith(DIST + path.sep)) return undefined;
+      const rel = path.relative(DIST, args.path).split(path.sep).join('/');
+      let text = await fs.promises.readFile(args.path, 'utf8');
+      text = text.replace(/\bimport\.meta\.url\b/g, `__custodyModuleUrl(${JSON.stringify(rel)})`);
+      const lazy = BUNDLED_LOADS[rel];
+      if (lazy) {
+        const [pkg, count] = lazy;
+        const call = new RegExp(`\\bload\\('${pkg}'\\)`, 'g');
+        const found = text.match(call)?.length ?? 0;
+        if (found !== count) throw new Error(`${rel}: expected ${count} load('${pkg}') to bundle, found ${found}`);
+        text = text.replace(call, `require(${JSON.stringify(pkg)})`);
+      }
+      return { contents: text, loader: 'js' };
+    });
+  },
+};
+/**
+ * "use strict" first: ES modules are strict, and the bundle's functions (esbuild hoists
+ * them out of each module's init) must stay so; the CommonJS packages bundled with them
+ * (commander, pg, better-sqlite3's JavaScript, tweetnacl) are strict-clean.
+ */
+const BANNER = '"use strict";\nconst __custodyModuleUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(__dirname, "..", rel)).href;';
+
+async function bundle(name, contents) {
+  const outfile = path.join(BUNDLES, `${name}.cjs`);
+  await esbuild.build({
+    stdin: { contents, resolveDir: DIST, sourcefile: `${name}-main.js`, loader: 'js' },
+    bundle: true,
+    outfile,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    // Native addons stay where npm put them (better-sqlite3's is loaded by path: ledger/open.ts);
+    // so does hash-wasm (a quarter of some bundles, mostly WebAssembly), imported only when used.
+    external: ['sodium-native', 'pg-native', 'hash-wasm'],
+    // import() of what stays outside becomes require(): a script compiled by node:vm cannot import.
+    supported: { 'dynamic-import': false },
+    banner: { js: BANNER },
+    plugins: [moduleUrls],
+    minifyWhitespace: true,
+    minifySyntax: true,
+    // ASCII only: bin/ reads the text as latin1, with no UTF-8 decode.
+    charset: 'ascii',
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  if (/\bimport\(/.test(fs.readFileSync(outfile, 'latin1'))) throw new Error(`${name}: import() left in the bundle`);
+  return outfile;
+}
+
+/**
+ * Runs one bundle with `argv` and writes V8's code cache of everything compiled
+ * by then. Runs of one bundle chain: each starts from the cache the one before
+ * made, so the cache holds what all of them compiled. Exit codes are not
+ * checked (a training run may fail on purpose); the cache must have been written.
+ */
+function train(file, cache, argv) {
+  const code = `require(${JSON.stringify(BIN)}).trainCodeCache(${JSON.stringify(file)}, ${JSON.stringify(cache)}, ['node', 'custody', ...${JSON.stringify(argv)}])`;
+  fs.rmSync(`${cache}.new`, { force: true });
+  const r = spawnSync(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', CUSTODY_CODE_CACHE_OUT: `${cache}.new` } });
+  if (process.env.CUSTODY_BUILD_VERBOSE) console.log(path.basename(file), argv.join(' ').slice(-60), 'exit', r.status, r.stderr.trim().slice(0, 200));
+  if (!fs.existsSync(`${cache}.new`)) throw new Error(`code cache training of ${path.basename(file)} (${argv.join(' ')}) wrote no cache`);
+  fs.renameSync(`${cache}.new`, cache);
+}
+
+/**
+ * The training runs, in order, in a throwaway home: a --help loads and sets up all
+ * of a command's modules; the commands an examiner runs most (and the ledger reads
+ * of log --case and verify) also do their work once, on a small sealed bundle.
+ * log --case runs again against a PostgreSQL URL nobody listens on: that loads
+ * and sets up the pg driver before it fails.
+ */
+function trainingRuns(work, names) {
+  const home = path.join(work, 'home');
+  const to = path.join(work, 'recipient');
+  const bundle = path.join(work, 'cache.tar');
+  fs.mkdirSync(path.join(work, 'evidence'));
+  fs.writeFileSync(path.join(work, 'evidence', 'item.bin'), 'custody code cache training\n');
+  // The examiner's key is the only one in the home: seal and transfer sign with it, and it is trusted for its own bundles.
+  const H = ['--home', home];
+  const runs = [
+    ['version', ['--version']],
+    ['all', ['--help']],
+    ...names.map((n) => [n, [n, '--help']]),
+    ['case', [...H, 'case', 'new', 'CACHE-1', '--title', 'code cache training']],
+    ['key', [...H, 'key', 'new', '--name', 'Examiner', '--no-passphrase']],
+    ['key', ['--home', path.join(work, 'other'), 'key', 'new', '--name', 'Recipient', '--no-passphrase', '--out', to]],
+    ['seal', [...H, 'seal', path.join(work, 'evidence'), '--case', 'CACHE-1', '--out', bundle]],
+    ['transfer', [...H, 'transfer', bundle, '--to', `${to}.pub`, '--reason', 'code cache training']],
+    ['verify', [...H, 'verify', bundle, '--json']],
+    ['log', [...H, 'log', '--case', 'CACHE-1', '--json']],
+    ['log', [...H, '--ledger', 'postgresql://custody@%2Fnonexistent-custody-socket/none', 'log', '--case', 'CACHE-1', '--json']],
+  ];
+  return runs;
+}
+
+export async function buildCli() {
+  const { COMMAND_NAMES } = await import(pathToFileURL(path.join(DIST, 'cli', 'entry.js')).href);
+  const stamp = fs.statSync(path.join(DIST, 'cli', 'entry.js')).mtimeMs;
+  // The old manifest goes first: until the new one is written, bin/ starts from dist/.
+  fs.rmSync(BUNDLES, { recursive: true, force: true });
+  fs.mkdirSync(BUNDLES, { recursive: true });
+  await esbuild.build({
+    entryPoints: [path.join(DIST, 'cli', 'argv-command.js')],
+    bundle: true,
+    outfile: path.join(BUNDLES, 'argv-command.cjs'),
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+  const mains = {
+    version: `export { runBase as main } from './cli/start.js';`,
+    all: `export { main } from './cli/entry.js';`,
+  };
+  for (const name of COMMAND_NAMES) {
+    mains[name] = `import { runCommand } from './cli/start.js'; import * as command from './cli/commands/${name}.js'; export const main = (argv) => runCommand(command, argv);`;
+  }
+  const files = {};
+  await Promise.all(Object.entries(mains).map(async ([name, contents]) => (files[name] = await bundle(name, contents))));
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'custody-build-'));
+  try {
+    for (const [name, argv] of trainingRuns(work, COMMAND_NAMES)) train(files[name], path.join(BUNDLES, `${name}.cache`), argv);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+
+  const bundles = {};
+  for (const name of Object.keys(mains)) {
+    const st = fs.statSync(files[name]);
+    bundles[name] = { size: st.size, mtimeMs: st.mtimeMs, cacheSize: fs.statSync(path.join(BUNDLES, `${name}.cache`)).size };
+  }
+  fs.writeFileSync(path.join(BUNDLES, 'manifest.json'), `${JSON.stringify({ stamp, commands: COMMAND_NAMES, bundles }, null, 2)}\n`);
+  const total = Object.values(bundles).reduce((s, b) => s + b.size + b.cacheSize, 0);
+  console.log(`dist/bundled ${Object.keys(bundles).length} bundles with their code cache, ${(total / 1e6).toFixed(1)} MB`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  buildCli().catch((e) => {
+    console.error(`build-cli: ${e.message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,30 @@
+/**
+ * Which command an argv names, read before anything else is loaded: bin/custody.js
+ * picks the one-command bundle by it, and entry.ts the one command module to load.
+ * Anything it cannot place with certainty (--help, no command, an unknown word or
+ * option before the command) is left to the whole program, so that output and exit
+ * codes are always those of the full program. No imports: it must cost nothing.
+ */
+
+/** Global options that take a value, and those that do not (see program.ts). */
+const WITH_VALUE = ['--home', '--ledger'];
+const FLAGS = ['--json', '-q', '--quiet', '--no-color'];
+
+/** The command argv names (one of `names`), or undefined when the whole program must decide. */
+export function commandOf(argv: readonly string[], names: readonly string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (WITH_VALUE.includes(a)) {
+      i++;
+      continue;
+    }
+    if (FLAGS.includes(a) || WITH_VALUE.some((o) => a.startsWith(`${o}=`))) continue;
+    return names.includes(a) ? a : undefined;
+  }
+  return undefined;
+}
+
+/** `custody --version` (or -V) and nothing else: answered without loading any command. */
+export function versionOnly(argv: readonly string[]): boolean {
+  return argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V');
+}

@@ -1,0 +1,23 @@
+/**
+ * The main of a one-command bundle (scripts/build-cli.mjs builds one per command,
+ * started by bin/custody.js): the same run as entry.ts makes for a command argv
+ * names — OpenSSL under the verification core, the global options, that one
+ * command — with every module it needs in one file, compiled from V8's code
+ * cache instead of resolved, read and parsed module by module.
+ */
+import type { Command } from 'commander';
+import { useOpenSsl } from './openssl.js';
+import { baseProgram, runProgram } from './program.js';
+
+/** Runs one command (a module of cli/commands/) as the whole program would. */
+export function runCommand(command: { register: (program: Command) => void }, argv: string[]): Promise<void> {
+  useOpenSsl();
+  const program = baseProgram();
+  command.register(program);
+  return runProgram(program, argv);
+}
+
+/** `custody --version`: the program without any command. */
+export function runBase(argv: string[]): Promise<void> {
+  return runProgram(baseProgram(), argv);
+}
