@@ -18,10 +18,11 @@
  */
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createHash, hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { IHasher } from 'hash-wasm';
 import type { Algo } from './algorithms.js';
 import { merkleRootHex } from './merkle.js';
+import { hashHex } from './small-hasher.js';
 
 export interface BatchJob {
   t: 'batch';
@@ -82,7 +83,7 @@ async function digestOf(algo: Algo, bytes: Uint8Array): Promise<string> {
     h.update(bytes);
     return h.digest('hex');
   }
-  return hash(algo, bytes, 'hex'); // one call, no Hash object: ~20% less per small file
+  return hashHex(algo, bytes);
 }
 
 async function hashOne(bytes: Uint8Array): Promise<BatchFileResult> {

@@ -18,6 +18,15 @@ const OPENSSL: Partial<Record<Algo, string>> = { md5: 'md5', sha1: 'sha1', sha25
 const LEAF = Buffer.of(0x00);
 const NODE = Buffer.of(0x01);
 
+/**
+ * One digest in one call where Node has crypto.hash (20.12 and later): no Hash
+ * object, ~20% less per small file; createHash on older Node 20 releases.
+ */
+const oneShot = (crypto as { hash?: (algo: string, data: Uint8Array, enc: 'hex') => string }).hash;
+export function hashHex(algo: string, bytes: Uint8Array): string {
+  return oneShot !== undefined ? oneShot(algo, bytes, 'hex') : crypto.createHash(algo).update(bytes).digest('hex');
+}
+
 function sha256(...parts: Uint8Array[]): Buffer {
   const h = crypto.createHash('sha256');
   for (const p of parts) h.update(p);
@@ -38,7 +47,7 @@ export function digestSmall(spec: HashSpec, bytes: Uint8Array): HashDigest | und
   for (const a of new Set(spec.algos)) {
     const name = OPENSSL[a];
     if (name === undefined) return undefined;
-    digests[a] = crypto.hash(name, bytes, 'hex'); // one call, no Hash object: ~20% less per small file
+    digests[a] = hashHex(name, bytes);
   }
   const out: HashDigest = { size: bytes.length, digests };
   const pieceSize = spec.pieceSize ?? 0;
