@@ -18,7 +18,6 @@ import { CustodyError, fromSystemError } from '../core/errors.js';
 import { AGE_MAGIC } from './age-sniff.js';
 import type { AgeIdentity, AgeRecipient } from '../custody/age/recipients.js';
 import { aead } from '../custody/age/primitives.js';
-import { encryptAgeInParallel } from '../custody/age/parallel-encrypt.js';
 import { CHUNK_SIZE, decryptAge, encryptAge } from '../custody/age/stream.js';
 import { writeFileAtomically } from './atomic-output.js';
 import { readAheadFileChunks } from './file-source.js';
@@ -201,64 +200,15 @@ async function writeAll(fd: number, stream: AsyncIterable<Uint8Array>, what: str
 }
 
 /**
- * Files from this size on are sealed on two threads (custody/age/parallel-encrypt.ts).
- * A worker thread costs ~0.15 s of CPU to start (a second Node environment) and
- * was ready only 60–250 ms after it was asked for here, while the main thread
- * alone seals ~1 GB/s: below this size it would mostly add its start-up
- * (9 and 32 MiB files took 0.07–0.12 s longer with it).
- */
-export const TWO_THREADS_FROM = 64 << 20;
-
-/** The file at `file` encrypted on two threads, read in order straight into the encryptor's shared slots (one readv per segment). */
-async function* encryptFileOnTwoThreads(file: string, recipients: AgeRecipient[]): AsyncGenerator<Uint8Array> {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    throw fromSystemError(e, file);
-  }
-  const readInto = (views: Uint8Array[]) =>
-    new Promise<number>((resolve, reject) => fs.readv(fd, views, null, (e, n) => (e ? reject(fromSystemError(e, file)) : resolve(n))));
-  const fill = async (views: Uint8Array[]) => {
-    let got = 0;
-    for (let rest = views; rest.length > 0; ) {
-      let n = await readInto(rest);
-      if (n === 0) break;
-      got += n;
-      // A short read (rare on a file) goes on where it stopped.
-      let i = 0;
-      while (i < rest.length && n >= rest[i]!.length) n -= rest[i++]!.length;
-      rest = rest.slice(i);
-      if (n > 0) rest[0] = rest[0]!.subarray(n);
-    }
-    return got;
-  };
-  try {
-    yield* encryptAgeInParallel(fill, recipients, { threads: 2 });
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/**
  * Encrypts the file at `input` to `recipients`, written atomically to `out`
  * (never replacing a file unless `force`). Not fsynced: it is a copy for
  * transit of a bundle that stays where it is, and age authenticates every
  * chunk and the end, so a copy damaged by a power cut is refused by whoever
  * opens it, never taken for good. (The fsync of 1 GiB cost 3–6 s here, more
- * than the encryption.) A file of TWO_THREADS_FROM or more is sealed on two
- * threads when libsodium is in use (the node:crypto fallback stays on one);
- * the bytes are the same either way.
+ * than the encryption.)
  */
 export async function encryptFileTo(input: string, recipients: AgeRecipient[], out: string, force = false): Promise<{ out: string; bytes: number }> {
   if (recipients.length === 0) throw new CustodyError('USAGE', 'no recipient to encrypt to');
-  let size = 0;
-  try {
-    size = fs.statSync(input).size;
-  } catch {
-    // The reader below names the problem.
-  }
-  const stream = aead.name === 'libsodium' && size >= TWO_THREADS_FROM ? encryptFileOnTwoThreads(input, recipients) : encryptAge(readAheadFileChunks(input), recipients);
-  const bytes = await writeFileAtomically(out, force, (fd) => writeAll(fd, stream, out), { fsync: false });
+  const bytes = await writeFileAtomically(out, force, (fd) => writeAll(fd, encryptAge(readAheadFileChunks(input), recipients), out), { fsync: false });
   return { out, bytes };
 }

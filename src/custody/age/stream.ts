@@ -20,9 +20,9 @@ import { CustodyError } from '../../core/errors.js';
 import { encodeHeaderWithoutMac, encodeMacLine, headerError, MAX_HEADER_BYTES, parseHeader, type Stanza } from './format.js';
 import { aead, hkdfSha256, hmacSha256, randomBytes, TAG_SIZE } from './primitives.js';
 import { FILE_KEY_SIZE, type AgeIdentity, type AgeRecipient } from './recipients.js';
-import { CHUNK_SIZE, SEALED_CHUNK, setChunkNonce } from './stream-chunks.js';
 
-export { CHUNK_SIZE };
+export const CHUNK_SIZE = 64 * 1024;
+const SEALED_CHUNK = CHUNK_SIZE + TAG_SIZE;
 const NONCE_SIZE = 16;
 
 function headerMac(fileKey: Uint8Array, macInput: Uint8Array): Uint8Array {
@@ -33,6 +33,17 @@ function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Uint8Array {
   return hkdfSha256(fileKey, nonce, 'payload', 32);
 }
 
+/** Sets the STREAM nonce in place: 11-byte big-endian chunk counter, then 1 for the final chunk. */
+function setChunkNonce(n: Uint8Array, counter: number, last: boolean): Uint8Array {
+  let c = counter;
+  for (let i = 10; i >= 0; i--) {
+    n[i] = c % 256;
+    c = Math.floor(c / 256);
+  }
+  n[11] = last ? 1 : 0;
+  return n;
+}
+
 function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let acc = 0;
@@ -41,22 +52,7 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Sealed chunks gathered per yield of encryptAge: about 1 MiB, one write each. */
-export const SEGMENT_CHUNKS = 16;
-
-/**
- * A fresh file key wrapped to every recipient: the header (version line and
- * stanzas, then the MAC line) and the payload nonce, in the order they are
- * written, and the payload key the chunks are sealed under.
- */
-export function beginAgeEncryption(recipients: AgeRecipient[]): { head: Uint8Array[]; key: Uint8Array } {
-  if (recipients.length === 0) throw new CustodyError('USAGE', 'age encryption needs at least one recipient');
-  const fileKey = randomBytes(FILE_KEY_SIZE);
-  const stanzas: Stanza[] = recipients.flatMap((r) => r.wrap(fileKey));
-  const macInput = encodeHeaderWithoutMac(stanzas);
-  const macLine = encodeMacLine(headerMac(fileKey, macInput));
-  const nonce = randomBytes(NONCE_SIZE);
-  return { head: [macInput, macLine, nonce], key: payloadKey(fileKey, nonce) };
-}
+const SEGMENT_CHUNKS = 16;
 
 /**
  * Encrypts `source` to every recipient; yields the age file's bytes: the
@@ -64,8 +60,15 @@ export function beginAgeEncryption(recipients: AgeRecipient[]): { head: Uint8Arr
  * turn (a segment is valid until the segment after the next is requested).
  */
 export async function* encryptAge(source: AsyncIterable<Uint8Array>, recipients: AgeRecipient[]): AsyncGenerator<Uint8Array> {
-  const { head, key } = beginAgeEncryption(recipients);
-  for (const h of head) yield h;
+  if (recipients.length === 0) throw new CustodyError('USAGE', 'age encryption needs at least one recipient');
+  const fileKey = randomBytes(FILE_KEY_SIZE);
+  const stanzas: Stanza[] = recipients.flatMap((r) => r.wrap(fileKey));
+  const macInput = encodeHeaderWithoutMac(stanzas);
+  yield macInput;
+  yield encodeMacLine(headerMac(fileKey, macInput));
+  const nonce = randomBytes(NONCE_SIZE);
+  yield nonce;
+  const key = payloadKey(fileKey, nonce);
   const chunkNonce = new Uint8Array(12);
   const segments = [new Uint8Array(SEGMENT_CHUNKS * SEALED_CHUNK), new Uint8Array(SEGMENT_CHUNKS * SEALED_CHUNK)];
   let segment = segments[0]!;
