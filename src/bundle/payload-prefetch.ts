@@ -26,6 +26,7 @@ import type { PieceDigests, RangeHasher } from '../core/hasher.js';
 import { PiecePool } from '../core/piece-pool.js';
 import { SMALL_MEMBER_BYTES } from './positioned.js';
 import { SeekableFile } from './seekable-file.js';
+import { decodeHeader, parsePax, type DecodedHeader } from './tar-header.js';
 
 
 /** Headers the walk looks at, at most (an export of many small files gains nothing from it). */
@@ -123,26 +124,32 @@ export class EarlyPieces implements RangeHasher {
     let paxSize: number | undefined;
     for (let n = 0; n < MAX_HEADERS && !this.stopped; n++) {
       const h = await this.read(at, BLOCK);
-      if (!h || latin1.decode(h.subarray(257, 263)) !== 'ustar\0') return;
-      const type = String.fromCharCode(h[156]!);
-      const sizeField = latin1.decode(h.subarray(124, 136)).replace(/[\0 ]+$/, '');
-      if (!/^[0-7]{1,12}$/.test(sizeField)) return;
-      const headerSize = parseInt(sizeField, 8);
+      if (!h) return;
+      let header: DecodedHeader;
+      try {
+        header = decodeHeader(h, at); // the tar reader's own decoding; a header it refuses ends the guessing
+      } catch {
+        return;
+      }
       const data = at + BLOCK;
-      const next = data + Math.ceil(headerSize / BLOCK) * BLOCK;
-      if (type === 'x') {
-        const rec = headerSize <= MAX_BAG_INFO ? await this.read(data, headerSize) : undefined;
-        const m = rec && /(?:^|\n)\d+ size=(\d+)\n/.exec(latin1.decode(rec));
-        paxSize = m ? Number(m[1]) : undefined;
+      const next = data + Math.ceil(header.size / BLOCK) * BLOCK;
+      if (header.typeflag === 'x') {
+        let pax: Map<string, string> | undefined;
+        try {
+          const rec = header.size <= MAX_BAG_INFO ? await this.read(data, header.size) : undefined;
+          pax = rec && parsePax(rec, data);
+        } catch {
+          return;
+        }
+        const s = pax?.get('size');
+        paxSize = s !== undefined && /^[0-9]{1,15}$/.test(s) ? Number(s) : undefined;
         at = next;
         continue;
       }
-      if (type !== '0' && type !== '\0') return;
-      const size = paxSize ?? headerSize;
+      if (header.typeflag !== '0' && header.typeflag !== '\0') return;
+      const size = paxSize ?? header.size;
       paxSize = undefined;
-      const name = cString(h.subarray(0, 100));
-      const prefix = cString(h.subarray(345, 500));
-      const path = prefix ? `${prefix}/${name}` : name;
+      const path = latin1.decode(header.nameBytes);
       if (bag === undefined) {
         const m = /^([^/]+)\/bagit\.txt$/.exec(path);
         if (!m) return;
@@ -170,7 +177,3 @@ export class EarlyPieces implements RangeHasher {
   }
 }
 
-function cString(b: Uint8Array): string {
-  const end = b.indexOf(0);
-  return latin1.decode(end < 0 ? b : b.subarray(0, end));
-}
