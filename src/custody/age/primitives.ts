@@ -58,6 +58,10 @@ export function sha256(message: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(message).digest());
 }
 
+export function sha512(message: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha512').update(message).digest());
+}
+
 /** ChaCha20-Poly1305 (IETF: 32-byte key, 12-byte nonce, 16-byte tag, no associated data) into the caller's memory. */
 export interface Aead {
   readonly name: 'libsodium' | 'node:crypto';

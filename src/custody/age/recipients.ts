@@ -18,12 +18,12 @@
  * meant for us is an error, never silently skipped.
  */
 import { bech32 } from '@scure/base';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { Point, etc } from '@noble/ed25519';
 import { CustodyError } from '../../core/errors.js';
 import { publicKeyFromSeed } from '../ed25519.js';
 import { concatBytes, utf8 } from '../encoding.js';
 import { b64Decode, b64Encode, headerError, type Stanza } from './format.js';
-import { hkdfSha256, open, randomBytes, seal, sha256, x25519, x25519Base } from './primitives.js';
+import { hkdfSha256, open, randomBytes, seal, sha256, sha512, x25519, x25519Base } from './primitives.js';
 
 export const FILE_KEY_SIZE = 16;
 const X25519_LABEL = 'age-encryption.org/v1/X25519';
@@ -130,6 +130,34 @@ export function parseX25519Identity(text: string): AgeIdentity {
 
 // ---- ssh-ed25519 ---------------------------------------------------------
 
+/**
+ * The X25519 (Montgomery) form of an Ed25519 public key: u = (1 + y) / (1 − y)
+ * mod p, the birational map of RFC 7748 §4.1, as age's agessh package and
+ * @noble/curves' `toMontgomery` compute it. Written out here on @noble/ed25519
+ * (which custody loads anyway) rather than taken from @noble/curves, whose
+ * ed25519 module cost 45–70 ms to load, a twentieth of a 1 GiB encryption; the
+ * age tests check it against @noble/curves. The point is decoded strictly
+ * (canonical y, x recoverable), so bytes that are no point are refused.
+ */
+export function montgomeryFromEdwards(edPublicKey: Uint8Array): Uint8Array {
+  const { p } = Point.CURVE();
+  const y = Point.fromBytes(edPublicKey, false).y;
+  const u = etc.mod((1n + y) * etc.invert(etc.mod(1n - y, p), p), p);
+  const out = new Uint8Array(32);
+  let v = u;
+  for (let i = 0; i < 32; i++, v >>= 8n) out[i] = Number(v & 0xffn);
+  return out;
+}
+
+/** The X25519 secret scalar of an Ed25519 seed: the first half of SHA-512(seed), clamped (RFC 8032 §5.1.5). */
+export function montgomerySecretFromSeed(seed: Uint8Array): Uint8Array {
+  const s = sha512(seed).slice(0, 32);
+  s[0]! &= 248;
+  s[31]! &= 127;
+  s[31]! |= 64;
+  return s;
+}
+
 /** The SSH wire-format public key blob: string "ssh-ed25519", string key. */
 export function sshEd25519Blob(edPublicKey: Uint8Array): Uint8Array {
   return concatBytes(sshString(utf8('ssh-ed25519')), sshString(edPublicKey));
@@ -148,7 +176,7 @@ export function sshEd25519Recipient(edPublicKey: Uint8Array, label: string): Age
   if (edPublicKey.length !== 32) throw new CustodyError('BAD_KEY', 'an Ed25519 public key is 32 bytes');
   let theirs: Uint8Array;
   try {
-    theirs = ed25519.utils.toMontgomery(edPublicKey);
+    theirs = montgomeryFromEdwards(edPublicKey);
   } catch {
     throw new CustodyError('BAD_KEY', `${label} is not a valid Ed25519 public key`);
   }
@@ -171,7 +199,7 @@ export function sshEd25519Recipient(edPublicKey: Uint8Array, label: string): Age
 export function sshEd25519Identity(seed: Uint8Array, label: string): AgeIdentity {
   if (seed.length !== 32) throw new CustodyError('BAD_KEY', 'an Ed25519 seed is 32 bytes');
   const edPublic = publicKeyFromSeed(seed);
-  const secret = ed25519.utils.toMontgomerySecret(seed);
+  const secret = montgomerySecretFromSeed(seed);
   const ours = x25519Base(secret);
   const blob = sshEd25519Blob(edPublic);
   const tag = sshTag(blob);
