@@ -7,16 +7,21 @@
  *
  *   age-helper.mjs encrypt <in> <out> <custody .pub>
  *   age-helper.mjs decrypt <in.age> <custody .key (unencrypted)>
+ *
+ * run.mjs times it as one file (bundleAgeHelper, below, into dist/bench/), the
+ * way bin/custody.js starts every command from one bundle: loaded as the ES
+ * modules of dist/ one by one, the same work starts ~50 ms later, a cost the
+ * CLI does not pay. Run directly, it imports dist/ as it is.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { encryptFileTo, openAgeSource } from '../../dist/bundle/age-files.js';
+import { sshEd25519Identity, sshEd25519Recipient } from '../../dist/custody/age/recipients.js';
+import { parsePublicKeyFile } from '../../dist/custody/identity.js';
+import { decryptKeyFile } from '../../dist/custody/keyfile.js';
+import { aead } from '../../dist/custody/age/primitives.js';
 
-const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
-const { encryptFileTo, openAgeSource } = await import(path.join(DIST, 'bundle', 'age-files.js'));
-const { sshEd25519Identity, sshEd25519Recipient } = await import(path.join(DIST, 'custody', 'age', 'recipients.js'));
-const { parsePublicKeyFile } = await import(path.join(DIST, 'custody', 'identity.js'));
-const { decryptKeyFile } = await import(path.join(DIST, 'custody', 'keyfile.js'));
+// Said, so a figure is never taken for libsodium's when the slower fallback ran.
+if (aead.name !== 'libsodium') console.error(`age-helper: the cipher is ${aead.name} (sodium-native did not load)`);
 
 const [op, a, b, c] = process.argv.slice(2);
 if (op === 'encrypt') {

@@ -17,7 +17,7 @@
  * same digests (both MD5 and SHA-1: custody checks every hash the image
  * stores; target ≥ 1.5×).
  * Encrypted hand-over: the sealed bundle encrypted to one ssh-ed25519
- * recipient and decrypted again, by custody's age code (test/bench/age-helper.mjs,
+ * recipient and decrypted again, by custody's age code (test/bench/age-helper.mjs, bundled as the CLI is,
  * what transfer --encrypt and verify <.tar.age> run) and by stock age, in the
  * same run (target: custody ≥ 0.8× age's rate, peak RSS < 150 MB).
  * The offline verifier page verifies the sealed bundle in headless Chromium after
@@ -44,9 +44,30 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
 import { benchChainOps } from './chain-ops.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * test/bench/age-helper.mjs as one file in dist/bench/ (beside the dist/ it
+ * imports, so that it finds sodium-native as dist/ does), the way
+ * bin/custody.js runs a command from one bundle; native addons stay outside.
+ */
+function bundleAgeHelper() {
+  const outfile = path.join(ROOT, 'dist', 'bench', 'age-helper.mjs');
+  esbuild.buildSync({
+    entryPoints: [path.join(ROOT, 'test', 'bench', 'age-helper.mjs')],
+    bundle: true,
+    outfile,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: ['sodium-native', 'hash-wasm', 'pg-native'],
+    logLevel: 'warning',
+  });
+  return outfile;
+}
 const CUSTODY = [process.execPath, path.join(ROOT, 'bin', 'custody.js')];
 const SIZE = Number(process.env.CUSTODY_BENCH_SIZE ?? 1 << 30);
 const RUNS = Number(process.env.CUSTODY_BENCH_RUNS ?? 1);
@@ -56,7 +77,7 @@ const FILE = process.env.CUSTODY_BENCH_FILE ?? path.join(os.tmpdir(), `custody-b
 const HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'custody-bench-home-'));
 const KEY = path.join(HOME, 'bench');
 const BUNDLE = path.join(path.dirname(FILE), 'custody-bench-bundle.tar');
-const AGE_HELPER = path.join(ROOT, 'test', 'bench', 'age-helper.mjs');
+const AGE_HELPER = bundleAgeHelper();
 const SSH_KEY = path.join(HOME, 'bench_ed25519');
 const CUSTODY_AGE = `${BUNDLE}.custody.age`;
 const STOCK_AGE = `${BUNDLE}.stock.age`;
