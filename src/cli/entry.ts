@@ -38,9 +38,14 @@ export function commandOf(argv: string[]): string | undefined {
   return commandIn(argv, COMMAND_NAMES);
 }
 
-/** OpenSSL under the verification core's SHA-256 and Ed25519: the same results, without their cold start (openssl.ts). */
+/**
+ * OpenSSL under the verification core's SHA-256 and Ed25519 signatures, libsodium under its
+ * key check: the same results, without their cold start (openssl.ts, sodium-keys.ts).
+ */
 async function loadOpenSsl(): Promise<void> {
-  (await import('./openssl.js')).useOpenSsl();
+  const [openssl, sodium] = await Promise.all([import('./openssl.js'), import('./sodium-keys.js')]);
+  openssl.useOpenSsl();
+  sodium.useSodiumKeyCheck();
 }
 
 export async function main(argv: string[]): Promise<void> {
