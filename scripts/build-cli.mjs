@@ -167,6 +167,14 @@ export async function buildCli() {
   for (const name of COMMAND_NAMES) {
     mains[name] = `import { runCommand } from './cli/start.js'; import * as command from './cli/commands/${name}.js'; export const main = (argv) => runCommand(command, argv);`;
   }
+  // log --case on a shared ledger connects first (cli/ledger-prewarm.ts), and the command's modules
+  // (imported, so initialised only then) load while the server sets the connection up.
+  mains.log = `import { prewarmSharedLedger } from './cli/ledger-prewarm.js';
+export const main = async (argv) => {
+  await prewarmSharedLedger(argv);
+  const [{ runCommand }, command] = await Promise.all([import('./cli/start.js'), import('./cli/commands/log.js')]);
+  return runCommand(command, argv);
+};`;
   const files = {};
   await Promise.all(Object.entries(mains).map(async ([name, contents]) => (files[name] = await bundle(name, contents))));
 

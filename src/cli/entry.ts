@@ -56,7 +56,12 @@ export async function main(argv: string[]): Promise<void> {
   }
   const program = baseProgram();
   if (name !== undefined) {
-    const prewarm = name === 'verify' ? import('./prewarm.js').then((m) => m.prewarmForVerify(argv)) : undefined;
+    const prewarm =
+      name === 'verify'
+        ? import('./prewarm.js').then((m) => m.prewarmForVerify(argv))
+        : name === 'log'
+          ? import('./ledger-prewarm.js').then((m) => m.prewarmSharedLedger(argv))
+          : undefined;
     const [command] = await Promise.all([COMMANDS[name]!(), loadOpenSsl(), prewarm]);
     command.register(program);
   }
