@@ -40,12 +40,14 @@ export function commandOf(argv: string[]): string | undefined {
 
 /**
  * OpenSSL under the verification core's SHA-256 and Ed25519 signatures, libsodium under its
- * key check: the same results, without their cold start (openssl.ts, sodium-keys.ts).
+ * key check, Buffer under its base64: the same results, without their cold start
+ * (openssl.ts, sodium-keys.ts, node-base64.ts).
  */
 async function loadOpenSsl(): Promise<void> {
-  const [openssl, sodium] = await Promise.all([import('./openssl.js'), import('./sodium-keys.js')]);
+  const [openssl, sodium, base64] = await Promise.all([import('./openssl.js'), import('./sodium-keys.js'), import('./node-base64.js')]);
   openssl.useOpenSsl();
   sodium.useSodiumKeyCheck();
+  base64.useNodeBase64();
 }
 
 export async function main(argv: string[]): Promise<void> {

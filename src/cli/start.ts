@@ -6,6 +6,7 @@
  * cache instead of resolved, read and parsed module by module.
  */
 import type { Command } from 'commander';
+import { useNodeBase64 } from './node-base64.js';
 import { useOpenSsl } from './openssl.js';
 import { baseProgram, runProgram } from './program.js';
 import { useSodiumKeyCheck } from './sodium-keys.js';
@@ -14,6 +15,7 @@ import { useSodiumKeyCheck } from './sodium-keys.js';
 export function runCommand(command: { register: (program: Command) => void }, argv: string[]): Promise<void> {
   useOpenSsl();
   useSodiumKeyCheck();
+  useNodeBase64();
   const program = baseProgram();
   command.register(program);
   return runProgram(program, argv);
