@@ -72,7 +72,27 @@ const moduleUrls = {
  */
 const BANNER = '"use strict";\nconst __custodyModuleUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(__dirname, "..", rel)).href;';
 
-async function bundle(name, contents) {
+/**
+ * For the log-case bundle: what the log command and use case import only to read a bundle file
+ * (bundle readers, verify, age) becomes a module that throws. bin/ runs that bundle only for an
+ * argv with --case and no bundle (logCaseOnly), where nothing imports them; were it ever wrong,
+ * the run ends with an internal error, never with a wrong answer.
+ */
+const withoutBundleReaders = {
+  name: 'without-bundle-readers',
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, (args) => {
+      if (args.kind !== 'dynamic-import' || !/[\\/]dist[\\/](cli[\\/]commands|ops)[\\/]log\.js$/.test(args.importer)) return undefined;
+      return { path: args.path, namespace: 'not-in-log-case' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'not-in-log-case' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`the log --case bundle does not hold ${args.path} (bin/custody.js chose it for an argv that reads a bundle)`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+async function bundle(name, contents, extraPlugins = []) {
   const outfile = path.join(BUNDLES, `${name}.cjs`);
   await esbuild.build({
     stdin: { contents, resolveDir: DIST, sourcefile: `${name}-main.js`, loader: 'js' },
@@ -87,7 +107,7 @@ async function bundle(name, contents) {
     // import() of what stays outside becomes require(): a script compiled by node:vm cannot import.
     supported: { 'dynamic-import': false },
     banner: { js: BANNER },
-    plugins: [moduleUrls],
+    plugins: [moduleUrls, ...extraPlugins],
     minifyWhitespace: true,
     minifySyntax: true,
     // ASCII only: bin/ reads the text as latin1, with no UTF-8 decode.
@@ -141,6 +161,9 @@ function trainingRuns(work, names) {
     ['verify', [...H, 'verify', bundle, '--json']],
     ['log', [...H, 'log', '--case', 'CACHE-1', '--json']],
     ['log', [...H, '--ledger', 'postgresql://custody@%2Fnonexistent-custody-socket/none', 'log', '--case', 'CACHE-1', '--json']],
+    ['log-case', [...H, 'log', '--case', 'CACHE-1', '--json']],
+    ['log-case', [...H, 'log', '--case', 'CACHE-1']],
+    ['log-case', [...H, '--ledger', 'postgresql://custody@%2Fnonexistent-custody-socket/none', 'log', '--case', 'CACHE-1', '--json']],
   ];
   return runs;
 }
@@ -175,8 +198,10 @@ export const main = async (argv) => {
   const [{ runCommand }, command] = await Promise.all([import('./cli/start.js'), import('./cli/commands/log.js')]);
   return runCommand(command, argv);
 };`;
+  // log --case alone (argv-command.ts logCaseOnly): the same, without the bundle readers log imports for a bundle.
+  mains['log-case'] = mains.log;
   const files = {};
-  await Promise.all(Object.entries(mains).map(async ([name, contents]) => (files[name] = await bundle(name, contents))));
+  await Promise.all(Object.entries(mains).map(async ([name, contents]) => (files[name] = await bundle(name, contents, name === 'log-case' ? [withoutBundleReaders] : []))));
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'custody-build-'));
   try {
