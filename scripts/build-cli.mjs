@@ -92,6 +92,30 @@ const withoutBundleReaders = {
   },
 };
 
+/**
+ * One copy of each Node builtin's namespace (log-case bundle). esbuild turns `import fs from
+ * 'node:fs'` in each module into its own __toESM(require('node:fs')), which copies every export of
+ * the builtin (a getter each) once per importing module: twenty-odd copies of node:fs at every
+ * start. Here every ES import of a builtin goes through one small module per builtin, copied once.
+ * Only where every builtin so imported is loaded at start anyway: esbuild initialises these
+ * modules with the first module that needs one, so a builtin imported only by code that runs
+ * later would load at start (test/log-case-route.test.ts checks that log --case loads every one).
+ */
+const builtinsOnce = {
+  name: 'builtins-once',
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (args) => {
+      if (args.namespace !== 'file' || args.kind !== 'import-statement' || !args.importer.startsWith(DIST + path.sep)) return undefined;
+      return { path: args.path, namespace: 'builtin-once' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'builtin-once' }, (args) => ({
+      contents: `import m from ${JSON.stringify(args.path)}; export default m; export * from ${JSON.stringify(args.path)};`,
+      loader: 'js',
+      resolveDir: DIST,
+    }));
+  },
+};
+
 async function bundle(name, contents, extraPlugins = []) {
   const outfile = path.join(BUNDLES, `${name}.cjs`);
   await esbuild.build({
@@ -201,7 +225,7 @@ export const main = async (argv) => {
   // log --case alone (argv-command.ts logCaseOnly): the same, without the bundle readers log imports for a bundle.
   mains['log-case'] = mains.log;
   const files = {};
-  await Promise.all(Object.entries(mains).map(async ([name, contents]) => (files[name] = await bundle(name, contents, name === 'log-case' ? [withoutBundleReaders] : []))));
+  await Promise.all(Object.entries(mains).map(async ([name, contents]) => (files[name] = await bundle(name, contents, name === 'log-case' ? [withoutBundleReaders, builtinsOnce] : []))));
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'custody-build-'));
   try {

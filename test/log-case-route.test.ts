@@ -5,8 +5,11 @@
  * bundle, ask for help or carry an option the case read does not take goes to
  * the whole log bundle.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { logCaseOnly } from '../src/cli/argv-command.js';
+import { ROOT, runCli, tempDir } from './helpers/cli.js';
 
 const argv = (...a: string[]) => ['node', 'custody', ...a];
 
@@ -42,6 +45,27 @@ describe('logCaseOnly', () => {
       [],
     ]) {
       expect(logCaseOnly(argv(...a)), a.join(' ')).toBe(false);
+    }
+  });
+});
+
+describe('the log-case bundle', () => {
+  it('imports only builtins that log --case loads anyway (the build gives it one namespace per builtin, made at start)', () => {
+    const text = fs.readFileSync(path.join(ROOT, 'dist', 'bundled', 'log-case.cjs'), 'latin1');
+    const imported = [...new Set([...text.matchAll(/require\("node:([a-z_/]+)"\)/g)].map((m) => m[1]!))];
+    expect(imported).toContain('fs');
+    const dir = tempDir('custody-log-case-');
+    try {
+      const out = path.join(dir, 'loaded.json');
+      const preload = path.join(dir, 'watch.cjs');
+      fs.writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.moduleLoadList)));\n`);
+      fs.mkdirSync(path.join(dir, 'home'));
+      const r = runCli(['--home', path.join(dir, 'home'), 'log', '--case', 'C-1', '--json'], { env: { NODE_OPTIONS: `--require ${preload}` } });
+      expect(r.stdout).toMatch(/"ok":false/);
+      const loaded = new Set((JSON.parse(fs.readFileSync(out, 'utf8')) as string[]).map((m) => m.replace(/^NativeModule /, '')));
+      expect(imported.filter((b) => !loaded.has(b))).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
