@@ -59,8 +59,10 @@ function chooseBundle(argv) {
   } catch {
     return undefined;
   }
-  const { commandOf, versionOnly } = require(path.join(BUNDLES, 'argv-command.cjs'));
-  const name = commandOf(argv, manifest.commands) ?? (versionOnly(argv) ? 'version' : 'all');
+  const { commandOf, versionOnly, logCaseOnly } = require(path.join(BUNDLES, 'argv-command.cjs'));
+  let name = commandOf(argv, manifest.commands) ?? (versionOnly(argv) ? 'version' : 'all');
+  // log --case and nothing a case read does not take: the log bundle without its bundle readers.
+  if (name === 'log' && manifest.bundles['log-case'] && typeof logCaseOnly === 'function' && logCaseOnly(argv)) name = 'log-case';
   const entry = manifest.bundles[name];
   const file = path.join(BUNDLES, `${name}.cjs`);
   try {

@@ -72,7 +72,51 @@ const moduleUrls = {
  */
 const BANNER = '"use strict";\nconst __custodyModuleUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(__dirname, "..", rel)).href;';
 
-async function bundle(name, contents) {
+/**
+ * For the log-case bundle: what the log command and use case import only to read a bundle file
+ * (bundle readers, verify, age) becomes a module that throws. bin/ runs that bundle only for an
+ * argv with --case and no bundle (logCaseOnly), where nothing imports them; were it ever wrong,
+ * the run ends with an internal error, never with a wrong answer.
+ */
+const withoutBundleReaders = {
+  name: 'without-bundle-readers',
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, (args) => {
+      if (args.kind !== 'dynamic-import' || !/[\\/]dist[\\/](cli[\\/]commands|ops)[\\/]log\.js$/.test(args.importer)) return undefined;
+      return { path: args.path, namespace: 'not-in-log-case' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'not-in-log-case' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`the log --case bundle does not hold ${args.path} (bin/custody.js chose it for an argv that reads a bundle)`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * One copy of each Node builtin's namespace (log-case bundle). esbuild turns `import fs from
+ * 'node:fs'` in each module into its own __toESM(require('node:fs')), which copies every export of
+ * the builtin (a getter each) once per importing module: twenty-odd copies of node:fs at every
+ * start. Here every ES import of a builtin goes through one small module per builtin, copied once.
+ * Only where every builtin so imported is loaded at start anyway: esbuild initialises these
+ * modules with the first module that needs one, so a builtin imported only by code that runs
+ * later would load at start (test/log-case-route.test.ts checks that log --case loads every one).
+ */
+const builtinsOnce = {
+  name: 'builtins-once',
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (args) => {
+      if (args.namespace !== 'file' || args.kind !== 'import-statement' || !args.importer.startsWith(DIST + path.sep)) return undefined;
+      return { path: args.path, namespace: 'builtin-once' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'builtin-once' }, (args) => ({
+      contents: `import m from ${JSON.stringify(args.path)}; export default m; export * from ${JSON.stringify(args.path)};`,
+      loader: 'js',
+      resolveDir: DIST,
+    }));
+  },
+};
+
+async function bundle(name, contents, extraPlugins = []) {
   const outfile = path.join(BUNDLES, `${name}.cjs`);
   await esbuild.build({
     stdin: { contents, resolveDir: DIST, sourcefile: `${name}-main.js`, loader: 'js' },
@@ -87,7 +131,7 @@ async function bundle(name, contents) {
     // import() of what stays outside becomes require(): a script compiled by node:vm cannot import.
     supported: { 'dynamic-import': false },
     banner: { js: BANNER },
-    plugins: [moduleUrls],
+    plugins: [moduleUrls, ...extraPlugins],
     minifyWhitespace: true,
     minifySyntax: true,
     // ASCII only: bin/ reads the text as latin1, with no UTF-8 decode.
@@ -141,6 +185,9 @@ function trainingRuns(work, names) {
     ['verify', [...H, 'verify', bundle, '--json']],
     ['log', [...H, 'log', '--case', 'CACHE-1', '--json']],
     ['log', [...H, '--ledger', 'postgresql://custody@%2Fnonexistent-custody-socket/none', 'log', '--case', 'CACHE-1', '--json']],
+    ['log-case', [...H, 'log', '--case', 'CACHE-1', '--json']],
+    ['log-case', [...H, 'log', '--case', 'CACHE-1']],
+    ['log-case', [...H, '--ledger', 'postgresql://custody@%2Fnonexistent-custody-socket/none', 'log', '--case', 'CACHE-1', '--json']],
   ];
   return runs;
 }
@@ -167,8 +214,18 @@ export async function buildCli() {
   for (const name of COMMAND_NAMES) {
     mains[name] = `import { runCommand } from './cli/start.js'; import * as command from './cli/commands/${name}.js'; export const main = (argv) => runCommand(command, argv);`;
   }
+  // log --case on a shared ledger connects first (cli/ledger-prewarm.ts), and the command's modules
+  // (imported, so initialised only then) load while the server sets the connection up.
+  mains.log = `import { prewarmSharedLedger } from './cli/ledger-prewarm.js';
+export const main = async (argv) => {
+  await prewarmSharedLedger(argv);
+  const [{ runCommand }, command] = await Promise.all([import('./cli/start.js'), import('./cli/commands/log.js')]);
+  return runCommand(command, argv);
+};`;
+  // log --case alone (argv-command.ts logCaseOnly): the same, without the bundle readers log imports for a bundle.
+  mains['log-case'] = mains.log;
   const files = {};
-  await Promise.all(Object.entries(mains).map(async ([name, contents]) => (files[name] = await bundle(name, contents))));
+  await Promise.all(Object.entries(mains).map(async ([name, contents]) => (files[name] = await bundle(name, contents, name === 'log-case' ? [withoutBundleReaders, builtinsOnce] : []))));
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'custody-build-'));
   try {

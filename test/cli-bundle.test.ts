@@ -41,7 +41,7 @@ describe('the bundled start', () => {
   it('has a bundle for every command, --version and the whole program, each with its code cache', () => {
     const m = manifest();
     expect([...m.commands].sort()).toEqual([...COMMAND_NAMES].sort());
-    expect(Object.keys(m.bundles).sort()).toEqual([...COMMAND_NAMES, 'all', 'version'].sort());
+    expect(Object.keys(m.bundles).sort()).toEqual([...COMMAND_NAMES, 'all', 'version', 'log-case'].sort());
     expect(m.stamp, 'tsc rebuilt dist/ after the bundles: run npm run build (or node scripts/build-cli.mjs)').toBe(fs.statSync(path.join(ROOT, 'dist', 'cli', 'entry.js')).mtimeMs);
     for (const [name, b] of Object.entries(m.bundles)) {
       expect(fs.statSync(path.join(BUNDLED, `${name}.cjs`)).size, name).toBe(b.size);
@@ -54,10 +54,10 @@ describe('the bundled start', () => {
     const code = `const b = require(${JSON.stringify(path.join(ROOT, 'bin', 'custody.js'))}); const fs = require('node:fs');
       const out = {}; for (const n of process.argv.slice(1)) out[n] = b.compileBundle(${JSON.stringify(BUNDLED)} + '/' + n + '.cjs', fs.readFileSync(${JSON.stringify(BUNDLED)} + '/' + n + '.cache')).cachedDataRejected;
       console.log(JSON.stringify(out));`;
-    const names = ['version', 'log', 'all'];
+    const names = ['version', 'log', 'log-case', 'all'];
     const r = spawnSync(process.execPath, ['-e', code, '--', ...names], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toEqual({ version: false, log: false, all: false });
+    expect(JSON.parse(r.stdout)).toEqual({ version: false, log: false, 'log-case': false, all: false });
   });
 
   it('answers as the modules in dist/ do: output, errors and exit codes', () => {
@@ -99,6 +99,20 @@ describe('the bundled start', () => {
       expect(runCopy(root, ['--version']).stdout).toBe('IMPOSTOR\n');
     });
 
+    it('runs log --case alone from the log-case bundle, and every other log argv from the whole log bundle', () => {
+      impostor('log-case');
+      fs.rmSync(path.join(root, 'dist', 'bundled', 'log-case.cache')); // the cache V8 would run instead of the impostor
+      for (const args of [['log', '--case', 'C-1'], ['--home', root, 'log', '--case=C-1', '--json'], ['log', '--json', '--case', 'C-1', '--ledger', 'x.db']]) {
+        expect(runCopy(root, args).stdout, args.join(' ')).toBe('IMPOSTOR\n');
+      }
+      for (const args of [['log', 'b.tar'], ['log', '--case', 'C-1', 'b.tar'], ['log', '--case', 'C-1', '--help'], ['log', '--case', 'C-1', '--receipt', 'r.json'], ['log', '--case'], ['log', '--', '--case']]) {
+        expect(runCopy(root, args).stdout, args.join(' ')).not.toBe('IMPOSTOR\n');
+      }
+      // Back to the bundle the build wrote, for the tests below.
+      for (const f of ['log-case.cjs', 'log-case.cache']) fs.copyFileSync(path.join(BUNDLED, f), path.join(root, 'dist', 'bundled', f));
+      fs.utimesSync(path.join(root, 'dist', 'bundled', 'log-case.cjs'), new Date(), new Date(manifest(root).bundles['log-case']!.mtimeMs));
+    });
+
     it('starts from dist/ when a bundle is not the file the build wrote', () => {
       const file = path.join(root, 'dist', 'bundled', 'version.cjs');
       fs.appendFileSync(file, '\n');
@@ -121,7 +135,7 @@ describe('the bundled start', () => {
       // Back to a fresh copy of dist/bundled (the tests above altered it).
       fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
       fs.cpSync(path.join(ROOT, 'dist'), path.join(root, 'dist'), { recursive: true, preserveTimestamps: true });
-      const cache = path.join(root, 'dist', 'bundled', 'log.cache');
+      const cache = path.join(root, 'dist', 'bundled', 'log-case.cache');
       const size = fs.statSync(cache).size;
       fs.writeFileSync(cache, Buffer.alloc(size, 0x5a)); // the size the manifest expects, bytes V8 refuses
       const home = tempDir();

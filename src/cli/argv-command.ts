@@ -28,3 +28,37 @@ export function commandOf(argv: readonly string[], names: readonly string[]): st
 export function versionOnly(argv: readonly string[]): boolean {
   return argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V');
 }
+
+/**
+ * Whether argv is `log --case <id>` and nothing a case read does not take: the
+ * global options, --case once or more, and no bundle, no --receipt, no --help.
+ * bin/custody.js runs such an argv from the log-case bundle, which leaves out
+ * the bundle readers (a third of the log bundle); anything else that names log
+ * runs the whole log bundle.
+ */
+export function logCaseOnly(argv: readonly string[]): boolean {
+  let i = 2;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (WITH_VALUE.includes(a)) i++;
+    else if (!FLAGS.includes(a) && !WITH_VALUE.some((o) => a.startsWith(`${o}=`))) break;
+  }
+  if (argv[i] !== 'log') return false;
+  let cased = false;
+  for (i++; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--case') {
+      if (i + 1 >= argv.length) return false;
+      i++;
+      cased = true;
+    } else if (a.startsWith('--case=')) {
+      cased = true;
+    } else if (WITH_VALUE.includes(a)) {
+      if (i + 1 >= argv.length) return false;
+      i++;
+    } else if (!FLAGS.includes(a) && !WITH_VALUE.some((o) => a.startsWith(`${o}=`))) {
+      return false;
+    }
+  }
+  return cased;
+}

@@ -38,9 +38,16 @@ export function commandOf(argv: string[]): string | undefined {
   return commandIn(argv, COMMAND_NAMES);
 }
 
-/** OpenSSL under the verification core's SHA-256 and Ed25519: the same results, without their cold start (openssl.ts). */
+/**
+ * OpenSSL under the verification core's SHA-256 and Ed25519 signatures, libsodium under its
+ * key check, Buffer under its base64: the same results, without their cold start
+ * (openssl.ts, sodium-keys.ts, node-base64.ts).
+ */
 async function loadOpenSsl(): Promise<void> {
-  (await import('./openssl.js')).useOpenSsl();
+  const [openssl, sodium, base64] = await Promise.all([import('./openssl.js'), import('./sodium-keys.js'), import('./node-base64.js')]);
+  openssl.useOpenSsl();
+  sodium.useSodiumKeyCheck();
+  base64.useNodeBase64();
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -51,7 +58,12 @@ export async function main(argv: string[]): Promise<void> {
   }
   const program = baseProgram();
   if (name !== undefined) {
-    const prewarm = name === 'verify' ? import('./prewarm.js').then((m) => m.prewarmForVerify(argv)) : undefined;
+    const prewarm =
+      name === 'verify'
+        ? import('./prewarm.js').then((m) => m.prewarmForVerify(argv))
+        : name === 'log'
+          ? import('./ledger-prewarm.js').then((m) => m.prewarmSharedLedger(argv))
+          : undefined;
     const [command] = await Promise.all([COMMANDS[name]!(), loadOpenSsl(), prewarm]);
     command.register(program);
   }

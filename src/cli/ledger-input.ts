@@ -9,6 +9,7 @@ import path from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import { hasLedger, homeLedger, isLedgerUrl, urlLedger, type LedgerAccess } from '../ops/ledger-access.js';
 import type { CliContext } from './context.js';
+import { takePrewarmedLedger } from './ledger-prewarm.js';
 
 /** The --ledger value in force (the command's own flag first, then the global one, then the environment). */
 function chosen(ctx: CliContext, flag?: string): string | undefined {
@@ -32,11 +33,17 @@ function fileLedger(flag: string): LedgerAccess {
   return homeLedger(home)!;
 }
 
+/** A shared ledger; its connection may have been started already (ledger-prewarm.ts). */
+function sharedLedger(url: string): LedgerAccess {
+  const early = takePrewarmedLedger(url);
+  return early ? () => early : urlLedger(url);
+}
+
 /** A ledger to compare with (verify, log, extract, report): none when the home has none and none was named. */
 export function ledgerFor(ctx: CliContext, flag?: string): LedgerAccess | undefined {
   const v = chosen(ctx, flag);
   if (v === undefined) return hasLedger(ctx.opts.home) ? homeLedger(ctx.opts.home) : undefined;
-  return isLedgerUrl(v) ? urlLedger(v) : fileLedger(v);
+  return isLedgerUrl(v) ? sharedLedger(v) : fileLedger(v);
 }
 
 /** The ledger a command writes (seal, transfer, receive, case, trust, ledger import): the home's is created when `create`. */

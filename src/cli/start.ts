@@ -1,17 +1,21 @@
 /**
  * The main of a one-command bundle (scripts/build-cli.mjs builds one per command,
  * started by bin/custody.js): the same run as entry.ts makes for a command argv
- * names — OpenSSL under the verification core, the global options, that one
+ * names — OpenSSL (and libsodium's key check) under the verification core, the global options, that one
  * command — with every module it needs in one file, compiled from V8's code
  * cache instead of resolved, read and parsed module by module.
  */
 import type { Command } from 'commander';
+import { useNodeBase64 } from './node-base64.js';
 import { useOpenSsl } from './openssl.js';
 import { baseProgram, runProgram } from './program.js';
+import { useSodiumKeyCheck } from './sodium-keys.js';
 
 /** Runs one command (a module of cli/commands/) as the whole program would. */
 export function runCommand(command: { register: (program: Command) => void }, argv: string[]): Promise<void> {
   useOpenSsl();
+  useSodiumKeyCheck();
+  useNodeBase64();
   const program = baseProgram();
   command.register(program);
   return runProgram(program, argv);

@@ -64,10 +64,42 @@ export function weakKeyReason(pub: Uint8Array): string | null {
   const key = bytesToHex(pub);
   const known = weakMemo.get(key);
   if (known !== undefined) return known;
-  return remember(weakMemo, key, checkPublicKey(pub));
+  return remember(weakMemo, key, quicklyStrong(pub) ? null : checkPublicKey(pub));
 }
 
-function checkPublicKey(pub: Uint8Array): string | null {
+/**
+ * A faster key check a host may install (custody installs libsodium's:
+ * cli/sodium-keys.ts; the verifier page installs none): true only when the
+ * key is a canonical encoding of a point of the prime-order subgroup other
+ * than the identity, exactly what checkPublicKey accepts. Only its "strong"
+ * is believed: anything else (false, a throw) goes to checkPublicKey, which
+ * stays the judge of every key it refuses and words the reason.
+ *
+ * Why: the subgroup check below is a scalar multiplication in BigInt
+ * arithmetic; the first one of a run costs ~15 ms of JIT warm-up here, more
+ * than the rest of reading a key.
+ */
+export type QuickStrongKey = (pub: Uint8Array) => boolean;
+let quickStrongKey: QuickStrongKey | undefined;
+
+export function setQuickStrongKey(check: QuickStrongKey | undefined): void {
+  quickStrongKey = check;
+}
+
+function quicklyStrong(pub: Uint8Array): boolean {
+  try {
+    return quickStrongKey?.(pub) === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why a 32-byte key is weak, or null, by the strict rules alone (no memo, no
+ * installed check): what weakKeyReason remembers, and what a host's quick
+ * check is tested against.
+ */
+export function checkPublicKey(pub: Uint8Array): string | null {
   let point: ed.Point;
   try {
     // zip215=false: y must be < p and x = 0 must not carry a sign bit.

@@ -23,7 +23,25 @@ ENCODE.forEach((c, i) => (DECODE[c] = i));
 const PAD = 0x3d; // '='
 const ascii = new TextDecoder();
 
+/**
+ * The same base64 from a faster source, when the host installs one (custody
+ * installs Buffer's: cli/node-base64.ts; the page installs none). Records and
+ * envelopes are decoded once per command, so the table codec below runs cold
+ * in the interpreter; Buffer's is native. `decode` may be lenient: whether the
+ * text is the canonical spelling is still decided here, by encoding again.
+ */
+export interface Base64Codec {
+  encode(bytes: Uint8Array): string;
+  decode(text: string): Uint8Array;
+}
+let installed: Base64Codec | undefined;
+
+export function setBase64(codec: Base64Codec | undefined): void {
+  installed = codec;
+}
+
 export function toBase64(bytes: Uint8Array): string {
+  if (installed) return installed.encode(bytes);
   const out = new Uint8Array(Math.ceil(bytes.length / 3) * 4);
   let o = 0;
   let i = 0;
@@ -55,6 +73,10 @@ export function toHex(bytes: Uint8Array): string {
  */
 export function decodeBase64Canonical(text: string): Uint8Array | null {
   if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return null;
+  if (installed) {
+    const bytes = installed.decode(text);
+    return installed.encode(bytes) === text ? bytes : null;
+  }
   const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
   const out = new Uint8Array((text.length / 4) * 3 - pad);
   let o = 0;

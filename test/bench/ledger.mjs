@@ -14,6 +14,10 @@
  *   (10 bundles sealed and handed over with the CLI): the whole command (node start
  *   included), and the ledger read alone (records of the case), best of 5.
  * Target: log --case under 200 ms on either. Not a test: numbers depend on the machine.
+ * CUSTODY_BENCH_BASE (another built checkout of custody, e.g. the commit before a change): its
+ * log --case runs on the same ledgers, interleaved run by run with this checkout's. When
+ * NODE_EXTRA_CA_CERTS is set (node reads the certificates at every start), both also run without
+ * it, interleaved too. CUSTODY_BENCH_LOG_RUNS: runs of each (default 5; the best is reported).
  */
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -30,6 +34,8 @@ const PER_BUNDLE = 10;
 const SAMPLE = Math.min(RECORDS, Number(process.env.CUSTODY_BENCH_LEDGER_SAMPLE ?? 2_000));
 const FILL_TX = 1000; // bundles per transaction while building the ledger
 const h = (s) => crypto.createHash('sha256').update(s).digest('hex');
+const BASE = process.env.CUSTODY_BENCH_BASE;
+const LOG_RUNS = Number(process.env.CUSTODY_BENCH_LOG_RUNS ?? 5);
 
 
 function bundle(i) {
@@ -51,8 +57,8 @@ function bundle(i) {
   };
 }
 
-const cli = (args, env = {}) => {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env } });
+const cli = (args, env = {}, bin = BIN) => {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env } });
   if (r.status !== 0) throw new Error(`custody ${args.join(' ')}: exit ${r.status}: ${r.stderr}${r.stdout.slice(0, 500)}`);
   return r.stdout;
 };
@@ -82,6 +88,32 @@ function best(n, fn) {
   return b;
 }
 const cpuNote = (cpu) => (cpu === undefined ? '' : `, cpu ${cpu.toFixed(0)} ms/run`);
+
+/**
+ * Runs each of `fns` (label → fn) n times, one after the other in every round, so that a busy
+ * machine weighs on all alike; the best wall time and the mean CPU time (user + sys) of each.
+ */
+function interleaved(n, fns) {
+  const out = new Map(Object.keys(fns).map((k) => [k, { best: Infinity, cpu: 0 }]));
+  for (let i = 0; i < n; i++) {
+    for (const [k, fn] of Object.entries(fns)) {
+      const c0 = childCpuMs();
+      const t = process.hrtime.bigint();
+      fn();
+      const e = out.get(k);
+      e.best = Math.min(e.best, Number(process.hrtime.bigint() - t) / 1e6);
+      e.cpu = c0 === undefined ? undefined : e.cpu + (childCpuMs() - c0) / n;
+    }
+  }
+  return out;
+}
+
+/** Without NODE_EXTRA_CA_CERTS (node reads and parses those certificates at every start). */
+const withoutCaCerts = () => {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+};
 
 async function bestAsync(n, fn) {
   let b = Infinity;
@@ -183,8 +215,19 @@ export async function benchLedger() {
       const read = await bestAsync(5, () => ledger.records({ caseId: 'BENCH-1' }));
       const n = (await ledger.records({ caseId: 'BENCH-1' })).length;
       await ledger.close();
-      const whole = best(5, () => cli([...extra, 'log', '--case', 'BENCH-1', '--json']));
-      const wholeCpu = best.cpu;
+      // This checkout's log --case, and the base's (CUSTODY_BENCH_BASE), with the environment as it is
+      // and without NODE_EXTRA_CA_CERTS, one after the other in every round.
+      const logArgs = [...extra, 'log', '--case', 'BENCH-1', '--json'];
+      const runs = { this: () => cli(logArgs) };
+      if (BASE) runs.base = () => cli(logArgs, {}, path.join(BASE, 'bin', 'custody.js'));
+      if (process.env.NODE_EXTRA_CA_CERTS) {
+        runs['this, without NODE_EXTRA_CA_CERTS'] = () => spawnSync(process.execPath, [BIN, ...logArgs], { env: { ...withoutCaCerts(), NO_COLOR: '1' } });
+        if (BASE) runs['base, without NODE_EXTRA_CA_CERTS'] = () => spawnSync(process.execPath, [path.join(BASE, 'bin', 'custody.js'), ...logArgs], { env: { ...withoutCaCerts(), NO_COLOR: '1' } });
+        runs['node -e 0 without NODE_EXTRA_CA_CERTS'] = () => spawnSync(process.execPath, ['-e', '0'], { env: withoutCaCerts() });
+      }
+      const logRuns = interleaved(LOG_RUNS, runs);
+      const whole = logRuns.get('this').best;
+      const wholeCpu = logRuns.get('this').cpu;
       const bare = best(5, () => cli(['--version']));
       const bareCpu = best.cpu;
       // Node's own start-up, the floor under every figure here (NODE_EXTRA_CA_CERTS, if set, is part of it).
@@ -200,6 +243,11 @@ export async function benchLedger() {
       console.log(
         `ledger ${l.name.padEnd(10)} log --case (${l.n} signed records among ${l.records + 20}): command ${l.whole.toFixed(0)} ms${cpuNote(l.wholeCpu)} (custody --version alone ${l.bare.toFixed(0)} ms${cpuNote(l.bareCpu)}; node -e 0 ${l.nodeOnly.toFixed(0)} ms${cpuNote(l.nodeCpu)}${process.env.NODE_EXTRA_CA_CERTS ? ', NODE_EXTRA_CA_CERTS set' : ''}), ledger read ${l.read.toFixed(1)} ms (load average ${uptime}); target < 200 ms ${l.whole < 200 ? 'ok' : `ABOVE TARGET (${(l.whole - l.bare).toFixed(0)} ms beyond custody --version)`}`,
       );
+      for (const [label, r] of logRuns) {
+        if (label === 'this') continue;
+        const what = label.startsWith('node') ? label : `log --case, ${label}`;
+        console.log(`ledger ${l.name.padEnd(10)} ${what}: ${r.best.toFixed(0)} ms${cpuNote(r.cpu)} (best of ${LOG_RUNS}, interleaved with this checkout's ${l.whole.toFixed(0)} ms)`);
+      }
     }
     if (lines.length === 2) {
       console.log(`ledger PostgreSQL vs SQLite: import ${(lines[1].rate / lines[0].rate).toFixed(2)}× the rate, log --case ${(lines[1].whole / lines[0].whole).toFixed(2)}× the time`);
