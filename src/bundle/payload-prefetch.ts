@@ -26,6 +26,7 @@ import type { PieceDigests, RangeHasher } from '../core/hasher.js';
 import { PiecePool } from '../core/piece-pool.js';
 import { SMALL_MEMBER_BYTES } from './positioned.js';
 import { SeekableFile } from './seekable-file.js';
+import { mark } from '../core/timeline.js';
 import { decodeHeader, parsePax, type DecodedHeader } from './tar-header.js';
 
 
@@ -76,6 +77,7 @@ export class EarlyPieces implements RangeHasher {
   }
 
   async queue(offset: number, size: number, pieceSize: number, onBytes?: (n: number) => void): Promise<{ result: Promise<PieceDigests> }> {
+    if (this.taken === 0 && !this.stopped) mark('prefetch: strict reader asks its first range');
     this.pool.holdMainLane(false);
     const key = `${offset}/${size}/${pieceSize}`;
     const queued = this.ahead.get(key);
@@ -167,6 +169,7 @@ export class EarlyPieces implements RangeHasher {
           queued.catch(() => {});
           this.ahead.set(key, queued);
           this.guessed++;
+          mark(`prefetch: walk queued ${data}+${size}`);
           await queued;
         }
       } else {

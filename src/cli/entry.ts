@@ -10,6 +10,7 @@
 import type { Command } from 'commander';
 import { commandOf as commandIn, versionOnly } from './argv-command.js';
 import { baseProgram, runProgram } from './program.js';
+import { mark } from '../core/timeline.js';
 
 type Register = (program: Command) => void;
 
@@ -44,6 +45,7 @@ async function loadOpenSsl(): Promise<void> {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  mark('entry: main()');
   const name = commandOf(argv);
   if (name === undefined && !versionOnly(argv)) {
     const [{ buildProgram }] = await Promise.all([import('./main.js'), loadOpenSsl()]);
@@ -53,6 +55,7 @@ export async function main(argv: string[]): Promise<void> {
   if (name !== undefined) {
     const prewarm = name === 'verify' ? import('./prewarm.js').then((m) => m.prewarmForVerify(argv)) : undefined;
     const [command] = await Promise.all([COMMANDS[name]!(), loadOpenSsl(), prewarm]);
+    mark(`entry: ${name} loaded`);
     command.register(program);
   }
   return runProgram(program, argv);

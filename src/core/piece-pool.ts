@@ -27,6 +27,7 @@ import { workerScript } from './worker-script.js';
 import { CustodyError } from './errors.js';
 import type { PieceDigests, RangeHasher } from './hasher.js';
 import { merkleRootHex } from './merkle.js';
+import { mark, timelineOn } from './timeline.js';
 import { READ_BYTES, runPieceJob, type FromPieceWorker, type PieceJob } from './piece-read.js';
 
 export interface PiecePoolOptions {
@@ -62,12 +63,31 @@ function workerPath(): string {
 const prewarmed: { worker: Worker; dead: boolean }[] = [];
 
 /**
+ * Where bin/custody.js leaves the piece workers it starts for `custody verify`
+ * before it even loads the program (a worker's own start-up, ~0.1 s, then runs
+ * beside the program's): the same script, the same { worker, dead } entries.
+ */
+const EARLY_WORKERS = Symbol.for('custody.earlyPieceWorkers');
+
+/** Moves the workers bin/custody.js started into `prewarmed` (once). */
+function adoptEarlyWorkers(): void {
+  const g = globalThis as { [EARLY_WORKERS]?: unknown };
+  const early = g[EARLY_WORKERS];
+  if (!Array.isArray(early)) return;
+  delete g[EARLY_WORKERS];
+  for (const w of early as { worker: Worker; dead: boolean }[]) if (w.worker instanceof Worker) prewarmed.push(w);
+  mark(`adopted ${early.length} piece worker(s) started by bin/`);
+}
+
+/**
  * Starts `n` piece workers now, for the next pool to take: a worker thread
  * takes ~0.1 s to start, which custody verify spends loading the program
  * instead of waiting. Unused, they do not keep the process alive.
  */
 export function prewarmPieceWorkers(n: number): void {
-  for (let i = 0; i < n; i++) {
+  adoptEarlyWorkers();
+  for (let i = prewarmed.length; i < n; i++) {
+    mark(`prewarm worker ${i} spawn`);
     const w = { worker: new Worker(workerPath(), { execArgv: [] }), dead: false };
     w.worker.unref();
     w.worker.once('error', () => (w.dead = true));
@@ -77,8 +97,12 @@ export function prewarmPieceWorkers(n: number): void {
 }
 
 function takeWorker(): Worker {
+  adoptEarlyWorkers();
   for (let w = prewarmed.shift(); w; w = prewarmed.shift()) {
-    if (!w.dead) return w.worker;
+    if (!w.dead) {
+      mark('pool takes a worker started ahead');
+      return w.worker;
+    }
     void w.worker.terminate();
   }
   // execArgv []: flags meant for the parent (--input-type, --eval …) would stop a worker from starting.
@@ -253,6 +277,7 @@ export class PiecePool implements RangeHasher {
     const ranges: number[] = [];
     for (const p of parts) ranges.push(p.offset, p.size);
     const job: PieceJob = { t: 'job', id, fd: this.fd, pieceSize, ranges };
+    if (timelineOn) mark(`lane ${this.workers.indexOf(w)} job ${id} sent`);
     if (w.worker) w.worker.postMessage(job);
     else {
       this.local.push(job);
@@ -292,6 +317,16 @@ export class PiecePool implements RangeHasher {
     if (!job) return;
     this.sent.delete(m.id);
     if (--job.worker.inFlight === 0) job.worker.worker?.unref();
+    if (timelineOn) {
+      const lane = this.workers.indexOf(job.worker);
+      const bytes = job.parts.reduce((n, p) => n + p.size, 0);
+      if (m.t === 'done' && m.loaded !== undefined) mark(`lane ${lane} worker module loaded`, m.loaded);
+      if (m.t === 'done' && m.times) {
+        mark(`lane ${lane} job ${m.id} start (${(bytes / 2 ** 20).toFixed(1)} MiB)`, m.times[0]);
+        mark(`lane ${lane} job ${m.id} end`, m.times[1]);
+      }
+      mark(`lane ${lane} job ${m.id} reply seen`);
+    }
     if (m.t === 'done') {
       job.parts.forEach((p, i) => {
         p.onBytes?.(p.size);

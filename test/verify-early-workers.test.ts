@@ -1,0 +1,65 @@
+/**
+ * custody verify in pieces mode starts its piece workers from bin/custody.js,
+ * before the program is loaded, and the piece pool takes those workers: the
+ * timeline (CUSTODY_TIMELINE, core/timeline.ts) shows it. The timeline goes
+ * to stderr only, so the verdict on stdout is the same with it on or off, and
+ * it is silent when off. --jobs 1 starts no worker at all.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HashEngine } from '../src/core/engine.js';
+import { publicKeyFile } from '../src/custody/identity.js';
+import { runCli, tempDir } from './helpers/cli.js';
+import { SEALER, sealFixture, writeTree } from './helpers/hostile-bundle.js';
+
+const PIECE = 64 << 10;
+let dir: string;
+let file: string;
+let pub: string;
+const env = (extra: Record<string, string> = {}) => ({ CUSTODY_HOME: path.join(dir, 'home'), ...extra });
+
+beforeAll(async () => {
+  dir = tempDir('custody-early-workers-');
+  const engine = new HashEngine({ workers: 1 });
+  try {
+    writeTree(path.join(dir, 'ev'), { 'disk.img': randomBytes(24 * PIECE + 5) });
+    file = (await sealFixture(engine, dir, [{ path: path.join(dir, 'ev/disk.img'), id: 'disk01', meta: {} }], { pieceSize: PIECE, out: 'b.tar' })).file;
+  } finally {
+    await engine.close();
+  }
+  pub = path.join(dir, 'sealer.pub');
+  fs.writeFileSync(pub, publicKeyFile(SEALER.identity, '2026-01-01T00:00:00.000Z'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('custody verify: piece workers started by bin/', () => {
+  it('the timeline is silent when off and leaves the verdict on stdout unchanged when on', () => {
+    const off = runCli(['verify', file, '--trust', pub, '--json'], { env: env() });
+    const on = runCli(['verify', file, '--trust', pub, '--json'], { env: env({ CUSTODY_TIMELINE: '1' }) });
+    expect(off.code).toBe(0);
+    expect(on.code).toBe(0);
+    expect(off.stderr).not.toMatch(/timeline/);
+    const strip = (s: string) => s.replace(/"(?:at|time|verifiedAt|checkedAt)":\s*"[^"]*"/g, '');
+    expect(strip(on.stdout)).toBe(strip(off.stdout));
+    expect(on.stderr).toMatch(/^timeline +[0-9.]+ ms {2}exit$/m);
+  });
+
+  it.runIf(os.availableParallelism() >= 2)('the pool takes the workers started before the program loaded (by bin/ from a bundle, by entry.ts from dist/)', () => {
+    const r = runCli(['verify', file, '--trust', pub], { env: env({ CUSTODY_TIMELINE: '1' }) });
+    expect(r.code).toBe(0);
+    const n = Math.min(os.availableParallelism(), 16) - 1;
+    expect(r.stderr.match(/pool takes a worker started ahead/g)).toHaveLength(n);
+    expect(r.stderr).not.toMatch(/piece worker exited|failed/);
+  });
+
+  it('--jobs 1 starts no worker: every piece is hashed on the main thread', () => {
+    const r = runCli(['verify', file, '--trust', pub, '--jobs', '1'], { env: env({ CUSTODY_TIMELINE: '1' }) });
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/adopted|prewarm/);
+    const lanes = new Set([...r.stderr.matchAll(/lane (\d+) job \d+ end/g)].map((m) => Number(m[1])));
+    expect([...lanes]).toEqual([0]);
+  });
+});
