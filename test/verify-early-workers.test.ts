@@ -3,14 +3,17 @@
  * before the program is loaded, and the piece pool takes those workers: the
  * timeline (CUSTODY_TIMELINE, core/timeline.ts) shows it. The timeline goes
  * to stderr only, so the verdict on stdout is the same with it on or off, and
- * it is silent when off. --jobs 1 starts no worker at all.
+ * it is silent when off. --jobs 1 starts no worker at all. Once every piece
+ * is in, the pool's release() ends the workers while verify goes on: a
+ * released pool has given every digest and takes no more ranges.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HashEngine } from '../src/core/engine.js';
+import { PiecePool } from '../src/core/piece-pool.js';
 import { publicKeyFile } from '../src/custody/identity.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { SEALER, sealFixture, writeTree } from './helpers/hostile-bundle.js';
@@ -61,5 +64,44 @@ describe('custody verify: piece workers started by bin/', () => {
     expect(r.stderr).not.toMatch(/adopted|prewarm/);
     const lanes = new Set([...r.stderr.matchAll(/lane (\d+) job \d+ end/g)].map((m) => Number(m[1])));
     expect([...lanes]).toEqual([0]);
+  });
+});
+
+describe('PiecePool.release', () => {
+  it('ends the workers once every range is hashed: the digests are all there, more ranges are refused, close() still resolves', async () => {
+    const bytes = randomBytes(9 * PIECE + 3);
+    const f = path.join(dir, 'release.bin');
+    fs.writeFileSync(f, bytes);
+    const fd = fs.openSync(f, 'r');
+    const pool = new PiecePool({ fd, workers: 2, mainLane: false, batchBytes: 2 * PIECE });
+    try {
+      const { result } = await pool.queue(0, bytes.length, PIECE);
+      const d = await result;
+      pool.release();
+      const want = Array.from({ length: 10 }, (_, i) => createHash('sha256').update(bytes.subarray(i * PIECE, (i + 1) * PIECE)).digest('hex'));
+      expect(d.hashes).toEqual(want);
+      await expect(pool.queue(0, PIECE, PIECE)).rejects.toThrow(/after settle\(\) or close\(\)/);
+    } finally {
+      await pool.close();
+      fs.closeSync(fd);
+    }
+  });
+
+  it('does nothing while a job is out: the pool still answers it', async () => {
+    const bytes = randomBytes(6 * PIECE);
+    const f = path.join(dir, 'busy.bin');
+    fs.writeFileSync(f, bytes);
+    const fd = fs.openSync(f, 'r');
+    const pool = new PiecePool({ fd, workers: 1, mainLane: false });
+    try {
+      const { result } = await pool.queue(0, bytes.length, PIECE);
+      pool.release(); // gathered, not sent yet: nothing to end
+      pool.flush();
+      pool.release(); // sent, not answered: nothing to end either
+      expect((await result).hashes).toHaveLength(6);
+    } finally {
+      await pool.close();
+      fs.closeSync(fd);
+    }
   });
 });

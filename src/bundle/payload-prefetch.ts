@@ -105,6 +105,12 @@ export class EarlyPieces implements RangeHasher {
     await this.walking;
   }
 
+  /** The strict reader has every piece it asked for: the walk stops and the lanes end (piece-pool.ts release()). */
+  release(): void {
+    this.stopped = true;
+    this.pool.release();
+  }
+
   /** settle(), then ends the lanes and closes the file. */
   async close(): Promise<void> {
     await this.settle();
