@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HashEngine } from '../src/core/engine.js';
+import { merkleRootHex } from '../src/core/merkle.js';
 import { PiecePool } from '../src/core/piece-pool.js';
 import { publicKeyFile } from '../src/custody/identity.js';
 import { runCli, tempDir } from './helpers/cli.js';
@@ -80,6 +81,7 @@ describe('PiecePool.release', () => {
       pool.release();
       const want = Array.from({ length: 10 }, (_, i) => createHash('sha256').update(bytes.subarray(i * PIECE, (i + 1) * PIECE)).digest('hex'));
       expect(d.hashes).toEqual(want);
+      expect(d.merkleRoot).toBe(merkleRootHex(want)); // node:crypto's root, against @noble's
       await expect(pool.queue(0, PIECE, PIECE)).rejects.toThrow(/after settle\(\) or close\(\)/);
     } finally {
       await pool.close();
@@ -102,6 +104,20 @@ describe('PiecePool.release', () => {
     } finally {
       await pool.close();
       fs.closeSync(fd);
+    }
+  });
+});
+
+describe('merkleRootHex with another SHA-256', () => {
+  it('node:crypto under the tree gives the roots @noble gives, for 0 to 40 leaves', () => {
+    const node = (...parts: Uint8Array[]) => {
+      const h = createHash('sha256');
+      for (const p of parts) h.update(p);
+      return new Uint8Array(h.digest());
+    };
+    for (let n = 0; n <= 40; n++) {
+      const leaves = Array.from({ length: n }, () => randomBytes(32).toString('hex'));
+      expect(merkleRootHex(leaves, node)).toBe(merkleRootHex(leaves));
     }
   });
 });

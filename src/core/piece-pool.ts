@@ -21,6 +21,7 @@
  * at most MAX_IN_FLIGHT jobs wait per worker: queue() holds the caller back
  * until a worker is free (backpressure), whatever the size of the file.
  */
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { workerScript } from './worker-script.js';
@@ -41,6 +42,13 @@ export interface PiecePoolOptions {
   label?: string;
   /** Bytes per job (default 8 MiB): a big range goes out in jobs of whole pieces about this size; small ranges are gathered up to it. */
   batchBytes?: number;
+}
+
+/** SHA-256 of the parts with node:crypto, for the Merkle roots (merkle.ts): the same bytes as @noble's, far less time. */
+function sha256Parts(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
 }
 
 /** Jobs sent to one lane and not yet answered: one being hashed, one waiting, so a worker never idles between jobs. */
@@ -208,7 +216,7 @@ export class PiecePool implements RangeHasher {
     }
     const result = Promise.all(parts).then((lists): PieceDigests => {
       const hashes = lists.flat();
-      return { pieceSize, hashes, merkleRoot: merkleRootHex(hashes) };
+      return { pieceSize, hashes, merkleRoot: merkleRootHex(hashes, sha256Parts) };
     });
     result.catch(() => {});
     return { result };
