@@ -50,6 +50,33 @@ function sameTime(a, b) {
   return Math.abs(a - b) < 1;
 }
 
+/**
+ * `custody verify <bundle file>` hashes on piece workers beside the main thread
+ * (src/core/piece-pool.ts), and a worker thread takes ~0.1 s to start: started
+ * here, before the program is even read, that start runs on another core while
+ * this thread loads the program, and the workers are ready when the first
+ * pieces are. The same script the pool would start (dist/core/piece-worker.js),
+ * left where the pool takes them from (Symbol.for('custody.earlyPieceWorkers'));
+ * unref'd, so that a run that does not use them (a usage error) is not held up.
+ * One per core beyond this thread, at most 15: the pool's default lanes.
+ */
+function startPieceWorkers(argv, piecesLikely) {
+  if (!piecesLikely(argv)) return;
+  const n = Math.min(require('node:os').availableParallelism(), 16) - 1;
+  if (n < 1) return;
+  const { Worker } = require('node:worker_threads');
+  const file = path.join(DIST, 'core', 'piece-worker.js');
+  const early = [];
+  for (let i = 0; i < n; i++) {
+    const w = { worker: new Worker(file, { execArgv: [] }), dead: false };
+    w.worker.unref();
+    w.worker.once('error', () => (w.dead = true));
+    w.worker.once('exit', () => (w.dead = true));
+    early.push(w);
+  }
+  globalThis[Symbol.for('custody.earlyPieceWorkers')] = early;
+}
+
 /** The bundle (and its code cache) for this argv, or undefined when dist/ must be used as it is. */
 function chooseBundle(argv) {
   let manifest;
@@ -59,11 +86,12 @@ function chooseBundle(argv) {
   } catch {
     return undefined;
   }
-  const { commandOf, versionOnly, logCaseOnly } = require(path.join(BUNDLES, 'argv-command.cjs'));
+  const { commandOf, versionOnly, logCaseOnly, piecesLikely } = require(path.join(BUNDLES, 'argv-command.cjs'));
   let name = commandOf(argv, manifest.commands) ?? (versionOnly(argv) ? 'version' : 'all');
   // log --case and nothing a case read does not take: the log bundle without its bundle readers.
   if (name === 'log' && manifest.bundles['log-case'] && typeof logCaseOnly === 'function' && logCaseOnly(argv)) name = 'log-case';
   const entry = manifest.bundles[name];
+  if (name === 'verify' && entry && piecesLikely) startPieceWorkers(argv, piecesLikely);
   const file = path.join(BUNDLES, `${name}.cjs`);
   try {
     const st = fs.statSync(file);

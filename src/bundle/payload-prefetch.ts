@@ -26,6 +26,7 @@ import type { PieceDigests, RangeHasher } from '../core/hasher.js';
 import { PiecePool } from '../core/piece-pool.js';
 import { SMALL_MEMBER_BYTES } from './positioned.js';
 import { SeekableFile } from './seekable-file.js';
+import { mark } from '../core/timeline.js';
 import { decodeHeader, parsePax, type DecodedHeader } from './tar-header.js';
 
 
@@ -76,6 +77,7 @@ export class EarlyPieces implements RangeHasher {
   }
 
   async queue(offset: number, size: number, pieceSize: number, onBytes?: (n: number) => void): Promise<{ result: Promise<PieceDigests> }> {
+    if (this.taken === 0 && !this.stopped) mark('prefetch: strict reader asks its first range');
     this.pool.holdMainLane(false);
     const key = `${offset}/${size}/${pieceSize}`;
     const queued = this.ahead.get(key);
@@ -101,6 +103,12 @@ export class EarlyPieces implements RangeHasher {
     this.pool.holdMainLane(false);
     await this.pool.settle();
     await this.walking;
+  }
+
+  /** The strict reader has every piece it asked for: the walk stops and the lanes end (piece-pool.ts release()). */
+  release(): void {
+    this.stopped = true;
+    this.pool.release();
   }
 
   /** settle(), then ends the lanes and closes the file. */
@@ -167,6 +175,7 @@ export class EarlyPieces implements RangeHasher {
           queued.catch(() => {});
           this.ahead.set(key, queued);
           this.guessed++;
+          mark(`prefetch: walk queued ${data}+${size}`);
           await queued;
         }
       } else {

@@ -304,6 +304,7 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     positioned?.hasher.flush();
     if (hashed.pending > 0 && !hashed.failed) await new Promise<void>((resolve) => (hashed.idle = resolve));
     if (hashed.failed) throw hashed.error;
+    positioned?.hasher.release?.(); // the piece lanes are done: their threads end while the tag files are read
 
     const full = mode === 'full';
     const manifests = new Map<string, ManifestLinesCheck>();

@@ -24,6 +24,18 @@ export function commandOf(argv: readonly string[], names: readonly string[]): st
   return undefined;
 }
 
+/**
+ * For `custody verify`: whether this run will most likely hash pieces of a
+ * bundle file on the default lanes (not stdin, --full, --help or --jobs), so
+ * that piece workers started before the program loads will be used. Only a
+ * guess for a head start: the piece pool decides.
+ */
+export function piecesLikely(argv: readonly string[]): boolean {
+  const args = argv.slice(2);
+  if (args.includes('-') || args.includes('--full') || args.includes('--help') || args.includes('-h')) return false;
+  return !args.some((a) => a === '--jobs' || a.startsWith('--jobs='));
+}
+
 /** `custody --version` (or -V) and nothing else: answered without loading any command. */
 export function versionOnly(argv: readonly string[]): boolean {
   return argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V');

@@ -10,6 +10,7 @@
 import type { Command } from 'commander';
 import { commandOf as commandIn, versionOnly } from './argv-command.js';
 import { baseProgram, runProgram } from './program.js';
+import { mark } from '../core/timeline.js';
 
 type Register = (program: Command) => void;
 
@@ -51,6 +52,7 @@ async function loadOpenSsl(): Promise<void> {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  mark('entry: main()');
   const name = commandOf(argv);
   if (name === undefined && !versionOnly(argv)) {
     const [{ buildProgram }] = await Promise.all([import('./main.js'), loadOpenSsl()]);
@@ -65,6 +67,7 @@ export async function main(argv: string[]): Promise<void> {
           ? import('./ledger-prewarm.js').then((m) => m.prewarmSharedLedger(argv))
           : undefined;
     const [command] = await Promise.all([COMMANDS[name]!(), loadOpenSsl(), prewarm]);
+    mark(`entry: ${name} loaded`);
     command.register(program);
   }
   return runProgram(program, argv);

@@ -8,10 +8,8 @@
  * with the process.
  */
 import { defaultJobs, prewarmPieceWorkers } from '../core/piece-pool.js';
+import { piecesLikely } from './argv-command.js';
 
 export function prewarmForVerify(argv: string[]): void {
-  const args = argv.slice(2);
-  const streamed = args.includes('-') || args.includes('--full') || args.includes('--help') || args.includes('-h');
-  const jobs = args.some((a) => a === '--jobs' || a.startsWith('--jobs='));
-  if (!streamed && !jobs) prewarmPieceWorkers(defaultJobs() - 1);
+  if (piecesLikely(argv)) prewarmPieceWorkers(defaultJobs() - 1);
 }

@@ -96,4 +96,10 @@ export interface RangeHasher {
   flush(): void;
   /** Drops what is not started and waits for what is, so the source may be closed (after a failure). */
   settle(): Promise<void>;
+  /**
+   * Every range is hashed and no more will be queued: lanes that are idle may
+   * end now, while the caller goes on with other work (optional; the owner
+   * still closes the hasher).
+   */
+  release?(): void;
 }

@@ -21,12 +21,14 @@
  * at most MAX_IN_FLIGHT jobs wait per worker: queue() holds the caller back
  * until a worker is free (backpressure), whatever the size of the file.
  */
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { workerScript } from './worker-script.js';
 import { CustodyError } from './errors.js';
 import type { PieceDigests, RangeHasher } from './hasher.js';
 import { merkleRootHex } from './merkle.js';
+import { mark, timelineOn } from './timeline.js';
 import { READ_BYTES, runPieceJob, type FromPieceWorker, type PieceJob } from './piece-read.js';
 
 export interface PiecePoolOptions {
@@ -40,6 +42,13 @@ export interface PiecePoolOptions {
   label?: string;
   /** Bytes per job (default 8 MiB): a big range goes out in jobs of whole pieces about this size; small ranges are gathered up to it. */
   batchBytes?: number;
+}
+
+/** SHA-256 of the parts with node:crypto, for the Merkle roots (merkle.ts): the same bytes as @noble's, far less time. */
+function sha256Parts(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
 }
 
 /** Jobs sent to one lane and not yet answered: one being hashed, one waiting, so a worker never idles between jobs. */
@@ -62,12 +71,31 @@ function workerPath(): string {
 const prewarmed: { worker: Worker; dead: boolean }[] = [];
 
 /**
+ * Where bin/custody.js leaves the piece workers it starts for `custody verify`
+ * before it even loads the program (a worker's own start-up, ~0.1 s, then runs
+ * beside the program's): the same script, the same { worker, dead } entries.
+ */
+const EARLY_WORKERS = Symbol.for('custody.earlyPieceWorkers');
+
+/** Moves the workers bin/custody.js started into `prewarmed` (once). */
+function adoptEarlyWorkers(): void {
+  const g = globalThis as { [EARLY_WORKERS]?: unknown };
+  const early = g[EARLY_WORKERS];
+  if (!Array.isArray(early)) return;
+  delete g[EARLY_WORKERS];
+  for (const w of early as { worker: Worker; dead: boolean }[]) if (w.worker instanceof Worker) prewarmed.push(w);
+  mark(`adopted ${early.length} piece worker(s) started by bin/`);
+}
+
+/**
  * Starts `n` piece workers now, for the next pool to take: a worker thread
  * takes ~0.1 s to start, which custody verify spends loading the program
  * instead of waiting. Unused, they do not keep the process alive.
  */
 export function prewarmPieceWorkers(n: number): void {
-  for (let i = 0; i < n; i++) {
+  adoptEarlyWorkers();
+  for (let i = prewarmed.length; i < n; i++) {
+    mark(`prewarm worker ${i} spawn`);
     const w = { worker: new Worker(workerPath(), { execArgv: [] }), dead: false };
     w.worker.unref();
     w.worker.once('error', () => (w.dead = true));
@@ -77,8 +105,12 @@ export function prewarmPieceWorkers(n: number): void {
 }
 
 function takeWorker(): Worker {
+  adoptEarlyWorkers();
   for (let w = prewarmed.shift(); w; w = prewarmed.shift()) {
-    if (!w.dead) return w.worker;
+    if (!w.dead) {
+      mark('pool takes a worker started ahead');
+      return w.worker;
+    }
     void w.worker.terminate();
   }
   // execArgv []: flags meant for the parent (--input-type, --eval …) would stop a worker from starting.
@@ -125,6 +157,10 @@ export class PiecePool implements RangeHasher {
   private localScheduled = false;
   private localBuf: Buffer | undefined;
   private mainLaneHeld = false;
+  /** Jobs on their way to a lane (waiting in pick()): release() must not end the lanes under them. */
+  private picking = 0;
+  /** The workers' termination, when release() started it. */
+  private ending: Promise<void> = Promise.resolve();
 
   constructor(opts: PiecePoolOptions) {
     this.fd = opts.fd;
@@ -180,7 +216,7 @@ export class PiecePool implements RangeHasher {
     }
     const result = Promise.all(parts).then((lists): PieceDigests => {
       const hashes = lists.flat();
-      return { pieceSize, hashes, merkleRoot: merkleRootHex(hashes) };
+      return { pieceSize, hashes, merkleRoot: merkleRootHex(hashes, sha256Parts) };
     });
     result.catch(() => {});
     return { result };
@@ -200,12 +236,29 @@ export class PiecePool implements RangeHasher {
     if (this.sent.size > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
+  /**
+   * No more ranges will come: when no job is out, the worker threads end now,
+   * without waiting, so that their teardown (~10 ms each: a Node environment
+   * and its heap) runs on their own cores while the caller goes on (verify
+   * reads the tag files and checks the signatures), not in close() on the
+   * caller's path. A pool released takes no more ranges.
+   */
+  release(): void {
+    if (this.sent.size > 0 || this.gathered.length > 0 || this.picking > 0 || this.broken) return;
+    this.closed = true;
+    const ws = this.workers.filter((w) => w.worker !== undefined);
+    // Out of `workers` first: their exit is then not taken for a failure.
+    this.workers = this.workers.filter((w) => w.worker === undefined);
+    this.ending = Promise.all(ws.map((w) => w.worker!.terminate())).then(() => {}, () => {});
+    mark(`pool released: ${ws.length} worker(s) ending`);
+  }
+
   async close(): Promise<void> {
     await this.settle();
     const ws = this.workers;
     this.workers = [];
     this.localBuf = undefined;
-    await Promise.all(ws.map((w) => w.worker?.terminate()));
+    await Promise.all([this.ending, ...ws.map((w) => w.worker?.terminate())]);
   }
 
   private check(): void {
@@ -242,17 +295,21 @@ export class PiecePool implements RangeHasher {
 
   private async send(parts: Part[], pieceSize: number, wait: boolean): Promise<void> {
     let w: WorkerState;
+    this.picking++;
     try {
       w = await this.pick(wait);
     } catch (e) {
       for (const p of parts) p.reject(e as CustodyError);
       throw e;
+    } finally {
+      this.picking--;
     }
     const id = this.nextId++;
     this.sent.set(id, { parts, worker: w });
     const ranges: number[] = [];
     for (const p of parts) ranges.push(p.offset, p.size);
     const job: PieceJob = { t: 'job', id, fd: this.fd, pieceSize, ranges };
+    if (timelineOn) mark(`lane ${this.workers.indexOf(w)} job ${id} sent`);
     if (w.worker) w.worker.postMessage(job);
     else {
       this.local.push(job);
@@ -292,6 +349,16 @@ export class PiecePool implements RangeHasher {
     if (!job) return;
     this.sent.delete(m.id);
     if (--job.worker.inFlight === 0) job.worker.worker?.unref();
+    if (timelineOn) {
+      const lane = this.workers.indexOf(job.worker);
+      const bytes = job.parts.reduce((n, p) => n + p.size, 0);
+      if (m.t === 'done' && m.loaded !== undefined) mark(`lane ${lane} worker module loaded`, m.loaded);
+      if (m.t === 'done' && m.times) {
+        mark(`lane ${lane} job ${m.id} start (${(bytes / 2 ** 20).toFixed(1)} MiB)`, m.times[0]);
+        mark(`lane ${lane} job ${m.id} end`, m.times[1]);
+      }
+      mark(`lane ${lane} job ${m.id} reply seen`);
+    }
     if (m.t === 'done') {
       job.parts.forEach((p, i) => {
         p.onBytes?.(p.size);

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { clock, timelineOn } from './timeline.js';
 
 export interface PieceJob {
   t: 'job';
@@ -24,7 +25,8 @@ export interface PieceJob {
 }
 
 export type FromPieceWorker =
-  | { t: 'done'; id: number; hashes: string[][] }
+  /** times: when the timeline is on (timeline.ts), the job's start and end (absolute ms). */
+  | { t: 'done'; id: number; hashes: string[][]; times?: [number, number]; loaded?: number }
   /** short: the file ended at `at` inside a range (truncated); code: the system error's code. */
   | { t: 'error'; id: number; message: string; code?: string; short?: boolean; at?: number };
 
@@ -57,9 +59,10 @@ function hashRange(fd: number, buf: Buffer, offset: number, size: number, pieceS
 /** One job, read into `buf` (the lane's own, READ_BYTES long): the reply a worker posts back. */
 export function runPieceJob(job: PieceJob, buf: Buffer): FromPieceWorker {
   try {
+    const start = timelineOn ? clock() : 0;
     const hashes: string[][] = [];
     for (let i = 0; i < job.ranges.length; i += 2) hashes.push(hashRange(job.fd, buf, job.ranges[i]!, job.ranges[i + 1]!, job.pieceSize));
-    return { t: 'done', id: job.id, hashes };
+    return timelineOn ? { t: 'done', id: job.id, hashes, times: [start, clock()] } : { t: 'done', id: job.id, hashes };
   } catch (e) {
     return e instanceof ShortRead
       ? { t: 'error', id: job.id, message: e.message, short: true, at: e.at }

@@ -11,9 +11,19 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { READ_BYTES, runPieceJob, type PieceJob } from './piece-read.js';
+import { clock, timelineOn } from './timeline.js';
 
 export type { FromPieceWorker, PieceJob } from './piece-read.js';
 
 const buf = Buffer.allocUnsafe(READ_BYTES);
 
-parentPort!.on('message', (job: PieceJob) => parentPort!.postMessage(runPieceJob(job, buf)));
+let loaded = timelineOn ? clock() : undefined;
+
+parentPort!.on('message', (job: PieceJob) => {
+  const reply = runPieceJob(job, buf);
+  if (loaded !== undefined && reply.t === 'done') {
+    reply.loaded = loaded;
+    loaded = undefined;
+  }
+  parentPort!.postMessage(reply);
+});

@@ -19,6 +19,7 @@ import { journalDetail, readReceipts, type BundleInput } from './bundle-input.js
 import type { LedgerAccess } from './ledger-access.js';
 import { compareWithLedger } from './ledger-compare.js';
 import { noProgress, type Progress, type ProgressFactory } from './progress.js';
+import { mark } from '../core/timeline.js';
 
 export interface TrustRequest {
   /** Trust store keys plus every --trust key (resolved by the caller). */
@@ -110,11 +111,13 @@ async function verifyOpened(req: VerifyRequest): Promise<BundleVerdict> {
       },
       ...(receipts.length > 0 ? { extraRecords: (chainLength: number) => readReceipts(receipts, chainLength) } : {}),
     });
+    mark('ops: verifyBundle returned');
     if (req.input.decryption !== undefined && v.ok) v.checks.unshift({ id: 'bundle.decryption', check: 'decryption', ok: true, detail: req.input.decryption });
     const journal = journalDetail(req.input);
     if (journal !== undefined) v.checks.push({ id: 'bundle.journal', check: 'interrupted append', ok: true, detail: journal });
     if (req.media !== undefined && v.ok && v.manifest) await checkMedia(req.media, v, engine);
     if (req.ledger) await checkAgainstLedger(v, req);
+    mark('ops: ledger compared');
     return v;
   } finally {
     progress?.stop();

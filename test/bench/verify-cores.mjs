@@ -98,12 +98,20 @@ function main() {
   prepare();
   console.log(`bundle ${BUNDLE} (${(fs.statSync(BUNDLE).size / 2 ** 20).toFixed(0)} MiB), ${os.availableParallelism()} cores, node ${process.version}, ${RUNS} interleaved rounds, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const best = new Map();
+  const all = new Map(ENTRIES.map(([name]) => [name, []]));
   for (let i = 0; i < RUNS; i++) {
     for (const [name, cmd] of ENTRIES) {
       const t = timed(cmd);
+      all.get(name).push(t);
       if (!best.has(name) || t.wall < best.get(name).wall) best.set(name, t);
     }
   }
+  // Every round, in order (a shared machine's load shows in them), and the median beside the best.
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const [name, ts] of all) {
+    console.log(`${name.padEnd(38)} rounds ${ts.map((t) => t.wall.toFixed(2)).join(' ')}  median ${median(ts.map((t) => t.wall)).toFixed(2)} s (CPU ${median(ts.map((t) => t.cpu)).toFixed(2)} s)`);
+  }
+  const med = (name) => (all.has(name) ? median(all.get(name).map((t) => t.wall)) : undefined);
   for (const [name] of ENTRIES) {
     const b = best.get(name);
     console.log(`${name.padEnd(38)} ${b.wall.toFixed(2).padStart(5)} s wall  CPU ${b.cpu.toFixed(2)} s (user ${b.user.toFixed(2)}, sys ${b.sys.toFixed(2)})  peak RSS ${b.rssMB.toFixed(0).padStart(3)} MB  (load ${b.load.toFixed(2)})`);
@@ -119,6 +127,8 @@ function main() {
   if (v && floor) console.log(`custody verify vs the node floor: ${(v.wall / floor.wall).toFixed(2)}× the time, ${(v.cpu - floor.cpu).toFixed(2)} s more CPU`);
   const base = best.get('base: custody verify (pieces)');
   if (two && base) console.log(`base custody verify vs 2 openssl processes: ${(base.wall / two.wall).toFixed(2)}× the time; CPU ${base.cpu.toFixed(2)} s`);
+  const [m2, mv, mb, m1] = [med('openssl sha256 (halves, 2 processes)'), med('custody verify (pieces, every core)'), med('base: custody verify (pieces)'), med('openssl sha256 (1 process)')];
+  if (m2 && mv) console.log(`medians: custody verify ${(mv / m2).toFixed(2)}× 2 openssl${m1 ? `, ${(mv / m1).toFixed(2)}× 1 openssl` : ''}${mb ? `; base ${(mb / m2).toFixed(2)}× 2 openssl${m1 ? `, ${(mb / m1).toFixed(2)}× 1 openssl` : ''}` : ''}`);
   if (process.env.CUSTODY_BENCH_KEEP !== '1') for (const f of [BUNDLE, ...HALVES]) fs.rmSync(f, { force: true });
   if (process.env.CUSTODY_BENCH_KEEP !== '1') fs.rmSync(HOME, { recursive: true, force: true });
 }

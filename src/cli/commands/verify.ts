@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { defaultJobs } from '../../core/piece-pool.js';
 import { EarlyPieces } from '../../bundle/payload-prefetch.js';
 import { action } from '../action.js';
+import { mark } from '../../core/timeline.js';
 import type { CliContext } from '../context.js';
 import type { Outcome } from '../outcome.js';
 import { addDecryptKeyOptions, addVerifyTrustOptions } from '../options.js';
@@ -76,11 +77,16 @@ export function register(program: Command): void {
 }
 
 export async function verifyCommand(ctx: CliContext, bundle: string, o: VerifyFlags): Promise<Outcome> {
+  mark('verify: command runs');
   const jobs = parseJobs(o.jobs);
   const early = o.full || bundle === '-' ? undefined : await EarlyPieces.start(bundle, jobs ?? defaultJobs());
   try {
-    return await (await import('../verify-run.js')).runVerify(ctx, bundle, o, jobs, early);
+    mark('verify: lanes started');
+    const run = await import('../verify-run.js');
+    mark('verify: verify-run loaded');
+    return await run.runVerify(ctx, bundle, o, jobs, early);
   } finally {
     await early?.close();
+    mark('verify: closed');
   }
 }
