@@ -19,6 +19,12 @@ import { sshEd25519Identity, sshEd25519Recipient } from '../../dist/custody/age/
 import { parsePublicKeyFile } from '../../dist/custody/identity.js';
 import { decryptKeyFile } from '../../dist/custody/keyfile.js';
 import { aead } from '../../dist/custody/age/primitives.js';
+import { useNodeBase64 } from '../../dist/cli/node-base64.js';
+import { useSodiumKeyCheck } from '../../dist/cli/sodium-keys.js';
+
+// The host checks every custody command installs at start (cli/start.ts): libsodium's key check, node's base64.
+useSodiumKeyCheck();
+useNodeBase64();
 
 // Said, so a figure is never taken for libsodium's when the slower fallback ran.
 if (aead.name !== 'libsodium') console.error(`age-helper: the cipher is ${aead.name} (sodium-native did not load)`);
