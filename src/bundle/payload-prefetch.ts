@@ -27,7 +27,8 @@ import { PiecePool } from '../core/piece-pool.js';
 import { SMALL_MEMBER_BYTES } from './positioned.js';
 import { SeekableFile } from './seekable-file.js';
 import { mark } from '../core/timeline.js';
-import { decodeHeader, parsePax, type DecodedHeader } from './tar-header.js';
+import { parseBagInfo } from './bag-info.js';
+import { decodeHeader, parsePax, resolveHeader, type DecodedHeader, type ResolvedHeader } from './tar-header.js';
 
 
 /** Headers the walk looks at, at most (an export of many small files gains nothing from it). */
@@ -36,7 +37,6 @@ const MAX_HEADERS = 4096;
 const MAX_BAG_INFO = 64 << 10;
 
 const BLOCK = 512;
-const latin1 = new TextDecoder('latin1');
 
 type Queued = Promise<{ result: Promise<PieceDigests> }>;
 
@@ -129,7 +129,7 @@ export class EarlyPieces implements RangeHasher {
     let at = 0;
     let bag: string | undefined;
     let pieceSize = 0;
-    let paxSize: number | undefined;
+    let pax: Map<string, string> | undefined;
     for (let n = 0; n < MAX_HEADERS && !this.stopped; n++) {
       const h = await this.read(at, BLOCK);
       if (!h) return;
@@ -142,30 +142,35 @@ export class EarlyPieces implements RangeHasher {
       const data = at + BLOCK;
       const next = data + Math.ceil(header.size / BLOCK) * BLOCK;
       if (header.typeflag === 'x') {
-        let pax: Map<string, string> | undefined;
         try {
           const rec = header.size <= MAX_BAG_INFO ? await this.read(data, header.size) : undefined;
           pax = rec && parsePax(rec, data);
         } catch {
           return;
         }
-        const s = pax?.get('size');
-        paxSize = s !== undefined && /^[0-9]{1,15}$/.test(s) ? Number(s) : undefined;
         at = next;
         continue;
       }
-      if (header.typeflag !== '0' && header.typeflag !== '\0') return;
-      const size = paxSize ?? header.size;
-      paxSize = undefined;
-      const path = latin1.decode(header.nameBytes);
+      let member: ResolvedHeader;
+      try {
+        member = resolveHeader(header, pax, at); // the reader's own rules for pax path and size
+      } catch {
+        return;
+      }
+      pax = undefined;
+      if (member.type !== 'file') return;
+      const { name: path, size } = member;
       if (bag === undefined) {
         const m = /^([^/]+)\/bagit\.txt$/.exec(path);
         if (!m) return;
         bag = m[1]!;
       } else if (path === `${bag}/bag-info.txt`) {
         const info = size <= MAX_BAG_INFO ? await this.read(data, size) : undefined;
-        const m = info && /(?:^|\n)Custody-Piece-Size: *([0-9]{1,15}) *\r?\n/.exec(latin1.decode(info));
-        pieceSize = m ? Number(m[1]) : 0;
+        try {
+          pieceSize = info ? parseBagInfo(info).pieceSize : 0; // the verifier's own reading; a bag-info it refuses ends the guessing
+        } catch {
+          return;
+        }
         if (!(pieceSize > 0)) return;
       } else if (path.startsWith(`${bag}/data/`) && pieceSize > 0) {
         if (size > SMALL_MEMBER_BYTES) {
