@@ -18,7 +18,8 @@ import { CustodyError, fromSystemError } from '../core/errors.js';
 import { AGE_MAGIC } from './age-sniff.js';
 import type { AgeIdentity, AgeRecipient } from '../custody/age/recipients.js';
 import { aead } from '../custody/age/primitives.js';
-import { CHUNK_SIZE, decryptAge, encryptAge } from '../custody/age/stream.js';
+import { beginAge, CHUNK_SIZE, decryptAge, encryptAge, sealedPayloadSize } from '../custody/age/stream.js';
+import { sealOnLanes } from './age-seal-pool.js';
 import { writeFileAtomically } from './atomic-output.js';
 import { readAheadFileChunks } from './file-source.js';
 
@@ -199,16 +200,59 @@ async function writeAll(fd: number, stream: AsyncIterable<Uint8Array>, what: str
   return total;
 }
 
+/** Writes all of `c` at `position`, synchronously (the header, before the lanes write after it). */
+function writeAt(fd: number, c: Uint8Array, position: number, what: string): void {
+  try {
+    for (let off = 0; off < c.length; ) off += fs.writeSync(fd, c, off, c.length - off, position + off);
+  } catch (e) {
+    throw writeError(e, what);
+  }
+}
+
 /**
  * Encrypts the file at `input` to `recipients`, written atomically to `out`
- * (never replacing a file unless `force`). Not fsynced: it is a copy for
- * transit of a bundle that stays where it is, and age authenticates every
- * chunk and the end, so a copy damaged by a power cut is refused by whoever
- * opens it, never taken for good. (The fsync of 1 GiB cost 3–6 s here, more
- * than the encryption.)
+ * (never replacing a file unless `force`). A regular file is sealed on every
+ * core (age-seal-pool.ts: `jobs` lanes, default one per core); anything else
+ * (a pipe) in order on this thread. Not fsynced: it is a copy for transit of a
+ * bundle that stays where it is, and age authenticates every chunk and the
+ * end, so a copy damaged by a power cut is refused by whoever opens it, never
+ * taken for good. (The fsync of 1 GiB cost 3–6 s here, more than the encryption.)
  */
-export async function encryptFileTo(input: string, recipients: AgeRecipient[], out: string, force = false): Promise<{ out: string; bytes: number }> {
+export async function encryptFileTo(input: string, recipients: AgeRecipient[], out: string, force = false, opts: { jobs?: number } = {}): Promise<{ out: string; bytes: number }> {
   if (recipients.length === 0) throw new CustodyError('USAGE', 'no recipient to encrypt to');
-  const bytes = await writeFileAtomically(out, force, (fd) => writeAll(fd, encryptAge(readAheadFileChunks(input), recipients), out), { fsync: false });
-  return { out, bytes };
+  let inFd: number;
+  let before: fs.Stats;
+  try {
+    inFd = fs.openSync(input, 'r');
+  } catch (e) {
+    throw fromSystemError(e, input);
+  }
+  try {
+    before = fs.fstatSync(inFd);
+    if (!before.isFile()) {
+      const bytes = await writeFileAtomically(out, force, (fd) => writeAll(fd, encryptAge(readAheadFileChunks(input), recipients), out), { fsync: false });
+      return { out, bytes };
+    }
+    const size = before.size;
+    const { head, key } = beginAge(recipients);
+    const bytes = await writeFileAtomically(
+      out,
+      force,
+      async (fd) => {
+        writeAt(fd, head, 0, out);
+        await sealOnLanes({ inFd, outFd: fd, size, key, payloadAt: head.length, input, output: out, ...(opts.jobs === undefined ? {} : { lanes: opts.jobs }) });
+        const after = fs.fstatSync(inFd);
+        if (after.size !== size || after.mtimeMs !== before.mtimeMs) {
+          throw new CustodyError('IO_ERROR', `${input} changed while it was encrypted (${size} bytes before, ${after.size} after); nothing was written`);
+        }
+        return head.length + sealedPayloadSize(size);
+      },
+      { fsync: false },
+    );
+    return { out, bytes };
+  } catch (e) {
+    throw e instanceof CustodyError ? e : fromSystemError(e, input);
+  } finally {
+    fs.closeSync(inFd);
+  }
 }

@@ -18,11 +18,12 @@
  */
 import { CustodyError } from '../../core/errors.js';
 import { encodeHeaderWithoutMac, encodeMacLine, headerError, MAX_HEADER_BYTES, parseHeader, type Stanza } from './format.js';
+import { CHUNK_SIZE, SEALED_CHUNK_SIZE as SEALED_CHUNK, sealChunks, setChunkNonce } from './chunks.js';
 import { aead, hkdfSha256, hmacSha256, randomBytes, TAG_SIZE } from './primitives.js';
 import { FILE_KEY_SIZE, type AgeIdentity, type AgeRecipient } from './recipients.js';
 
-export const CHUNK_SIZE = 64 * 1024;
-const SEALED_CHUNK = CHUNK_SIZE + TAG_SIZE;
+export { CHUNK_SIZE, chunkCount, SEALED_CHUNK_SIZE, sealedPayloadSize } from './chunks.js';
+
 const NONCE_SIZE = 16;
 
 function headerMac(fileKey: Uint8Array, macInput: Uint8Array): Uint8Array {
@@ -33,22 +34,33 @@ function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Uint8Array {
   return hkdfSha256(fileKey, nonce, 'payload', 32);
 }
 
-/** Sets the STREAM nonce in place: 11-byte big-endian chunk counter, then 1 for the final chunk. */
-function setChunkNonce(n: Uint8Array, counter: number, last: boolean): Uint8Array {
-  let c = counter;
-  for (let i = 10; i >= 0; i--) {
-    n[i] = c % 256;
-    c = Math.floor(c / 256);
-  }
-  n[11] = last ? 1 : 0;
-  return n;
-}
-
 function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let acc = 0;
   for (let i = 0; i < a.length; i++) acc |= a[i]! ^ b[i]!;
   return acc === 0;
+}
+
+export interface AgeStart {
+  /** The header (stanzas and MAC line), then the 16-byte payload nonce: the file's first bytes. */
+  head: Uint8Array;
+  /** The payload key, for sealChunks. */
+  key: Uint8Array;
+}
+
+/** A fresh file key wrapped to every recipient: the bytes before the payload, and the key that seals it. */
+export function beginAge(recipients: AgeRecipient[]): AgeStart {
+  if (recipients.length === 0) throw new CustodyError('USAGE', 'age encryption needs at least one recipient');
+  const fileKey = randomBytes(FILE_KEY_SIZE);
+  const stanzas: Stanza[] = recipients.flatMap((r) => r.wrap(fileKey));
+  const macInput = encodeHeaderWithoutMac(stanzas);
+  const macLine = encodeMacLine(headerMac(fileKey, macInput));
+  const nonce = randomBytes(NONCE_SIZE);
+  const head = new Uint8Array(macInput.length + macLine.length + NONCE_SIZE);
+  head.set(macInput, 0);
+  head.set(macLine, macInput.length);
+  head.set(nonce, macInput.length + macLine.length);
+  return { head, key: payloadKey(fileKey, nonce) };
 }
 
 /** Sealed chunks gathered per yield of encryptAge: about 1 MiB, one write each. */
@@ -58,25 +70,17 @@ const SEGMENT_CHUNKS = 16;
  * Encrypts `source` to every recipient; yields the age file's bytes: the
  * header, then segments of up to 16 sealed chunks from two buffers used in
  * turn (a segment is valid until the segment after the next is requested).
+ * For a file on disk, bundle/age-seal-pool.ts seals the same bytes on every core.
  */
 export async function* encryptAge(source: AsyncIterable<Uint8Array>, recipients: AgeRecipient[]): AsyncGenerator<Uint8Array> {
-  if (recipients.length === 0) throw new CustodyError('USAGE', 'age encryption needs at least one recipient');
-  const fileKey = randomBytes(FILE_KEY_SIZE);
-  const stanzas: Stanza[] = recipients.flatMap((r) => r.wrap(fileKey));
-  const macInput = encodeHeaderWithoutMac(stanzas);
-  yield macInput;
-  yield encodeMacLine(headerMac(fileKey, macInput));
-  const nonce = randomBytes(NONCE_SIZE);
-  yield nonce;
-  const key = payloadKey(fileKey, nonce);
-  const chunkNonce = new Uint8Array(12);
+  const { head, key } = beginAge(recipients);
+  yield head;
   const segments = [new Uint8Array(SEGMENT_CHUNKS * SEALED_CHUNK), new Uint8Array(SEGMENT_CHUNKS * SEALED_CHUNK)];
   let segment = segments[0]!;
   let filled = 0;
   let counter = 0;
   const sealChunk = (plaintext: Uint8Array, last: boolean) => {
-    aead.sealInto(key, setChunkNonce(chunkNonce, counter++, last), plaintext, segment.subarray(filled, filled + plaintext.length + TAG_SIZE));
-    filled += plaintext.length + TAG_SIZE;
+    filled += sealChunks(key, plaintext, counter++, last, segment.subarray(filled, filled + plaintext.length + TAG_SIZE));
   };
   const buf = new Uint8Array(CHUNK_SIZE);
   let used = 0;
