@@ -51,7 +51,12 @@ function sha256Parts(...parts: Uint8Array[]): Uint8Array {
   return h.digest();
 }
 
-/** Jobs sent to one lane and not yet answered: one being hashed, one waiting, so a worker never idles between jobs. */
+/**
+ * Jobs sent to one worker and not yet answered: one being hashed, one waiting, so a worker never idles between
+ * jobs. The main thread's lane takes one at a time: it sees the workers' replies only between its own jobs, so a
+ * second job waiting there would be taken from a worker that is already free (a 1 GiB verify on two lanes ended
+ * with the worker idle for a whole 64 MiB piece while the main thread hashed its queued one).
+ */
 const MAX_IN_FLIGHT = 2;
 /** Ranges gathered into one job at most (many tiny files). */
 const MAX_RANGES = 4096;
@@ -274,9 +279,9 @@ export class PiecePool implements RangeHasher {
   }
 
   /**
-   * The least busy worker, its job counted at once (so that callers that do
-   * not wait for each other still respect the bound); with `wait`, only a
-   * worker with room (else it waits for a reply).
+   * The least busy lane, its job counted at once (so that callers that do
+   * not wait for each other still respect the bound); with `wait`, the least
+   * busy of the lanes with room (else it waits for a reply).
    */
   private async pick(wait: boolean): Promise<WorkerState> {
     this.spawn();
@@ -284,8 +289,9 @@ export class PiecePool implements RangeHasher {
       this.check();
       const open = this.mainLaneHeld ? this.workers.filter((x) => x.worker !== undefined) : this.workers;
       const lanes = open.length > 0 || wait ? open : this.workers;
-      const w = lanes.length > 0 ? lanes.reduce((m, x) => (x.inFlight < m.inFlight ? x : m)) : undefined;
-      if (w && (!wait || w.inFlight < MAX_IN_FLIGHT)) {
+      const candidates = wait ? lanes.filter((x) => x.inFlight < (x.worker ? MAX_IN_FLIGHT : 1)) : lanes;
+      const w = candidates.length > 0 ? candidates.reduce((m, x) => (x.inFlight < m.inFlight ? x : m)) : undefined;
+      if (w) {
         if (w.inFlight++ === 0) w.worker?.ref();
         return w;
       }
@@ -369,7 +375,10 @@ export class PiecePool implements RangeHasher {
         ? new CustodyError('MALFORMED_BUNDLE', `${this.label} ends at offset ${m.at} inside a payload member (truncated or shrunk while read)`)
         : new CustodyError('IO_ERROR', `cannot read ${this.label}: ${m.message}`);
       for (const p of job.parts) p.reject(e);
-      this.broken ??= e;
+      // A file that ends inside a range is the reader's to name (it reaches the end itself, with the member and
+      // the range, as a streamed verify does): the pool goes on, so the verdict does not depend on which of the
+      // reader and a lane got there first. Any other failure ends the pool.
+      if (!m.short) this.broken ??= e;
     }
     this.wake();
   }
