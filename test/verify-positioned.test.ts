@@ -255,7 +255,7 @@ describe('verify, pieces mode, through positioned reads', () => {
       expect(v.error?.message).toBeUndefined();
       expect(summary(v)).toEqual(summary(want));
       expect(v.read!.payload).toEqual(want.read!.payload);
-      expect(v.checks.find((c) => c.id === 'verify.mode')!.detail).toContain(`on ${w} worker(s)`);
+      expect(v.checks.find((c) => c.id === 'verify.mode')!.detail).toContain(`on ${w} lane${w === 1 ? '' : 's'} (this thread`);
     }
   }, 120_000);
 
@@ -289,7 +289,7 @@ describe('verify, pieces mode, through positioned reads', () => {
     for (const jobs of [1, 3]) {
       const v = await verifyInput({ input: await openBundleInput(file), mode: 'pieces', trusted: [SEALER.identity.publicKey], jobs });
       expect(v.ok).toBe(true);
-      expect(v.checks.find((c) => c.id === 'verify.mode')!.detail).toContain(`on ${jobs} worker(s)`);
+      expect(v.checks.find((c) => c.id === 'verify.mode')!.detail).toContain(`on ${jobs} lane${jobs === 1 ? '' : 's'} (this thread`);
     }
     await expect(verifyInput({ input: await openBundleInput(file), mode: 'pieces', trusted: [], jobs: 0 })).rejects.toMatchObject({ code: 'USAGE' });
     const cli = runCli(['verify', file, '--trust', path.join(dir, 'sealer.pub'), '--jobs', 'two']);

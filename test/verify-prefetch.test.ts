@@ -74,7 +74,7 @@ describe('pieces queued before the verifier runs', () => {
       const { v, guessed, taken } = await early(good.file, lanes);
       expect(summary(v)).toEqual(summary(want));
       expect(v.read!.payload).toEqual(want.read!.payload);
-      expect(v.checks.find((c) => c.id === 'verify.mode')!.detail).toContain(`on ${lanes} worker(s)`);
+      expect(v.checks.find((c) => c.id === 'verify.mode')!.detail).toContain(`on ${lanes} lane${lanes === 1 ? '' : 's'} (this thread`);
       // disk/image.dd, export/a.bin and export/c.bin are over 256 KiB: the walk guesses them, the reader takes what was guessed.
       expect(guessed).toBeGreaterThanOrEqual(1);
       expect(taken).toBe(guessed);

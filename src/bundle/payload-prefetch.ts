@@ -76,6 +76,10 @@ export class EarlyPieces implements RangeHasher {
     return this.pool.workerCount;
   }
 
+  get mainLane(): boolean {
+    return this.pool.mainLane;
+  }
+
   async queue(offset: number, size: number, pieceSize: number, onBytes?: (n: number) => void): Promise<{ result: Promise<PieceDigests> }> {
     if (this.taken === 0 && !this.stopped) mark('prefetch: strict reader asks its first range');
     this.pool.holdMainLane(false);

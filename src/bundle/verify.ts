@@ -226,10 +226,16 @@ export async function verifyBundle(source: AsyncIterable<Uint8Array>, o: VerifyO
   return v;
 }
 
-function modeDetail(r: ReadBundle, asked: ReadMode, workers: number): string {
+/** Who hashed: lanes of which the calling thread may be one, the rest worker threads. */
+function lanesText(lanes: number, mainLane: boolean): string {
+  if (!mainLane) return `${lanes} worker thread(s)`;
+  return lanes === 1 ? '1 lane (this thread, no worker thread)' : `${lanes} lanes (this thread and ${lanes - 1} worker thread(s))`;
+}
+
+function modeDetail(r: ReadBundle, asked: ReadMode, lanes: number, mainLane: boolean): string {
   const flat = r.info.algorithms.join(', ');
   if (r.mode === 'pieces') {
-    return `pieces (every byte against the signed piece hashes, on ${workers} worker(s); flat ${flat} not recomputed — use --full)`;
+    return `pieces (every byte against the signed piece hashes, on ${lanesText(lanes, mainLane)}; flat ${flat} not recomputed — use --full)`;
   }
   const why = asked === 'pieces' ? ' (the piece size is 0: no piece hashes to check against)' : '';
   return `full (every flat hash ${flat}${r.info.pieceSize > 0 ? ' and every piece SHA-256' : ''} recomputed from the data)${why}`;
@@ -259,7 +265,8 @@ async function checkStructure(source: AsyncIterable<Uint8Array>, o: VerifyOption
   v.bytes = r.table.totalBytes;
   v.bundleDigest = sha256Hex(r.tags.get(L.TAGMANIFEST)!);
   v.checks.push({ id: 'bundle.structure', check, ok: true, detail: `${r.table.count} payload file(s), ${r.chain.length} record(s)` });
-  v.checks.push({ id: 'verify.mode', check: 'mode', ok: true, detail: modeDetail(r, o.mode ?? 'full', r.mode === 'pieces' && o.seekable && !o.sink ? o.seekable.hasher.workerCount : o.engine.workerCount) });
+  const lanes = r.mode === 'pieces' && o.seekable && !o.sink ? o.seekable.hasher : undefined;
+  v.checks.push({ id: 'verify.mode', check: 'mode', ok: true, detail: modeDetail(r, o.mode ?? 'full', lanes?.workerCount ?? o.engine.workerCount, lanes?.mainLane ?? false) });
   return r;
 }
 

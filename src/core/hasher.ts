@@ -83,8 +83,10 @@ export interface Hasher {
  * for the same bytes with the same piece size.
  */
 export interface RangeHasher {
-  /** How many workers hash at once. */
+  /** How many lanes hash at once. */
   readonly workerCount: number;
+  /** The calling thread is one of those lanes (the others are worker threads); said in the verdict. */
+  readonly mainLane?: boolean;
   /**
    * The pieces of the source's bytes [offset, offset + size), cut every
    * pieceSize bytes from offset. Resolves once the work is queued (it waits

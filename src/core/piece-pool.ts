@@ -156,7 +156,7 @@ export class PiecePool implements RangeHasher {
   private idle: (() => void)[] = [];
   private broken: CustodyError | undefined;
   private closed = false;
-  private readonly mainLane: boolean;
+  readonly mainLane: boolean;
   /** Jobs for the main thread's lane, run one per turn of the event loop. */
   private local: PieceJob[] = [];
   private localScheduled = false;

@@ -71,7 +71,7 @@ export function register(program: Command): void {
     .option('--strict', 'a stale copy (the ledger knows later records) does not verify')
     .option('--full', 'also recompute every flat hash (md5, sha1, sha256 …), not only the piece SHA-256s; see Modes below')
     .option('--media', 'with --full: also recompute the media hashes of disk-image items (E01, split raw) from their sealed segments')
-    .option('--jobs <n>', jobsHelp('pieces mode on a bundle file scales with them, --full does not'))
+    .option('--jobs <n>', jobsHelp('pieces mode on a bundle file scales with them (this thread is one of them), --full does not'))
     .addHelpText('after', HELP)
     .action(action(verifyCommand));
 }
