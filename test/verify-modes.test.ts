@@ -55,7 +55,7 @@ describe('verify modes', () => {
     expect(p.error?.message).toBeUndefined();
     expect(p.ok).toBe(true);
     expect(p.mode).toBe('pieces');
-    expect(modeLine(p)).toMatch(/^pieces \(every byte against the signed piece hashes, on 3 worker\(s\); flat md5, sha1, sha256 not recomputed — use --full\)/);
+    expect(modeLine(p)).toMatch(/^pieces \(every byte against the signed piece hashes, on 3 worker thread\(s\); flat md5, sha1, sha256 not recomputed — use --full\)/);
     expect(p.read!.payload.every((f) => Object.keys(f.digests).length === 0)).toBe(true);
     expect(p.checks.map((c) => c.check)).toContain('payload against custody/pieces-sha256.txt');
     expect(p.checks.find((c) => c.check === 'manifest-md5.txt')!.detail).toMatch(/not recomputed/);
