@@ -19,6 +19,7 @@ import { AGE_MAGIC } from './age-sniff.js';
 import type { AgeIdentity, AgeRecipient } from '../custody/age/recipients.js';
 import { aead } from '../custody/age/primitives.js';
 import { beginAge, CHUNK_SIZE, decryptAge, encryptAge, sealedPayloadSize } from '../custody/age/stream.js';
+import { writeRun } from './age-seal-lane.js';
 import { sealOnLanes } from './age-seal-pool.js';
 import { writeFileAtomically } from './atomic-output.js';
 import { readAheadFileChunks } from './file-source.js';
@@ -203,7 +204,7 @@ async function writeAll(fd: number, stream: AsyncIterable<Uint8Array>, what: str
 /** Writes all of `c` at `position`, synchronously (the header, before the lanes write after it). */
 function writeAt(fd: number, c: Uint8Array, position: number, what: string): void {
   try {
-    for (let off = 0; off < c.length; ) off += fs.writeSync(fd, c, off, c.length - off, position + off);
+    writeRun(fd, c, c.length, position);
   } catch (e) {
     throw writeError(e, what);
   }

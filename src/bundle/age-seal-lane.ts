@@ -56,7 +56,8 @@ function readRun(fd: number, buf: Uint8Array, at: number, bytes: number): void {
   }
 }
 
-function writeRun(fd: number, buf: Uint8Array, bytes: number, at: number): void {
+/** Writes all `bytes` of `buf` at file position `at`. */
+export function writeRun(fd: number, buf: Uint8Array, bytes: number, at: number): void {
   for (let put = 0; put < bytes; ) put += fs.writeSync(fd, buf, put, bytes - put, at + put);
 }
 

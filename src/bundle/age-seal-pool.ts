@@ -43,8 +43,6 @@ export interface SealOnLanesOptions {
   /** Names for messages. */
   input: string;
   output: string;
-  /** Plaintext bytes sealed so far, after each run. */
-  onBytes?: (n: number) => void;
   /** Plaintext bytes that repay one worker (default 128 MiB); a test sets 1 to put small files on every lane. */
   bytesPerWorker?: number;
   /** The main thread is one of the lanes (default true); false: every lane is a worker. */
@@ -77,13 +75,12 @@ export async function sealOnLanes(opts: SealOnLanesOptions): Promise<number[]> {
     const bytes = Math.min(JOB_CHUNKS * CHUNK_SIZE, opts.size - first * CHUNK_SIZE);
     return { t: 'seal', id: k, key: opts.key, inFd: opts.inFd, outFd: opts.outFd, first, bytes, endsPayload: k === runs - 1, payloadAt: opts.payloadAt };
   };
-  const answered = (m: FromSealWorker, job: SealJob | undefined, lane: number): void => {
+  const answered = (m: FromSealWorker, lane: number): void => {
     if (m.t === 'error') {
       failure ??= sealJobError(m, opts.input, opts.output);
     } else {
       done++;
       sealed[lane]!++;
-      if (job) opts.onBytes?.(job.bytes);
     }
     if (failure !== undefined || done === runs) finish();
   };
@@ -97,20 +94,19 @@ export async function sealOnLanes(opts: SealOnLanesOptions): Promise<number[]> {
     // execArgv []: flags meant for the parent (--input-type, --eval …) would stop a worker from starting.
     const worker = new Worker(script, { execArgv: [] });
     workers.push(worker);
-    const out = new Map<number, SealJob>();
+    const out = new Set<number>();
     const feed = () => {
       while (out.size < MAX_IN_FLIGHT) {
         const job = take();
         if (!job) return;
-        out.set(job.id, job);
+        out.add(job.id);
         worker.postMessage(job);
       }
     };
     const lane = i + (mainLane ? 1 : 0);
     worker.on('message', (m: FromSealWorker) => {
-      const job = out.get(m.id);
       out.delete(m.id);
-      answered(m, job, lane);
+      answered(m, lane);
       feed();
     });
     worker.once('error', (e) => {
@@ -134,7 +130,7 @@ export async function sealOnLanes(opts: SealOnLanesOptions): Promise<number[]> {
       bufs = undefined;
       return;
     }
-    answered(runSealJob(job, bufs!), job, 0);
+    answered(runSealJob(job, bufs!), 0);
     setImmediate(runMainLane);
   };
   if (mainLane) setImmediate(runMainLane);
