@@ -105,6 +105,9 @@ const builtinsOnce = {
   name: 'builtins-once',
   setup(build) {
     build.onResolve({ filter: /^node:/ }, (args) => {
+      if (LAZY_BUILTINS.includes(args.path) && args.namespace !== 'builtin-lazy' && (args.kind === 'import-statement' || args.kind === 'require-call')) {
+        return { path: args.path, namespace: 'builtin-lazy' };
+      }
       if (args.namespace !== 'file' || args.kind !== 'import-statement' || !args.importer.startsWith(DIST + path.sep)) return undefined;
       return { path: args.path, namespace: 'builtin-once' };
     });
@@ -113,8 +116,26 @@ const builtinsOnce = {
       loader: 'js',
       resolveDir: DIST,
     }));
+    build.onLoad({ filter: /.*/, namespace: 'builtin-lazy' }, async (args) => {
+      const names = Object.keys(await import(args.path)).filter((k) => k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k));
+      return {
+        contents: `const id = ${JSON.stringify(args.path)}; let m; const lazy = {};
+for (const k of ${JSON.stringify(names)}) Object.defineProperty(lazy, k, { enumerable: true, get: () => (m ??= require(id))[k] });
+module.exports = lazy;`,
+        loader: 'js',
+        resolveDir: DIST,
+      };
+    });
   },
 };
+
+/**
+ * Builtins the log-case bundle imports that a case read never uses: commander's child_process
+ * (for executable subcommands, which custody has none of) and fs/promises (atomic-output, for
+ * writing files). Each becomes an object of getters that loads the builtin on first use, so that
+ * log --case does not load them (with child_process came net and dgram; with fs/promises readline).
+ */
+const LAZY_BUILTINS = ['node:child_process', 'node:fs/promises'];
 
 async function bundle(name, contents, extraPlugins = []) {
   const outfile = path.join(BUNDLES, `${name}.cjs`);
