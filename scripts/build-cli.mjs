@@ -131,11 +131,13 @@ module.exports = lazy;`,
 
 /**
  * Builtins the log-case bundle imports that a case read never uses: commander's child_process
- * (for executable subcommands, which custody has none of) and fs/promises (atomic-output, for
- * writing files). Each becomes an object of getters that loads the builtin on first use, so that
- * log --case does not load them (with child_process came net and dgram; with fs/promises readline).
+ * (for executable subcommands, which custody has none of), fs/promises (atomic-output, for
+ * writing files) and node:crypto (keys, temporaries; OpenSSL's primitives, which the log-case
+ * main replaces by libsodium's). Each becomes an object of getters that loads the builtin on
+ * first use, so that log --case does not load them (with child_process came net and dgram; with
+ * fs/promises readline; with crypto the streams).
  */
-const LAZY_BUILTINS = ['node:child_process', 'node:fs/promises'];
+const LAZY_BUILTINS = ['node:child_process', 'node:fs/promises', 'node:crypto'];
 
 async function bundle(name, contents, extraPlugins = []) {
   const outfile = path.join(BUNDLES, `${name}.cjs`);
@@ -243,8 +245,11 @@ export const main = async (argv) => {
   const [{ runCommand }, command] = await Promise.all([import('./cli/start.js'), import('./cli/commands/log.js')]);
   return runCommand(command, argv);
 };`;
-  // log --case alone (argv-command.ts logCaseOnly): the same, without the bundle readers log imports for a bundle.
-  mains['log-case'] = mains.log;
+  // log --case alone (argv-command.ts logCaseOnly): the same, without the bundle readers log imports for a
+  // bundle, and with libsodium's SHA-256 and Ed25519 quick yes (cli/sodium-primitives.ts): node:crypto is
+  // not loaded unless something asks for it (LAZY_BUILTINS).
+  mains['log-case'] = mains.log.replace('runCommand(command, argv)', "runCommand(command, argv, 'sodium')");
+  if (!mains['log-case'].includes("'sodium'")) throw new Error('log-case main: runCommand call not found');
   const files = {};
   await Promise.all(Object.entries(mains).map(async ([name, contents]) => (files[name] = await bundle(name, contents, name === 'log-case' ? [withoutBundleReaders, builtinsOnce] : []))));
 
