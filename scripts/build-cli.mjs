@@ -239,10 +239,15 @@ export async function buildCli() {
   }
   // log --case on a shared ledger connects first (cli/ledger-prewarm.ts), and the command's modules
   // (imported, so initialised only then) load while the server sets the connection up.
+  // Between the two loads, one turn of the event loop: by then the server has usually set the
+  // connection up, and pg sends the case's queries (PgLedger.prefetchCase) on that turn, so that
+  // the server answers them while the command loads.
   mains.log = `import { prewarmSharedLedger } from './cli/ledger-prewarm.js';
 export const main = async (argv) => {
-  await prewarmSharedLedger(argv);
-  const [{ runCommand }, command] = await Promise.all([import('./cli/start.js'), import('./cli/commands/log.js')]);
+  const shared = await prewarmSharedLedger(argv);
+  const { runCommand } = await import('./cli/start.js');
+  if (shared) await new Promise((resolve) => setImmediate(resolve));
+  const command = await import('./cli/commands/log.js');
   return runCommand(command, argv);
 };`;
   // log --case alone (argv-command.ts logCaseOnly): the same, without the bundle readers log imports for a
