@@ -104,6 +104,11 @@ const withoutBundleReaders = {
 const builtinsOnce = {
   name: 'builtins-once',
   setup(build) {
+    // pg's own require('crypto') and require('dns') (SCRAM and MD5 logins; host names): lazy too.
+    build.onResolve({ filter: /^(crypto|dns)$/ }, (args) => {
+      if (args.kind !== 'require-call' || !/[\\/]node_modules[\\/]pg[\\/]lib[\\/]/.test(args.importer)) return undefined;
+      return { path: `node:${args.path}`, namespace: 'builtin-lazy' };
+    });
     build.onResolve({ filter: /^node:/ }, (args) => {
       if (LAZY_BUILTINS.includes(args.path) && args.namespace !== 'builtin-lazy' && (args.kind === 'import-statement' || args.kind === 'require-call')) {
         return { path: args.path, namespace: 'builtin-lazy' };
@@ -137,7 +142,31 @@ module.exports = lazy;`,
  * first use, so that log --case does not load them (with child_process came net and dgram; with
  * fs/promises readline; with crypto the streams).
  */
-const LAZY_BUILTINS = ['node:child_process', 'node:fs/promises', 'node:crypto'];
+const LAZY_BUILTINS = ['node:child_process', 'node:fs/promises', 'node:crypto', 'node:dns'];
+
+/**
+ * pg asks for node:crypto's WebCrypto as it loads (lib/crypto/utils.js), for the SCRAM login it
+ * may never do: in the log-case bundle it asks on first use instead, so that loading pg (before
+ * the connection to a shared ledger can start) does not load node:crypto. A pg whose file no
+ * longer reads as expected fails the build here rather than loading it eagerly unnoticed.
+ */
+const pgLazyWebCrypto = {
+  name: 'pg-lazy-webcrypto',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]crypto[\\/]utils\.js$/ }, async (args) => {
+      let text = await fs.promises.readFile(args.path, 'utf8');
+      const decls = ['const webCrypto = nodeCrypto.webcrypto || globalThis.crypto\n', 'const subtleCrypto = webCrypto.subtle\n'];
+      for (const d of decls) {
+        if (text.split(d).length !== 2) throw new Error(`pg/lib/crypto/utils.js: expected ${JSON.stringify(d)} once`);
+        text = text.replace(d, '');
+      }
+      text = text.replace(/\bsubtleCrypto\./g, 'webCrypto().subtle.').replace(/\bwebCrypto\.(?!subtle)/g, 'webCrypto().');
+      text += '\nlet webCryptoMemo;\nfunction webCrypto() {\n  return (webCryptoMemo ??= nodeCrypto.webcrypto || globalThis.crypto);\n}\n';
+      if (/\b(webCrypto|subtleCrypto)\b(?!\(\)|Memo)/.test(text.replace(/function webCrypto\(\)/, ''))) throw new Error('pg/lib/crypto/utils.js: a use of webCrypto left eager');
+      return { contents: text, loader: 'js' };
+    });
+  },
+};
 
 async function bundle(name, contents, extraPlugins = []) {
   const outfile = path.join(BUNDLES, `${name}.cjs`);
@@ -256,7 +285,7 @@ export const main = async (argv) => {
   mains['log-case'] = mains.log.replace('runCommand(command, argv)', "runCommand(command, argv, 'sodium')");
   if (!mains['log-case'].includes("'sodium'")) throw new Error('log-case main: runCommand call not found');
   const files = {};
-  await Promise.all(Object.entries(mains).map(async ([name, contents]) => (files[name] = await bundle(name, contents, name === 'log-case' ? [withoutBundleReaders, builtinsOnce] : []))));
+  await Promise.all(Object.entries(mains).map(async ([name, contents]) => (files[name] = await bundle(name, contents, name === 'log-case' ? [withoutBundleReaders, builtinsOnce, pgLazyWebCrypto] : []))));
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'custody-build-'));
   try {
