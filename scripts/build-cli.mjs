@@ -104,7 +104,15 @@ const withoutBundleReaders = {
 const builtinsOnce = {
   name: 'builtins-once',
   setup(build) {
+    // pg's own require('crypto') and require('dns') (SCRAM and MD5 logins; host names): lazy too.
+    build.onResolve({ filter: /^(crypto|dns)$/ }, (args) => {
+      if (args.kind !== 'require-call' || !/[\\/]node_modules[\\/]pg[\\/]lib[\\/]/.test(args.importer)) return undefined;
+      return { path: `node:${args.path}`, namespace: 'builtin-lazy' };
+    });
     build.onResolve({ filter: /^node:/ }, (args) => {
+      if (LAZY_BUILTINS.includes(args.path) && args.namespace !== 'builtin-lazy' && (args.kind === 'import-statement' || args.kind === 'require-call')) {
+        return { path: args.path, namespace: 'builtin-lazy' };
+      }
       if (args.namespace !== 'file' || args.kind !== 'import-statement' || !args.importer.startsWith(DIST + path.sep)) return undefined;
       return { path: args.path, namespace: 'builtin-once' };
     });
@@ -113,6 +121,50 @@ const builtinsOnce = {
       loader: 'js',
       resolveDir: DIST,
     }));
+    build.onLoad({ filter: /.*/, namespace: 'builtin-lazy' }, async (args) => {
+      const names = Object.keys(await import(args.path)).filter((k) => k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k));
+      return {
+        contents: `const id = ${JSON.stringify(args.path)}; let m; const lazy = {};
+for (const k of ${JSON.stringify(names)}) Object.defineProperty(lazy, k, { enumerable: true, get: () => (m ??= require(id))[k] });
+module.exports = lazy;`,
+        loader: 'js',
+        resolveDir: DIST,
+      };
+    });
+  },
+};
+
+/**
+ * Builtins the log-case bundle imports that a case read never uses: commander's child_process
+ * (for executable subcommands, which custody has none of), fs/promises (atomic-output, for
+ * writing files) and node:crypto (keys, temporaries; OpenSSL's primitives, which the log-case
+ * main replaces by libsodium's). Each becomes an object of getters that loads the builtin on
+ * first use, so that log --case does not load them (with child_process came net and dgram; with
+ * fs/promises readline; with crypto the streams).
+ */
+const LAZY_BUILTINS = ['node:child_process', 'node:fs/promises', 'node:crypto', 'node:dns'];
+
+/**
+ * pg asks for node:crypto's WebCrypto as it loads (lib/crypto/utils.js), for the SCRAM login it
+ * may never do: in the log-case bundle it asks on first use instead, so that loading pg (before
+ * the connection to a shared ledger can start) does not load node:crypto. A pg whose file no
+ * longer reads as expected fails the build here rather than loading it eagerly unnoticed.
+ */
+const pgLazyWebCrypto = {
+  name: 'pg-lazy-webcrypto',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]crypto[\\/]utils\.js$/ }, async (args) => {
+      let text = await fs.promises.readFile(args.path, 'utf8');
+      const decls = ['const webCrypto = nodeCrypto.webcrypto || globalThis.crypto\n', 'const subtleCrypto = webCrypto.subtle\n'];
+      for (const d of decls) {
+        if (text.split(d).length !== 2) throw new Error(`pg/lib/crypto/utils.js: expected ${JSON.stringify(d)} once`);
+        text = text.replace(d, '');
+      }
+      text = text.replace(/\bsubtleCrypto\./g, 'webCrypto().subtle.').replace(/\bwebCrypto\.(?!subtle)/g, 'webCrypto().');
+      text += '\nlet webCryptoMemo;\nfunction webCrypto() {\n  return (webCryptoMemo ??= nodeCrypto.webcrypto || globalThis.crypto);\n}\n';
+      if (/\b(webCrypto|subtleCrypto)\b(?!\(\)|Memo)/.test(text.replace(/function webCrypto\(\)/, ''))) throw new Error('pg/lib/crypto/utils.js: a use of webCrypto left eager');
+      return { contents: text, loader: 'js' };
+    });
   },
 };
 
@@ -216,16 +268,24 @@ export async function buildCli() {
   }
   // log --case on a shared ledger connects first (cli/ledger-prewarm.ts), and the command's modules
   // (imported, so initialised only then) load while the server sets the connection up.
+  // Between the two loads, one turn of the event loop: by then the server has usually set the
+  // connection up, and pg sends the case's queries (PgLedger.prefetchCase) on that turn, so that
+  // the server answers them while the command loads.
   mains.log = `import { prewarmSharedLedger } from './cli/ledger-prewarm.js';
 export const main = async (argv) => {
-  await prewarmSharedLedger(argv);
-  const [{ runCommand }, command] = await Promise.all([import('./cli/start.js'), import('./cli/commands/log.js')]);
+  const shared = await prewarmSharedLedger(argv);
+  const { runCommand } = await import('./cli/start.js');
+  if (shared) await new Promise((resolve) => setImmediate(resolve));
+  const command = await import('./cli/commands/log.js');
   return runCommand(command, argv);
 };`;
-  // log --case alone (argv-command.ts logCaseOnly): the same, without the bundle readers log imports for a bundle.
-  mains['log-case'] = mains.log;
+  // log --case alone (argv-command.ts logCaseOnly): the same, without the bundle readers log imports for a
+  // bundle, and with libsodium's SHA-256 and Ed25519 quick yes (cli/sodium-primitives.ts): node:crypto is
+  // not loaded unless something asks for it (LAZY_BUILTINS).
+  mains['log-case'] = mains.log.replace('runCommand(command, argv)', "runCommand(command, argv, 'sodium')");
+  if (!mains['log-case'].includes("'sodium'")) throw new Error('log-case main: runCommand call not found');
   const files = {};
-  await Promise.all(Object.entries(mains).map(async ([name, contents]) => (files[name] = await bundle(name, contents, name === 'log-case' ? [withoutBundleReaders, builtinsOnce] : []))));
+  await Promise.all(Object.entries(mains).map(async ([name, contents]) => (files[name] = await bundle(name, contents, name === 'log-case' ? [withoutBundleReaders, builtinsOnce, pgLazyWebCrypto] : []))));
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'custody-build-'));
   try {

@@ -233,7 +233,7 @@ describe('log --case re-checks what the ledger says before showing [ok]', () => 
     expect(doc.records[1]).toMatchObject({ ok: false, code: 'CHAIN_ERROR' });
   });
 
-  it('ledger columns that disagree with the signed record (time, signer, payload hash) are not ok, even for a record signed by your own key', async () => {
+  it('ledger columns that disagree with the signed record (time, signer, payload hash, payload) are not ok, even for a record signed by your own key', async () => {
     const home = path.join(dir, 'alice-columns');
     fs.cpSync(alice.home, home, { recursive: true });
     expect(cli(['--home', home, 'case', 'new', 'C-3', '--title', 'columns']).code).toBe(0);
@@ -242,6 +242,8 @@ describe('log --case re-checks what the ledger says before showing [ok]', () => 
     injectFakeBundle(home, 'C-3', a, 'wrong-time', { at: '2020-01-01T00:00:00.000Z' });
     injectFakeBundle(home, 'C-3', a, 'wrong-signer', { signerKeyid: bob.keyid });
     injectFakeBundle(home, 'C-3', a, 'wrong-hash', { payloadSha256: '0'.repeat(64) });
+    // A stored payload (and its hash column) that is not the payload the envelope signs.
+    injectFakeBundle(home, 'C-3', a, 'wrong-payload', { payload: new TextEncoder().encode('{"not":"the signed payload"}') });
     const { text, doc } = logCase(home, 'C-3');
     expect(text.code).toBe(1);
     const byName = (n: string) => doc.records.find((r) => r.bundleName === n)!;
@@ -249,5 +251,6 @@ describe('log --case re-checks what the ledger says before showing [ok]', () => 
     expect(byName('wrong-time')).toMatchObject({ ok: false, message: expect.stringMatching(/the ledger row says time 2020-01-01T00:00:00.000Z where the signed record says 2026-11-29T10:00:00.000Z/) });
     expect(byName('wrong-signer')).toMatchObject({ ok: false, message: expect.stringMatching(new RegExp(`signer key id ${bob.keyid}`)) });
     expect(byName('wrong-hash')).toMatchObject({ ok: false, message: expect.stringMatching(/payload hash is not the hash of the stored payload/) });
+    expect(byName('wrong-payload')).toMatchObject({ ok: false, message: expect.stringMatching(/the stored payload is not the one its envelope carries/) });
   });
 });

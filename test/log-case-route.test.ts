@@ -64,6 +64,8 @@ describe('the log-case bundle', () => {
       expect(r.stdout).toMatch(/"ok":false/);
       const loaded = new Set((JSON.parse(fs.readFileSync(out, 'utf8')) as string[]).map((m) => m.replace(/^NativeModule /, '')));
       expect(imported.filter((b) => !loaded.has(b))).toEqual([]);
+      // What a case read never uses is loaded on first use only (scripts/build-cli.mjs LAZY_BUILTINS).
+      expect(['child_process', 'fs/promises', 'readline', 'dgram', 'crypto'].filter((b) => loaded.has(b))).toEqual([]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -6,6 +6,10 @@
  * our side: started first, the two overlap. The log command's bundle
  * (scripts/build-cli.mjs) and entry.ts call this before they load the command.
  *
+ * With the connection go the queries of the case argv names (PgLedger.prefetchCase),
+ * answered while the command loads; the command's reads take those answers only
+ * for exactly that case, each once, and ask the server themselves otherwise.
+ *
  * A guess from the raw arguments, and only a head start: the URL is taken as
  * the command would take it (the global --ledger, else CUSTODY_LEDGER_URL),
  * and the command uses this connection only for exactly that URL
@@ -14,41 +18,50 @@
  * asks for the ledger.
  */
 import { commandOf } from './argv-command.js';
+import { isValidCaseId } from '../core/case-id.js';
 import { isLedgerUrl, openPgLedger, type PgLedger } from '../ledger/pg.js';
 
 let early: { url: string; ledger: Promise<PgLedger> } | undefined;
 
-/** The --ledger value argv gives (the last one, as commander keeps it), else CUSTODY_LEDGER_URL. */
-function ledgerValue(args: readonly string[]): string | undefined {
+/** The value argv gives an option (the last one, as commander keeps it). */
+function optionValue(args: readonly string[], option: string): string | undefined {
   let value: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--') break;
-    if (a === '--ledger') value = args[++i];
-    else if (a.startsWith('--ledger=')) value = a.slice('--ledger='.length);
+    if (a === option) value = args[++i];
+    else if (a.startsWith(`${option}=`)) value = a.slice(option.length + 1);
   }
-  return value ?? (process.env.CUSTODY_LEDGER_URL || undefined);
+  return value;
+}
+
+/** The --ledger value argv gives, else CUSTODY_LEDGER_URL. */
+function ledgerValue(args: readonly string[]): string | undefined {
+  return optionValue(args, '--ledger') ?? (process.env.CUSTODY_LEDGER_URL || undefined);
 }
 
 /**
  * Starts connecting to the shared ledger a `log --case` argv names, and
  * resolves after one turn of the event loop (the socket connects and the
- * server is sent the start of the conversation). Never throws.
+ * server is sent the start of the conversation): true when it started one.
+ * Never throws.
  */
-export function prewarmSharedLedger(argv: readonly string[]): Promise<void> {
+export function prewarmSharedLedger(argv: readonly string[]): Promise<boolean> {
   try {
     const args = argv.slice(2);
-    if (commandOf(argv, ['log']) !== 'log' || !args.some((a) => a === '--case' || a.startsWith('--case='))) return Promise.resolve();
-    if (args.includes('--help') || args.includes('-h')) return Promise.resolve();
+    if (commandOf(argv, ['log']) !== 'log' || !args.some((a) => a === '--case' || a.startsWith('--case='))) return Promise.resolve(false);
+    if (args.includes('--help') || args.includes('-h')) return Promise.resolve(false);
     const url = ledgerValue(args);
-    if (url === undefined || !isLedgerUrl(url)) return Promise.resolve();
-    const ledger = openPgLedger(url);
+    if (url === undefined || !isLedgerUrl(url)) return Promise.resolve(false);
+    // The case's rows are asked for with the connection (PgLedger.prefetchCase), for the case argv names.
+    const caseId = optionValue(args, '--case');
+    const ledger = openPgLedger(url, caseId !== undefined && isValidCaseId(caseId) ? { prefetchCase: caseId } : {});
     ledger.catch(() => {}); // reported when the command takes it
     early = { url, ledger };
   } catch {
-    return Promise.resolve();
+    return Promise.resolve(false);
   }
-  return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => setImmediate(() => resolve(true)));
 }
 
 /** The connection started for `url`, once; undefined when none was (or it was for another URL). */

@@ -10,10 +10,15 @@ import { useNodeBase64 } from './node-base64.js';
 import { useOpenSsl } from './openssl.js';
 import { baseProgram, runProgram } from './program.js';
 import { useSodiumKeyCheck } from './sodium-keys.js';
+import { useSodiumPrimitives } from './sodium-primitives.js';
 
-/** Runs one command (a module of cli/commands/) as the whole program would. */
-export function runCommand(command: { register: (program: Command) => void }, argv: string[]): Promise<void> {
-  useOpenSsl();
+/**
+ * Runs one command (a module of cli/commands/) as the whole program would. With
+ * 'sodium' (the log-case bundle), libsodium's SHA-256 and Ed25519 quick yes
+ * instead of OpenSSL's (cli/sodium-primitives.ts), OpenSSL's where it does not load.
+ */
+export function runCommand(command: { register: (program: Command) => void }, argv: string[], primitives: 'openssl' | 'sodium' = 'openssl'): Promise<void> {
+  if (primitives !== 'sodium' || !useSodiumPrimitives()) useOpenSsl();
   useSodiumKeyCheck();
   useNodeBase64();
   const program = baseProgram();

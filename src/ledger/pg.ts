@@ -139,7 +139,26 @@ function toBundle(r: BundleDbRow): BundleRow {
 const SELECT_CASES = `
   SELECT c.id, c.title, c.authority, c.created_at, (SELECT count(*) FROM bundles b WHERE b.case_id = c.id) AS bundles FROM cases c`;
 
+const SELECT_TRUSTED = 'SELECT * FROM trusted_keys ORDER BY added_at, fingerprint';
+
+/** The records of the bundles `where` picks, each bundle's in order, bundles in the order they were sealed. */
+const selectRecords = (where: string): string => `SELECT r.*, b.name, b.case_id FROM records r JOIN bundles b ON b.digest = r.bundle_digest
+         ${where ? `WHERE ${where}` : ''}
+         ORDER BY (SELECT r0.at FROM records r0 WHERE r0.bundle_digest = r.bundle_digest AND r0.seq = 0), r.bundle_digest, r.seq`;
+
 type Q = (sql: string, params?: unknown[]) => Promise<pg.QueryResult>;
+
+/**
+ * What `custody log --case` reads of a case (schema version, the case, the trust store, its
+ * records), asked for in one round trip, queued before the connection is up (see prefetchCase).
+ */
+interface CasePrefetch {
+  caseId: string;
+  /** The four results, or undefined when the server refused the query (the plain queries then say why). */
+  results: Promise<pg.QueryResult[] | undefined>;
+  /** Which of the three reads have been answered from it (each once). */
+  served: Set<'case' | 'trust' | 'records'>;
+}
 
 function fail(source: InputSource, message: string): CustodyError {
   return new CustodyError(source === 'user' ? 'USAGE' : 'MALFORMED_BUNDLE', message);
@@ -152,6 +171,7 @@ export class PgLedger implements LedgerStore {
   /** The connection's socket, once made (openPgLedger gives pg its own). */
   readonly #socket: () => net.Socket | undefined;
   #broken: unknown;
+  #prefetch: CasePrefetch | undefined;
 
   constructor(client: pg.Client, name: string, socket: () => net.Socket | undefined = () => undefined) {
     this.#client = client;
@@ -210,11 +230,44 @@ export class PgLedger implements LedgerStore {
     }
   }
 
+  /**
+   * Asks at once for everything a case read takes, as ONE simple query of four
+   * statements (one round trip, one implicit transaction); pg sends it as soon
+   * as the connection is ready, even when asked before. A server's first
+   * queries on a fresh connection are slow (its catalog caches are cold: ~20
+   * ms here for these four), and a command busy loading its modules cannot
+   * send one query after another: asked first, they run on the server while
+   * this process loads. The case id is checked (letters, digits, ".", "_",
+   * ":", "-") and quoted as a literal besides; a refused query is forgotten
+   * and the reads ask again, one by one, as they would have.
+   */
+  prefetchCase(caseId: string): void {
+    assertCaseId(caseId, 'user');
+    const id = this.#client.escapeLiteral(caseId);
+    const sql = ['SELECT version FROM custody_schema', `${SELECT_CASES} WHERE c.id = ${id}`, SELECT_TRUSTED, selectRecords(`b.case_id = ${id}`)].join(';\n');
+    const results = (this.#client.query(sql) as unknown as Promise<pg.QueryResult[]>).then(
+      (r) => (Array.isArray(r) && r.length === 4 ? r : undefined),
+      () => undefined,
+    );
+    this.#prefetch = { caseId, results, served: new Set() };
+  }
+
+  /** The prefetched result of `what` for `caseId`, once; undefined when there is none (the caller then asks the server). */
+  async #prefetched(what: 'case' | 'trust' | 'records', caseId?: string): Promise<pg.QueryResult | undefined> {
+    const p = this.#prefetch;
+    if (p === undefined || p.served.has(what) || (caseId !== undefined && caseId !== p.caseId) || this.#broken !== undefined) return undefined;
+    p.served.add(what);
+    if (p.served.size === 3) this.#prefetch = undefined;
+    const results = await p.results;
+    return results?.[{ case: 1, trust: 2, records: 3 }[what]];
+  }
+
   /** Checks the schema version; run once after connecting. */
   async checkSchema(): Promise<void> {
     let version: number;
     try {
-      const r = await this.#client.query('SELECT version FROM custody_schema');
+      const early = this.#prefetch && (await this.#prefetch.results);
+      const r = early ? early[0]! : await this.#client.query('SELECT version FROM custody_schema');
       version = Number(r.rows[0]?.version ?? 0);
     } catch (e) {
       if (String((e as { code?: unknown }).code) === '42P01') {
@@ -281,7 +334,7 @@ export class PgLedger implements LedgerStore {
     });
   }
   async trustStore(): Promise<{ keys: TrustedKey[]; damaged: DamagedTrustedKey[] }> {
-    const rows = (await this.#q('SELECT * FROM trusted_keys ORDER BY added_at, fingerprint')).rows as TrustedKeyRow[];
+    const rows = ((await this.#prefetched('trust')) ?? (await this.#q(SELECT_TRUSTED))).rows as TrustedKeyRow[];
     const keys: TrustedKey[] = [];
     const damaged: DamagedTrustedKey[] = [];
     for (const r of rows) {
@@ -342,7 +395,7 @@ export class PgLedger implements LedgerStore {
     return this.#write((q) => ensureCase(q, id, 'user'));
   }
   async getCase(id: string): Promise<CaseRow | undefined> {
-    const r = (await this.#q(`${SELECT_CASES} WHERE c.id = $1`, [id])).rows[0] as CaseDbRow | undefined;
+    const r = ((await this.#prefetched('case', id)) ?? (await this.#q(`${SELECT_CASES} WHERE c.id = $1`, [id]))).rows[0] as CaseDbRow | undefined;
     return r && toCase(r);
   }
   async listCases(): Promise<CaseRow[]> {
@@ -400,14 +453,8 @@ export class PgLedger implements LedgerStore {
     const params: unknown[] = [];
     if (filter.bundleDigest !== undefined) where.push(`r.bundle_digest = $${params.push(filter.bundleDigest)}`);
     if (filter.caseId !== undefined) where.push(`b.case_id = $${params.push(filter.caseId)}`);
-    const rows = (
-      await this.#q(
-        `SELECT r.*, b.name, b.case_id FROM records r JOIN bundles b ON b.digest = r.bundle_digest
-         ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY (SELECT r0.at FROM records r0 WHERE r0.bundle_digest = r.bundle_digest AND r0.seq = 0), r.bundle_digest, r.seq`,
-        params,
-      )
-    ).rows as RecordDbRow[];
+    const early = filter.bundleDigest === undefined && filter.caseId !== undefined ? await this.#prefetched('records', filter.caseId) : undefined;
+    const rows = (early ?? (await this.#q(selectRecords(where.join(' AND ')), params))).rows as RecordDbRow[];
     return rows.map(storedRecord);
   }
   async bundles(filter: { caseId?: string } = {}): Promise<BundleRow[]> {
@@ -709,7 +756,7 @@ function loadDriver(): typeof pg {
 }
 
 /** Connects to the shared ledger named by `url` and checks its schema. Close it when done. */
-export async function openPgLedger(url: string, opts: { migrate?: boolean } = {}): Promise<PgLedger> {
+export async function openPgLedger(url: string, opts: { migrate?: boolean; prefetchCase?: string } = {}): Promise<PgLedger> {
   const name = ledgerUrlName(url);
   const driver = loadDriver();
   // int8 (counts, sizes, identity ids) as JS numbers: every value custody stores is below 2^53.
@@ -727,7 +774,9 @@ export async function openPgLedger(url: string, opts: { migrate?: boolean } = {}
   });
   const ledger = new PgLedger(client, name, () => socket);
   try {
-    await client.connect();
+    const connected = client.connect();
+    if (opts.prefetchCase !== undefined && !opts.migrate) ledger.prefetchCase(opts.prefetchCase);
+    await connected;
     if (!opts.migrate) await ledger.checkSchema();
     return ledger;
   } catch (e) {

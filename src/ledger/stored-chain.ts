@@ -57,14 +57,6 @@ export function checkStoredChain(records: StoredRecord[], keys: StoredChainKeys)
   } catch {
     sealer = undefined;
   }
-  for (const r of records) {
-    try {
-      if (!bytesEqual(openEnvelope(r.envelope).payload, r.payload)) note(r.seq, 'the stored payload is not the one its envelope carries');
-    } catch {
-      /* checkChain reports an unreadable envelope */
-    }
-    if (sha256Hex(r.payload) !== r.payloadSha256) note(r.seq, "the ledger's payload hash is not the hash of the stored payload");
-  }
   const verdict: ChainVerdict = sealer
     ? checkChain({
         bundleName: first.bundleName,
@@ -83,6 +75,19 @@ export function checkStoredChain(records: StoredRecord[], keys: StoredChainKeys)
         untrustedSigners: [],
         error: new CustodyError('CHAIN_ERROR', `the ledger's seal record of bundle ${first.bundleDigest} cannot be read`),
       };
+
+  records.forEach((r, i) => {
+    const stored = sha256Hex(r.payload);
+    // checkChain opened this envelope and hashed its payload (payloadSha256, '' when it did not get
+    // that far): the same hash is the same payload. Otherwise the envelope is opened here.
+    const opened = verdict.records[i]?.payloadSha256;
+    try {
+      if (opened ? opened !== stored : !bytesEqual(openEnvelope(r.envelope).payload, r.payload)) note(r.seq, 'the stored payload is not the one its envelope carries');
+    } catch {
+      /* checkChain reports an unreadable envelope */
+    }
+    if (stored !== r.payloadSha256) note(r.seq, "the ledger's payload hash is not the hash of the stored payload");
+  });
 
   verdict.records.forEach((rv, i) => {
     const row = records[i];
