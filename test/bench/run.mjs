@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run bench`: custody hash against openssl, dc3dd and hashdeep on a
- * 1 GiB file with a warm page cache (DESIGN/issue 2 targets: ≥ 0.9× openssl
+ * 1 GiB file with a warm page cache (the hashing targets: ≥ 0.9× openssl
  * md5, ≥ 3× dc3dd, ≥ 5× hashdeep, peak RSS < 150 MB). Not a test: numbers
  * depend on the machine and on what else runs on it.
  *
@@ -215,7 +215,7 @@ const COMMANDS = [
   { name: 'openssl dgst -md5', tool: 'openssl', argv: ['openssl', 'dgst', '-md5', FILE] },
   { name: 'dc3dd md5+sha1+sha256', tool: 'dc3dd', argv: ['dc3dd', `if=${FILE}`, 'of=/dev/null', 'hash=md5', 'hash=sha1', 'hash=sha256', 'log=/dev/null'] },
   { name: 'hashdeep -c md5,sha1,sha256', tool: 'hashdeep', argv: ['hashdeep', '-c', 'md5,sha1,sha256', FILE] },
-  // Seal and verify of the same file, same algorithms, 64 MiB pieces (the seal default): issue 4 targets ≤ 1.15× the hash above.
+  // Seal and verify of the same file, same algorithms, 64 MiB pieces (the seal default): the target is ≤ 1.15× the hash above.
   // The old bundle is removed first: replacing it would time the kernel freeing 1 GiB of page cache, not the seal.
   { name: 'custody seal', before: () => fs.rmSync(BUNDLE, { force: true }), argv: [...CUSTODY, '--home', HOME, '--quiet', 'seal', FILE, '--case', 'bench', '--algo', 'md5,sha1,sha256', '--key', `${KEY}.key`, '--out', BUNDLE, '--force'] },
   // Default verify: piece SHA-256s only (parallel lanes); --full also recomputes md5, sha1, sha256.
