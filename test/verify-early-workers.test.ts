@@ -5,7 +5,8 @@
  * to stderr only, so the verdict on stdout is the same with it on or off, and
  * it is silent when off. --jobs 1 starts no worker at all. Once every piece
  * is in, the pool's release() ends the workers while verify goes on: a
- * released pool has given every digest and takes no more ranges.
+ * released pool has given every digest and takes no more ranges. Extract
+ * marks its phases on the same timeline.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -65,6 +66,22 @@ describe('custody verify: piece workers started by bin/', () => {
     expect(r.stderr).not.toMatch(/adopted|prewarm/);
     const lanes = new Set([...r.stderr.matchAll(/lane (\d+) job \d+ end/g)].map((m) => Number(m[1])));
     expect([...lanes]).toEqual([0]);
+  });
+});
+
+describe('custody extract: the timeline', () => {
+  it('marks the payload read, the tag files checked, the file times set and the folder synced, in that order, and the verdict on stdout is the same', () => {
+    const off = runCli(['extract', file, '--into', path.join(dir, 'x-off'), '--trust', pub, '--json'], { env: env() });
+    const on = runCli(['extract', file, '--into', path.join(dir, 'x-on'), '--trust', pub, '--json'], { env: env({ CUSTODY_TIMELINE: '1' }) });
+    expect(off.code, off.stderr).toBe(0);
+    expect(on.code, on.stderr).toBe(0);
+    expect(off.stderr).not.toMatch(/timeline/);
+    const strip = (s: string) => s.replace(/"(?:at|time|verifiedAt|checkedAt)":\s*"[^"]*"/g, '').replace(/x-o(n|ff)/g, 'x');
+    expect(strip(on.stdout)).toBe(strip(off.stdout));
+    const order = ['read: payload members read', 'read: tag files read and checked', 'extract: verified', 'extract: every file on disk', 'extract: file times set', 'extract: synced', 'exit'];
+    const seen = [...on.stderr.matchAll(/^timeline +([0-9.]+) ms {2}(.+)$/gm)].filter((m) => order.includes(m[2]!)).map((m) => [Number(m[1]), m[2]] as const);
+    expect(seen.map(([, w]) => w)).toEqual(order);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]![0]).toBeGreaterThanOrEqual(seen[i - 1]![0]);
   });
 });
 

@@ -23,6 +23,7 @@ import { componentProblem } from './layout.js';
 import type { BundleSink, ReadBundle } from './read-bundle.js';
 import { SmallFileWriter } from './extract-writer.js';
 import type { TargetNameCheck } from './target-names.js';
+import { mark } from '../core/timeline.js';
 
 export function safeJoin(root: string, rel: string): string {
   const parts = rel.split('/');
@@ -303,7 +304,9 @@ export async function finishExtraction(root: string, m: CustodyManifest, names?:
     const t = list.mtime(i);
     if (!Number.isNaN(t)) fs.utimesSync(at, t / 1000, t / 1000);
   }
+  mark('extract: file times set');
   await fsp.chmod(root, 0o755);
   await syncTree(root);
+  mark('extract: synced');
   return renamed;
 }

@@ -18,6 +18,7 @@ import { TargetNameCheck, probeTarget, type TargetProfile } from '../bundle/targ
 import type { BundleVerdict } from '../bundle/verify.js';
 import type { BundleInput } from './bundle-input.js';
 import type { ProgressFactory } from './progress.js';
+import { mark } from '../core/timeline.js';
 import { assertTrustFlags, verifyInput, type TrustRequest } from './verify.js';
 
 export interface ExtractRequest extends TrustRequest {
@@ -120,7 +121,9 @@ export async function extractBundle(req: ExtractRequest): Promise<ExtractResult>
       verdict.error ??= new CustodyError('INTERNAL', 'verified without a manifest');
       return { into: dest, extracted: false, verdict, renamed: [] };
     }
+    mark('extract: verified');
     await sink.drain(); // every file on disk (or its write error) before the finishing touches
+    mark('extract: every file on disk');
     const renamed = await finishExtraction(tmp, verdict.manifest, names, fileTimes(verdict.read));
     if (renamed.length > 0) {
       const bundle = { ...(verdict.bagName === undefined ? {} : { bagName: verdict.bagName }), ...(verdict.bundleDigest === undefined ? {} : { bundleDigest: verdict.bundleDigest }) };
