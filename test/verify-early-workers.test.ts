@@ -70,7 +70,7 @@ describe('custody verify: piece workers started by bin/', () => {
 });
 
 describe('custody extract: the timeline', () => {
-  it('marks the payload read, the tag files checked, the file times set and the folder synced, in that order, and the verdict on stdout is the same', () => {
+  it('marks the payload read, the verdict, the file times set and the folder synced, in that order, and the verdict on stdout is the same', () => {
     const off = runCli(['extract', file, '--into', path.join(dir, 'x-off'), '--trust', pub, '--json'], { env: env() });
     const on = runCli(['extract', file, '--into', path.join(dir, 'x-on'), '--trust', pub, '--json'], { env: env({ CUSTODY_TIMELINE: '1' }) });
     expect(off.code, off.stderr).toBe(0);
@@ -78,7 +78,7 @@ describe('custody extract: the timeline', () => {
     expect(off.stderr).not.toMatch(/timeline/);
     const strip = (s: string) => s.replace(/"(?:at|time|verifiedAt|checkedAt)":\s*"[^"]*"/g, '').replace(/x-o(n|ff)/g, 'x');
     expect(strip(on.stdout)).toBe(strip(off.stdout));
-    const order = ['read: payload members read', 'read: tag files read and checked', 'extract: verified', 'extract: every file on disk', 'extract: file times set', 'extract: synced', 'exit'];
+    const order = ['extract: payload read, tag files begin', 'extract: verified', 'extract: every file on disk', 'extract: file times set', 'extract: synced', 'exit'];
     const seen = [...on.stderr.matchAll(/^timeline +([0-9.]+) ms {2}(.+)$/gm)].filter((m) => order.includes(m[2]!)).map((m) => [Number(m[1]), m[2]] as const);
     expect(seen.map(([, w]) => w)).toEqual(order);
     for (let i = 1; i < seen.length; i++) expect(seen[i]![0]).toBeGreaterThanOrEqual(seen[i - 1]![0]);

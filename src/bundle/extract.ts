@@ -111,8 +111,14 @@ export interface DirectorySink extends BundleSink {
 export function directorySink(root: string, names?: TargetNameCheck): DirectorySink {
   const made: MadeDirs = new Set([root]);
   let writer: SmallFileWriter | undefined;
+  let tagsBegun = false;
   return {
     async beginPayload(rel, size) {
+      // The big tag files stream through here too, after the payload (the reader checks the order).
+      if (!tagsBegun && !rel.startsWith('data/')) {
+        tagsBegun = true;
+        mark('extract: payload read, tag files begin');
+      }
       const target = names?.add(rel) ?? rel;
       if (size <= SMALL_FILE) {
         // Checked now, as a large member is: a refusal comes before its bytes are read. Created by the writer thread.

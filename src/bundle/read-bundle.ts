@@ -30,7 +30,6 @@ import { expectedPieceCount } from './pieces.js';
 import { SMALL_MEMBER_BYTES } from './positioned.js';
 import { ManifestLinesCheck, PiecesCheck } from './tag-streams.js';
 import { sha256Hex } from '../core/digest.js';
-import { mark } from '../core/timeline.js';
 
 /** Where extract puts what verify reads (verify alone passes none). */
 export interface BundleSink {
@@ -300,7 +299,6 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
       }
       pending = await next();
     }
-    mark('read: payload members read');
     // The tag files below are checked as they stream, against the pieces in the table: every
     // positioned piece must be in before the first of them is read.
     positioned?.hasher.flush();
@@ -341,7 +339,6 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
       pending = await next();
     }
 
-    mark('read: tag files read and checked');
     const chain: { member: string; bytes: Uint8Array }[] = [];
     let chainBytes = 0;
     while (pending) {

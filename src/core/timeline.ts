@@ -2,7 +2,7 @@
  * A wall-clock timeline of one run, for finding what sits on the critical
  * path of `custody verify` (when each lane starts and ends its jobs, when the
  * last piece is in, what runs after it) and of `custody extract` (payload
- * read, tag files checked, file times set, folder synced). Off unless CUSTODY_TIMELINE is set:
+ * read, verdict, file times set, folder synced). Off unless CUSTODY_TIMELINE is set:
  * then each mark is kept and, at exit, printed to stderr in milliseconds since
  * the process started (performance.timeOrigin), worker marks included (they
  * travel back with the job replies as absolute times).
