@@ -21,12 +21,17 @@ const LEDGER_JS = pathToFileURL(path.join(ROOT, 'dist', 'ledger', 'index.js')).h
 /** A child that opens the ledger per iteration, like one custody command after another. */
 const WRITER = `
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import { openLedger } from ${JSON.stringify(LEDGER_JS)};
-const [home, worker, n, startAt] = process.argv.slice(2);
+const [home, worker, n, barrier, workers] = process.argv.slice(2);
 const h = (s) => createHash('sha256').update(s).digest('hex');
 const rec = (seq, action) => ({ seq, action, payload: Buffer.from(worker + action + seq), envelope: Buffer.from('e'),
   signerKeyid: h(worker).slice(0, 16), at: new Date().toISOString() });
-while (Date.now() < Number(startAt)) {} // all children start writing at the same instant
+// All children start writing together, once every one of them has loaded (a fixed start time
+// let a child that loaded late on a busy machine write alone, after the others).
+fs.writeFileSync(barrier + '/' + worker, '');
+const tick = new Int32Array(new SharedArrayBuffer(4));
+while (fs.readdirSync(barrier).length < Number(workers)) Atomics.wait(tick, 0, 0, 1);
 for (let i = 0; i < Number(n); i++) {
   const ledger = openLedger(home);
   const digest = h(worker + ':' + i);
@@ -35,6 +40,7 @@ for (let i = 0; i < Number(n); i++) {
   ledger.recordCustodyRecord({ bundleDigest: digest, record: rec(1, 'transfer') });
   ledger.createCase({ id: 'W' + worker + '-' + i, title: 'case ' + i });
   ledger.close();
+  Atomics.wait(tick, 0, 0, 5); // as between two commands: a child scheduled late still overlaps the others
 }
 `;
 
@@ -74,11 +80,13 @@ function count(db: Database.Database, table: string): number {
 
 describe('ledger under real processes', () => {
   it('four processes writing to one fresh ledger at once all succeed, interleaved', async () => {
-    const home = path.join(tempDir(), 'home');
+    const dir = tempDir();
+    const home = path.join(dir, 'home');
+    const barrier = path.join(dir, 'barrier');
+    fs.mkdirSync(barrier);
     const workers = 4;
     const n = 25;
-    const startAt = String(Date.now() + 1500);
-    const results = await Promise.all(Array.from({ length: workers }, (_, w) => runNode(WRITER, [home, String(w), String(n), startAt])));
+    const results = await Promise.all(Array.from({ length: workers }, (_, w) => runNode(WRITER, [home, String(w), String(n), barrier, String(workers)])));
     for (const r of results) expect(r, r.stderr).toMatchObject({ code: 0 });
     const db = new Database(path.join(home, 'ledger.db'), { readonly: true });
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
