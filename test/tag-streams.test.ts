@@ -60,6 +60,28 @@ describe('FilesScanner', () => {
       expect(r.whole).toBeUndefined();
     });
   }
+  it('splits any files array exactly as JSON.parse reads it, whatever the strings hold and however it is cut (property)', () => {
+    // Strings made of the characters the scanner watches (quotes, backslashes, brackets, commas) and others.
+    const tricky = fc.string({ unit: fc.constantFrom('"', '\\', '[', ']', '{', '}', ',', ':', 'a', 'é', '\u2028', '\n'), maxLength: 40 });
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof({ depthSize: 'small' }, tricky, fc.integer(), fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(tricky, tie('v'), { maxKeys: 3 })),
+    })).v;
+    fc.assert(
+      fc.property(fc.array(value, { maxLength: 8 }), tricky, fc.integer({ min: 1, max: 97 }), fc.boolean(), (files, note, size, pretty) => {
+        const d = { note, files };
+        const r = scan(pretty ? JSON.stringify(d, null, 1) : JSON.stringify(d), size);
+        expect(r.head).toEqual({ note, files: [] });
+        expect(r.elements).toEqual(JSON.parse(JSON.stringify(files)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a string of escaped backslashes as long as an element may be, and escapes cut at every chunk boundary', () => {
+    const text = `{"files":[{"p":"${'\\\\'.repeat(30_000)}\\""},1]}`;
+    for (const size of [1, 2, 3, 1 << 22]) expect(scan(text, size).elements).toEqual([{ p: `${'\\'.repeat(30_000)}"` }, 1]);
+  });
+
   it('an empty files array, and files written without a plain key (the whole document is parsed at once)', () => {
     expect(scan('{"a":1,"files":[]}', 2)).toEqual({ head: { a: 1, files: [] }, elements: [] });
     expect(scan('{"fil\\u0065s":[1]}', 2).whole).toEqual({ files: [1] });

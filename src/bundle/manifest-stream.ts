@@ -166,8 +166,13 @@ export class FilesScanner {
 
   /**
    * Element bytes from chunk[p]: runs are copied in bulk; only quotes,
-   * escapes, brackets and commas are looked at. Returns where the element
-   * state ended (the end of the chunk, or just after the closing ']').
+   * escapes, brackets and commas are looked at. Inside a string (most of the
+   * bytes: paths, digests, times) the scan jumps to the next quote or
+   * backslash with indexOf instead of looking at every byte. Each is looked
+   * up once and kept until the scan passes it, so a chunk is searched for
+   * each at most once over (a string of a million backslashes costs one pass,
+   * not one search to its closing quote per backslash). Returns where the
+   * element state ended (the end of the chunk, or just after the closing ']').
    */
   private scanElements(chunk: Uint8Array, p: number): number {
     let run = p;
@@ -175,14 +180,28 @@ export class FilesScanner {
     let inString = this.inString;
     let escape = this.escape;
     let depth = this.depth;
+    let backslash = chunk.indexOf(0x5c, p);
+    let quote = chunk.indexOf(0x22, p);
     for (; i < chunk.length; i++) {
-      const b = chunk[i]!;
       if (inString) {
-        if (escape) escape = false;
-        else if (b === 0x5c) escape = true;
-        else if (b === 0x22) inString = false;
+        if (escape) {
+          escape = false;
+          continue;
+        }
+        if (backslash !== -1 && backslash < i) backslash = chunk.indexOf(0x5c, i);
+        if (quote !== -1 && quote < i) quote = chunk.indexOf(0x22, i);
+        if (backslash !== -1 && (quote === -1 || backslash < quote)) {
+          i = backslash; // the byte after it is escaped
+          escape = true;
+        } else if (quote === -1) {
+          i = chunk.length - 1; // the string goes on in the next chunk
+        } else {
+          i = quote;
+          inString = false;
+        }
         continue;
       }
+      const b = chunk[i]!;
       if (b === 0x22) inString = true;
       else if (b === 0x7b || b === 0x5b) depth++;
       else if ((b === 0x7d || b === 0x5d) && depth > 2) depth--;
