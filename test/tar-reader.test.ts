@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../src/core/errors.js';
 import { readTarStrict } from '../src/bundle/tar-reader.js';
+import { encodeHeader } from '../src/bundle/tar-header.js';
 import { HOSTILE_CASES, concat, member, END, validArchive, okFile } from './helpers/hostile-tar.js';
 import { chunked, readAll } from './helpers/tar-read.js';
 import { tempDir } from './helpers/cli.js';
@@ -114,6 +115,30 @@ describe('strict tar reader: what it accepts', () => {
       expect(r.archiveSize).toBe(bytes.length); // GNU tar pads to 10 KiB records
       // not our canonical form (uname root, real mtimes): refused in canonical mode
       await expect(readAll(bytes, 1000, { canonical: true })).rejects.toMatchObject({ code: 'UNSAFE_BUNDLE', message: /canonical/ });
+    }
+  });
+
+  it('in canonical mode refuses a header that differs from custody\'s form only in its uname (checksum kept right): a plain header, a pax header, and the block after a pax header', async () => {
+    const long = `d/${'n'.repeat(120)}.bin`; // a name no ustar split holds: written with a pax header
+    expect(encodeHeader({ name: long, type: 'file', size: 1 }).length).toBeGreaterThan(1024);
+    const data = new TextEncoder().encode('x');
+    const part = (name: string) => concat(encodeHeader({ name, type: 'file', size: 1 }), data, new Uint8Array(511));
+    const archive = () => concat(part('short.txt'), part(long), END());
+    expect((await readAll(archive(), 1000, { canonical: true })).members.map((m) => m.name)).toEqual(['short.txt', long]);
+    const fixChecksum = (b: Uint8Array, at: number) => {
+      b.fill(0x20, at + 148, at + 156);
+      let sum = 0;
+      for (let k = at; k < at + 512; k++) sum += b[k]!;
+      b.set(new TextEncoder().encode(`${sum.toString(8).padStart(6, '0')}\0 `), at + 148);
+    };
+    const longAt = part('short.txt').length; // the long member's pax header
+    const mainAt = longAt + encodeHeader({ name: long, type: 'file', size: 1 }).length - 512; // its ustar block after the pax data
+    for (const [what, block] of [['the first header', 0], ['the pax header', longAt], ['the block after the pax header', mainAt]] as const) {
+      const bytes = archive();
+      bytes[block + 265] = 0x78; // uname: custody leaves it empty
+      fixChecksum(bytes, block);
+      await expect(readAll(bytes, 1000, { canonical: true }), what).rejects.toMatchObject({ code: 'UNSAFE_BUNDLE', message: /canonical/ });
+      await expect(readAll(bytes, 1000), what).resolves.toBeDefined(); // a valid tar, only not custody's form
     }
   });
 

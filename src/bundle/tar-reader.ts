@@ -246,6 +246,19 @@ async function readTrailer(src: ByteSource, at: number, pending: boolean): Promi
   }
 }
 
+/**
+ * Whether `expected` is `first` (when given) followed by `block`: a plain loop
+ * over the two parts, as every member's header is compared once (a callback
+ * per byte, and a copy of the pax header and block, cost more than the check).
+ */
+function sameBytes(expected: Uint8Array, first: Uint8Array | undefined, block: Uint8Array): boolean {
+  const head = first?.length ?? 0;
+  if (expected.length !== head + block.length) return false;
+  for (let k = 0; k < head; k++) if (expected[k] !== first![k]) return false;
+  for (let k = 0; k < block.length; k++) if (expected[head + k] !== block[k]) return false;
+  return true;
+}
+
 async function* entries(source: AsyncIterable<Uint8Array>, opts: ReadTarOptions, state: { endOfData?: number; archiveSize?: number }): AsyncGenerator<TarEntry, void, undefined> {
   const src = new ByteSource(source, opts.skip);
   const names = opts.names ?? new NameTracker();
@@ -286,8 +299,7 @@ async function* entries(source: AsyncIterable<Uint8Array>, opts: ReadTarOptions,
       names.add(name, r.type);
       if (opts.canonical) {
         const expected = encodeHeader({ name, type: r.type, size: r.size });
-        const actual = pax ? new Uint8Array([...pax.raw, ...block]) : block;
-        if (expected.length !== actual.length || !expected.every((x, k) => x === actual[k])) {
+        if (!sameBytes(expected, pax?.raw, block)) {
           const start = pax?.offset ?? at;
           throw new CustodyError('UNSAFE_BUNDLE', `header of member ${JSON.stringify(name)} is not in the canonical form custody writes`, {
             member: name,
