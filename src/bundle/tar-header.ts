@@ -143,18 +143,21 @@ function rawHeader(nameBytes: Uint8Array, prefixBytes: Uint8Array, size: number,
   putSize(b, size);
   putOctal(b, mtime, 136, 12);
   b[156] = typeflag.charCodeAt(0);
-  putString(b, enc.encode('ustar\u000000'), 257);
+  b.set(USTAR_MAGIC, 257); // magic and version, as decodeHeader recognises them
   putOctal(b, 0, 329, 8);
   putOctal(b, 0, 337, 8);
   putString(b, prefixBytes, 345);
+  // Six octal digits, a NUL and a space, as GNU tar writes the checksum (ASCII, written directly).
   const sum = checksum(b).toString(8).padStart(6, '0');
-  putString(b, enc.encode(`${sum}\u0000 `), 148);
+  for (let k = 0; k < 6; k++) b[148 + k] = sum.charCodeAt(k);
+  b[154] = 0;
+  b[155] = 0x20;
   return b;
 }
 
 /** Printable ASCII only: a name any reader decodes the same whatever character set it assumes. */
 function isPortableAscii(bytes: Uint8Array): boolean {
-  for (const x of bytes) if (x < 0x20 || x > 0x7e) return false;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! < 0x20 || bytes[i]! > 0x7e) return false;
   return true;
 }
 
