@@ -175,11 +175,12 @@ export function parsePayloadPath(rel: string, code: ErrorCode = 'UNSAFE_BUNDLE')
   }
   const item = parts[1]!;
   if (!isValidId(item)) throw new CustodyError(code, `payload member ${rel} has an invalid item id`, { member: rel });
-  for (const c of parts.slice(2)) {
-    const p = componentProblem(c);
+  for (let k = 2; k < parts.length; k++) {
+    const p = componentProblem(parts[k]!);
     if (p) throw new CustodyError(code, `payload member ${rel} has ${p}`, { member: rel, item });
   }
-  return { item, path: parts.slice(2).join('/') };
+  // What follows "data/<item>/": the same as joining the parts after the item, without the copies.
+  return { item, path: rel.slice(6 + item.length) };
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
