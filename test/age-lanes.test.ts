@@ -6,7 +6,7 @@
  * A lane that fails (a file that shrank under it, a descriptor it cannot
  * write) ends the whole run with one error and no worker left writing.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -154,6 +154,21 @@ describe('encryptFileTo', () => {
     const plain = randomBytes(2 * RUN + 5);
     fs.writeFileSync(file, plain);
     const r = await encryptFileTo(file, [recipient], out, false, { jobs: 2 });
+    expect(r.bytes).toBe(fs.statSync(out).size);
+    expect(execFileSync('age', ['-d', '-i', keyFile, out], { maxBuffer: 1 << 24 }).equals(plain)).toBe(true);
+  });
+
+  it('reads a named pipe in order, from the one descriptor it opened, into what stock age opens', async () => {
+    const fifo = path.join(dir, 'bundle.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const plain = randomBytes(RUN + 3);
+    fs.writeFileSync(path.join(dir, 'fifo-src'), plain);
+    // One writer, once: the pipe's bytes reach only the descriptor that is read.
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'x', path.join(dir, 'fifo-src'), fifo], { stdio: 'ignore' });
+    const written = new Promise((resolve) => writer.once('exit', resolve));
+    const out = path.join(dir, 'fifo.age');
+    const r = await encryptFileTo(fifo, [recipient], out);
+    expect(await written).toBe(0);
     expect(r.bytes).toBe(fs.statSync(out).size);
     expect(execFileSync('age', ['-d', '-i', keyFile, out], { maxBuffer: 1 << 24 }).equals(plain)).toBe(true);
   });

@@ -22,7 +22,7 @@ import { beginAge, CHUNK_SIZE, decryptAge, encryptAge, sealedPayloadSize } from 
 import { writeRun } from './age-seal-lane.js';
 import { sealOnLanes } from './age-seal-pool.js';
 import { writeFileAtomically } from './atomic-output.js';
-import { readAheadFileChunks } from './file-source.js';
+import { readAheadFdChunks, readAheadFileChunks } from './file-source.js';
 
 const MAGIC = AGE_MAGIC;
 
@@ -231,7 +231,8 @@ export async function encryptFileTo(input: string, recipients: AgeRecipient[], o
   try {
     before = fs.fstatSync(inFd);
     if (!before.isFile()) {
-      const bytes = await writeFileAtomically(out, force, (fd) => writeAll(fd, encryptAge(readAheadFileChunks(input), recipients), out), { fsync: false });
+      // A pipe or a device: read in order from the descriptor already open, not the path opened a second time.
+      const bytes = await writeFileAtomically(out, force, (fd) => writeAll(fd, encryptAge(readAheadFdChunks(inFd, input), recipients), out), { fsync: false });
       return { out, bytes };
     }
     const size = before.size;

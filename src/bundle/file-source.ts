@@ -52,6 +52,18 @@ export async function* readAheadFileChunks(file: string, chunkSize = 1 << 20): A
   } catch (e) {
     throw fromSystemError(e, file);
   }
+  try {
+    yield* readAheadFdChunks(fd, file, chunkSize);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * readAheadFileChunks from a descriptor the caller opened (and closes): no
+ * read is left in flight on it once this ends. `file` names it in messages.
+ */
+export async function* readAheadFdChunks(fd: number, file: string, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
   const bufs = [new Uint8Array(chunkSize), new Uint8Array(chunkSize), new Uint8Array(chunkSize)];
   const readInto = (buf: Uint8Array) =>
     new Promise<number>((resolve, reject) => fs.read(fd, buf, 0, buf.length, null, (e, n) => (e ? reject(fromSystemError(e, file)) : resolve(n))));
@@ -67,7 +79,6 @@ export async function* readAheadFileChunks(file: string, chunkSize = 1 << 20): A
       yield bufs[k]!.subarray(0, n);
     }
   } finally {
-    await inFlight?.catch(() => {}); // no read left in flight on a closed descriptor
-    fs.closeSync(fd);
+    await inFlight?.catch(() => {}); // no read left in flight when the descriptor is closed
   }
 }
