@@ -19,8 +19,46 @@ export function runCli(args: string[], opts: SpawnSyncOptions & { input?: string
   return { code: r.status ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
+const madeDirs: string[] = [];
+
+/** A new folder under the system's temp folder, removed after the test file by removeTempDirs (test/helpers/temp-cleanup.ts). */
 export function tempDir(prefix = 'custody-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
+}
+
+/**
+ * Removes every folder tempDir made in this test file: a run of the suite writes gigabytes (bundles,
+ * images, age files), and a machine that runs it often fills its disk. Tests that take the write bit
+ * off a folder get it back first. CUSTODY_KEEP_TEST_DIRS=1 keeps them to look at.
+ */
+export function removeTempDirs(): void {
+  if (process.env.CUSTODY_KEEP_TEST_DIRS === '1') return;
+  for (const dir of madeDirs.splice(0)) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      restoreWriteBits(dir);
+      try {
+        fs.rmSync(dir, { recursive: true, force: true });
+      } catch (e) {
+        // A leftover folder must not fail the tests that ran in it: say so and go on.
+        console.warn(`could not remove ${dir}: ${(e as Error).message}`);
+      }
+    }
+  }
+}
+
+function restoreWriteBits(dir: string): void {
+  try {
+    fs.chmodSync(dir, 0o700);
+  } catch {
+    return;
+  }
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) restoreWriteBits(path.join(dir, e.name));
+  }
 }
 
 /** Runs the CLI and samples the child's VmHWM (peak resident set, /proc) every 100 ms until it exits. */
