@@ -62,6 +62,25 @@ export function hexEquals(bytes: Uint8Array, at: number, len: number, hex: strin
   return true;
 }
 
+const HEX_DIGITS = encoder.encode('0123456789abcdef');
+
+/**
+ * `len` bytes at `at` equal the 2 × len lowercase hex digits at text[from]
+ * (ASCII bytes, as a manifest line holds them: the tag files are checked
+ * without decoding each line to a string).
+ */
+export function hexTextEquals(bytes: Uint8Array, at: number, len: number, text: Uint8Array, from: number): boolean {
+  for (let j = 0; j < len; j++) {
+    const b = bytes[at + j]!;
+    if (text[from + 2 * j] !== HEX_DIGITS[b >> 4] || text[from + 2 * j + 1] !== HEX_DIGITS[b & 15]) return false;
+  }
+  return true;
+}
+
+function hexTextInto(text: Uint8Array, from: number, digits: number, out: Uint8Array, at: number): void {
+  for (let j = 0; j < digits; j += 2) out[at + j / 2] = (nibble(text[from + j]!) << 4) | nibble(text[from + j + 1]!);
+}
+
 class GrowBytes {
   buf = new Uint8Array(1 << 12);
   length = 0;
@@ -256,6 +275,19 @@ export class PayloadTable {
     if (at + slot.len > slot.bytes.length) slot.bytes.length = at + slot.len;
   }
 
+  /** setDigest, for a digest given as `digits` hex digits (ASCII) at text[from]. */
+  setDigestText(algo: string, i: number, text: Uint8Array, from: number, digits: number): void {
+    let slot = this.flat.get(algo);
+    if (!slot) {
+      slot = { len: Math.min(digits / 2, this.digestCap), bytes: new GrowBytes() };
+      this.flat.set(algo, slot);
+    }
+    const at = i * slot.len;
+    slot.bytes.reserve(at + slot.len - slot.bytes.length);
+    hexTextInto(text, from, Math.min(digits, 2 * slot.len), slot.bytes.buf, at);
+    if (at + slot.len > slot.bytes.length) slot.bytes.length = at + slot.len;
+  }
+
   hasDigests(algo: string): boolean {
     return this.flat.has(algo);
   }
@@ -271,6 +303,13 @@ export class PayloadTable {
     const slot = this.flat.get(algo);
     if (!slot || (i + 1) * slot.len > slot.bytes.length) return false;
     return hexEquals(slot.bytes.buf, i * slot.len, slot.len, hex.slice(0, 2 * slot.len));
+  }
+
+  /** digestEquals, for a digest given as `digits` hex digits (ASCII) at text[from]. */
+  digestEqualsText(algo: string, i: number, text: Uint8Array, from: number, digits: number): boolean {
+    const slot = this.flat.get(algo);
+    if (!slot || (i + 1) * slot.len > slot.bytes.length) return false;
+    return digits >= 2 * slot.len && hexTextEquals(slot.bytes.buf, i * slot.len, slot.len, text, from);
   }
 
   /** The Merkle root of a member equals this hex. */
@@ -302,9 +341,9 @@ export class PayloadTable {
     return bytesToHex(this.pieceBytes.buf.subarray(at, at + 32));
   }
 
-  /** True when piece k of member i is the digest given as hex. */
-  pieceEquals(i: number, k: number, hex: string): boolean {
-    return hexEquals(this.pieceBytes.buf, (this.pieceBase(i) + k) * 32, 32, hex);
+  /** True when piece k of member i is the SHA-256 given as 64 hex digits (ASCII) at text[from]. */
+  pieceEqualsText(i: number, k: number, text: Uint8Array, from: number): boolean {
+    return hexTextEquals(this.pieceBytes.buf, (this.pieceBase(i) + k) * 32, 32, text, from);
   }
 
   rootHex(i: number): string | undefined {

@@ -24,9 +24,75 @@ function malformed(member: string, msg: string): CustodyError {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** A line's text, refused unless it is UTF-8. */
+export function lineText(member: string, line: Uint8Array): string {
+  try {
+    return strictUtf8.decode(line);
+  } catch {
+    throw malformed(member, 'not valid UTF-8');
+  }
+}
+
+const SPACE = 0x20;
+
+/** bytes[from, to) are lowercase hex digits. */
+function lowerHex(b: Uint8Array, from: number, to: number): boolean {
+  for (let j = from; j < to; j++) {
+    const c = b[j]!;
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
+}
+
+/**
+ * bytes[from, to) are a path as it is named, with nothing to decode: ASCII
+ * without '%'. Its bytes are then its UTF-8 name, and the line holds nothing
+ * the line patterns' "." refuses (a CR is refused before; U+2028 is not ASCII).
+ */
+function plainPath(b: Uint8Array, from: number, to: number): boolean {
+  if (from >= to) return false;
+  for (let j = from; j < to; j++) {
+    const c = b[j]!;
+    if (c >= 0x80 || c === 0x25) return false;
+  }
+  return true;
+}
+
+const ascii = new TextDecoder();
+
+/** Lowercase hex digits (as a line pattern matched them) as ASCII bytes, in a buffer reused from line to line. */
+let hexScratch = new Uint8Array(128);
+function hexBytes(hex: string): Uint8Array {
+  if (hexScratch.length < hex.length) hexScratch = new Uint8Array(hex.length);
+  for (let j = 0; j < hex.length; j++) hexScratch[j] = hex.charCodeAt(j);
+  return hexScratch;
+}
+
+/**
+ * The decimal number at b[from] (0, or 1–16 digits without a leading 0, as
+ * the line pattern allows) up to the byte `stop`, or undefined (the line is
+ * then read as text, where its pattern decides). The same double as Number()
+ * of the digits: value × 10 is even and below 2^54, so exact, and adding the
+ * digit rounds once.
+ */
+function decimalAt(b: Uint8Array, from: number, stop: number): { value: number; end: number } | undefined {
+  let value = 0;
+  let j = from;
+  for (; j < b.length && j - from < 16; j++) {
+    const c = b[j]!;
+    if (c === stop) break;
+    if (c < 0x30 || c > 0x39 || (j > from && value === 0)) return undefined;
+    value = value * 10 + (c - 0x30);
+  }
+  return j === from || b[j] !== stop ? undefined : { value, end: j };
+}
+
 /**
  * Splits a stream into LF-terminated lines as strictLines does (no CR, no
- * empty line, a final LF, valid UTF-8), each at most TAG_LIMITS.tagLineBytes bytes with its LF.
+ * empty line, a final LF), each at most TAG_LIMITS.tagLineBytes bytes with its
+ * LF. Each line is handed over as bytes (a view, valid during the call): the
+ * checks below read the usual line (hex, spaces, an ASCII path) as it is, and
+ * decode the rest with lineText, which refuses what is not UTF-8.
  */
 export class LineSplitter {
   private carry: Uint8Array[] = [];
@@ -37,7 +103,7 @@ export class LineSplitter {
   constructor(
     private readonly member: string,
     private readonly allowEmpty: boolean,
-    private readonly onLine: (line: string, lineNo: number) => void,
+    private readonly onLine: (line: Uint8Array, lineNo: number) => void,
   ) {}
 
   push(chunk: Uint8Array): void {
@@ -70,13 +136,7 @@ export class LineSplitter {
       if (line.length + 1 > TAG_LIMITS.tagLineBytes) this.tooLong(this.lineNo);
       if (line.length === 0) throw malformed(this.member, `line ${this.lineNo} is empty`);
       if (line.includes(0x0d)) throw malformed(this.member, 'carriage return in a line (lines end with LF only)');
-      let text: string;
-      try {
-        text = strictUtf8.decode(line);
-      } catch {
-        throw malformed(this.member, 'not valid UTF-8');
-      }
-      this.onLine(text, this.lineNo);
+      this.onLine(line, this.lineNo);
       start = nl + 1;
     }
   }
@@ -101,7 +161,7 @@ abstract class LineCheck {
     this.lines = new LineSplitter(member, allowEmpty, (line, no) => this.line(line, no));
   }
 
-  protected abstract line(text: string, lineNo: number): void;
+  protected abstract line(bytes: Uint8Array, lineNo: number): void;
   protected finish(): void {}
 
   push(chunk: Uint8Array): void {
@@ -144,6 +204,8 @@ export class ManifestLinesCheck extends LineCheck {
   firstExtra: string | undefined;
   private readonly listed: Uint8Array;
   private readonly lineRe: RegExp;
+  /** Hex digits of the algorithm's digest (0: an unknown algorithm, refused). */
+  private readonly digits: number;
   private prev: Uint8Array | undefined;
 
   constructor(
@@ -151,11 +213,14 @@ export class ManifestLinesCheck extends LineCheck {
     private readonly algo: string,
     private readonly member: string,
     private readonly full: boolean,
+    /** false: every line through its text pattern, as the tests compare (the usual line is read as bytes otherwise). */
+    private readonly readBytes = true,
   ) {
     super(member, table.count === 0);
     this.listed = new Uint8Array(table.count);
     const len = digestHexLength(algo);
     if (len === undefined) this.parseError = malformed(member, `unknown algorithm ${algo}`);
+    this.digits = len ?? 0;
     this.lineRe = new RegExp(`^([0-9a-f]{${len ?? 0}})  (.+)$`);
   }
 
@@ -167,28 +232,40 @@ export class ManifestLinesCheck extends LineCheck {
     if (!this.firstBad || index < this.firstBad.index) this.firstBad = { index, kind };
   }
 
-  protected line(text: string, lineNo: number): void {
+  protected line(b: Uint8Array, lineNo: number): void {
+    const h = this.digits;
+    // The usual line, read as bytes: the digest's hex digits, two spaces, a path with nothing to decode.
+    if (this.readBytes && h > 0 && b[h] === SPACE && b[h + 1] === SPACE && lowerHex(b, 0, h) && plainPath(b, h + 2, b.length)) {
+      this.entry(b.subarray(h + 2), b, undefined);
+      return;
+    }
+    const text = lineText(this.member, b);
     const m = this.lineRe.exec(text);
     if (!m) throw malformed(this.member, `line ${lineNo} is not "<${digestHexLength(this.algo)} lowercase hex digits>  <path>"`);
     const raw = m[2]!;
     const path = raw.includes('%') ? decodeManifestPath(raw, this.member) : raw;
-    const name = utf8Scratch(path);
+    this.entry(utf8Scratch(path), hexBytes(m[1]!), path);
+  }
+
+  /** One listed member: its name (UTF-8), its digest (hex digits at hex[0]), and its path when decoded already. */
+  private entry(name: Uint8Array, hex: Uint8Array, decoded: string | undefined): void {
+    const path = (): string => decoded ?? ascii.decode(name);
     if (this.prev !== undefined) {
       const c = compareBytes(this.prev, name);
-      if (c === 0) throw malformed(this.member, `${path} is listed twice`);
-      if (c > 0) throw malformed(this.member, `lines are not sorted by path (at ${path})`);
+      if (c === 0) throw malformed(this.member, `${path()} is listed twice`);
+      if (c > 0) throw malformed(this.member, `lines are not sorted by path (at ${path()})`);
     }
     this.prev = this.keep(name);
     const i = this.table.find(name);
     if (i < 0) {
-      this.firstExtra ??= path;
+      this.firstExtra ??= path();
       return;
     }
     this.listed[i] = 1;
     if (this.full) {
-      if (!this.table.digestEquals(this.algo, i, m[1]!)) this.bad(i, 'mismatch');
+      if (!this.table.digestEqualsText(this.algo, i, hex, 0, this.digits)) this.bad(i, 'mismatch');
     } else {
-      this.table.setDigest(this.algo, i, m[1]!);
+      this.table.setDigestText(this.algo, i, hex, 0, this.digits);
     }
   }
 
@@ -224,6 +301,8 @@ export class PiecesCheck extends LineCheck {
   constructor(
     private readonly table: PayloadTable,
     private readonly pieceSize: number,
+    /** As ManifestLinesCheck's. */
+    private readonly readBytes = true,
   ) {
     super(PIECES_TXT, true);
     this.seen = new Uint32Array(table.count);
@@ -235,18 +314,33 @@ export class PiecesCheck extends LineCheck {
     while (this.c < this.table.count && this.table.pieceCount(this.table.sortedAt(this.c)) === 0) this.c++;
   }
 
-  protected line(text: string, lineNo: number): void {
+  protected line(b: Uint8Array, lineNo: number): void {
+    // The usual line, read as bytes: 64 hex digits, two spaces, <first>-<last>, two spaces, a path with
+    // nothing to decode.
+    if (this.readBytes && b[64] === SPACE && b[65] === SPACE && lowerHex(b, 0, 64)) {
+      const first = decimalAt(b, 66, 0x2d);
+      if (first !== undefined) {
+        const last = decimalAt(b, first.end + 1, SPACE);
+        if (last !== undefined && b[last.end + 1] === SPACE && plainPath(b, last.end + 2, b.length)) {
+          this.entry(b.subarray(last.end + 2), b, [first.value, last.value], undefined, lineNo);
+          return;
+        }
+      }
+    }
+    const text = lineText(PIECES_TXT, b);
     const m = /^([0-9a-f]{64})  (0|[1-9][0-9]{0,15})-(0|[1-9][0-9]{0,15})  (.+)$/.exec(text);
     if (!m) throw malformed(PIECES_TXT, `line ${lineNo} is not "<sha256>  <first>-<last>  <path>"`);
     const raw = m[4]!;
     const path = raw.includes('%') ? decodeManifestPath(raw, PIECES_TXT) : raw;
-    const range: [number, number] = [Number(m[2]), Number(m[3])];
-    const name = utf8Scratch(path);
-    const digest = m[1]!;
+    this.entry(utf8Scratch(path), hexBytes(m[1]!), [Number(m[2]), Number(m[3])], path, lineNo);
+  }
+
+  /** One line: the member's name (UTF-8), the piece's digest (64 hex digits at hex[0]), its range, its path when decoded already. */
+  private entry(name: Uint8Array, hex: Uint8Array, range: [number, number], decoded: string | undefined, lineNo: number): void {
     const i = this.table.find(name);
     if (i >= 0) {
       const k = this.seen[i]!++;
-      if (this.differs[i]! < 0 && (k >= this.table.pieceCount(i) || !this.table.pieceEquals(i, k, digest))) this.differs[i] = k;
+      if (this.differs[i]! < 0 && (k >= this.table.pieceCount(i) || !this.table.pieceEqualsText(i, k, hex, 0))) this.differs[i] = k;
     }
     if (this.firstDiff) return;
     // The generated list, line by line: the expected member's next piece, its range, its digest.
@@ -254,10 +348,10 @@ export class PiecesCheck extends LineCheck {
     let same = false;
     if (want !== undefined && this.pieceSize > 0 && compareBytes(this.table.nameBytes(want), name) === 0) {
       const r = pieceRange(this.pieceSize, this.table.size(want), this.k);
-      same = r[0] === range[0] && r[1] === range[1] && this.table.pieceEquals(want, this.k, digest);
+      same = r[0] === range[0] && r[1] === range[1] && this.table.pieceEqualsText(want, this.k, hex, 0);
     }
     if (!same) {
-      this.firstDiff = { lineNo, line: { path, range } };
+      this.firstDiff = { lineNo, line: { path: decoded ?? ascii.decode(name), range } };
       return;
     }
     if (++this.k === this.table.pieceCount(want!)) {
