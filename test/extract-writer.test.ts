@@ -3,7 +3,9 @@
  * file it is given is on disk after drain(), byte for byte; a file that
  * exists already is never overwritten and fails the extraction naming the
  * member; once close() returns nothing more is created, so the temporary
- * folder can be removed without a write racing it.
+ * folder can be removed without a write racing it. File times given to it
+ * are set after the files before them are written, and a time it cannot set
+ * fails the extraction naming the member.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -94,4 +96,39 @@ it('creates nothing once closed, even with batches still queued, so the folder c
   await new Promise((r) => setTimeout(r, 200));
   expect(fs.existsSync(root)).toBe(false);
   await expect(w.begin(path.join(root, 'late'), 'late', 1)).rejects.toThrow(/after close/);
+});
+
+it('sets each file time given after the files before it are written, across batches, and names the member whose time it cannot set', async () => {
+  const root = tempDir();
+  const w = new SmallFileWriter(refuse);
+  const when = (i: number) => 1_600_000_000 + i * 3600 + 0.25;
+  try {
+    for (let i = 0; i < 2500; i++) {
+      const rel = `data/t/f${i}.bin`;
+      const f = await w.begin(path.join(root, rel), rel, 10);
+      f.write(bytesOf(i, 10));
+      await f.end();
+      // The first thousand times are given while their files still wait in the batch; the rest after.
+      if (i < 1000) w.setTime(path.join(root, rel), rel, when(i));
+    }
+    // The rest while a file is still being filled, chunk by chunk (extract streams a small custody/manifest.json
+    // to this writer while its elements give the times): its bytes stay whole.
+    const last = await w.begin(path.join(root, 'data/t/open.bin'), 'data/t/open.bin', 3000);
+    for (let i = 1000; i < 2500; i++) {
+      w.setTime(path.join(root, `data/t/f${i}.bin`), `data/t/f${i}.bin`, when(i));
+      if (i % 500 === 0) {
+        last.write(bytesOf(7, 3000).subarray((i / 500 - 2) * 1000, (i / 500 - 1) * 1000));
+        await w.flushTimes();
+      }
+    }
+    await last.end();
+    await w.flushTimes();
+    await w.drain();
+    for (let i = 0; i < 2500; i++) expect(fs.statSync(path.join(root, `data/t/f${i}.bin`)).mtimeMs, `file ${i}`).toBeCloseTo(when(i) * 1000, 3);
+    expect(Buffer.compare(fs.readFileSync(path.join(root, 'data/t/open.bin')), Buffer.from(bytesOf(7, 3000)))).toBe(0);
+    w.setTime(path.join(root, 'data/t/missing.bin'), 'data/t/missing.bin', when(0));
+    await expect(w.drain()).rejects.toThrow(/ENOENT.*\(setting the time of data\/t\/missing\.bin\)/);
+  } finally {
+    await w.close();
+  }
 });

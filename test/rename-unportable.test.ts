@@ -6,9 +6,11 @@
  * the same from a bundle file and from stdin — and CUSTODY-RENAMED.json in
  * the extracted folder lists every one: nothing is renamed silently, and
  * every file of the bundle is either at its sealed path or in the mapping
- * with its sealed content. Without the flag extract still refuses before
- * writing anything. On ext4 the flag renames nothing and writes no mapping.
+ * with its sealed content and its sealed time. Without the flag extract still
+ * refuses before writing anything. On ext4 the flag renames nothing and
+ * writes no mapping.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +39,13 @@ let names: string;
 let bytesBundle: string;
 
 const content = (rel: Buffer | string) => `content of ${Buffer.from(rel).toString('hex')}\n`;
+/** Each evidence file's own time (ms, distinct per name): extract must give it back wherever the file is written. */
+const timeOf = (rel: Buffer | string) => Date.UTC(2019, 0, 1) + (parseInt(createHash('sha256').update(rel).digest('hex').slice(0, 8), 16) % 1e9) * 1000 + 123;
+const writeEvidence = (file: Buffer | string, rel: Buffer | string) => {
+  fs.writeFileSync(file, content(rel));
+  fs.utimesSync(file, new Date(timeOf(rel)), new Date(timeOf(rel)));
+};
+const expectTime = (file: Buffer | string, rel: Buffer | string) => expect(Math.abs(fs.statSync(file).mtimeMs - timeOf(rel)), String(file)).toBeLessThan(0.01);
 
 /** Every file and empty folder under root, as '/'-joined paths (names as bytes, hex where not UTF-8). */
 function files(root: string): string[] {
@@ -83,7 +92,7 @@ beforeAll(() => {
   const ev = path.join(dir, 'ev');
   for (const n of NAMES) {
     fs.mkdirSync(path.dirname(path.join(ev, n)), { recursive: true });
-    fs.writeFileSync(path.join(ev, n), content(n));
+    writeEvidence(path.join(ev, n), n);
   }
   fs.mkdirSync(path.join(ev, 'Empty'));
   fs.mkdirSync(path.join(ev, 'EMPTY'));
@@ -94,10 +103,10 @@ beforeAll(() => {
   const evb = Buffer.from(path.join(dir, 'ev-bytes'));
   const j = (...parts: Buffer[]) => Buffer.concat(parts.flatMap((p, i) => (i ? [Buffer.from('/'), p] : [p])));
   fs.mkdirSync(evb);
-  fs.writeFileSync(j(evb, Buffer.from([0x61, 0xff, 0x62])), content(Buffer.from([0x61, 0xff, 0x62]))); // "a\xffb"
+  writeEvidence(j(evb, Buffer.from([0x61, 0xff, 0x62])), Buffer.from([0x61, 0xff, 0x62])); // "a\xffb"
   fs.mkdirSync(j(evb, Buffer.from([0x64, 0xe9])));
-  fs.writeFileSync(j(evb, Buffer.from([0x64, 0xe9]), Buffer.from('in.txt')), content(Buffer.from([0x64, 0xe9, 0x2f, 0x69, 0x6e, 0x2e, 0x74, 0x78, 0x74])));
-  fs.writeFileSync(j(evb, Buffer.from('ok.txt')), content('ok.txt'));
+  writeEvidence(j(evb, Buffer.from([0x64, 0xe9]), Buffer.from('in.txt')), Buffer.from([0x64, 0xe9, 0x2f, 0x69, 0x6e, 0x2e, 0x74, 0x78, 0x74]));
+  writeEvidence(j(evb, Buffer.from('ok.txt')), 'ok.txt');
   bytesBundle = path.join(dir, 'bytes.tar');
   r = runCli(['seal', evb.toString(), '--case', 'R-2', '--item', 'ev', '--out', bytesBundle], { env: { CUSTODY_HOME: home } });
   expect(r.code, r.stderr).toBe(0);
@@ -109,13 +118,14 @@ async function extract(bundle: string, into: string, target: TargetProfile, from
   return extractBundle({ input, into, trusted: [sealer], target, renameUnportable });
 }
 
-/** Every payload file is at its sealed path or, renamed, where the mapping says, with its sealed content; nothing else is there. */
+/** Every payload file is at its sealed path or, renamed, where the mapping says, with its sealed content and time; nothing else is there. */
 function expectAccountedFor(into: string, m: Mapping | undefined, sealedRel: string[]): void {
   const byPath = new Map((m?.renamed ?? []).map((e) => [e.path, e]));
   const expected = sealedRel.map((rel) => {
     const e = byPath.get(`data/ev/${rel}`);
     const at = e ? e.written : `data/ev/${rel}`;
     expect(fs.readFileSync(path.join(into, at), 'utf8'), at).toBe(content(rel));
+    expectTime(path.join(into, at), rel);
     return at.slice('data/ev/'.length);
   });
   const folders = (m?.renamed ?? []).filter((e) => e.kind === 'folder').map((e) => `${e.written.slice('data/ev/'.length)}/`);
@@ -180,6 +190,18 @@ describe('extract --rename-unportable', () => {
     expect(r.renamed.map(({ path: p, written, why }) => ({ p, written, why }))).toEqual([{ p: 'data/con.dd/con.dd', written: 'data/con_.dd/con_.dd', why: '"con.dd" has a device name reserved on Windows' }]);
     expect(fs.readdirSync(path.join(into, 'data'))).toEqual(['con_.dd']);
     expect(fs.readFileSync(path.join(into, 'data/con_.dd/con_.dd'), 'utf8')).toBe('disk\n');
+  });
+
+  it('onto ext4 gives files sealed under escaped names their original bytes back, with their sealed times', async () => {
+    const into = path.join(dir, 'bytes-ext4');
+    const r = await extract(bytesBundle, into, { caseInsensitive: false, normalisationInsensitive: false, windowsNames: false }, false);
+    expect(r.extracted).toBe(true);
+    expect(r.renamed).toEqual([]);
+    const d = Buffer.from(path.join(into, 'data/ev'));
+    const j = (...parts: Buffer[]) => Buffer.concat([d, ...parts.flatMap((p) => [Buffer.from('/'), p])]);
+    expectTime(j(Buffer.from([0x61, 0xff, 0x62])), Buffer.from([0x61, 0xff, 0x62]));
+    expectTime(j(Buffer.from([0x64, 0xe9]), Buffer.from('in.txt')), Buffer.from([0x64, 0xe9, 0x2f, 0x69, 0x6e, 0x2e, 0x74, 0x78, 0x74]));
+    expectTime(j(Buffer.from('ok.txt')), 'ok.txt');
   });
 
   it('makes safe names of every kind Windows refuses', () => {

@@ -13,9 +13,14 @@
  * thread has set it to stopped (an interrupt, a failed verify) no file is
  * created any more, so removing the temporary folder cannot race a write.
  *
- * Protocol: {id, buf (transferred), files:[[full, start, length], …]} →
+ * Protocol: {id, buf (transferred), files:[[full, start, length], …], times:[[full, seconds], …]} →
  * {id, buf (transferred back, for the next batch), error?: {index, code, message}}
- * (the batch stops at its first error).
+ * (the batch stops at its first error; an index past the files is a time).
+ * A batch's times are set after its files are written: extract hands over
+ * each payload file's time from custody/manifest.json while it reads the tag
+ * files, when this thread has no more files to make, so that setting 100,000
+ * file times (a syscall and a path walk each) is not left to the main
+ * thread after the verdict.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,6 +31,8 @@ export interface WriteBatch {
   buf: ArrayBuffer;
   /** [absolute path, offset in buf, length] per file. */
   files: [string, number, number][];
+  /** [absolute path, time in seconds since the epoch] per file whose access and modification times are set. */
+  times: [string, number][];
 }
 
 export interface WriteBatchDone {
@@ -65,20 +72,32 @@ if (parentPort) {
     }
   };
 
+  /** Runs one file operation while holding the state word; its error (or the stop) as the batch's error at `index`. */
+  const claimed = (index: number, op: () => void): WriteBatchDone['error'] => {
+    if (Atomics.compareExchange(state, 0, IDLE, BUSY) !== IDLE) return { index, code: 'ESTOPPED', message: 'extraction stopped' };
+    try {
+      op();
+      return undefined;
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      return { index, ...(err.code === undefined ? {} : { code: err.code }), message: err.message };
+    } finally {
+      Atomics.store(state, 0, IDLE);
+      Atomics.notify(state, 0);
+    }
+  };
+
   const run = (batch: WriteBatch): WriteBatchDone['error'] => {
     const all = new Uint8Array(batch.buf);
     for (let i = 0; i < batch.files.length; i++) {
-      if (Atomics.compareExchange(state, 0, IDLE, BUSY) !== IDLE) return { index: i, code: 'ESTOPPED', message: 'extraction stopped' };
       const [full, start, length] = batch.files[i]!;
-      try {
-        writeOne(full, all.subarray(start, start + length));
-      } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        return { index: i, ...(err.code === undefined ? {} : { code: err.code }), message: err.message };
-      } finally {
-        Atomics.store(state, 0, IDLE);
-        Atomics.notify(state, 0);
-      }
+      const error = claimed(i, () => writeOne(full, all.subarray(start, start + length)));
+      if (error) return error;
+    }
+    for (let j = 0; j < batch.times.length; j++) {
+      const [full, seconds] = batch.times[j]!;
+      const error = claimed(batch.files.length + j, () => fs.utimesSync(full, seconds, seconds));
+      if (error) return error;
     }
     return undefined;
   };

@@ -42,8 +42,13 @@ export class SmallFileWriter {
   private files: [string, number, number][] = [];
   /** What each file of a batch is called in messages (its member name). */
   private names: string[] = [];
+  /** File times for the next batch, set after its files (extract-worker.ts), and the members they are of. */
+  private times: [string, number][] = [];
+  private timeNames: string[] = [];
+  /** Files begun and not yet ended: their bytes are going into this.buf, so it must not be sent yet. */
+  private open = 0;
   private nextId = 0;
-  private readonly inFlight = new Map<number, { names: string[] }>();
+  private readonly inFlight = new Map<number, { names: string[]; timeNames: string[] }>();
   private error: unknown;
   private slotFreed: (() => void) | undefined;
   private stopped = false;
@@ -73,6 +78,7 @@ export class SmallFileWriter {
     if (this.fill + size > this.buf.length || this.files.length >= BATCH_FILES) await this.send();
     const start = this.fill;
     this.fill += size;
+    this.open++;
     let at = 0;
     return {
       write: (chunk) => {
@@ -82,15 +88,37 @@ export class SmallFileWriter {
       },
       end: async () => {
         if (at !== size) throw new CustodyError('INTERNAL', `${member}: ${at} bytes of ${size}`);
+        this.open--;
         this.files.push([full, start, size]);
         this.names.push(member);
       },
     };
   }
 
-  /** Every file given so far is on disk (or the first failure is thrown). */
+  /**
+   * Sets the access and modification times of the file at `full` (member
+   * `member`) to `seconds`, after every file given before it is written:
+   * kept until flushTimes, drain or the next batch.
+   */
+  setTime(full: string, member: string, seconds: number): void {
+    this.check();
+    this.times.push([full, seconds]);
+    this.timeNames.push(member);
+  }
+
+  /**
+   * Sends the times kept so far (waiting while MAX_IN_FLIGHT batches are with
+   * the worker), unless a file is still being filled into the batch (a small
+   * custody/manifest.json, whose elements give the times): they then go with
+   * that batch.
+   */
+  async flushTimes(): Promise<void> {
+    if (this.times.length > 0 && this.open === 0) await this.send();
+  }
+
+  /** Every file given so far is on disk and every time given is set (or the first failure is thrown). */
   async drain(): Promise<void> {
-    if (this.files.length > 0) await this.send();
+    if (this.files.length > 0 || this.times.length > 0) await this.send();
     while (this.inFlight.size > 0 && this.error === undefined) await new Promise<void>((resolve) => (this.slotFreed = resolve));
     this.check();
   }
@@ -118,14 +146,16 @@ export class SmallFileWriter {
     while (this.inFlight.size >= MAX_IN_FLIGHT && this.error === undefined) await new Promise<void>((resolve) => (this.slotFreed = resolve));
     this.check();
     const id = this.nextId++;
-    const batch: WriteBatch = { id, buf: this.buf.buffer, files: this.files };
-    this.inFlight.set(id, { names: this.names });
+    const batch: WriteBatch = { id, buf: this.buf.buffer, files: this.files, times: this.times };
+    this.inFlight.set(id, { names: this.names, timeNames: this.timeNames });
     this.worker.ref();
     this.worker.postMessage(batch, [batch.buf]);
     this.buf = this.spare.pop() ?? new Uint8Array(BATCH_BYTES);
     this.fill = 0;
     this.files = [];
     this.names = [];
+    this.times = [];
+    this.timeNames = [];
   }
 
   private onDone(m: WriteBatchDone): void {
@@ -134,9 +164,11 @@ export class SmallFileWriter {
     if (this.inFlight.size === 0) this.worker.unref();
     if (m.buf.byteLength === BATCH_BYTES) this.spare.push(new Uint8Array(m.buf));
     if (m.error && this.error === undefined && m.error.code !== 'ESTOPPED') {
-      const member = batch?.names[m.error.index] ?? 'a member';
-      if (m.error.code === 'EEXIST') this.error = this.overwriting(member);
-      else this.error = Object.assign(new Error(`${m.error.message} (writing ${member})`), m.error.code === undefined ? {} : { code: m.error.code });
+      const files = batch?.names.length ?? 0;
+      const time = m.error.index >= files;
+      const member = (time ? batch?.timeNames[m.error.index - files] : batch?.names[m.error.index]) ?? 'a member';
+      if (m.error.code === 'EEXIST' && !time) this.error = this.overwriting(member);
+      else this.error = Object.assign(new Error(`${m.error.message} (${time ? 'setting the time of' : 'writing'} ${member})`), m.error.code === undefined ? {} : { code: m.error.code });
     }
     const wake = this.slotFreed;
     this.slotFreed = undefined;

@@ -102,8 +102,15 @@ async function writeAll(fh: fsp.FileHandle, chunk: Uint8Array): Promise<void> {
  * (syncTree).
  */
 export interface DirectorySink extends BundleSink {
-  /** Every payload file given so far is on disk (small files are written on a worker thread: extract-writer.ts). */
+  /** Every payload file given so far is on disk (small files are written on a worker thread: extract-writer.ts), with its time where fileTimesSet says. */
   drain(): Promise<void>;
+  /**
+   * Every payload file's time (fileTime) went to the writer thread, which
+   * sets it once the file is written: finishExtraction need not. Only where
+   * that thread exists already (small files were written): a bundle of a few
+   * large files does not start one for a few times.
+   */
+  fileTimesSet(): boolean;
   /** Stops the writer thread; call before removing `root`, also after a failure. */
   close(): Promise<void>;
 }
@@ -112,6 +119,8 @@ export function directorySink(root: string, names?: TargetNameCheck): DirectoryS
   const made: MadeDirs = new Set([root]);
   let writer: SmallFileWriter | undefined;
   let tagsBegun = false;
+  /** Decided at the first time given: the writer thread sets them all, or finishExtraction does. */
+  let times: 'undecided' | 'writer' | 'finish' = 'undecided';
   return {
     async beginPayload(rel, size) {
       // The big tag files stream through here too, after the payload (the reader checks the order).
@@ -138,6 +147,13 @@ export function directorySink(root: string, names?: TargetNameCheck): DirectoryS
     async tagFile(rel, bytes) {
       writeSmallExclusive(root, names?.add(rel) ?? rel, bytes, made);
     },
+    fileTime(rel, mtimeMs) {
+      if (times === 'undecided') times = writer ? 'writer' : 'finish';
+      // The path the member was written under (renamed for the target, or escaped and restored later: a rename keeps the time).
+      if (times === 'writer') writer!.setTime(safeJoin(root, names?.writtenPath(rel) ?? rel), rel, mtimeMs / 1000);
+    },
+    flushTimes: async () => (times === 'writer' ? writer!.flushTimes() : undefined),
+    fileTimesSet: () => times === 'writer',
     drain: async () => writer?.drain(),
     close: async () => writer?.close(),
   };
@@ -279,10 +295,11 @@ export function fileTimes(r: ReadBundle): FileTimes {
 
 /**
  * After a verified verdict: item folders, empty folders (through the same
- * target check as files), original name bytes, file times as sealed.
+ * target check as files), original name bytes, file times as sealed (unless
+ * `timesSet`: the sink's writer thread set them as custody/manifest.json was read).
  * Returns every payload member written under another name.
  */
-export async function finishExtraction(root: string, m: CustodyManifest, names?: TargetNameCheck, files?: FileTimes): Promise<RenamedMember[]> {
+export async function finishExtraction(root: string, m: CustodyManifest, names?: TargetNameCheck, files?: FileTimes, timesSet = false): Promise<RenamedMember[]> {
   const dirs = emptyFolders(m);
   for (const d of dirs) names?.add(d.path);
   assertNameBytesHold(m, names);
@@ -306,9 +323,9 @@ export async function finishExtraction(root: string, m: CustodyManifest, names?:
     const rel = list.path(i);
     const nameBytes = list.nameBytes(i);
     const { written, restore } = place(rel, 'file', nameBytes);
-    const at = restore ? await restoreNameBytes(root, rel, list.item(i), nameBytes!) : safeJoin(root, written);
+    const at = restore ? await restoreNameBytes(root, rel, list.item(i), nameBytes!) : timesSet ? undefined : safeJoin(root, written);
     const t = list.mtime(i);
-    if (!Number.isNaN(t)) fs.utimesSync(at, t / 1000, t / 1000);
+    if (at !== undefined && !timesSet && !Number.isNaN(t)) fs.utimesSync(at, t / 1000, t / 1000);
   }
   mark('extract: file times set');
   await fsp.chmod(root, 0o755);

@@ -311,7 +311,14 @@ export class CustodyManifestCheck {
 
   constructor(
     private readonly table: PayloadTable,
-    private readonly o: { full: boolean; pieceSize: number; keepFiles: boolean | 'times'; manifestOk: (algo: string) => boolean },
+    private readonly o: {
+      full: boolean;
+      pieceSize: number;
+      keepFiles: boolean | 'times';
+      manifestOk: (algo: string) => boolean;
+      /** keepFiles 'times': each payload member's time as its element is read (member index, ms; not called for a time that does not parse). */
+      onTime?: (i: number, ms: number) => void;
+    },
   ) {
     this.mtimes = o.keepFiles === 'times' ? new Float64Array(table.count) : undefined;
     this.scanner = new FilesScanner(
@@ -345,7 +352,8 @@ export class CustodyManifestCheck {
     }
     if (this.mtimes) {
       // A million objects cost ~500 MB; extract needs only the time and the rare original name bytes.
-      this.mtimes[i] = Date.parse(f.mtime);
+      const ms = (this.mtimes[i] = Date.parse(f.mtime));
+      if (!Number.isNaN(ms)) this.o.onTime?.(i, ms);
       if (f.nameBytes !== undefined) {
         this.nameBytes.set(i, f.nameBytes);
         this.files.push(f);

@@ -35,6 +35,14 @@ import { sha256Hex } from '../core/digest.js';
 export interface BundleSink {
   beginPayload(rel: string, size: number): Promise<{ write(chunk: Uint8Array): Promise<void>; end(): Promise<void> }>;
   tagFile(rel: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * A payload file's time as custody/manifest.json states it (ms since the
+   * epoch), as its element is read (keepFiles 'times'): before the verdict,
+   * so only for a folder that is discarded unless everything verifies. Kept
+   * by the sink until flushTimes, which the reader awaits after each chunk.
+   */
+  fileTime?(rel: string, mtimeMs: number): void;
+  flushTimes?(): Promise<void>;
 }
 
 export interface PayloadSeen {
@@ -316,6 +324,7 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
         pieceSize: info.pieceSize,
         keepFiles: opts.keepFiles === 'times' ? 'times' : opts.keepFiles !== false,
         manifestOk: (a: string) => manifests.get(L.manifestName(a))?.ok === true,
+        ...(opts.keepFiles === 'times' && opts.sink?.fileTime ? { onTime: (i: number, ms: number) => opts.sink!.fileTime!(table.name(i), ms) } : {}),
       }),
       pieces: new PiecesCheck(table, info.pieceSize),
     };
@@ -395,10 +404,10 @@ async function streamTag(entry: TarEntry, rel: string, check: { push(c: Uint8Arr
       const hashed = session.update(chunk);
       const written = out?.write(chunk);
       check.push(chunk);
-      await Promise.all([hashed, written]);
+      await Promise.all([hashed, written, opts.sink?.flushTimes?.()]);
     }
     check.end();
-    await out?.end();
+    await Promise.all([out?.end(), opts.sink?.flushTimes?.()]);
     return (await session.finish()).digests.sha256!;
   } catch (e) {
     session.abort();

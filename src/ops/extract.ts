@@ -124,7 +124,7 @@ export async function extractBundle(req: ExtractRequest): Promise<ExtractResult>
     mark('extract: verified');
     await sink.drain(); // every file on disk (or its write error) before the finishing touches
     mark('extract: every file on disk');
-    const renamed = await finishExtraction(tmp, verdict.manifest, names, fileTimes(verdict.read));
+    const renamed = await finishExtraction(tmp, verdict.manifest, names, fileTimes(verdict.read), sink.fileTimesSet());
     if (renamed.length > 0) {
       const bundle = { ...(verdict.bagName === undefined ? {} : { bagName: verdict.bagName }), ...(verdict.bundleDigest === undefined ? {} : { bundleDigest: verdict.bundleDigest }) };
       fs.writeFileSync(path.join(tmp, RENAME_MAPPING), renameMappingBytes(bundle, renamed), { flag: 'wx', mode: 0o644 });
