@@ -25,14 +25,44 @@ import { SmallFileWriter } from './extract-writer.js';
 import type { TargetNameCheck } from './target-names.js';
 import { mark } from '../core/timeline.js';
 
+function unsafe(rel: string, why: string): CustodyError {
+  return new CustodyError('UNSAFE_BUNDLE', `refusing to extract ${JSON.stringify(rel)}: ${why}`, { member: rel });
+}
+
+/**
+ * Folders whose components passed, and the root's joined form: members come
+ * folder by folder, and extract joins each path two or three times (to write
+ * it, to set its time, to restore its name), so a folder's components are
+ * checked once in a row, and a path is joined as its checked text after the
+ * root's (on POSIX, where the path separator is the '/' of member names).
+ */
+let checkedFolder = '';
+let joinedRoot: { root: string; prefix: string } | undefined;
+
 export function safeJoin(root: string, rel: string): string {
-  const parts = rel.split('/');
-  for (const c of parts) {
-    const p = componentProblem(c);
-    if (p) throw new CustodyError('UNSAFE_BUNDLE', `refusing to extract ${JSON.stringify(rel)}: it has ${p}`, { member: rel });
+  const slash = rel.lastIndexOf('/');
+  const folder = rel.slice(0, slash + 1);
+  if (folder !== checkedFolder) {
+    if (slash >= 0) {
+      for (const c of rel.slice(0, slash).split('/')) {
+        const p = componentProblem(c);
+        if (p) throw unsafe(rel, `it has ${p}`);
+      }
+    }
+    checkedFolder = folder;
   }
-  const full = path.join(root, ...parts);
-  if (!full.startsWith(root + path.sep)) throw new CustodyError('UNSAFE_BUNDLE', `refusing to extract ${JSON.stringify(rel)}: outside the destination`, { member: rel });
+  const p = componentProblem(rel.slice(slash + 1));
+  if (p) throw unsafe(rel, `it has ${p}`);
+  let full: string;
+  if (path.sep === '/') {
+    // path.join normalises the root and keeps the checked components as they are: its join of the root
+    // with one plain name, less that name, is what it puts before any checked path.
+    if (joinedRoot?.root !== root) joinedRoot = { root, prefix: path.join(root, 'x').slice(0, -1) };
+    full = joinedRoot.prefix + rel;
+  } else {
+    full = path.join(root, ...rel.split('/'));
+  }
+  if (!full.startsWith(root + path.sep)) throw unsafe(rel, 'outside the destination');
   return full;
 }
 
