@@ -15,7 +15,7 @@
  *
  * Protocol: {id, buf (transferred), files:[[full, start, length], …], times:[[full, seconds], …]} →
  * {id, buf (transferred back, for the next batch), error?: {index, code, message}}
- * (the batch stops at its first error; an index past the files is a time).
+ * (the batch stops at its first error; a time's error names its path).
  * A batch's times are set after its files are written: extract hands over
  * each payload file's time from custody/manifest.json while it reads the tag
  * files, when this thread has no more files to make, so that setting 100,000
@@ -38,7 +38,8 @@ export interface WriteBatch {
 export interface WriteBatchDone {
   id: number;
   buf: ArrayBuffer;
-  error?: { index: number; code?: string; message: string };
+  /** index: of the file (or of the time, after the files); path: given for a time. */
+  error?: { index: number; code?: string; message: string; path?: string };
 }
 
 export interface WriteWorkerData {
@@ -97,7 +98,7 @@ if (parentPort) {
     for (let j = 0; j < batch.times.length; j++) {
       const [full, seconds] = batch.times[j]!;
       const error = claimed(batch.files.length + j, () => fs.utimesSync(full, seconds, seconds));
-      if (error) return error;
+      if (error) return { ...error, path: full };
     }
     return undefined;
   };

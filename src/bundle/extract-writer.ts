@@ -42,22 +42,28 @@ export class SmallFileWriter {
   private files: [string, number, number][] = [];
   /** What each file of a batch is called in messages (its member name). */
   private names: string[] = [];
-  /** File times for the next batch, set after its files (extract-worker.ts), and the members they are of. */
+  /** File times for the next batch, set after its files (extract-worker.ts). */
   private times: [string, number][] = [];
-  private timeNames: string[] = [];
   /** Files begun and not yet ended: their bytes are going into this.buf, so it must not be sent yet. */
   private open = 0;
   private nextId = 0;
-  private readonly inFlight = new Map<number, { names: string[]; timeNames: string[] }>();
+  private readonly inFlight = new Map<number, { names: string[] }>();
   private error: unknown;
   private slotFreed: (() => void) | undefined;
   private stopped = false;
   private readonly unhook: () => void;
   private readonly overwriting: (member: string) => unknown;
+  private readonly memberAt: (full: string) => string;
 
-  /** `overwriting`: the error for a member whose file already exists (EEXIST). */
-  constructor(overwriting: (member: string) => unknown) {
+  /**
+   * `overwriting`: the error for a member whose file already exists (EEXIST);
+   * `memberAt`: what the file at a path is called in messages (a time that
+   * cannot be set: times are sent without their members' names, which held
+   * until the batch was done were garbage that outlived the young generation).
+   */
+  constructor(overwriting: (member: string) => unknown, memberAt: (full: string) => string = (full) => full) {
     this.overwriting = overwriting;
+    this.memberAt = memberAt;
     this.worker = new Worker(workerScript('../bundle/extract-worker.js', 'extract writer'), { workerData: { state: this.state.buffer } satisfies WriteWorkerData as WriteWorkerData, execArgv: [] });
     this.worker.unref();
     this.worker.on('message', (m: WriteBatchDone) => this.onDone(m));
@@ -96,14 +102,13 @@ export class SmallFileWriter {
   }
 
   /**
-   * Sets the access and modification times of the file at `full` (member
-   * `member`) to `seconds`, after every file given before it is written:
-   * kept until flushTimes, drain or the next batch.
+   * Sets the access and modification times of the file at `full` to
+   * `seconds`, after every file given before it is written: kept until
+   * flushTimes, drain or the next batch.
    */
-  setTime(full: string, member: string, seconds: number): void {
+  setTime(full: string, seconds: number): void {
     this.check();
     this.times.push([full, seconds]);
-    this.timeNames.push(member);
   }
 
   /**
@@ -147,7 +152,7 @@ export class SmallFileWriter {
     this.check();
     const id = this.nextId++;
     const batch: WriteBatch = { id, buf: this.buf.buffer, files: this.files, times: this.times };
-    this.inFlight.set(id, { names: this.names, timeNames: this.timeNames });
+    this.inFlight.set(id, { names: this.names });
     this.worker.ref();
     this.worker.postMessage(batch, [batch.buf]);
     this.buf = this.spare.pop() ?? new Uint8Array(BATCH_BYTES);
@@ -155,7 +160,6 @@ export class SmallFileWriter {
     this.files = [];
     this.names = [];
     this.times = [];
-    this.timeNames = [];
   }
 
   private onDone(m: WriteBatchDone): void {
@@ -164,9 +168,8 @@ export class SmallFileWriter {
     if (this.inFlight.size === 0) this.worker.unref();
     if (m.buf.byteLength === BATCH_BYTES) this.spare.push(new Uint8Array(m.buf));
     if (m.error && this.error === undefined && m.error.code !== 'ESTOPPED') {
-      const files = batch?.names.length ?? 0;
-      const time = m.error.index >= files;
-      const member = (time ? batch?.timeNames[m.error.index - files] : batch?.names[m.error.index]) ?? 'a member';
+      const time = m.error.path !== undefined;
+      const member = (time ? this.memberAt(m.error.path!) : batch?.names[m.error.index]) ?? 'a member';
       if (m.error.code === 'EEXIST' && !time) this.error = this.overwriting(member);
       else this.error = Object.assign(new Error(`${m.error.message} (${time ? 'setting the time of' : 'writing'} ${member})`), m.error.code === undefined ? {} : { code: m.error.code });
     }

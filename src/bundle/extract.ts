@@ -151,6 +151,9 @@ export function directorySink(root: string, names?: TargetNameCheck): DirectoryS
   let tagsBegun = false;
   /** Decided at the first time given: the writer thread sets them all, or finishExtraction does. */
   let times: 'undecided' | 'writer' | 'finish' = 'undecided';
+  /** Times given and not yet handed to the writer: member index and ms, as numbers (paths are made only to be sent). */
+  let pendingMembers: number[] = [];
+  let pendingMs: number[] = [];
   return {
     async beginPayload(rel, size) {
       // The big tag files stream through here too, after the payload (the reader checks the order).
@@ -162,7 +165,11 @@ export function directorySink(root: string, names?: TargetNameCheck): DirectoryS
       if (size <= SMALL_FILE) {
         // Checked now, as a large member is: a refusal comes before its bytes are read. Created by the writer thread.
         const full = safeJoin(root, target);
-        const file = await (writer ??= new SmallFileWriter((member) => overwriting(Object.assign(new Error('exists'), { code: 'EEXIST' }), member))).begin(full, target, size);
+        writer ??= new SmallFileWriter(
+          (member) => overwriting(Object.assign(new Error('exists'), { code: 'EEXIST' }), member),
+          (full) => path.relative(root, full).split(path.sep).join('/'),
+        );
+        const file = await writer.begin(full, target, size);
         return {
           write: async (chunk) => file.write(chunk),
           end: () => file.end(),
@@ -177,12 +184,23 @@ export function directorySink(root: string, names?: TargetNameCheck): DirectoryS
     async tagFile(rel, bytes) {
       writeSmallExclusive(root, names?.add(rel) ?? rel, bytes, made);
     },
-    fileTime(rel, mtimeMs) {
+    fileTime(member, mtimeMs) {
       if (times === 'undecided') times = writer ? 'writer' : 'finish';
-      // The path the member was written under (renamed for the target, or escaped and restored later: a rename keeps the time).
-      if (times === 'writer') writer!.setTime(safeJoin(root, names?.writtenPath(rel) ?? rel), rel, mtimeMs / 1000);
+      if (times !== 'writer') return;
+      pendingMembers.push(member);
+      pendingMs.push(mtimeMs);
     },
-    flushTimes: async () => (times === 'writer' ? writer!.flushTimes() : undefined),
+    async flushTimes(nameOf) {
+      if (times !== 'writer' || pendingMembers.length === 0) return;
+      const [members, ms] = [pendingMembers, pendingMs];
+      [pendingMembers, pendingMs] = [[], []];
+      for (let k = 0; k < members.length; k++) {
+        const rel = nameOf(members[k]!);
+        // The path the member was written under (renamed for the target, or escaped and restored later: a rename keeps the time).
+        writer!.setTime(safeJoin(root, names?.writtenPath(rel) ?? rel), ms[k]! / 1000);
+      }
+      await writer!.flushTimes();
+    },
     fileTimesSet: () => times === 'writer',
     drain: async () => writer?.drain(),
     close: async () => writer?.close(),

@@ -36,13 +36,14 @@ export interface BundleSink {
   beginPayload(rel: string, size: number): Promise<{ write(chunk: Uint8Array): Promise<void>; end(): Promise<void> }>;
   tagFile(rel: string, bytes: Uint8Array): Promise<void>;
   /**
-   * A payload file's time as custody/manifest.json states it (ms since the
-   * epoch), as its element is read (keepFiles 'times'): before the verdict,
-   * so only for a folder that is discarded unless everything verifies. Kept
-   * by the sink until flushTimes, which the reader awaits after each chunk.
+   * Payload member `member`'s time as custody/manifest.json states it (ms
+   * since the epoch), as its element is read (keepFiles 'times'): before the
+   * verdict, so only for a folder that is discarded unless everything
+   * verifies. Kept by the sink (two numbers) until flushTimes, which the
+   * reader awaits after each slice of the file, with the members' names.
    */
-  fileTime?(rel: string, mtimeMs: number): void;
-  flushTimes?(): Promise<void>;
+  fileTime?(member: number, mtimeMs: number): void;
+  flushTimes?(nameOf: (member: number) => string): Promise<void>;
 }
 
 export interface PayloadSeen {
@@ -324,7 +325,7 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
         pieceSize: info.pieceSize,
         keepFiles: opts.keepFiles === 'times' ? 'times' : opts.keepFiles !== false,
         manifestOk: (a: string) => manifests.get(L.manifestName(a))?.ok === true,
-        ...(opts.keepFiles === 'times' && opts.sink?.fileTime ? { onTime: (i: number, ms: number) => opts.sink!.fileTime!(table.name(i), ms) } : {}),
+        ...(opts.keepFiles === 'times' && opts.sink?.fileTime ? { onTime: (i: number, ms: number) => opts.sink!.fileTime!(i, ms) } : {}),
       }),
       pieces: new PiecesCheck(table, info.pieceSize),
     };
@@ -338,7 +339,7 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
         throw malformed(`unexpected member ${pending.rel} where ${want} must come (${why})`, pending.rel);
       }
       if (isStreamed(want)) {
-        tagDigests.set(want, await streamTag(pending.entry, want, consumerOf(want)!, opts));
+        tagDigests.set(want, await streamTag(pending.entry, want, consumerOf(want)!, opts, (i) => table.name(i)));
       } else {
         const bytes = await readWhole(pending.entry, want);
         tags.set(want, bytes);
@@ -393,21 +394,45 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
 }
 
 /**
+ * Where the sink takes file times (extract), the check is fed a chunk in
+ * slices of this many bytes, and the times each slice gave are handed on
+ * before the next: a chunk of custody/manifest.json can hold tens of
+ * thousands of elements, and their times held at once were ~40 MB of a
+ * 200,000-file extract.
+ */
+const TIMES_SLICE = 256 << 10;
+
+/**
  * A big tag file: each chunk to its check (which keeps its findings), to the
  * SHA-256 the tag manifest is checked with, and to the sink (extract).
  */
-async function streamTag(entry: TarEntry, rel: string, check: { push(c: Uint8Array): void; end(): void }, opts: ReadOptions): Promise<string> {
+async function streamTag(
+  entry: TarEntry,
+  rel: string,
+  check: { push(c: Uint8Array): void; end(): void },
+  opts: ReadOptions,
+  nameOf: (member: number) => string,
+): Promise<string> {
   const out = await opts.sink?.beginPayload(rel, entry.size);
   const session = opts.engine.beginLocal?.({ algos: ['sha256'] }) ?? opts.engine.begin({ algos: ['sha256'] });
+  const sink = opts.sink;
+  const flushTimes = sink?.flushTimes ? () => sink.flushTimes!(nameOf) : undefined;
   try {
     for await (const chunk of entry.body()) {
       const hashed = session.update(chunk);
       const written = out?.write(chunk);
-      check.push(chunk);
-      await Promise.all([hashed, written, opts.sink?.flushTimes?.()]);
+      if (flushTimes) {
+        for (let at = 0; at < chunk.length; at += TIMES_SLICE) {
+          check.push(chunk.subarray(at, at + TIMES_SLICE));
+          await flushTimes();
+        }
+      } else {
+        check.push(chunk);
+      }
+      await Promise.all([hashed, written]);
     }
     check.end();
-    await Promise.all([out?.end(), opts.sink?.flushTimes?.()]);
+    await Promise.all([out?.end(), flushTimes?.()]);
     return (await session.finish()).digests.sha256!;
   } catch (e) {
     session.abort();
