@@ -397,8 +397,7 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
  * Where the sink takes file times (extract), the check is fed a chunk in
  * slices of this many bytes, and the times each slice gave are handed on
  * before the next: a chunk of custody/manifest.json can hold tens of
- * thousands of elements, and their times held at once were ~40 MB of a
- * 200,000-file extract.
+ * thousands of elements, whose times would otherwise wait in one batch.
  */
 const TIMES_SLICE = 256 << 10;
 
