@@ -277,7 +277,6 @@ export const main = async (argv) => {
   const { runCommand } = await import('./cli/start.js');
   if (shared) await new Promise((resolve) => setImmediate(resolve));
   const command = await import('./cli/commands/log.js');
-  if (shared) await new Promise((resolve) => setImmediate(resolve));
   return runCommand(command, argv);
 };`;
   // log --case alone (argv-command.ts logCaseOnly): the same, without the bundle readers log imports for a
