@@ -13,7 +13,7 @@
  * root, and files are created with O_EXCL (never following a planted
  * symlink, never overwriting).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -154,12 +154,14 @@ export function directorySink(root: string, names?: TargetNameCheck): DirectoryS
   /** Times given and not yet handed to the writer: member index and ms, as numbers (paths are made only to be sent). */
   let pendingMembers: number[] = [];
   let pendingMs: number[] = [];
+  const earlySync = startEarlySync(root);
   return {
     async beginPayload(rel, size) {
       // The big tag files stream through here too, after the payload (the reader checks the order).
       if (!tagsBegun && !rel.startsWith('data/')) {
         tagsBegun = true;
         mark('extract: payload read, tag files begin');
+        earlySync?.stdin?.end('go\n');
       }
       const target = names?.add(rel) ?? rel;
       if (size <= SMALL_FILE) {
@@ -203,8 +205,39 @@ export function directorySink(root: string, names?: TargetNameCheck): DirectoryS
     },
     fileTimesSet: () => times === 'writer',
     drain: async () => writer?.drain(),
-    close: async () => writer?.close(),
+    close: async () => {
+      if (earlySync && earlySync.exitCode === null && earlySync.signalCode === null) earlySync.kill();
+      await writer?.close();
+    },
   };
+}
+
+/**
+ * A `sync -f` of the folder's file system, run once the payload is written
+ * (a line on its standard input): the tag files take a second or more to
+ * check, and the data written by then goes to the disk meanwhile, so that the
+ * sync before the rename (syncTree) has little left to wait for. Only a head
+ * start: syncTree is what makes the folder durable. The process is started
+ * here, while this one is small: forked later from a heap of 100+ MB, every
+ * page this process then writes is copied once (copy-on-write), which cost
+ * the check of the tag files more than the sync saved. Extract of 50,000
+ * small files onto ext4: the final sync 0.44–0.52 s → 0.08–0.09 s, the whole
+ * extract −0.42 s on average over 4 interleaved rounds. Where `sh` or `sync`
+ * is missing nothing happens; a run that ends before the payload is written
+ * ends the process (close(), or its input reaching end of file: `read` fails).
+ */
+function startEarlySync(root: string): ChildProcess | undefined {
+  try {
+    const child = spawn('sh', ['-c', 'read go && exec sync -f -- "$0"', root], { stdio: ['pipe', 'ignore', 'ignore'] });
+    child.on('error', () => {});
+    child.on('exit', () => mark('extract: early sync done'));
+    child.stdin?.on('error', () => {});
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    return child;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
