@@ -99,6 +99,12 @@ class GrowBytes {
   }
 }
 
+/** One algorithm's flat digests: `len` bytes per member, member i's at i × len. */
+interface DigestSlot {
+  len: number;
+  bytes: GrowBytes;
+}
+
 class GrowNumbers<T extends Float64Array | Uint32Array> {
   length = 0;
   constructor(
@@ -129,7 +135,7 @@ export class PayloadTable {
   private readonly sizes = f64();
   private readonly items = u32();
   /** Per algorithm: the digests computed (full mode) or stated by its manifest (pieces mode), binary. */
-  private readonly flat = new Map<string, { len: number; bytes: GrowBytes }>();
+  private readonly flat = new Map<string, DigestSlot>();
   private readonly pieceEnd = u32();
   private readonly pieceBytes = new GrowBytes();
   /** Merkle roots of the members whose piece count is not 1, in member order; rootOf lists those members. */
@@ -262,30 +268,38 @@ export class PayloadTable {
     return this.itemIds[this.items.buf[i]!]!;
   }
 
-  /** Stores a digest (hex) for a member: computed in full mode, as a manifest states it in pieces mode. */
-  setDigest(algo: string, i: number, hex: string): void {
-    let slot = this.flat.get(algo);
-    if (!slot) {
-      slot = { len: Math.min(hex.length / 2, this.digestCap), bytes: new GrowBytes() };
-      this.flat.set(algo, slot);
-    }
-    const at = i * slot.len;
-    slot.bytes.reserve(at + slot.len - slot.bytes.length);
-    hexInto(hex.slice(0, 2 * slot.len), slot.bytes.buf, at);
-    if (at + slot.len > slot.bytes.length) slot.bytes.length = at + slot.len;
-  }
-
-  /** setDigest, for a digest given as `digits` hex digits (ASCII) at text[from]. */
-  setDigestText(algo: string, i: number, text: Uint8Array, from: number, digits: number): void {
+  /**
+   * The slot of `algo`'s digests with room for member i's (made at the first
+   * digest, `digits` hex digits long, capped at digestCap bytes).
+   */
+  private slotToWrite(algo: string, i: number, digits: number): DigestSlot {
     let slot = this.flat.get(algo);
     if (!slot) {
       slot = { len: Math.min(digits / 2, this.digestCap), bytes: new GrowBytes() };
       this.flat.set(algo, slot);
     }
-    const at = i * slot.len;
-    slot.bytes.reserve(at + slot.len - slot.bytes.length);
-    hexTextInto(text, from, Math.min(digits, 2 * slot.len), slot.bytes.buf, at);
-    if (at + slot.len > slot.bytes.length) slot.bytes.length = at + slot.len;
+    const end = (i + 1) * slot.len;
+    slot.bytes.reserve(end - slot.bytes.length);
+    if (end > slot.bytes.length) slot.bytes.length = end;
+    return slot;
+  }
+
+  /** The slot of `algo`'s digests when it holds member i's, else undefined. */
+  private slotToRead(algo: string, i: number): DigestSlot | undefined {
+    const slot = this.flat.get(algo);
+    return slot && (i + 1) * slot.len <= slot.bytes.length ? slot : undefined;
+  }
+
+  /** Stores a digest (hex) for a member: computed in full mode, as a manifest states it in pieces mode. */
+  setDigest(algo: string, i: number, hex: string): void {
+    const slot = this.slotToWrite(algo, i, hex.length);
+    hexInto(hex.slice(0, 2 * slot.len), slot.bytes.buf, i * slot.len);
+  }
+
+  /** setDigest, for a digest given as `digits` hex digits (ASCII) at text[from]. */
+  setDigestText(algo: string, i: number, text: Uint8Array, from: number, digits: number): void {
+    const slot = this.slotToWrite(algo, i, digits);
+    hexTextInto(text, from, Math.min(digits, 2 * slot.len), slot.bytes.buf, i * slot.len);
   }
 
   hasDigests(algo: string): boolean {
@@ -293,23 +307,20 @@ export class PayloadTable {
   }
 
   digestHex(algo: string, i: number): string | undefined {
-    const slot = this.flat.get(algo);
-    if (!slot || (i + 1) * slot.len > slot.bytes.length) return undefined;
-    return bytesToHex(slot.bytes.buf.subarray(i * slot.len, (i + 1) * slot.len));
+    const slot = this.slotToRead(algo, i);
+    return slot && bytesToHex(slot.bytes.buf.subarray(i * slot.len, (i + 1) * slot.len));
   }
 
   /** The stored digest of a member equals this hex (false when none is stored). */
   digestEquals(algo: string, i: number, hex: string): boolean {
-    const slot = this.flat.get(algo);
-    if (!slot || (i + 1) * slot.len > slot.bytes.length) return false;
-    return hexEquals(slot.bytes.buf, i * slot.len, slot.len, hex.slice(0, 2 * slot.len));
+    const slot = this.slotToRead(algo, i);
+    return slot !== undefined && hexEquals(slot.bytes.buf, i * slot.len, slot.len, hex.slice(0, 2 * slot.len));
   }
 
   /** digestEquals, for a digest given as `digits` hex digits (ASCII) at text[from]. */
   digestEqualsText(algo: string, i: number, text: Uint8Array, from: number, digits: number): boolean {
-    const slot = this.flat.get(algo);
-    if (!slot || (i + 1) * slot.len > slot.bytes.length) return false;
-    return digits >= 2 * slot.len && hexTextEquals(slot.bytes.buf, i * slot.len, slot.len, text, from);
+    const slot = this.slotToRead(algo, i);
+    return slot !== undefined && digits >= 2 * slot.len && hexTextEquals(slot.bytes.buf, i * slot.len, slot.len, text, from);
   }
 
   /** The Merkle root of a member equals this hex. */
