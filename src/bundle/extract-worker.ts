@@ -13,7 +13,8 @@
  * thread has set it to stopped (an interrupt, a failed verify) no file is
  * created any more, so removing the temporary folder cannot race a write.
  *
- * Protocol: {id, buf (transferred), files:[[full, start, length], …], times:[[full, seconds], …]} →
+ * Protocol: {id, buf, paths: 'full\0full…', spans: [start, length, …], timePaths: 'full\0…', seconds: [s, …]}
+ * (buf, spans and seconds transferred) →
  * {id, buf (transferred back, for the next batch), error?: {index, code, message}}
  * (the batch stops at its first error; a time's error names its path).
  * A batch's times are set after its files are written: extract hands over
@@ -29,11 +30,20 @@ import { parentPort, workerData } from 'node:worker_threads';
 export interface WriteBatch {
   id: number;
   buf: ArrayBuffer;
-  /** [absolute path, offset in buf, length] per file. */
-  files: [string, number, number][];
-  /** [absolute path, time in seconds since the epoch] per file whose access and modification times are set. */
-  times: [string, number][];
+  /** The absolute path of each file, joined by SEP. */
+  paths: string;
+  /** Offset in buf and length of each file. */
+  spans: Uint32Array<ArrayBuffer>;
+  /** The absolute path of each file whose access and modification times are set, joined by SEP. */
+  timePaths: string;
+  /** Each of those times, in seconds since the epoch. */
+  seconds: Float64Array<ArrayBuffer>;
 }
+
+/** Joins the paths of a batch: NUL, the one byte no path can hold. */
+export const SEP = '\u0000';
+
+const split = (joined: string): string[] => (joined === '' ? [] : joined.split(SEP));
 
 export interface WriteBatchDone {
   id: number;
@@ -62,7 +72,9 @@ if (parentPort) {
     const dir = path.dirname(full);
     if (!made.has(dir)) {
       fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-      made.add(dir);
+      // A copy: the path is a slice of its batch's joined paths, and a slice kept in this set would keep the
+      // whole batch string alive (~40 MB of them at 200,000 files).
+      made.add(Buffer.from(dir).toString());
     }
     const fd = fs.openSync(full, CREATE, 0o644);
     try {
@@ -90,14 +102,17 @@ if (parentPort) {
 
   const run = (batch: WriteBatch): WriteBatchDone['error'] => {
     const all = new Uint8Array(batch.buf);
-    for (let i = 0; i < batch.files.length; i++) {
-      const [full, start, length] = batch.files[i]!;
-      const error = claimed(i, () => writeOne(full, all.subarray(start, start + length)));
+    const files = split(batch.paths);
+    for (let i = 0; i < files.length; i++) {
+      const start = batch.spans[2 * i]!;
+      const error = claimed(i, () => writeOne(files[i]!, all.subarray(start, start + batch.spans[2 * i + 1]!)));
       if (error) return error;
     }
-    for (let j = 0; j < batch.times.length; j++) {
-      const [full, seconds] = batch.times[j]!;
-      const error = claimed(batch.files.length + j, () => fs.utimesSync(full, seconds, seconds));
+    const times = split(batch.timePaths);
+    for (let j = 0; j < times.length; j++) {
+      const full = times[j]!;
+      const seconds = batch.seconds[j]!;
+      const error = claimed(files.length + j, () => fs.utimesSync(full, seconds, seconds));
       if (error) return { ...error, path: full };
     }
     return undefined;

@@ -18,7 +18,7 @@ import { Worker } from 'node:worker_threads';
 import { CustodyError } from '../core/errors.js';
 import { workerScript } from '../core/worker-script.js';
 import { onInterrupt } from './temp-files.js';
-import { BUSY, IDLE, STOPPED, type WriteBatch, type WriteBatchDone, type WriteWorkerData } from './extract-worker.js';
+import { BUSY, IDLE, SEP, STOPPED, type WriteBatch, type WriteBatchDone, type WriteWorkerData } from './extract-worker.js';
 
 /** Bytes per batch; a file larger than this is not for this writer. */
 export const BATCH_BYTES = 1 << 20;
@@ -39,11 +39,14 @@ export class SmallFileWriter {
   /** Batch buffers the worker gave back, reused (a fresh buffer per batch was garbage the heap held on to). */
   private readonly spare: Uint8Array<ArrayBuffer>[] = [];
   private fill = 0;
-  private files: [string, number, number][] = [];
+  /** The next batch's files: their paths, and [offset, length] of each in the batch buffer. */
+  private paths: string[] = [];
+  private spans: number[] = [];
   /** What each file of a batch is called in messages (its member name). */
   private names: string[] = [];
-  /** File times for the next batch, set after its files (extract-worker.ts). */
-  private times: [string, number][] = [];
+  /** File times for the next batch, set after its files (extract-worker.ts): paths, and seconds. */
+  private timePaths: string[] = [];
+  private seconds: number[] = [];
   /** Files begun and not yet ended: their bytes are going into this.buf, so it must not be sent yet. */
   private open = 0;
   private nextId = 0;
@@ -81,7 +84,7 @@ export class SmallFileWriter {
   async begin(full: string, member: string, size: number): Promise<SmallFile> {
     this.check();
     if (size > BATCH_BYTES) throw new CustodyError('INTERNAL', `${member}: too large for the small-file writer`);
-    if (this.fill + size > this.buf.length || this.files.length >= BATCH_FILES) await this.send();
+    if (this.fill + size > this.buf.length || this.paths.length >= BATCH_FILES) await this.send();
     const start = this.fill;
     this.fill += size;
     this.open++;
@@ -95,7 +98,8 @@ export class SmallFileWriter {
       end: async () => {
         if (at !== size) throw new CustodyError('INTERNAL', `${member}: ${at} bytes of ${size}`);
         this.open--;
-        this.files.push([full, start, size]);
+        this.paths.push(full);
+        this.spans.push(start, size);
         this.names.push(member);
       },
     };
@@ -108,7 +112,8 @@ export class SmallFileWriter {
    */
   setTime(full: string, seconds: number): void {
     this.check();
-    this.times.push([full, seconds]);
+    this.timePaths.push(full);
+    this.seconds.push(seconds);
   }
 
   /**
@@ -118,12 +123,12 @@ export class SmallFileWriter {
    * that batch.
    */
   async flushTimes(): Promise<void> {
-    if (this.times.length > 0 && this.open === 0) await this.send();
+    if (this.timePaths.length > 0 && this.open === 0) await this.send();
   }
 
   /** Every file given so far is on disk and every time given is set (or the first failure is thrown). */
   async drain(): Promise<void> {
-    if (this.files.length > 0 || this.times.length > 0) await this.send();
+    if (this.paths.length > 0 || this.timePaths.length > 0) await this.send();
     while (this.inFlight.size > 0 && this.error === undefined) await new Promise<void>((resolve) => (this.slotFreed = resolve));
     this.check();
   }
@@ -151,15 +156,26 @@ export class SmallFileWriter {
     while (this.inFlight.size >= MAX_IN_FLIGHT && this.error === undefined) await new Promise<void>((resolve) => (this.slotFreed = resolve));
     this.check();
     const id = this.nextId++;
-    const batch: WriteBatch = { id, buf: this.buf.buffer, files: this.files, times: this.times };
+    // Paths as one string and numbers as typed arrays: cloning an array per file (and per time) was a
+    // tenth of the main thread's time on 200,000 small files.
+    const batch: WriteBatch = {
+      id,
+      buf: this.buf.buffer,
+      paths: this.paths.join(SEP),
+      spans: new Uint32Array(this.spans),
+      timePaths: this.timePaths.join(SEP),
+      seconds: new Float64Array(this.seconds),
+    };
     this.inFlight.set(id, { names: this.names });
     this.worker.ref();
-    this.worker.postMessage(batch, [batch.buf]);
+    this.worker.postMessage(batch, [batch.buf, batch.spans.buffer, batch.seconds.buffer]);
     this.buf = this.spare.pop() ?? new Uint8Array(BATCH_BYTES);
     this.fill = 0;
-    this.files = [];
+    this.paths = [];
+    this.spans = [];
     this.names = [];
-    this.times = [];
+    this.timePaths = [];
+    this.seconds = [];
   }
 
   private onDone(m: WriteBatchDone): void {
