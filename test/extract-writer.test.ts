@@ -132,3 +132,20 @@ it('sets each file time given after the files before it are written, across batc
     await w.close();
   }
 });
+
+it('refuses a path with a NUL in it (the separator of a batch’s paths): nothing is written for it, in the folder or in the working folder', async () => {
+  const root = tempDir();
+  const w = new SmallFileWriter(refuse);
+  try {
+    const f = await w.begin(path.join(root, 'ok.bin'), 'data/ok.bin', 2);
+    f.write(new Uint8Array([1, 2]));
+    await f.end();
+    await expect(w.begin(`${path.join(root, 'a')}\u0000evil.bin`, 'data/a', 2)).rejects.toThrow(/a NUL in a path/);
+    expect(() => w.setTime(`${path.join(root, 'ok.bin')}\u0000x`, 0)).toThrow(/a NUL in a path/);
+    await w.drain();
+  } finally {
+    await w.close();
+  }
+  expect(fs.readdirSync(root)).toEqual(['ok.bin']);
+  expect(fs.existsSync('evil.bin')).toBe(false);
+});

@@ -369,9 +369,9 @@ export function parseManifestHead(doc: unknown): { head: ManifestHead; ctx: Mani
   return { head, ctx: { algorithms, itemIds } };
 }
 
-/** Validates element i of `files`. */
 const FILES = new Shape('document').at('files');
 
+/** Validates element i of `files`. */
 export function parseManifestFile(v: unknown, i: number, ctx: ManifestContext): ManifestFile {
   const { algorithms, itemIds } = ctx;
   const s = FILES.elem(i);

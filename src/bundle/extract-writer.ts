@@ -25,6 +25,15 @@ export const BATCH_BYTES = 1 << 20;
 const BATCH_FILES = 1024;
 const MAX_IN_FLIGHT = 3;
 
+/**
+ * The paths of a batch travel joined by NUL. safeJoin refuses a NUL in any
+ * name (a control character), so none gets here; were one to, the worker would
+ * split it into two paths, one of them relative to the working folder.
+ */
+function noSeparator(full: string, member: string): void {
+  if (full.includes(SEP)) throw new CustodyError('INTERNAL', `${member}: a NUL in a path given to the small-file writer`);
+}
+
 export interface SmallFile {
   /** Copies the next bytes of the file into the batch. */
   write(chunk: Uint8Array): void;
@@ -84,6 +93,7 @@ export class SmallFileWriter {
   async begin(full: string, member: string, size: number): Promise<SmallFile> {
     this.check();
     if (size > BATCH_BYTES) throw new CustodyError('INTERNAL', `${member}: too large for the small-file writer`);
+    noSeparator(full, member);
     if (this.fill + size > this.buf.length || this.paths.length >= BATCH_FILES) await this.send();
     const start = this.fill;
     this.fill += size;
@@ -112,6 +122,7 @@ export class SmallFileWriter {
    */
   setTime(full: string, seconds: number): void {
     this.check();
+    noSeparator(full, full);
     this.timePaths.push(full);
     this.seconds.push(seconds);
   }
