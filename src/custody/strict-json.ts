@@ -10,6 +10,8 @@
 import { CustodyError, type ErrorCode } from '../core/errors.js';
 
 const MAX_DEPTH = 64;
+/** The most characters a number may be written with (the Parser reads no further). */
+const MAX_NUMBER_CHARS = 400;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 class Parser {
@@ -144,7 +146,7 @@ class Parser {
   }
 
   number(): number {
-    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.s.slice(this.i, this.i + 400));
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.s.slice(this.i, this.i + MAX_NUMBER_CHARS));
     if (!m) this.fail('bad number');
     this.i += m[0].length;
     const n = Number(m[0]);
@@ -173,7 +175,9 @@ export function parseStrictJson(
       throw new CustodyError(code, `${what} is not valid UTF-8`);
     }
   }
-  return (typeof input === 'string' && LONE_SURROGATE.test(input) ? undefined : quickParse(text)) ?? new Parser(text, code, what).document();
+  // undefined: not decided (JSON.parse never gives undefined; a document that is null is null either way).
+  const quick = typeof input === 'string' && LONE_SURROGATE.test(input) ? undefined : quickParse(text);
+  return quick !== undefined ? quick : new Parser(text, code, what).document();
 }
 
 /** Parses with this module's own parser only (the tests compare it with parseStrictJson). */
@@ -185,17 +189,17 @@ const isNumberChar = (c: number): boolean => (c >= 0x30 && c <= 0x39) || c === 0
 
 /**
  * Whether the text has a run of characters a number is made of, longer than
- * the Parser reads a number from (400). Any 401 consecutive places hold one
- * of every 401st, so only those are looked at, and the run around each.
+ * MAX_NUMBER_CHARS. Any MAX_NUMBER_CHARS + 1 consecutive places hold one of
+ * every (MAX_NUMBER_CHARS + 1)th, so only those are looked at, and the run around each.
  */
 function longNumberRun(text: string): boolean {
-  for (let j = 400; j < text.length; j += 401) {
+  for (let j = MAX_NUMBER_CHARS; j < text.length; j += MAX_NUMBER_CHARS + 1) {
     if (!isNumberChar(text.charCodeAt(j))) continue;
     let lo = j;
     let hi = j;
     while (lo > 0 && isNumberChar(text.charCodeAt(lo - 1))) lo--;
     while (hi + 1 < text.length && isNumberChar(text.charCodeAt(hi + 1))) hi++;
-    if (hi - lo + 1 > 400) return true;
+    if (hi - lo + 1 > MAX_NUMBER_CHARS) return true;
   }
   return false;
 }
@@ -216,7 +220,7 @@ function colons(s: string): number {
  *   string that is not written as ':'); a text given as a string has no raw
  *   lone surrogate (the caller checks; decoded UTF-8 cannot have one);
  * - no value is nested deeper than MAX_DEPTH, every number is finite, and
- *   no number is written with more characters than the Parser reads (400):
+ *   no number is written with more characters than the Parser reads (MAX_NUMBER_CHARS):
  *   looked for only when the text outside its strings (at most its length
  *   less each parsed string and its quotes) could hold one;
  * - no key was dropped: outside strings, each ':' follows one key, so the
@@ -258,7 +262,7 @@ function quickParse(text: string): unknown {
     return true;
   };
   if (!fits(v, 0) || seen !== colons(text)) return undefined;
-  return text.length - inStrings > 400 && longNumberRun(text) ? undefined : v;
+  return text.length - inStrings > MAX_NUMBER_CHARS && longNumberRun(text) ? undefined : v;
 }
 
 /** A plain JSON object (not an array, not null) or throws. */
