@@ -3,7 +3,7 @@
  * the payload (manifest-<alg>.txt, custody/manifest.json, the piece list) have
  * been checked against it: its name, size, item, the digests computed (or, in
  * pieces mode, those the flat manifests state) and its piece SHA-256s and
- * Merkle root — in a few growable typed arrays, not an object per member.
+ * Merkle root — in typed arrays kept in blocks, not an object per member.
  *
  * Threat: a bundle of a million tiny members exhausting memory. Objects and
  * hex strings cost ~1 KB a member (verify of 200,000 members took 352 MB);
@@ -81,48 +81,72 @@ function hexTextInto(text: Uint8Array, from: number, digits: number, out: Uint8A
   for (let j = 0; j < digits; j += 2) out[at + j / 2] = (nibble(text[from + j]!) << 4) | nibble(text[from + j + 1]!);
 }
 
+/** Member names when no reader shares its own (tests): bytes laid end to end. */
 class GrowBytes {
   buf = new Uint8Array(1 << 12);
   length = 0;
-  reserve(extra: number): void {
-    if (this.length + extra <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < this.length + extra) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.length));
-    this.buf = next;
-  }
   push(bytes: Uint8Array): void {
-    this.reserve(bytes.length);
+    if (this.length + bytes.length > this.buf.length) {
+      let cap = this.buf.length * 2;
+      while (cap < this.length + bytes.length) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.buf.subarray(0, this.length));
+      this.buf = next;
+    }
     this.buf.set(bytes, this.length);
     this.length += bytes.length;
   }
 }
 
-/** One algorithm's flat digests: `len` bytes per member, member i's at i × len. */
-interface DigestSlot {
-  len: number;
-  bytes: GrowBytes;
-}
+/**
+ * Per-member data lives in blocks of 2^16 entries: growing copies nothing and
+ * leaves no outgrown array behind for the collector. Doubling arrays did, and
+ * at a million members their outgrown halves were ~30 MB of peak memory.
+ */
+const SHIFT = 16;
+const MASK = (1 << SHIFT) - 1;
 
-class GrowNumbers<T extends Float64Array | Uint32Array> {
+/** Fixed-length byte records (digests): record r is `len` bytes at block(r)[offset(r)]. */
+class Records {
+  private readonly blocks: Uint8Array[] = [];
+  /** Records 0 .. length-1 have room (zero until written). */
   length = 0;
-  constructor(
-    public buf: T,
-    private readonly make: (n: number) => T,
-  ) {}
-  push(x: number): void {
-    if (this.length === this.buf.length) {
-      const next = this.make(this.buf.length * 2);
-      next.set(this.buf);
-      this.buf = next;
-    }
-    this.buf[this.length++] = x;
+  constructor(readonly len: number) {}
+  /** Makes room for records up to r. */
+  reach(r: number): void {
+    while (this.blocks.length <= r >>> SHIFT) this.blocks.push(new Uint8Array(this.len << SHIFT));
+    if (r >= this.length) this.length = r + 1;
+  }
+  block(r: number): Uint8Array {
+    return this.blocks[r >>> SHIFT]!;
+  }
+  offset(r: number): number {
+    return (r & MASK) * this.len;
+  }
+  view(r: number): Uint8Array {
+    const at = this.offset(r);
+    return this.block(r).subarray(at, at + this.len);
   }
 }
 
-const f64 = (): GrowNumbers<Float64Array> => new GrowNumbers(new Float64Array(1024), (n) => new Float64Array(n));
-const u32 = (): GrowNumbers<Uint32Array> => new GrowNumbers(new Uint32Array(1024), (n) => new Uint32Array(n));
+class Numbers<T extends Float64Array | Uint32Array | Uint8Array> {
+  private readonly blocks: T[] = [];
+  length = 0;
+  constructor(private readonly make: (n: number) => T) {}
+  push(x: number): void {
+    const b = this.length >>> SHIFT;
+    if (b === this.blocks.length) this.blocks.push(this.make(1 << SHIFT));
+    this.blocks[b]![this.length & MASK] = x;
+    this.length++;
+  }
+  get(i: number): number {
+    return this.blocks[i >>> SHIFT]![i & MASK]!;
+  }
+}
+
+const f64 = (): Numbers<Float64Array> => new Numbers((n) => new Float64Array(n));
+const u32 = (): Numbers<Uint32Array> => new Numbers((n) => new Uint32Array(n));
+const u8 = (): Numbers<Uint8Array> => new Numbers((n) => new Uint8Array(n));
 const decoder = new TextDecoder();
 
 export class PayloadTable {
@@ -135,11 +159,18 @@ export class PayloadTable {
   private readonly sizes = f64();
   private readonly items = u32();
   /** Per algorithm: the digests computed (full mode) or stated by its manifest (pieces mode), binary. */
-  private readonly flat = new Map<string, DigestSlot>();
+  private readonly flat = new Map<string, Records>();
+  /** Pieces kept before member i's end (a member whose piece is its flat sha256 keeps none: see `own`). */
   private readonly pieceEnd = u32();
-  private readonly pieceBytes = new GrowBytes();
+  private readonly pieceBytes = new Records(32);
+  /**
+   * 1 for a member whose one piece is its whole content: in full mode that
+   * piece's SHA-256 is the flat sha256 computed beside it, read from there
+   * rather than kept twice (32 MB at a million tiny files).
+   */
+  private readonly own = u8();
   /** Merkle roots of the members whose piece count is not 1, in member order; rootOf lists those members. */
-  private readonly roots = new GrowBytes();
+  private readonly roots = new Records(32);
   private readonly rootOf = u32();
   /** Member indexes in name order; null once the members are known to be in name order already. */
   private perm: Uint32Array | null | undefined;
@@ -178,35 +209,33 @@ export class PayloadTable {
   setPieces(i: number, pieces: PieceDigests): void {
     if (!this.withPieces) return;
     if (pieces.hashes.length !== this.pieceCount(i)) throw new RangeError(`member ${i}: ${pieces.hashes.length} pieces where ${this.pieceCount(i)} were expected`);
-    const base = this.pieceBase(i) * 32;
-    pieces.hashes.forEach((h, k) => hexInto(h, this.pieceBytes.buf, base + 32 * k));
+    const base = this.pieceBase(i);
+    pieces.hashes.forEach((h, k) => hexInto(h, this.pieceBytes.block(base + k), this.pieceBytes.offset(base + k)));
     const slot = this.rootSlot(i);
-    if (slot >= 0) hexInto(pieces.merkleRoot, this.roots.buf, slot * 32);
+    if (slot >= 0) hexInto(pieces.merkleRoot, this.roots.block(slot), this.roots.offset(slot));
   }
 
   /** Where member i's root is kept, or -1 (a one-piece member: its root follows from its piece). */
   private rootSlot(i: number): number {
-    const list = this.rootOf.buf;
+    const list = this.rootOf;
     let lo = 0;
-    let hi = this.rootOf.length;
+    let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (list[mid]! < i) lo = mid + 1;
+      if (list.get(mid) < i) lo = mid + 1;
       else hi = mid;
     }
-    return lo < this.rootOf.length && list[lo] === i ? lo : -1;
+    return lo < list.length && list.get(lo) === i ? lo : -1;
   }
 
   /** Member i's Merkle root, binary (a view, or a fresh array for a one-piece member). */
   private root(i: number): Uint8Array {
     if (this.pieceCount(i) === 1) {
-      const at = this.pieceBase(i) * 32;
       const leaf = new Uint8Array(33);
-      leaf.set(this.pieceBytes.buf.subarray(at, at + 32), 1);
+      leaf.set(this.piece(i, 0), 1);
       return sha256(leaf);
     }
-    const slot = this.rootSlot(i);
-    return this.roots.buf.subarray(slot * 32, slot * 32 + 32);
+    return this.roots.view(this.rootSlot(i));
   }
 
   add(path: string, item: string, size: number, digests: Record<string, string>, pieces: PieceDigests | undefined): void {
@@ -234,17 +263,21 @@ export class PayloadTable {
     for (const [algo, hex] of Object.entries(digests)) this.setDigest(algo, this.count, hex);
     if (this.withPieces) {
       const hashes = pieces?.hashes ?? [];
-      this.pieceBytes.reserve(32 * hashes.length);
-      for (const h of hashes) {
-        hexInto(h, this.pieceBytes.buf, this.pieceBytes.length);
-        this.pieceBytes.length += 32;
+      const own = hashes.length === 1 && this.digestCap === Infinity && digests.sha256 === hashes[0];
+      if (!own) {
+        for (const h of hashes) {
+          const p = this.pieceBytes.length;
+          this.pieceBytes.reach(p);
+          hexInto(h, this.pieceBytes.block(p), this.pieceBytes.offset(p));
+        }
       }
-      this.pieceEnd.push(this.pieceBytes.length / 32);
+      this.own.push(own ? 1 : 0);
+      this.pieceEnd.push(this.pieceBytes.length);
       if (hashes.length !== 1) {
+        const r = this.roots.length;
         this.rootOf.push(this.count);
-        this.roots.reserve(32);
-        hexInto(pieces?.merkleRoot ?? '0'.repeat(64), this.roots.buf, this.roots.length);
-        this.roots.length += 32;
+        this.roots.reach(r);
+        hexInto(pieces?.merkleRoot ?? '0'.repeat(64), this.roots.block(r), this.roots.offset(r));
       }
     }
     this.count++;
@@ -252,8 +285,8 @@ export class PayloadTable {
 
   nameBytes(i: number): Uint8Array {
     if (this.shared) return this.shared.bytesOf(this.base + i).subarray(this.shared.prefix);
-    const start = i === 0 ? 0 : this.nameEnd.buf[i - 1]!;
-    return this.names.buf.subarray(start, this.nameEnd.buf[i]!);
+    const start = i === 0 ? 0 : this.nameEnd.get(i - 1);
+    return this.names.buf.subarray(start, this.nameEnd.get(i));
   }
 
   name(i: number): string {
@@ -261,45 +294,43 @@ export class PayloadTable {
   }
 
   size(i: number): number {
-    return this.sizes.buf[i]!;
+    return this.sizes.get(i);
   }
 
   item(i: number): string {
-    return this.itemIds[this.items.buf[i]!]!;
+    return this.itemIds[this.items.get(i)]!;
   }
 
   /**
    * The slot of `algo`'s digests with room for member i's (made at the first
    * digest, `digits` hex digits long, capped at digestCap bytes).
    */
-  private slotToWrite(algo: string, i: number, digits: number): DigestSlot {
+  private slotToWrite(algo: string, i: number, digits: number): Records {
     let slot = this.flat.get(algo);
     if (!slot) {
-      slot = { len: Math.min(digits / 2, this.digestCap), bytes: new GrowBytes() };
+      slot = new Records(Math.min(digits / 2, this.digestCap));
       this.flat.set(algo, slot);
     }
-    const end = (i + 1) * slot.len;
-    slot.bytes.reserve(end - slot.bytes.length);
-    if (end > slot.bytes.length) slot.bytes.length = end;
+    slot.reach(i);
     return slot;
   }
 
   /** The slot of `algo`'s digests when it holds member i's, else undefined. */
-  private slotToRead(algo: string, i: number): DigestSlot | undefined {
+  private slotToRead(algo: string, i: number): Records | undefined {
     const slot = this.flat.get(algo);
-    return slot && (i + 1) * slot.len <= slot.bytes.length ? slot : undefined;
+    return slot && i < slot.length ? slot : undefined;
   }
 
   /** Stores a digest (hex) for a member: computed in full mode, as a manifest states it in pieces mode. */
   setDigest(algo: string, i: number, hex: string): void {
     const slot = this.slotToWrite(algo, i, hex.length);
-    hexInto(hex.slice(0, 2 * slot.len), slot.bytes.buf, i * slot.len);
+    hexInto(hex.slice(0, 2 * slot.len), slot.block(i), slot.offset(i));
   }
 
   /** setDigest, for a digest given as `digits` hex digits (ASCII) at text[from]. */
   setDigestText(algo: string, i: number, text: Uint8Array, from: number, digits: number): void {
     const slot = this.slotToWrite(algo, i, digits);
-    hexTextInto(text, from, Math.min(digits, 2 * slot.len), slot.bytes.buf, i * slot.len);
+    hexTextInto(text, from, Math.min(digits, 2 * slot.len), slot.block(i), slot.offset(i));
   }
 
   hasDigests(algo: string): boolean {
@@ -308,19 +339,19 @@ export class PayloadTable {
 
   digestHex(algo: string, i: number): string | undefined {
     const slot = this.slotToRead(algo, i);
-    return slot && bytesToHex(slot.bytes.buf.subarray(i * slot.len, (i + 1) * slot.len));
+    return slot && bytesToHex(slot.view(i));
   }
 
   /** The stored digest of a member equals this hex (false when none is stored). */
   digestEquals(algo: string, i: number, hex: string): boolean {
     const slot = this.slotToRead(algo, i);
-    return slot !== undefined && hexEquals(slot.bytes.buf, i * slot.len, slot.len, hex.slice(0, 2 * slot.len));
+    return slot !== undefined && hexEquals(slot.block(i), slot.offset(i), slot.len, hex.slice(0, 2 * slot.len));
   }
 
   /** digestEquals, for a digest given as `digits` hex digits (ASCII) at text[from]. */
   digestEqualsText(algo: string, i: number, text: Uint8Array, from: number, digits: number): boolean {
     const slot = this.slotToRead(algo, i);
-    return slot !== undefined && digits >= 2 * slot.len && hexTextEquals(slot.bytes.buf, i * slot.len, slot.len, text, from);
+    return slot !== undefined && digits >= 2 * slot.len && hexTextEquals(slot.block(i), slot.offset(i), slot.len, text, from);
   }
 
   /** The Merkle root of a member equals this hex. */
@@ -340,21 +371,28 @@ export class PayloadTable {
 
   pieceCount(i: number): number {
     if (!this.withPieces) return 0;
-    return this.pieceEnd.buf[i]! - (i === 0 ? 0 : this.pieceEnd.buf[i - 1]!);
+    if (this.own.get(i) === 1) return 1;
+    return this.pieceEnd.get(i) - this.pieceBase(i);
   }
 
+  /** Where member i's kept pieces start in pieceBytes. */
   private pieceBase(i: number): number {
-    return i === 0 ? 0 : this.pieceEnd.buf[i - 1]!;
+    return i === 0 ? 0 : this.pieceEnd.get(i - 1);
+  }
+
+  /** Piece k of member i, binary (a view). */
+  private piece(i: number, k: number): Uint8Array {
+    if (this.own.get(i) === 1) return this.flat.get('sha256')!.view(i);
+    return this.pieceBytes.view(this.pieceBase(i) + k);
   }
 
   pieceHex(i: number, k: number): string {
-    const at = (this.pieceBase(i) + k) * 32;
-    return bytesToHex(this.pieceBytes.buf.subarray(at, at + 32));
+    return bytesToHex(this.piece(i, k));
   }
 
   /** True when piece k of member i is the SHA-256 given as 64 hex digits (ASCII) at text[from]. */
   pieceEqualsText(i: number, k: number, text: Uint8Array, from: number): boolean {
-    return hexTextEquals(this.pieceBytes.buf, (this.pieceBase(i) + k) * 32, 32, text, from);
+    return hexTextEquals(this.piece(i, k), 0, 32, text, from);
   }
 
   rootHex(i: number): string | undefined {
