@@ -364,7 +364,7 @@ export class CustodyManifestCheck {
 
   private compare(f: ManifestFile, i: number): void {
     const t = this.table;
-    const same = compareBytes(utf8Scratch(f.path), t.nameBytes(i)) === 0;
+    const same = t.compareName(i, utf8Scratch(f.path)) === 0;
     const p = { path: t.name(i), item: t.item(i) };
     const bad = (msg: string, extra: { member?: string; item?: string } = {}): void => {
       this.first = { error: new CustodyError('MALFORMED_BUNDLE', `${CUSTODY_MANIFEST_JSON}: ${msg}`, { member: CUSTODY_MANIFEST_JSON, ...extra }) };

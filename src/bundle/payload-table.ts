@@ -188,7 +188,7 @@ export class PayloadTable {
     readonly withPieces: boolean,
     private readonly digestCap = Infinity,
     /** The tar reader's names (payload names are not kept twice): member k's bytes, and the length of the bag folder prefix. */
-    private readonly shared?: { bytesOf(k: number): Uint8Array; readonly count: number; prefix: number },
+    private readonly shared?: { bytesOf(k: number): Uint8Array; compareWith(k: number, b: Uint8Array, skip: number): number; readonly count: number; prefix: number },
   ) {}
   /** The shared name index of payload member 0. */
   private base = -1;
@@ -283,10 +283,16 @@ export class PayloadTable {
     this.count++;
   }
 
+  /** Member i's name (UTF-8; valid until the next call). */
   nameBytes(i: number): Uint8Array {
     if (this.shared) return this.shared.bytesOf(this.base + i).subarray(this.shared.prefix);
     const start = i === 0 ? 0 : this.nameEnd.get(i - 1);
     return this.names.buf.subarray(start, this.nameEnd.get(i));
+  }
+
+  /** Member i's name against b in byte order (as compareBytes), without copying it out. */
+  compareName(i: number, b: Uint8Array): number {
+    return this.shared ? this.shared.compareWith(this.base + i, b, this.shared.prefix) : compareBytes(this.nameBytes(i), b);
   }
 
   name(i: number): string {
@@ -416,12 +422,12 @@ export class PayloadTable {
     if (this.perm !== undefined) return this.perm;
     const n = this.count;
     let inOrder = true;
-    for (let i = 1; i < n && inOrder; i++) if (compareBytes(this.nameBytes(i - 1), this.nameBytes(i)) > 0) inOrder = false;
+    for (let i = 1; i < n && inOrder; i++) if (this.compareName(i, this.nameBytes(i - 1)) < 0) inOrder = false;
     let perm: Uint32Array | null = null;
     if (!inOrder) {
       perm = new Uint32Array(n);
       for (let i = 0; i < n; i++) perm[i] = i;
-      perm.sort((a, b) => compareBytes(this.nameBytes(a), this.nameBytes(b)));
+      perm.sort((a, b) => -this.compareName(b, this.nameBytes(a)));
     }
     this.perm = perm;
     this.cursor = 0;
@@ -442,7 +448,7 @@ export class PayloadTable {
     const perm = this.sorted();
     const at = (k: number): number => (perm === null ? k : perm[k]!);
     const c = this.cursor;
-    if (c < this.count && compareBytes(this.nameBytes(at(c)), name) === 0) {
+    if (c < this.count && this.compareName(at(c), name) === 0) {
       this.cursor = c + 1;
       return at(c);
     }
@@ -450,7 +456,7 @@ export class PayloadTable {
     let hi = this.count;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const cmp = compareBytes(this.nameBytes(at(mid)), name);
+      const cmp = this.compareName(at(mid), name);
       if (cmp === 0) {
         this.cursor = mid + 1;
         return at(mid);

@@ -221,6 +221,7 @@ export async function readBundle(source: AsyncIterable<Uint8Array>, opts: ReadOp
     assertPiecesFit(info);
     const table = new PayloadTable(info.pieceSize > 0, mode === 'pieces' ? 8 : Infinity, {
       bytesOf: (k) => names.bytesOf(k),
+      compareWith: (k, b, skip) => names.compareWith(k, b, skip),
       get count() {
         return names.count;
       },

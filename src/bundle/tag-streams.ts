@@ -346,7 +346,7 @@ export class PiecesCheck extends LineCheck {
     // The generated list, line by line: the expected member's next piece, its range, its digest.
     const want = this.c < this.table.count ? this.table.sortedAt(this.c) : undefined;
     let same = false;
-    if (want !== undefined && this.pieceSize > 0 && compareBytes(this.table.nameBytes(want), name) === 0) {
+    if (want !== undefined && this.pieceSize > 0 && this.table.compareName(want, name) === 0) {
       const r = pieceRange(this.pieceSize, this.table.size(want), this.k);
       same = r[0] === range[0] && r[1] === range[1] && this.table.pieceEqualsText(want, this.k, hex, 0);
     }

@@ -114,13 +114,17 @@ export function foldName(name: string): string {
  * came from.
  */
 export class NameTracker {
-  /** Every name so far, flagged 1 for a regular file (compact: a million names). */
-  private readonly seen = new NameSet();
   /**
    * Every folder above a member so far (a NameSet, not a Set of strings: a million members' folders took ~30 MB
-   * more as strings). On the point of `seen`: one pass over a name hashes it and every folder above it for both.
+   * more as strings).
    */
-  private readonly parents = new NameSet(this.seen.point);
+  private readonly parents = new NameSet();
+  /**
+   * Every name so far, flagged 1 for a regular file, each kept as its folder in `parents` and the bytes after it
+   * (compact: a million names). On the point of `parents`: one pass over a name hashes it and every folder
+   * above it for both.
+   */
+  private readonly seen = new NameSet(this.parents.point, this.parents);
   private parentBytes = 0;
   /** The hashes of the folders above the name being added, then its own (NameSet.prefixHashes). */
   private cuts = new Int32Array(256);
@@ -138,21 +142,29 @@ export class NameTracker {
     const cuts = this.cuts;
     // One pass: cuts[0..n-1] hash the folders above the member (shortest first), cuts[n] the name.
     const n = this.seen.prefixHashes(kb, 0x2f, cuts);
-    // Added now (one hash of the name, not two): a refusal below ends the archive's reading anyway.
-    if (this.seen.addNewHashed(kb, type === 'file' ? 1 : 0, cuts[n]!) < 0) throw unsafe(name, 'duplicate name');
+    // The member's folder first (the name is kept as that folder and the bytes after it). `parents` holds
+    // every folder above each one it holds (addFolders adds them shortest first): when the member's own
+    // folder is there, so are all the others.
+    const cut = kb.lastIndexOf(0x2f);
+    let folder = cut < 0 ? -1 : this.parents.findHashed(kb, cuts[n - 1]!, cut);
+    if (cut >= 0 && folder < 0) folder = this.addFolders(name, kb, cuts);
+    if (this.seen.addNewHashed(kb, type === 'file' ? 1 : 0, cuts[n]!, folder) < 0) throw unsafe(name, 'duplicate name');
     if (type === 'file' && this.parents.findHashed(kb, cuts[n]!) >= 0) {
       throw unsafe(name, 'regular file with the same name as a directory holding earlier members');
     }
-    // `parents` holds every folder above each one it holds (the loop below adds them shortest first):
-    // when the member's own folder is there, so are all the others.
-    const cut = kb.lastIndexOf(0x2f);
-    if (cut < 0 || this.parents.findHashed(kb, cuts[n - 1]!, cut) >= 0) return;
+  }
+
+  /** Adds each folder above the member not yet in `parents` (cuts: their hashes); returns the index of its own. */
+  private addFolders(name: string, kb: Uint8Array, cuts: Int32Array): number {
+    const key = name;
+    let last = -1;
     // Each folder above the member, cut from the key (joining component arrays was quadratic).
     let k = 0;
     for (let i = key.indexOf('/'), j = kb.indexOf(0x2f); i >= 0; i = key.indexOf('/', i + 1), j = kb.indexOf(0x2f, j + 1), k++) {
       const parent = kb.subarray(0, j);
       const h = cuts[k]!;
-      if (this.parents.findHashed(parent, h) < 0) {
+      last = this.parents.findHashed(parent, h);
+      if (last < 0) {
         // A folder seen before was checked then, and no file of its name was admitted since.
         const s = this.seen.findHashed(parent, h);
         if (s >= 0 && this.seen.flags(s) === 1) throw unsafe(name, `inside ${JSON.stringify(key.slice(0, i))}, which is a regular file`);
@@ -161,9 +173,10 @@ export class NameTracker {
         if (this.parents.size >= MAX_FOLDERS || this.parentBytes > MAX_FOLDER_NAME_BYTES) {
           throw unsafe(name.slice(0, 100), `more than ${MAX_FOLDERS} distinct folders or ${MAX_FOLDER_NAME_BYTES} bytes of folder names in one archive`);
         }
-        this.parents.addHashed(parent, 0, h);
+        last = this.parents.addHashed(parent, 0, h);
       }
     }
+    return last;
   }
 
   has(name: string): boolean {
@@ -175,7 +188,13 @@ export class NameTracker {
     return this.seen.size;
   }
 
+  /** Name k's bytes (valid until the next bytesOf or add). */
   bytesOf(k: number): Uint8Array {
     return this.seen.bytesOf(k);
+  }
+
+  /** Name k without its first `skip` bytes against b, in byte order (NameSet.compareWith). */
+  compareWith(k: number, b: Uint8Array, skip = 0): number {
+    return this.seen.compareWith(k, b, skip);
   }
 }
