@@ -1,11 +1,15 @@
 /**
- * A tree of 1,000,000 tiny files (a phone extraction, a mail store) seals
- * with peak memory under 300 MB (VmHWM of the seal process, sampled), and
- * every file in the bundle checks out against manifest-sha256.txt with
- * Python's tarfile and hashlib in one pass over the tar; custody verify of
- * it too, also under 300 MB (custody/manifest.json is ~500 MB here,
- * read as a stream). Slow (it writes 1,000,000 files; ~40 min on a loaded 2-core machine, over
- * CI's 20-minute budget): only with CUSTODY_MILLION_TESTS=1.
+ * A tree of 1,000,000 tiny files (a phone extraction, a mail store) seals,
+ * and every file in the bundle checks out against manifest-sha256.txt with
+ * Python's tarfile and hashlib in one pass over the tar; custody verify
+ * accepts it in pieces mode and with --full, each with peak memory under
+ * 300 MB (VmHWM of the process, sampled; custody/manifest.json is ~500 MB
+ * here, read as a stream). Slow (it writes 1,000,000 files: ~6 min on a
+ * 2-core machine): with CUSTODY_BIG_TESTS=1, as CI runs.
+ *
+ * Seal's own peak is held to the same 300 MB only with
+ * CUSTODY_MILLION_TESTS=1: it is at that bound now (296–306 MB in four runs
+ * on a 2-core machine), so in CI it would fail one run in two.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,11 +18,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, runWithPeakRss, tempDir } from './helpers/cli.js';
 import { makeTree } from './bench/make-tree.mjs';
 
+const BIG = process.env.CUSTODY_BIG_TESTS === '1';
 const MILLION = process.env.CUSTODY_MILLION_TESTS === '1';
 const FILES = 1_000_000;
 let dir: string;
 let home: string;
 let bundle: string;
+let sealPeakKiB = 0;
 
 /** One pass over the tar with Python's tarfile: every data member's SHA-256 against manifest-sha256.txt. */
 const PY_CHECK = `
@@ -38,7 +44,7 @@ bad = [l for l in lines if seen.get(l[66:].replace('%25', '%')) != l[:64]]
 print(len(seen), len(lines), len(bad))
 `;
 
-describe.skipIf(!MILLION)('a tree of 1,000,000 tiny files', () => {
+describe.skipIf(!BIG)('a tree of 1,000,000 tiny files', () => {
   beforeAll(() => {
     dir = tempDir('custody-million-');
     home = path.join(dir, 'home');
@@ -48,12 +54,16 @@ describe.skipIf(!MILLION)('a tree of 1,000,000 tiny files', () => {
   }, 3_600_000);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }), 3_600_000);
 
-  it('seals with peak RSS under 300 MB', async () => {
+  it('seals', async () => {
     const r = await runWithPeakRss(['--quiet', 'seal', path.join(dir, 'export'), '--case', 'CASE-MILLION', '--out', bundle], { CUSTODY_HOME: home });
     expect(r.code, r.stderr).toBe(0);
     expect(r.peakKiB).toBeGreaterThan(0);
-    expect(r.peakKiB / 1024).toBeLessThan(300);
+    sealPeakKiB = r.peakKiB;
   }, 3_600_000);
+
+  it.runIf(MILLION)('sealed with peak RSS under 300 MB', () => {
+    expect(sealPeakKiB / 1024).toBeLessThan(300);
+  });
 
   it('holds every file, each matching manifest-sha256.txt (tar -tf, Python tarfile + hashlib)', () => {
     const listed = spawnSync('sh', ['-c', `tar -tf '${bundle}' | grep -c '^export/data/'`], { encoding: 'utf8' });
@@ -62,10 +72,12 @@ describe.skipIf(!MILLION)('a tree of 1,000,000 tiny files', () => {
     expect(py.stdout.trim(), py.stderr).toBe(`${FILES} ${FILES} 0`);
   }, 3_600_000);
 
-  it('custody verify accepts it, with peak RSS under 300 MB', async () => {
-    const v = await runWithPeakRss(['--quiet', 'verify', bundle], { CUSTODY_HOME: home });
-    expect(v.code, v.stderr).toBe(0);
-    expect(v.peakKiB).toBeGreaterThan(0);
-    expect(v.peakKiB / 1024).toBeLessThan(300);
-  }, 3_600_000);
+  for (const mode of [[], ['--full']]) {
+    it(`custody verify ${mode.join(' ') || '(pieces mode)'} accepts it, with peak RSS under 300 MB`, async () => {
+      const v = await runWithPeakRss(['--quiet', 'verify', ...mode, bundle], { CUSTODY_HOME: home });
+      expect(v.code, v.stderr).toBe(0);
+      expect(v.peakKiB).toBeGreaterThan(0);
+      expect(v.peakKiB / 1024).toBeLessThan(300);
+    }, 3_600_000);
+  }
 });
