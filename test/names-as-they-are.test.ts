@@ -215,6 +215,23 @@ describe('a name that is not valid UTF-8', () => {
   });
 });
 
+describe('a name that is not valid UTF-8 beside the name its escape spells', () => {
+  it('is refused by seal up front (exit 2, both named, nothing written), not sealed into a bundle every reader refuses as a duplicate', () => {
+    const d = tempDir('custody-escape-pair-');
+    const home = path.join(d, 'home');
+    expect(runCli(['key', 'new', '--name', 'Ann Examiner', '--no-passphrase'], { env: { CUSTODY_HOME: home } }).code).toBe(0);
+    const ev = Buffer.from(path.join(d, 'ev'));
+    fs.mkdirSync(ev);
+    fs.writeFileSync(Buffer.concat([ev, Buffer.from('/'), Buffer.from([0xff])]), 'a');
+    fs.writeFileSync(Buffer.concat([ev, Buffer.from('/%FF')]), 'b');
+    const out = path.join(d, 'ev.tar');
+    const r = runCli(['seal', ev.toString(), '--case', 'CASE-1', '--out', out], { env: { CUSTODY_HOME: home } });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n')[0]).toMatch(/^custody: cannot seal .*ev\/%FF: its name is not valid UTF-8 \(bytes ff\) and would be sealed as "%FF", the name of .*ev\/%FF beside it \(rename one of them\)$/);
+    expect(fs.readdirSync(d).sort()).toEqual(['ev', 'home']);
+  });
+});
+
 describe('the escape of names that are not valid UTF-8', () => {
   it('leaves valid names alone and escapes only the bytes that are not UTF-8, one spelling each', () => {
     const e = (bytes: number[]) => escapeNameBytes(new Uint8Array(bytes));

@@ -87,9 +87,20 @@ function walk(dir: string | Buffer, relDirBytes: Buffer | undefined, escapedAbov
     const abs: string | Buffer =
       typeof dir === 'string' && escaped === undefined ? path.join(dir, name) : Buffer.concat([typeof dir === 'string' ? Buffer.from(dir) : dir, SLASH, bytes]);
     const relBytes = relDirBytes === undefined ? bytes : Buffer.concat([relDirBytes, SLASH, bytes]);
-    return { d, abs, name: checkedComponent(name, shown(abs)), relBytes, escaped: escapedAbove || escaped !== undefined };
+    return { d, abs, name: checkedComponent(name, shown(abs)), relBytes, escaped: escapedAbove || escaped !== undefined, ownEscaped: escaped !== undefined };
   });
   named.sort((a, b) => compareNames(a.name, b.name));
+  // A name that is not valid UTF-8 is sealed escaped (%XX): the escape of one can be another's real name
+  // ('%FF' beside the byte 0xFF). Both would become one member name, which every reader refuses as a duplicate.
+  for (let i = 1; i < named.length; i++) {
+    if (named[i]!.name === named[i - 1]!.name) {
+      const [x, y] = named[i]!.ownEscaped ? [named[i]!, named[i - 1]!] : [named[i - 1]!, named[i]!];
+      throw usage(
+        `cannot seal ${shown(x.abs)}: its name is not valid UTF-8 (bytes ${x.d.name.toString('hex')}) and would be sealed as ${JSON.stringify(x.name)}, the name of ${shown(y.abs)} beside it`,
+        'rename one of them',
+      );
+    }
+  }
   const subtrees: { key: string; order: number[] }[] = [];
   for (const { d, abs, name, relBytes, escaped } of named) {
     if (d.isSymbolicLink()) throw usage(`cannot seal ${shown(abs)}: symbolic links inside an item are refused`, 'copy the target in, or seal it as its own item');
