@@ -354,11 +354,20 @@ export interface FileTimes {
   item(i: number): string;
   mtime(i: number): number;
   nameBytes(i: number): string | undefined;
+  /** Some file has original name bytes. */
+  anyNameBytes: boolean;
 }
 
 function manifestFiles(m: CustodyManifest): FileTimes {
   const f = m.files;
-  return { count: f.length, path: (i) => f[i]!.path, item: (i) => f[i]!.item, mtime: (i) => new Date(f[i]!.mtime).getTime(), nameBytes: (i) => f[i]!.nameBytes };
+  return {
+    count: f.length,
+    path: (i) => f[i]!.path,
+    item: (i) => f[i]!.item,
+    mtime: (i) => new Date(f[i]!.mtime).getTime(),
+    nameBytes: (i) => f[i]!.nameBytes,
+    anyNameBytes: f.some((x) => x.nameBytes !== undefined),
+  };
 }
 
 /**
@@ -371,7 +380,7 @@ export function fileTimes(r: ReadBundle): FileTimes {
   const c = r.streamed.custody;
   const mtimes = c.mtimes;
   if (!mtimes) throw new CustodyError('INTERNAL', 'the file times were not kept');
-  return { count: t.count, path: (i) => t.name(i), item: (i) => t.item(i), mtime: (i) => mtimes[i]!, nameBytes: (i) => c.nameBytes.get(i) };
+  return { count: t.count, path: (i) => t.name(i), item: (i) => t.item(i), mtime: (i) => mtimes[i]!, nameBytes: (i) => c.nameBytes.get(i), anyNameBytes: c.nameBytes.size > 0 };
 }
 
 /**
@@ -400,7 +409,10 @@ export async function finishExtraction(root: string, m: CustodyManifest, names?:
     await fsp.mkdir(restore ? originalPath(root, d.item, d.nameBytes!) : safeJoin(root, written), { recursive: true, mode: 0o755 });
   }
   const list = files ?? manifestFiles(m);
-  for (let i = 0; i < list.count; i++) {
+  // Where the writer thread set every file's time, no name is restored to its original bytes and none was renamed,
+  // each file is as it should be already: the walk below would only decode a million names to find that out.
+  const perFile = !timesSet || list.anyNameBytes || names?.renamedAny === true;
+  for (let i = 0; perFile && i < list.count; i++) {
     const rel = list.path(i);
     const nameBytes = list.nameBytes(i);
     const { written, restore } = place(rel, 'file', nameBytes);

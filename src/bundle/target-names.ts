@@ -154,6 +154,11 @@ export class TargetNameCheck {
     return sealed;
   }
 
+  /** Some member (or a folder above one) is written under another path. */
+  get renamedAny(): boolean {
+    return this.why.size > 0;
+  }
+
   /** Why `sealed` is written under another path (the first renamed folder above it, or itself), or undefined. */
   renamedBecause(sealed: string): string | undefined {
     if (this.why.size === 0) return undefined;
