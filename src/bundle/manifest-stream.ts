@@ -15,6 +15,7 @@
  * Findings are kept, not thrown: they are reported only once the tag
  * manifest and the seal hold (verify.ts).
  */
+import { ByteBuffer } from '../core/bytes.js';
 import { CustodyError } from '../core/errors.js';
 import { compareBytes, utf8 } from '../custody/encoding.js';
 import { utf8Scratch } from './payload-table.js';
@@ -37,33 +38,6 @@ function malformed(msg: string): CustodyError {
   return new CustodyError('MALFORMED_BUNDLE', `${CUSTODY_MANIFEST_JSON}: ${msg}`, { member: CUSTODY_MANIFEST_JSON });
 }
 
-class Bytes {
-  buf = new Uint8Array(1 << 12);
-  length = 0;
-  push(b: number): void {
-    if (this.length === this.buf.length) {
-      const next = new Uint8Array(this.buf.length * 2);
-      next.set(this.buf);
-      this.buf = next;
-    }
-    this.buf[this.length++] = b;
-  }
-  append(bytes: Uint8Array): void {
-    if (this.length + bytes.length > this.buf.length) {
-      let cap = this.buf.length * 2;
-      while (cap < this.length + bytes.length) cap *= 2;
-      const next = new Uint8Array(cap);
-      next.set(this.buf.subarray(0, this.length));
-      this.buf = next;
-    }
-    this.buf.set(bytes, this.length);
-    this.length += bytes.length;
-  }
-  view(): Uint8Array {
-    return this.buf.subarray(0, this.length);
-  }
-}
-
 const FILES_KEY = utf8('"files"');
 const isWs = (b: number): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 
@@ -75,13 +49,13 @@ const isWs = (b: number): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b
  * whole document goes to `onWhole` (still bounded by MAX_MANIFEST_HEAD).
  */
 export class FilesScanner {
-  private readonly head = new Bytes();
-  private elem = new Bytes();
+  private readonly head = new ByteBuffer();
+  private elem = new ByteBuffer();
   private depth = 0;
   private inString = false;
   private escape = false;
   private expectKey = false;
-  private key: Bytes | undefined;
+  private key: ByteBuffer | undefined;
   private lastKey = false;
   private state: 'head' | 'open' | 'elements' | 'after' | 'done' = 'head';
   private afterComma = false;
@@ -141,7 +115,7 @@ export class FilesScanner {
     if (b === 0x22) {
       this.inString = true;
       if (this.depth === 1 && this.expectKey) {
-        this.key = new Bytes();
+        this.key = new ByteBuffer();
         this.key.push(b);
         this.expectKey = false;
       }
@@ -154,7 +128,7 @@ export class FilesScanner {
       this.expectKey = true;
     } else if (this.depth === 1 && b === 0x3a && this.lastKey) {
       this.lastKey = false;
-      const head = new Bytes();
+      const head = new ByteBuffer();
       head.append(this.head.view());
       head.append(utf8('[]}'));
       this.onHead(head.view());

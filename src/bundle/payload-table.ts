@@ -17,6 +17,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { ByteBuffer } from '../core/bytes.js';
 import type { PieceDigests } from '../core/hasher.js';
 import { compareBytes } from '../custody/encoding.js';
 
@@ -81,23 +82,6 @@ function hexTextInto(text: Uint8Array, from: number, digits: number, out: Uint8A
   for (let j = 0; j < digits; j += 2) out[at + j / 2] = (nibble(text[from + j]!) << 4) | nibble(text[from + j + 1]!);
 }
 
-/** Member names when no reader shares its own (tests): bytes laid end to end. */
-class GrowBytes {
-  buf = new Uint8Array(1 << 12);
-  length = 0;
-  push(bytes: Uint8Array): void {
-    if (this.length + bytes.length > this.buf.length) {
-      let cap = this.buf.length * 2;
-      while (cap < this.length + bytes.length) cap *= 2;
-      const next = new Uint8Array(cap);
-      next.set(this.buf.subarray(0, this.length));
-      this.buf = next;
-    }
-    this.buf.set(bytes, this.length);
-    this.length += bytes.length;
-  }
-}
-
 /**
  * Per-member data lives in blocks of 2^16 entries: growing copies nothing and
  * leaves no outgrown array behind for the collector. Doubling arrays did, and
@@ -154,7 +138,8 @@ export class PayloadTable {
   totalBytes = 0;
   readonly itemIds: string[] = [];
   private readonly itemIndex = new Map<string, number>();
-  private readonly names = new GrowBytes();
+  /** Member names end to end, when no reader shares its own (tests). */
+  private readonly names = new ByteBuffer();
   private readonly nameEnd = u32();
   private readonly sizes = f64();
   private readonly items = u32();
@@ -247,7 +232,7 @@ export class PayloadTable {
       if (k !== this.base + this.count) throw new RangeError('payload members are not consecutive names of the reader');
     } else {
       const nb = utf8Scratch(path);
-      this.names.push(nb);
+      this.names.append(nb);
       if (this.names.length > 0xffffffff) throw new RangeError('more than 4 GiB of payload member names');
       this.nameEnd.push(this.names.length);
     }
