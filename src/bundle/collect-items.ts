@@ -178,7 +178,6 @@ export async function collectItems(requests: ItemRequest[]): Promise<CollectedIt
       item.files.push({ abs: source, rel: checkedComponent(path.basename(source), source), size: st.size, mtime: st.mtime });
     } else if (st.isDirectory()) {
       const order = walk(source, undefined, false, item);
-      item.files.trim();
       if (order.some((v, i) => v !== i)) item.files.sorted = Uint32Array.from(order);
     } else {
       throw usage(`cannot seal ${r.path}: not a regular file or directory`, 'image a device first (e.g. with dc3dd) and seal the image file');

@@ -17,6 +17,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { float64s, Records, uint32s, uint8s } from '../core/blocks.js';
 import { ByteBuffer } from '../core/bytes.js';
 import type { PieceDigests } from '../core/hasher.js';
 import { compareBytes } from '../custody/encoding.js';
@@ -82,55 +83,6 @@ function hexTextInto(text: Uint8Array, from: number, digits: number, out: Uint8A
   for (let j = 0; j < digits; j += 2) out[at + j / 2] = (nibble(text[from + j]!) << 4) | nibble(text[from + j + 1]!);
 }
 
-/**
- * Per-member data lives in blocks of 2^16 entries: growing copies nothing and
- * leaves no outgrown array behind for the collector. Doubling arrays did, and
- * at a million members their outgrown halves were ~30 MB of peak memory.
- */
-const SHIFT = 16;
-const MASK = (1 << SHIFT) - 1;
-
-/** Fixed-length byte records (digests): record r is `len` bytes at block(r)[offset(r)]. */
-class Records {
-  private readonly blocks: Uint8Array[] = [];
-  /** Records 0 .. length-1 have room (zero until written). */
-  length = 0;
-  constructor(readonly len: number) {}
-  /** Makes room for records up to r. */
-  reach(r: number): void {
-    while (this.blocks.length <= r >>> SHIFT) this.blocks.push(new Uint8Array(this.len << SHIFT));
-    if (r >= this.length) this.length = r + 1;
-  }
-  block(r: number): Uint8Array {
-    return this.blocks[r >>> SHIFT]!;
-  }
-  offset(r: number): number {
-    return (r & MASK) * this.len;
-  }
-  view(r: number): Uint8Array {
-    const at = this.offset(r);
-    return this.block(r).subarray(at, at + this.len);
-  }
-}
-
-class Numbers<T extends Float64Array | Uint32Array | Uint8Array> {
-  private readonly blocks: T[] = [];
-  length = 0;
-  constructor(private readonly make: (n: number) => T) {}
-  push(x: number): void {
-    const b = this.length >>> SHIFT;
-    if (b === this.blocks.length) this.blocks.push(this.make(1 << SHIFT));
-    this.blocks[b]![this.length & MASK] = x;
-    this.length++;
-  }
-  get(i: number): number {
-    return this.blocks[i >>> SHIFT]![i & MASK]!;
-  }
-}
-
-const f64 = (): Numbers<Float64Array> => new Numbers((n) => new Float64Array(n));
-const u32 = (): Numbers<Uint32Array> => new Numbers((n) => new Uint32Array(n));
-const u8 = (): Numbers<Uint8Array> => new Numbers((n) => new Uint8Array(n));
 const decoder = new TextDecoder();
 
 export class PayloadTable {
@@ -140,23 +92,23 @@ export class PayloadTable {
   private readonly itemIndex = new Map<string, number>();
   /** Member names end to end, when no reader shares its own (tests). */
   private readonly names = new ByteBuffer();
-  private readonly nameEnd = u32();
-  private readonly sizes = f64();
-  private readonly items = u32();
+  private readonly nameEnd = uint32s();
+  private readonly sizes = float64s();
+  private readonly items = uint32s();
   /** Per algorithm: the digests computed (full mode) or stated by its manifest (pieces mode), binary. */
   private readonly flat = new Map<string, Records>();
   /** Pieces kept before member i's end (a member whose piece is its flat sha256 keeps none: see `own`). */
-  private readonly pieceEnd = u32();
+  private readonly pieceEnd = uint32s();
   private readonly pieceBytes = new Records(32);
   /**
    * 1 for a member whose one piece is its whole content: in full mode that
    * piece's SHA-256 is the flat sha256 computed beside it, read from there
    * rather than kept twice (32 MB at a million tiny files).
    */
-  private readonly own = u8();
+  private readonly own = uint8s();
   /** Merkle roots of the members whose piece count is not 1, in member order; rootOf lists those members. */
   private readonly roots = new Records(32);
-  private readonly rootOf = u32();
+  private readonly rootOf = uint32s();
   /** Member indexes in name order; null once the members are known to be in name order already. */
   private perm: Uint32Array | null | undefined;
   private cursor = 0;
