@@ -2,13 +2,15 @@
  * The finishing pass of extract (finishExtraction) sets each file's sealed
  * time unless the writer thread did already; with nothing left to do per
  * file (times set, no name renamed or restored to its original bytes) it
- * does not walk the files at all, and leaves them as they are.
+ * does not walk the files at all, and leaves them as they are. The sink
+ * keeps a time (so the reader need not) only where its writer thread will
+ * set it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CustodyManifest } from '../src/bundle/custody-manifest.js';
-import { finishExtraction, type FileTimes } from '../src/bundle/extract.js';
+import { directorySink, finishExtraction, type FileTimes } from '../src/bundle/extract.js';
 import { tempDir } from './helpers/cli.js';
 
 const SEALED = Date.parse('2024-03-01T10:20:30.456Z');
@@ -41,5 +43,20 @@ describe('finishing an extraction', () => {
     expect(await finishExtraction(root, m, undefined, counted, true)).toEqual([]);
     expect(asked).toBe(0);
     expect(fs.statSync(path.join(root, 'data/it/a.txt')).mtimeMs).toBe(before);
+  });
+
+  it('the sink takes a time only where its writer thread will set it; the reader keeps the others for the finishing pass', async () => {
+    const before = directorySink(tempDir('custody-sink-'));
+    expect(before.fileTime!(0, SEALED)).toBe(false);
+    expect(before.fileTimesSet()).toBe(false);
+    await before.close();
+    const withWriter = directorySink(tempDir('custody-sink-'));
+    const f = await withWriter.beginPayload('data/it/x', 1);
+    await f.write(Uint8Array.of(1));
+    await f.end();
+    expect(withWriter.fileTime!(0, SEALED)).toBe(true);
+    expect(withWriter.fileTimesSet()).toBe(true);
+    await withWriter.drain();
+    await withWriter.close();
   });
 });

@@ -188,9 +188,10 @@ export function directorySink(root: string, names?: TargetNameCheck): DirectoryS
     },
     fileTime(member, mtimeMs) {
       if (times === 'undecided') times = writer ? 'writer' : 'finish';
-      if (times !== 'writer') return;
+      if (times !== 'writer') return false;
       pendingMembers.push(member);
       pendingMs.push(mtimeMs);
+      return true;
     },
     async flushTimes(nameOf) {
       if (times !== 'writer' || pendingMembers.length === 0) return;
@@ -374,13 +375,13 @@ function manifestFiles(m: CustodyManifest): FileTimes {
  * The file times of a bundle read with keepFiles 'times': a verified
  * verdict's custody/manifest.json lists the payload members in member order
  * (custody.manifest fails otherwise), so element i is payload member i.
+ * A time the sink kept (its writer thread sets it) reads as NaN here.
  */
 export function fileTimes(r: ReadBundle): FileTimes {
   const t = r.table;
   const c = r.streamed.custody;
   const mtimes = c.mtimes;
-  if (!mtimes) throw new CustodyError('INTERNAL', 'the file times were not kept');
-  return { count: t.count, path: (i) => t.name(i), item: (i) => t.item(i), mtime: (i) => mtimes[i]!, nameBytes: (i) => c.nameBytes.get(i), anyNameBytes: c.nameBytes.size > 0 };
+  return { count: t.count, path: (i) => t.name(i), item: (i) => t.item(i), mtime: (i) => mtimes?.[i] ?? Number.NaN, nameBytes: (i) => c.nameBytes.get(i), anyNameBytes: c.nameBytes.size > 0 };
 }
 
 /**

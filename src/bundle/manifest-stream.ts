@@ -260,11 +260,14 @@ export class CustodyManifestCheck {
   /**
    * Elements of `files`, kept only when asked (report, receive); verify keeps
    * none; extract ('times') keeps only those with original name bytes, and
-   * every file time in `mtimes`.
+   * every file time the caller does not keep itself (onTime) in `mtimes`.
    */
   readonly files: ManifestFile[] = [];
-  /** keepFiles 'times': each payload member's mtime (ms since the epoch, NaN if it does not parse), by element index. */
-  readonly mtimes: Float64Array | undefined;
+  /**
+   * keepFiles 'times': each payload member's mtime (ms since the epoch; NaN if it does not parse or onTime kept
+   * it), by element index; undefined when onTime kept every one.
+   */
+  mtimes: Float64Array | undefined;
   /** keepFiles 'times': element index → original name bytes (hex), for the few files sealed under an escaped name. */
   readonly nameBytes = new Map<number, string>();
   /** More elements than payload members, or fewer: the count said. */
@@ -290,11 +293,13 @@ export class CustodyManifestCheck {
       pieceSize: number;
       keepFiles: boolean | 'times';
       manifestOk: (algo: string) => boolean;
-      /** keepFiles 'times': each payload member's time as its element is read (member index, ms; not called for a time that does not parse). */
-      onTime?: (i: number, ms: number) => void;
+      /**
+       * keepFiles 'times': each payload member's time as its element is read (member index, ms; not called for a
+       * time that does not parse). True: the caller keeps it (it is not kept in `mtimes`).
+       */
+      onTime?: (i: number, ms: number) => boolean;
     },
   ) {
-    this.mtimes = o.keepFiles === 'times' ? new Float64Array(table.count) : undefined;
     this.scanner = new FilesScanner(
       (bytes) => this.startHead(parseManifestJson(bytes)),
       (bytes, i) => this.element(parseManifestJson(bytes), i),
@@ -324,10 +329,11 @@ export class CustodyManifestCheck {
       this.countError = `lists more than ${n} files; the bundle holds ${n}`;
       throw new StopScan();
     }
-    if (this.mtimes) {
-      // A million objects cost ~500 MB; extract needs only the time and the rare original name bytes.
-      const ms = (this.mtimes[i] = Date.parse(f.mtime));
-      if (!Number.isNaN(ms)) this.o.onTime?.(i, ms);
+    if (this.o.keepFiles === 'times') {
+      // A million objects cost ~500 MB; extract needs only the time and the rare original name bytes. A time
+      // the caller keeps (extract's writer thread sets it) is not kept here too: 8 MB a million files.
+      const ms = Date.parse(f.mtime);
+      if (Number.isNaN(ms) || this.o.onTime?.(i, ms) !== true) (this.mtimes ??= new Float64Array(n).fill(Number.NaN))[i] = ms;
       if (f.nameBytes !== undefined) {
         this.nameBytes.set(i, f.nameBytes);
         this.files.push(f);

@@ -42,7 +42,7 @@ export interface BundleSink {
    * verifies. Kept by the sink (two numbers) until flushTimes, which the
    * reader awaits after each slice of the file, with the members' names.
    */
-  fileTime?(member: number, mtimeMs: number): void;
+  fileTime?(member: number, mtimeMs: number): boolean;
   flushTimes?(nameOf: (member: number) => string): Promise<void>;
 }
 
