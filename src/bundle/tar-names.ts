@@ -156,18 +156,17 @@ export class NameTracker {
 
   /** Adds each folder above the member not yet in `parents` (cuts: their hashes); returns the index of its own. */
   private addFolders(name: string, kb: Uint8Array, cuts: Int32Array): number {
-    const key = name;
     let last = -1;
-    // Each folder above the member, cut from the key (joining component arrays was quadratic).
+    // Each folder above the member, cut from the name (joining component arrays was quadratic).
     let k = 0;
-    for (let i = key.indexOf('/'), j = kb.indexOf(0x2f); i >= 0; i = key.indexOf('/', i + 1), j = kb.indexOf(0x2f, j + 1), k++) {
+    for (let i = name.indexOf('/'), j = kb.indexOf(0x2f); i >= 0; i = name.indexOf('/', i + 1), j = kb.indexOf(0x2f, j + 1), k++) {
       const parent = kb.subarray(0, j);
       const h = cuts[k]!;
       last = this.parents.findHashed(parent, h);
       if (last < 0) {
         // A folder seen before was checked then, and no file of its name was admitted since.
         const s = this.seen.findHashed(parent, h);
-        if (s >= 0 && this.seen.flags(s) === 1) throw unsafe(name, `inside ${JSON.stringify(key.slice(0, i))}, which is a regular file`);
+        if (s >= 0 && this.seen.flags(s) === 1) throw unsafe(name, `inside ${JSON.stringify(name.slice(0, i))}, which is a regular file`);
         this.parentBytes += i;
         // Every distinct folder is remembered: 70,000 names 255 folders deep took 1.5 GB before failing deep in the runtime.
         if (this.parents.size >= MAX_FOLDERS || this.parentBytes > MAX_FOLDER_NAME_BYTES) {
