@@ -8,8 +8,8 @@
  * 2-core machine): with CUSTODY_BIG_TESTS=1, as CI runs.
  *
  * Seal's own peak is held to the same 300 MB only with
- * CUSTODY_MILLION_TESTS=1: it is at that bound now (296–306 MB in four runs
- * on a 2-core machine), so in CI it would fail one run in two.
+ * CUSTODY_MILLION_TESTS=1: it is close to that bound now (252–292 MB in four
+ * runs on a 2-core machine), too close for a CI that must not fail by chance.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
