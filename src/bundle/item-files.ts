@@ -36,7 +36,6 @@ export class ItemFiles implements Iterable<ItemFile> {
   private readonly mtimes = float64s();
   /** 1: some component of the path is not valid UTF-8 (the path is sealed escaped, read by its bytes). */
   private readonly escaped = uint8s();
-  private count = 0;
   /** Sum of the sizes. */
   totalBytes = 0;
   /**
@@ -49,11 +48,11 @@ export class ItemFiles implements Iterable<ItemFile> {
   constructor(private readonly base: string) {}
 
   get length(): number {
-    return this.objects.length + this.count;
+    return this.objects.length + this.sizes.length;
   }
 
   push(f: ItemFile): void {
-    if (this.count > 0) throw new Error('ItemFiles: objects and walked files do not mix');
+    if (this.sizes.length > 0) throw new Error('ItemFiles: objects and walked files do not mix');
     this.objects.push(f);
     this.totalBytes += f.size;
   }
@@ -61,7 +60,7 @@ export class ItemFiles implements Iterable<ItemFile> {
   /** A file found by walking `base`: its path inside the item as bytes. Returns its index. */
   pushWalked(relBytes: Uint8Array, escaped: boolean, size: number, mtimeMs: number): number {
     if (this.objects.length > 0) throw new Error('ItemFiles: objects and walked files do not mix');
-    const i = this.count++;
+    const i = this.sizes.length;
     this.names.push(relBytes);
     this.sizes.push(size);
     this.mtimes.push(mtimeMs);
