@@ -26,6 +26,13 @@ import { trackTemp, untrackTemp } from './temp-files.js';
 
 const enc = new TextEncoder();
 
+/**
+ * Records read back at once (~43 KB with MD5, SHA-1 and SHA-256): manifest order is member order with
+ * subtrees moved whole, so nearly every record comes from a run already read, and a tree that moves
+ * many small subtrees costs at most one such read per record.
+ */
+const RECORDS_READ = 512;
+
 /** A file written through a 1 MiB buffer, optionally SHA-256'd as it goes. */
 export class SpillWriter {
   readonly file: string;
@@ -98,17 +105,24 @@ export class SealSpill {
   private piecesCount = 0;
   private readFds: { records: number; pieces: number } | undefined;
   private readonly recordBuf: Buffer;
+  /** Records read back: run `readRun` of RECORDS_READ records. */
+  private readonly readBuf: Buffer;
+  private readRun = -1;
+  /** Piece digests of one file, read back (reused: one Buffer per file was a million small allocations). */
+  private pieceBuf = Buffer.alloc(32 * 64);
 
   /** `dir`: a folder to create (must not exist); default one under the system's temporary folder. */
   constructor(
     private readonly algos: Algo[],
     dir?: string,
   ) {
+    if (!algos.includes('sha256')) throw new CustodyError('INTERNAL', 'the seal spill needs sha256 among the algorithms');
     this.dir = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'custody-seal-'));
     if (dir !== undefined) fs.mkdirSync(dir, { mode: 0o700 });
     trackTemp(this.dir);
     this.recordSize = algos.reduce((n, a) => n + HEX_LENGTH[a] / 2, 0) + 16;
     this.recordBuf = Buffer.alloc(this.recordSize);
+    this.readBuf = Buffer.alloc(this.recordSize * RECORDS_READ);
     this.entries = new SpillWriter(path.join(this.dir, 'files.json'), false);
     this.lines = new SpillWriter(path.join(this.dir, 'files.jsonl'), false);
     this.records = new SpillWriter(path.join(this.dir, 'records.bin'), false);
@@ -129,8 +143,13 @@ export class SealSpill {
     r.writeDoubleLE(pieceHashes?.length ?? 0, at);
     r.writeDoubleLE(this.piecesCount, at + 8);
     this.records.write(r);
-    for (const h of pieceHashes ?? []) this.pieces.write(Buffer.from(h, 'hex'));
-    this.piecesCount += pieceHashes?.length ?? 0;
+    // One piece is the whole file: its digest is the file's SHA-256, kept once (in the record).
+    if (pieceHashes?.length === 1) {
+      if (pieceHashes[0] !== mf.hashes.sha256) throw new CustodyError('INTERNAL', `${mf.path}: the digest of its one piece is not its SHA-256`);
+    } else {
+      for (const h of pieceHashes ?? []) this.pieces.write(Buffer.from(h, 'hex'));
+      this.piecesCount += pieceHashes?.length ?? 0;
+    }
     this.count++;
   }
 
@@ -142,10 +161,17 @@ export class SealSpill {
 
   /** The record of file number `i` (member order). */
   record(i: number): SpilledRecord {
-    const r = this.recordBuf;
-    fs.readSync(this.readFds!.records, r, 0, this.recordSize, i * this.recordSize);
+    if (!(Number.isSafeInteger(i) && i >= 0 && i < this.count)) throw new CustodyError('INTERNAL', `the seal's spill has no record ${i}`);
+    const run = Math.floor(i / RECORDS_READ);
+    if (run !== this.readRun) {
+      const first = run * RECORDS_READ;
+      const n = Math.min(RECORDS_READ, this.count - first) * this.recordSize;
+      if (fs.readSync(this.readFds!.records, this.readBuf, 0, n, first * this.recordSize) !== n) throw new CustodyError('INTERNAL', `the seal's spill lost record ${i}`);
+      this.readRun = run;
+    }
+    const r = this.readBuf;
+    let at = (i - run * RECORDS_READ) * this.recordSize;
     const digests: Record<string, string> = {};
-    let at = 0;
     for (const a of this.algos) {
       const n = HEX_LENGTH[a] / 2;
       digests[a] = r.toString('hex', at, at + n);
@@ -155,8 +181,11 @@ export class SealSpill {
   }
 
   pieceHashes(rec: SpilledRecord): string[] {
-    const b = Buffer.alloc(rec.pieceCount * 32);
-    if (b.length > 0) fs.readSync(this.readFds!.pieces, b, 0, b.length, rec.pieceAt * 32);
+    if (rec.pieceCount === 1) return [rec.digests.sha256!];
+    const n = rec.pieceCount * 32;
+    if (this.pieceBuf.length < n) this.pieceBuf = Buffer.alloc(Math.max(n, this.pieceBuf.length * 2));
+    const b = this.pieceBuf;
+    if (n > 0) fs.readSync(this.readFds!.pieces, b, 0, n, rec.pieceAt * 32);
     const out: string[] = [];
     for (let i = 0; i < rec.pieceCount; i++) out.push(b.toString('hex', i * 32, i * 32 + 32));
     return out;
@@ -167,20 +196,32 @@ export class SealSpill {
     copyFile(this.entries.file, to);
   }
 
-  /** Every file's manifest entry, in member order (read back from the spill). */
+  /**
+   * Every file's manifest entry, in member order (read back from the spill).
+   * Lines are cut from the bytes read and decoded one by one: decoding each
+   * 1 MiB read whole made strings too large for V8's young generation, and
+   * the ledger's pass over a million files grew the heap by ~80 MB before a
+   * full collection took them back.
+   */
   *files(): Generator<ManifestFile> {
     const fd = fs.openSync(this.lines.file, 'r');
     try {
-      const buf = Buffer.alloc(1 << 20);
-      let rest = '';
+      const buf = Buffer.alloc(1 << 20); // a line is at most TAG_LIMITS.manifestFileEntryBytes (add())
+      let have = 0;
       for (;;) {
-        const n = fs.readSync(fd, buf, 0, buf.length, null);
+        if (have === buf.length) throw new CustodyError('INTERNAL', "a line of the seal's spill is longer than its reads");
+        const n = fs.readSync(fd, buf, have, buf.length - have, null);
         if (n === 0) break;
-        const text = rest + buf.toString('utf8', 0, n);
-        const lines = text.split('\n');
-        rest = lines.pop()!;
-        for (const l of lines) yield JSON.parse(l) as ManifestFile;
+        have += n;
+        let start = 0;
+        for (let nl = buf.indexOf(0x0a, start); nl !== -1 && nl < have; nl = buf.indexOf(0x0a, start)) {
+          yield JSON.parse(buf.toString('utf8', start, nl)) as ManifestFile;
+          start = nl + 1;
+        }
+        buf.copy(buf, 0, start, have);
+        have -= start;
       }
+      if (have > 0) throw new CustodyError('INTERNAL', "the seal's spill ends inside a line");
     } finally {
       fs.closeSync(fd);
     }
