@@ -61,6 +61,7 @@ function checkedComponent(name: string, where: string): string {
 }
 
 const SLASH = Buffer.from('/');
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Walks one folder of an item, adding its files in member order (each
@@ -86,8 +87,7 @@ function walk(dir: string | Buffer, relDirBytes: Buffer | undefined, escapedAbov
     const name = escaped ?? bytes.toString('utf8');
     const abs: string | Buffer =
       typeof dir === 'string' && escaped === undefined ? path.join(dir, name) : Buffer.concat([typeof dir === 'string' ? Buffer.from(dir) : dir, SLASH, bytes]);
-    const relBytes = relDirBytes === undefined ? bytes : Buffer.concat([relDirBytes, SLASH, bytes]);
-    return { d, abs, name: checkedComponent(name, shown(abs)), relBytes, escaped: escapedAbove || escaped !== undefined, ownEscaped: escaped !== undefined };
+    return { d, abs, name: checkedComponent(name, shown(abs)), escaped: escapedAbove || escaped !== undefined, ownEscaped: escaped !== undefined };
   });
   named.sort((a, b) => compareNames(a.name, b.name));
   // A name that is not valid UTF-8 is sealed escaped (%XX): the escape of one can be another's real name
@@ -102,9 +102,11 @@ function walk(dir: string | Buffer, relDirBytes: Buffer | undefined, escapedAbov
     }
   }
   const subtrees: { key: string; order: number[] }[] = [];
-  for (const { d, abs, name, relBytes, escaped } of named) {
+  let folder = -1; // this folder's number in item.files, once it holds a file
+  for (const { d, abs, name, escaped } of named) {
     if (d.isSymbolicLink()) throw usage(`cannot seal ${shown(abs)}: symbolic links inside an item are refused`, 'copy the target in, or seal it as its own item');
     if (d.isDirectory()) {
+      const relBytes = relDirBytes === undefined ? d.name : Buffer.concat([relDirBytes, SLASH, d.name]);
       const before = item.files.length + item.emptyDirectories.length;
       const order = walk(abs, relBytes, escaped, item);
       if (item.files.length + item.emptyDirectories.length === before) {
@@ -120,7 +122,8 @@ function walk(dir: string | Buffer, relDirBytes: Buffer | undefined, escapedAbov
       } catch (e) {
         throw fromSystemError(e, shown(abs));
       }
-      subtrees.push({ key: name, order: [item.files.pushWalked(relBytes, escaped, st.size, st.mtimeMs)] });
+      if (folder < 0) folder = item.files.folder(relDirBytes ?? EMPTY);
+      subtrees.push({ key: name, order: [item.files.pushWalked(folder, d.name, escaped, st.size, st.mtimeMs)] });
     } else {
       throw usage(`cannot seal ${shown(abs)}: only regular files and directories can be sealed (not devices, FIFOs or sockets)`);
     }
