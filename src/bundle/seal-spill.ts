@@ -213,9 +213,10 @@ export class SealSpill {
         const n = fs.readSync(fd, buf, have, buf.length - have, null);
         if (n === 0) break;
         have += n;
+        const read = buf.subarray(0, have);
         let start = 0;
-        for (let nl = buf.indexOf(0x0a, start); nl !== -1 && nl < have; nl = buf.indexOf(0x0a, start)) {
-          yield JSON.parse(buf.toString('utf8', start, nl)) as ManifestFile;
+        for (let nl = read.indexOf(0x0a, start); nl !== -1; nl = read.indexOf(0x0a, start)) {
+          yield JSON.parse(read.toString('utf8', start, nl)) as ManifestFile;
           start = nl + 1;
         }
         buf.copy(buf, 0, start, have);
