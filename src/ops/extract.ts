@@ -75,22 +75,34 @@ async function checkNamesFirst(input: BundleInput, names: TargetNameCheck): Prom
   // A target that keeps every name as it is (ext4, XFS) and takes any name bytes has nothing to refuse:
   // walking 200,000 headers and holding their names first would be wasted.
   if (!names.active && !(names.profile.utf8Names === true && names.mode === 'refuse')) return;
-  let members: { name: string; size: number; dataOffset: number }[];
   let manifestBytes: Uint8Array | undefined;
+  // Names go to the check as the walk meets them (no object per member: a million of them took ~150 MB).
+  // A refusal waits for the walk's end: a bundle that does not walk is verify's to explain, not this check's.
+  let refusal: unknown;
+  let manifestAt: { size: number; dataOffset: number } | undefined;
   const fh = await fsp.open(input.label, 'r');
   try {
-    members = (await walkHeaders(fh, (await fh.stat()).size)).members;
-    const m = members.find((x) => x.name.endsWith(`/${CUSTODY_MANIFEST_JSON}`) && x.name.indexOf('/') === x.name.length - CUSTODY_MANIFEST_JSON.length - 1);
-    if (m !== undefined && m.size <= 64 << 20) manifestBytes = await preadAt(fh, m.size, m.dataOffset);
+    await walkHeaders(fh, (await fh.stat()).size, {
+      keep: (name, _type, size, dataOffset) => {
+        const slash = name.indexOf('/');
+        if (slash > 0 && refusal === undefined) {
+          try {
+            names.add(name.slice(slash + 1));
+          } catch (e) {
+            refusal = e;
+          }
+        }
+        if (name.endsWith(`/${CUSTODY_MANIFEST_JSON}`) && slash === name.length - CUSTODY_MANIFEST_JSON.length - 1) manifestAt ??= { size, dataOffset };
+        return false;
+      },
+    });
+    if (manifestAt !== undefined && manifestAt.size <= 64 << 20) manifestBytes = await preadAt(fh, manifestAt.size, manifestAt.dataOffset);
   } catch {
     return;
   } finally {
     await fh.close();
   }
-  for (const m of members) {
-    const slash = m.name.indexOf('/');
-    if (slash > 0) names.add(m.name.slice(slash + 1));
-  }
+  if (refusal !== undefined) throw refusal;
   if (manifestBytes === undefined) return;
   let manifest;
   try {
