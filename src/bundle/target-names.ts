@@ -114,11 +114,21 @@ const REFUSE_HINT = 'extract onto a file system that keeps both names (ext4, XFS
  * keeps its name, the next is `name (2).ext`, and so on.
  */
 export class TargetNameCheck {
-  /** target key of a written path → the sealed path written there */
-  private readonly seen = new Map<string, string>();
-  /** sealed path (every prefix) → the path it is written under */
-  private readonly written = new Map<string, string>();
-  /** sealed path (every prefix) → why it was renamed */
+  /**
+   * Every path placed, by folder: the number of the folder it is written in
+   * and the target key of its own name → its own name as sealed. A folder
+   * written once holds the children of one sealed folder only (two that
+   * would share it are refused or renamed), so a name and its folder are the
+   * whole path. Whole paths in three maps took 269 MB of heap at a million
+   * names. The name is kept only where it is not its own key (1 otherwise),
+   * and copied: a name cut from a member's path would keep the whole path.
+   */
+  private readonly seen = new Map<string, string | 1>();
+  /** Folders written (paths on the target, '' the destination) → their numbers. */
+  private readonly folders = new Map<string, number>([['', 0]]);
+  /** sealed path → the path it is written under, where they differ (a renamed folder renames all it holds) */
+  private readonly renamed = new Map<string, string>();
+  /** sealed path → why it was renamed */
   private readonly why = new Map<string, string>();
   /** The target folds, normalises or refuses some names (false on ext4, XFS: then every name is written as it is). */
   readonly active: boolean;
@@ -135,20 +145,22 @@ export class TargetNameCheck {
   add(name: string): string {
     if (!this.active) return name;
     const parts = name.split('/');
+    let sealed = '';
     let parent = '';
     for (let i = 0; i < parts.length; i++) {
-      const sealed = parts.slice(0, i + 1).join('/');
-      parent = this.written.get(sealed) ?? this.place(sealed, parent, parts[i]!);
+      const [sealedFolder, folder, part] = [sealed, parent, parts[i]!];
+      sealed = i === 0 ? part : `${sealed}/${part}`;
+      parent = this.placed(sealed, folder, part) ?? this.place(sealed, i === 0 ? undefined : sealedFolder, folder, part);
     }
     return parent;
   }
 
   /** Where `sealed` (or a member under it) was written; itself when it was not renamed or not seen. */
   writtenPath(sealed: string): string {
-    if (!this.active) return sealed;
+    if (!this.active || this.renamed.size === 0) return sealed;
     const parts = sealed.split('/');
     for (let i = parts.length; i > 0; i--) {
-      const w = this.written.get(parts.slice(0, i).join('/'));
+      const w = this.renamed.get(parts.slice(0, i).join('/'));
       if (w !== undefined) return [w, ...parts.slice(i)].join('/');
     }
     return sealed;
@@ -170,7 +182,37 @@ export class TargetNameCheck {
     return undefined;
   }
 
-  private place(sealed: string, parent: string, component: string): string {
+  /** The key of `name` in the written folder `folder`. */
+  private key(folder: string, name: string): string {
+    let n = this.folders.get(folder);
+    if (n === undefined) {
+      n = this.folders.size;
+      this.folders.set(folder, n);
+    }
+    return `${n}/${targetKey(name, this.profile)}`;
+  }
+
+  /** What `seen` keeps for a name placed under `key`. */
+  private static kept(key: string, component: string): string | 1 {
+    return key.endsWith(component) && key.length - component.length === key.indexOf('/') + 1 ? 1 : Buffer.from(component).toString();
+  }
+
+  /** The name `seen` kept under `key`. */
+  private static name(key: string, kept: string | 1): string {
+    return kept === 1 ? key.slice(key.indexOf('/') + 1) : kept;
+  }
+
+  /** Where `sealed` (own name `component`, its folder written as `folder`) was placed already, or undefined. */
+  private placed(sealed: string, folder: string, component: string): string | undefined {
+    const r = this.renamed.get(sealed);
+    if (r !== undefined) return r;
+    const key = this.key(folder, component);
+    const kept = this.seen.get(key);
+    return kept !== undefined && TargetNameCheck.name(key, kept) === component ? join(folder, component) : undefined;
+  }
+
+  /** Places `sealed` (in the sealed folder `sealedFolder`, undefined at the top; written as `parent`; own name `component`). */
+  private place(sealed: string, sealedFolder: string | undefined, parent: string, component: string): string {
     let candidate = component;
     let why: string | undefined;
     const windows = this.profile.windowsNames ? windowsNameProblem(component) : undefined;
@@ -184,10 +226,13 @@ export class TargetNameCheck {
       }
       candidate = windowsSafeName(component);
     }
-    const join = (c: string) => (parent === '' ? c : `${parent}/${c}`);
-    let at = join(candidate);
-    const other = this.seen.get(targetKey(at, this.profile));
-    if (other !== undefined) {
+    let name = candidate;
+    const key = this.key(parent, name);
+    const kept = this.seen.get(key);
+    if (kept !== undefined) {
+      const otherName = TargetNameCheck.name(key, kept);
+      // The other is in the same sealed folder as this one (see `seen`).
+      const other = sealedFolder === undefined ? otherName : `${sealedFolder}/${otherName}`;
       const how = other.normalize('NFC') === sealed.normalize('NFC') ? 'Unicode normalisation' : 'case';
       if (this.mode === 'refuse') {
         throw new CustodyError('USAGE', `cannot extract into ${this.dest}: ${JSON.stringify(other)} and ${JSON.stringify(sealed)} would be one file there (its file system ignores ${how}); nothing was written to ${this.dest}`, {
@@ -195,15 +240,21 @@ export class TargetNameCheck {
           hint: REFUSE_HINT,
         });
       }
-      const taken = this.written.get(other) === at && this.why.has(other);
+      const taken = this.renamed.get(other) === join(parent, name) && this.why.has(other);
       why ??= taken ? `its name is the safe name given to ${JSON.stringify(other)}` : `would be one file with ${JSON.stringify(other)} there (its file system ignores ${how})`;
-      for (let n = 2; this.seen.has(targetKey(at, this.profile)); n++) at = join(numbered(candidate, n));
+      for (let n = 2; this.seen.has(this.key(parent, name)); n++) name = numbered(candidate, n);
     }
-    this.seen.set(targetKey(at, this.profile), sealed);
-    this.written.set(sealed, at);
+    const at = join(parent, name);
+    const placedKey = this.key(parent, name);
+    this.seen.set(placedKey, TargetNameCheck.kept(placedKey, component));
+    if (at !== sealed) this.renamed.set(sealed, at);
     if (why !== undefined) this.why.set(sealed, why);
     return at;
   }
+}
+
+function join(folder: string, name: string): string {
+  return folder === '' ? name : `${folder}/${name}`;
 }
 
 /** All names at once (see TargetNameCheck). */
