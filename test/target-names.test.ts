@@ -21,7 +21,7 @@ v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
 const component = fc.constantFrom(
-  'a', 'A', 'b', 'readme.txt', 'README.txt', 'Readme.TXT', 'caf\u00e9', 'cafe\u0301', 'CAF\u00c9', 'stra\u00dfe', 'STRASSE',
+  'a', 'A', 'b', 'LONE-\ud800-SURROGATE', 'lone-\ud800-surrogate', 'readme.txt', 'README.txt', 'Readme.TXT', 'caf\u00e9', 'cafe\u0301', 'CAF\u00c9', 'stra\u00dfe', 'STRASSE',
   '\u03a3\u03b1\u03c3', '\u03c3\u03b1\u03c2', 'CON', 'con.txt', 'a:b', 'a_b', 'x?', 'x_', 'trail.', 'trail_', 'a (2)', 'a (2).txt', 'a.txt', 'A.TXT', 'a (3)',
 );
 const name = fc.array(component, { minLength: 1, maxLength: 3 }).map((p) => p.join('/'));

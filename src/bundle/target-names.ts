@@ -194,7 +194,7 @@ export class TargetNameCheck {
 
   /** What `seen` keeps for a name placed under `key`. */
   private static kept(key: string, component: string): string | 1 {
-    return key.endsWith(component) && key.length - component.length === key.indexOf('/') + 1 ? 1 : Buffer.from(component).toString();
+    return key.endsWith(component) && key.length - component.length === key.indexOf('/') + 1 ? 1 : (JSON.parse(JSON.stringify(component)) as string); // a copy, exact for any UTF-16
   }
 
   /** The name `seen` kept under `key`. */
