@@ -132,6 +132,8 @@ export class TargetNameCheck {
   private readonly why = new Map<string, string>();
   /** The target folds, normalises or refuses some names (false on ext4, XFS: then every name is written as it is). */
   readonly active: boolean;
+  /** The last name added, by component, and where each of its prefixes is written. */
+  private last: { parts: string[]; written: string[] } = { parts: [], written: [] };
 
   constructor(
     readonly profile: TargetProfile,
@@ -145,13 +147,21 @@ export class TargetNameCheck {
   add(name: string): string {
     if (!this.active) return name;
     const parts = name.split('/');
-    let sealed = '';
-    let parent = '';
-    for (let i = 0; i < parts.length; i++) {
+    // The folders this name shares with the last one were placed then, under the paths they have for good.
+    const last = this.last;
+    let shared = 0;
+    while (shared < parts.length - 1 && shared < last.parts.length - 1 && parts[shared] === last.parts[shared]) shared++;
+    const written = last.written.slice(0, shared);
+    let sealed = parts.slice(0, shared).join('/');
+    let parent = shared === 0 ? '' : written[shared - 1]!;
+    for (let i = shared; i < parts.length; i++) {
       const [sealedFolder, folder, part] = [sealed, parent, parts[i]!];
       sealed = i === 0 ? part : `${sealed}/${part}`;
-      parent = this.placed(sealed, folder, part) ?? this.place(sealed, i === 0 ? undefined : sealedFolder, folder, part);
+      const key = this.key(folder, part);
+      parent = this.placed(sealed, key, folder, part) ?? this.place(sealed, i === 0 ? undefined : sealedFolder, folder, part, key);
+      written.push(parent);
     }
+    this.last = { parts, written };
     return parent;
   }
 
@@ -202,17 +212,16 @@ export class TargetNameCheck {
     return kept === 1 ? key.slice(key.indexOf('/') + 1) : kept;
   }
 
-  /** Where `sealed` (own name `component`, its folder written as `folder`) was placed already, or undefined. */
-  private placed(sealed: string, folder: string, component: string): string | undefined {
+  /** Where `sealed` (own name `component`, under `key` in its folder written as `folder`) was placed already, or undefined. */
+  private placed(sealed: string, key: string, folder: string, component: string): string | undefined {
     const r = this.renamed.get(sealed);
     if (r !== undefined) return r;
-    const key = this.key(folder, component);
     const kept = this.seen.get(key);
     return kept !== undefined && TargetNameCheck.name(key, kept) === component ? join(folder, component) : undefined;
   }
 
-  /** Places `sealed` (in the sealed folder `sealedFolder`, undefined at the top; written as `parent`; own name `component`). */
-  private place(sealed: string, sealedFolder: string | undefined, parent: string, component: string): string {
+  /** Places `sealed` (in the sealed folder `sealedFolder`, undefined at the top; written as `parent`; own name `component`, its key `own`). */
+  private place(sealed: string, sealedFolder: string | undefined, parent: string, component: string, own: string): string {
     let candidate = component;
     let why: string | undefined;
     const windows = this.profile.windowsNames ? windowsNameProblem(component) : undefined;
@@ -227,7 +236,7 @@ export class TargetNameCheck {
       candidate = windowsSafeName(component);
     }
     let name = candidate;
-    const key = this.key(parent, name);
+    let key = candidate === component ? own : this.key(parent, name);
     const kept = this.seen.get(key);
     if (kept !== undefined) {
       const otherName = TargetNameCheck.name(key, kept);
@@ -242,11 +251,13 @@ export class TargetNameCheck {
       }
       const taken = this.renamed.get(other) === join(parent, name) && this.why.has(other);
       why ??= taken ? `its name is the safe name given to ${JSON.stringify(other)}` : `would be one file with ${JSON.stringify(other)} there (its file system ignores ${how})`;
-      for (let n = 2; this.seen.has(this.key(parent, name)); n++) name = numbered(candidate, n);
+      for (let n = 2; this.seen.has(key); n++) {
+        name = numbered(candidate, n);
+        key = this.key(parent, name);
+      }
     }
     const at = join(parent, name);
-    const placedKey = this.key(parent, name);
-    this.seen.set(placedKey, TargetNameCheck.kept(placedKey, component));
+    this.seen.set(key, TargetNameCheck.kept(key, component));
     if (at !== sealed) this.renamed.set(sealed, at);
     if (why !== undefined) this.why.set(sealed, why);
     return at;
