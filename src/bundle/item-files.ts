@@ -32,7 +32,7 @@ const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, 
 export class ItemFiles implements Iterable<ItemFile> {
   /** Files added as objects (a single file, image segments); then the compact arrays are unused. */
   private readonly objects: ItemFile[] = [];
-  /** Walked files, in blocks (core/blocks.ts): with arrays that doubled and were then trimmed, the walk of a million files peaked at 262 MB, 190 MB now. */
+  /** Walked files' own names (their folders: `folders`), in blocks (core/blocks.ts): with arrays that doubled and were then trimmed, the walk of a million files peaked at 262 MB, 190 MB then. */
   private readonly names = new ByteRuns();
   /** Paths of the folders holding walked files, inside the item ('' for the item's own folder), and each file's. */
   private readonly folders = new ByteRuns();

@@ -155,7 +155,9 @@ export class TargetNameCheck {
     let sealed = parts.slice(0, shared).join('/');
     let parent = shared === 0 ? '' : written[shared - 1]!;
     for (let i = shared; i < parts.length; i++) {
-      const [sealedFolder, folder, part] = [sealed, parent, parts[i]!];
+      const sealedFolder = sealed;
+      const folder = parent;
+      const part = parts[i]!;
       sealed = i === 0 ? part : `${sealed}/${part}`;
       const key = this.key(folder, part);
       parent = this.placed(sealed, key, folder, part) ?? this.place(sealed, i === 0 ? undefined : sealedFolder, folder, part, key);
